@@ -1,0 +1,160 @@
+/**
+ * Settings: the environment turned into one typed, validated Config (PROTOCOL.md "Running").
+ * A setting that is present but wrong throws a ConfigError whose message names the setting;
+ * the entry point prints it as one line and exits. Nothing falls back silently.
+ */
+import path from 'node:path'
+
+export class ConfigError extends Error {
+  constructor(
+    readonly setting: string,
+    message: string,
+  ) {
+    super(`${setting}: ${message}`)
+    this.name = 'ConfigError'
+  }
+}
+
+export type InfluxConfig =
+  | { api: 'v2'; url: string; token: string; org: string; bucket: string }
+  | { api: 'v1'; url: string; database: string; username?: string; password?: string }
+
+export interface Config {
+  mqttPort: number
+  httpPort: number
+  /** Address the MQTT and HTTP listeners bind to. */
+  host: string
+  dataDir: string
+  /** Administrator token from FC_ADMIN_TOKEN; undefined → generated at first start. */
+  adminToken?: string
+  /** Undefined → the embedded telemetry store in FC_DATA_DIR. */
+  influx?: InfluxConfig
+  tls?: { port: number; certFile: string; keyFile: string }
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** A `ts` more than this far ahead of receive time is not trusted. */
+  tsFutureMs: number
+  /** A `ts` more than this far behind receive time is not trusted. */
+  tsPastMs: number
+  /** Group-commit window of the intake spool: one fsync covers every message in it. */
+  spoolCommitMs: number
+  /** Largest MQTT payload accepted, in bytes. */
+  maxPayloadBytes: number
+}
+
+type Env = Record<string, string | undefined>
+
+function present(env: Env, name: string): string | undefined {
+  const v = env[name]
+  return v === undefined || v.trim() === '' ? undefined : v.trim()
+}
+
+function port(env: Env, name: string, fallback: number): number {
+  const raw = present(env, name)
+  if (raw === undefined) return fallback
+  if (!/^\d+$/.test(raw) || Number(raw) > 65535) {
+    throw new ConfigError(name, `"${raw}" is not a port number (0-65535)`)
+  }
+  return Number(raw)
+}
+
+function positiveNumber(env: Env, name: string, fallback: number, opts: { min?: number; max?: number } = {}): number {
+  const raw = present(env, name)
+  if (raw === undefined) return fallback
+  const n = Number(raw)
+  const min = opts.min ?? 0
+  const max = opts.max ?? Number.MAX_SAFE_INTEGER
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw new ConfigError(name, `"${raw}" is not a number between ${min} and ${max}`)
+  }
+  return n
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+function influx(env: Env): InfluxConfig | undefined {
+  const url = present(env, 'FC_INFLUX_URL')
+  const v2 = ['FC_INFLUX_TOKEN', 'FC_INFLUX_ORG', 'FC_INFLUX_BUCKET'] as const
+  const v1 = ['FC_INFLUX_DATABASE', 'FC_INFLUX_USERNAME', 'FC_INFLUX_PASSWORD'] as const
+  const given = [...v2, ...v1].filter((n) => present(env, n) !== undefined)
+  if (url === undefined) {
+    const first = given[0]
+    if (first) throw new ConfigError(first, 'is set but FC_INFLUX_URL is not; set FC_INFLUX_URL or unset it')
+    return undefined
+  }
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new ConfigError('FC_INFLUX_URL', `"${url}" is not a URL (e.g. http://127.0.0.1:8086)`)
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError('FC_INFLUX_URL', `"${url}" must be an http:// or https:// URL`)
+  }
+  const base = url.replace(/\/+$/, '')
+  const database = present(env, 'FC_INFLUX_DATABASE')
+  const bucket = present(env, 'FC_INFLUX_BUCKET')
+  if (database !== undefined && bucket !== undefined) {
+    throw new ConfigError('FC_INFLUX_DATABASE', 'set either FC_INFLUX_DATABASE (InfluxDB 1.x) or FC_INFLUX_BUCKET (v2 API), not both')
+  }
+  if (bucket !== undefined || present(env, 'FC_INFLUX_TOKEN') !== undefined || present(env, 'FC_INFLUX_ORG') !== undefined) {
+    for (const name of v2) {
+      if (present(env, name) === undefined) {
+        throw new ConfigError(name, 'is required with the InfluxDB v2 write API (FC_INFLUX_TOKEN, FC_INFLUX_ORG, FC_INFLUX_BUCKET)')
+      }
+    }
+    return {
+      api: 'v2',
+      url: base,
+      token: present(env, 'FC_INFLUX_TOKEN')!,
+      org: present(env, 'FC_INFLUX_ORG')!,
+      bucket: bucket!,
+    }
+  }
+  if (database === undefined) {
+    throw new ConfigError(
+      'FC_INFLUX_DATABASE',
+      'FC_INFLUX_URL is set: also set FC_INFLUX_DATABASE (InfluxDB 1.x) or FC_INFLUX_TOKEN/ORG/BUCKET (v2 API)',
+    )
+  }
+  const username = present(env, 'FC_INFLUX_USERNAME')
+  const password = present(env, 'FC_INFLUX_PASSWORD')
+  if ((username === undefined) !== (password === undefined)) {
+    throw new ConfigError(username === undefined ? 'FC_INFLUX_USERNAME' : 'FC_INFLUX_PASSWORD', 'set both FC_INFLUX_USERNAME and FC_INFLUX_PASSWORD, or neither')
+  }
+  return { api: 'v1', url: base, database, ...(username ? { username, password: password! } : {}) }
+}
+
+function tls(env: Env): Config['tls'] {
+  const certFile = present(env, 'FC_MQTT_TLS_CERT')
+  const keyFile = present(env, 'FC_MQTT_TLS_KEY')
+  if (certFile === undefined && keyFile === undefined) return undefined
+  if (certFile === undefined) throw new ConfigError('FC_MQTT_TLS_CERT', 'is required when FC_MQTT_TLS_KEY is set')
+  if (keyFile === undefined) throw new ConfigError('FC_MQTT_TLS_KEY', 'is required when FC_MQTT_TLS_CERT is set')
+  return { port: port(env, 'FC_MQTT_TLS_PORT', 8883), certFile, keyFile }
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const logLevel = present(env, 'FC_LOG_LEVEL') ?? 'info'
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError('FC_LOG_LEVEL', `"${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`)
+  }
+  const adminToken = present(env, 'FC_ADMIN_TOKEN')
+  if (adminToken !== undefined && adminToken.length < 16) {
+    throw new ConfigError('FC_ADMIN_TOKEN', 'must be at least 16 characters')
+  }
+  const host = present(env, 'FC_HOST') ?? '0.0.0.0'
+  return {
+    mqttPort: port(env, 'FC_MQTT_PORT', 1883),
+    httpPort: port(env, 'FC_HTTP_PORT', 8080),
+    host,
+    dataDir: path.resolve(present(env, 'FC_DATA_DIR') ?? './data'),
+    ...(adminToken !== undefined ? { adminToken } : {}),
+    ...(influx(env) ? { influx: influx(env)! } : {}),
+    ...(tls(env) ? { tls: tls(env)! } : {}),
+    logLevel: logLevel as Config['logLevel'],
+    tsFutureMs: positiveNumber(env, 'FC_TS_FUTURE_S', 600, { min: 1 }) * 1000,
+    tsPastMs: positiveNumber(env, 'FC_TS_PAST_S', 7 * 24 * 3600, { min: 1 }) * 1000,
+    spoolCommitMs: positiveNumber(env, 'FC_SPOOL_COMMIT_MS', 2, { min: 0, max: 1000 }),
+    maxPayloadBytes: positiveNumber(env, 'FC_MAX_PAYLOAD_BYTES', 64 * 1024, { min: 256, max: 16 * 1024 * 1024 }),
+  }
+}

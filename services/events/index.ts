@@ -1,0 +1,46 @@
+/**
+ * The typed in-process event stream between stages: intake publishes what it accepted,
+ * liveness what changed in a device's health; later stages (alarm engine, dispatch, linkage,
+ * the SSE stream) listen. No stage calls into another's internals.
+ */
+import { EventEmitter } from 'node:events'
+import type { Reading, DeviceEvent } from '../intake/types.ts'
+import type { DeviceLiveState } from '../liveness/types.ts'
+
+export interface FireCircleEvents {
+  /** A validated telemetry reading, as soon as it is accepted (before the store has it). */
+  reading: [Reading]
+  /** A validated device event (alarm, manual, fault, tamper, test, restore). */
+  'device.event': [DeviceEvent]
+  /** A device's live state changed (online/offline, battery). */
+  'device.state': [DeviceLiveState]
+}
+
+export interface EventBus {
+  on<K extends keyof FireCircleEvents>(name: K, listener: (...args: FireCircleEvents[K]) => void): void
+  off<K extends keyof FireCircleEvents>(name: K, listener: (...args: FireCircleEvents[K]) => void): void
+  emit<K extends keyof FireCircleEvents>(name: K, ...args: FireCircleEvents[K]): void
+}
+
+export function createEventBus(onListenerError?: (err: unknown, event: string) => void): EventBus {
+  const emitter = new EventEmitter()
+  emitter.setMaxListeners(100)
+  return {
+    on: (name, listener) => {
+      emitter.on(name, listener as (...a: unknown[]) => void)
+    },
+    off: (name, listener) => {
+      emitter.off(name, listener as (...a: unknown[]) => void)
+    },
+    emit: (name, ...args) => {
+      // One failing listener must not stop the others nor the intake that emitted.
+      for (const l of emitter.listeners(name)) {
+        try {
+          ;(l as (...a: unknown[]) => void)(...args)
+        } catch (err) {
+          onListenerError?.(err, name)
+        }
+      }
+    },
+  }
+}
