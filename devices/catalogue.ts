@@ -57,7 +57,13 @@ export const VALUES: Readonly<Record<ValueName, ValueSpec>> = {
   },
   temperature: { name: 'temperature', unit: '°C', description: 'air temperature', min: -50, max: 1200 },
   co: { name: 'co', unit: 'ppm', description: 'carbon monoxide', min: 0, max: 10_000 },
-  lel: { name: 'lel', unit: '%LEL', description: 'combustible gas, percent of lower explosive limit', min: 0, max: 100 },
+  lel: {
+    name: 'lel',
+    unit: '%LEL',
+    description: 'combustible gas, percent of lower explosive limit',
+    min: 0,
+    max: 100,
+  },
   residual_current: {
     name: 'residual_current',
     unit: 'mA',
@@ -65,11 +71,24 @@ export const VALUES: Readonly<Record<ValueName, ValueSpec>> = {
     min: 0,
     max: 10_000,
   },
-  cable_temperature: { name: 'cable_temperature', unit: '°C', description: 'cable temperature', min: -50, max: 1200 },
+  cable_temperature: {
+    name: 'cable_temperature',
+    unit: '°C',
+    description: 'cable temperature',
+    min: -50,
+    max: 1200,
+  },
   pressure: { name: 'pressure', unit: 'MPa', description: 'water main pressure', min: 0, max: 10 },
   battery: { name: 'battery', unit: '%', description: 'battery charge', min: 0, max: 100 },
   rssi: { name: 'rssi', unit: 'dBm', description: 'radio signal strength', min: -150, max: 0 },
-  pressed: { name: 'pressed', unit: '0/1', description: 'manual call point pressed (1) or reset (0)', min: 0, max: 1, integer: true },
+  pressed: {
+    name: 'pressed',
+    unit: '0/1',
+    description: 'manual call point pressed (1) or reset (0)',
+    min: 0,
+    max: 1,
+    integer: true,
+  },
 }
 
 /** Default alarm thresholds; every one can be overridden per device (`thresholds`). */
@@ -230,7 +249,8 @@ export function checkThresholds(kind: DeviceKind, thresholds: Record<string, unk
       const known = Object.keys(rules)
       return `threshold "${name}" is not a rule of a ${kind} device (${known.length ? `known: ${known.join(', ')}` : 'it has none'})`
     }
-    if (typeof value !== 'number' || !Number.isFinite(value)) return `threshold "${name}" must be a finite number`
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      return `threshold "${name}" must be a finite number`
     if (value < 0) return `threshold "${name}" must not be negative`
   }
   return undefined

@@ -57,7 +57,12 @@ function port(env: Env, name: string, fallback: number): number {
   return Number(raw)
 }
 
-function positiveNumber(env: Env, name: string, fallback: number, opts: { min?: number; max?: number } = {}): number {
+function positiveNumber(
+  env: Env,
+  name: string,
+  fallback: number,
+  opts: { min?: number; max?: number } = {},
+): number {
   const raw = present(env, name)
   if (raw === undefined) return fallback
   const n = Number(raw)
@@ -94,12 +99,22 @@ function influx(env: Env): InfluxConfig | undefined {
   const database = present(env, 'FC_INFLUX_DATABASE')
   const bucket = present(env, 'FC_INFLUX_BUCKET')
   if (database !== undefined && bucket !== undefined) {
-    throw new ConfigError('FC_INFLUX_DATABASE', 'set either FC_INFLUX_DATABASE (InfluxDB 1.x) or FC_INFLUX_BUCKET (v2 API), not both')
+    throw new ConfigError(
+      'FC_INFLUX_DATABASE',
+      'set either FC_INFLUX_DATABASE (InfluxDB 1.x) or FC_INFLUX_BUCKET (v2 API), not both',
+    )
   }
-  if (bucket !== undefined || present(env, 'FC_INFLUX_TOKEN') !== undefined || present(env, 'FC_INFLUX_ORG') !== undefined) {
+  if (
+    bucket !== undefined ||
+    present(env, 'FC_INFLUX_TOKEN') !== undefined ||
+    present(env, 'FC_INFLUX_ORG') !== undefined
+  ) {
     for (const name of v2) {
       if (present(env, name) === undefined) {
-        throw new ConfigError(name, 'is required with the InfluxDB v2 write API (FC_INFLUX_TOKEN, FC_INFLUX_ORG, FC_INFLUX_BUCKET)')
+        throw new ConfigError(
+          name,
+          'is required with the InfluxDB v2 write API (FC_INFLUX_TOKEN, FC_INFLUX_ORG, FC_INFLUX_BUCKET)',
+        )
       }
     }
     return {
@@ -119,7 +134,10 @@ function influx(env: Env): InfluxConfig | undefined {
   const username = present(env, 'FC_INFLUX_USERNAME')
   const password = present(env, 'FC_INFLUX_PASSWORD')
   if ((username === undefined) !== (password === undefined)) {
-    throw new ConfigError(username === undefined ? 'FC_INFLUX_USERNAME' : 'FC_INFLUX_PASSWORD', 'set both FC_INFLUX_USERNAME and FC_INFLUX_PASSWORD, or neither')
+    throw new ConfigError(
+      username === undefined ? 'FC_INFLUX_USERNAME' : 'FC_INFLUX_PASSWORD',
+      'set both FC_INFLUX_USERNAME and FC_INFLUX_PASSWORD, or neither',
+    )
   }
   return { api: 'v1', url: base, database, ...(username ? { username, password: password! } : {}) }
 }
@@ -128,8 +146,10 @@ function tls(env: Env): Config['tls'] {
   const certFile = present(env, 'FC_MQTT_TLS_CERT')
   const keyFile = present(env, 'FC_MQTT_TLS_KEY')
   if (certFile === undefined && keyFile === undefined) return undefined
-  if (certFile === undefined) throw new ConfigError('FC_MQTT_TLS_CERT', 'is required when FC_MQTT_TLS_KEY is set')
-  if (keyFile === undefined) throw new ConfigError('FC_MQTT_TLS_KEY', 'is required when FC_MQTT_TLS_CERT is set')
+  if (certFile === undefined)
+    throw new ConfigError('FC_MQTT_TLS_CERT', 'is required when FC_MQTT_TLS_KEY is set')
+  if (keyFile === undefined)
+    throw new ConfigError('FC_MQTT_TLS_KEY', 'is required when FC_MQTT_TLS_CERT is set')
   return { port: port(env, 'FC_MQTT_TLS_PORT', 8883), certFile, keyFile }
 }
 
@@ -155,6 +175,9 @@ export function loadConfig(env: Env = process.env): Config {
     tsFutureMs: positiveNumber(env, 'FC_TS_FUTURE_S', 600, { min: 1 }) * 1000,
     tsPastMs: positiveNumber(env, 'FC_TS_PAST_S', 7 * 24 * 3600, { min: 1 }) * 1000,
     spoolCommitMs: positiveNumber(env, 'FC_SPOOL_COMMIT_MS', 2, { min: 0, max: 1000 }),
-    maxPayloadBytes: positiveNumber(env, 'FC_MAX_PAYLOAD_BYTES', 64 * 1024, { min: 256, max: 16 * 1024 * 1024 }),
+    maxPayloadBytes: positiveNumber(env, 'FC_MAX_PAYLOAD_BYTES', 64 * 1024, {
+      min: 256,
+      max: 16 * 1024 * 1024,
+    }),
   }
 }

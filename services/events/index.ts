@@ -4,7 +4,8 @@
  * the SSE stream) listen. No stage calls into another's internals.
  */
 import { EventEmitter } from 'node:events'
-import type { Reading, DeviceEvent } from '../intake/types.ts'
+import type { CommandAck, ResponderLocation, ResponderReply } from '../intake/decode.ts'
+import type { DeviceEvent, Reading } from '../intake/types.ts'
 import type { DeviceLiveState } from '../liveness/types.ts'
 
 export interface FireCircleEvents {
@@ -14,6 +15,14 @@ export interface FireCircleEvents {
   'device.event': [DeviceEvent]
   /** A device's live state changed (online/offline, battery). */
   'device.state': [DeviceLiveState]
+  /** A device, gateway or responder was disabled: its MQTT connection must close. */
+  'principal.disabled': [string]
+  /** A device acknowledged a command sent on dev/{id}/cmd. */
+  'command.ack': [CommandAck]
+  /** A responder app reported its position. */
+  'responder.location': [ResponderLocation]
+  /** A responder app answered an offer. */
+  'responder.reply': [ResponderReply]
 }
 
 export interface EventBus {

@@ -3,7 +3,13 @@ import type { DeviceKind } from '../../devices/catalogue.ts'
 
 export type LonLat = [number, number]
 
-export const RESPONDER_TYPES = ['micro_station', 'fire_station', 'grid_staff', 'security_guard', 'volunteer'] as const
+export const RESPONDER_TYPES = [
+  'micro_station',
+  'fire_station',
+  'grid_staff',
+  'security_guard',
+  'volunteer',
+] as const
 export type ResponderType = (typeof RESPONDER_TYPES)[number]
 export const TRAVEL_MODES = ['foot', 'bicycle', 'motor'] as const
 export type TravelMode = (typeof TRAVEL_MODES)[number]
@@ -49,11 +55,17 @@ export interface Responder {
   location?: LonLat
   onDuty: boolean
   building?: string
+  /** Derived: the building's community, else the one holding `location`; none when neither. */
+  community?: string
+  street?: string
   enabled: boolean
   createdAt: number
 }
 
-export type OfficerScope = { level: 'district' } | { level: 'street'; street: string } | { level: 'community'; community: string }
+export type OfficerScope =
+  | { level: 'district' }
+  | { level: 'street'; street: string }
+  | { level: 'community'; community: string }
 
 export interface Officer {
   id: string
@@ -77,4 +89,135 @@ export interface PrincipalDirectory {
   device(id: string): Device | undefined
   responder(id: string): Responder | undefined
   building(id: string): Building | undefined
+}
+
+// ---- Management: what the API (and the composition root) use on top of PrincipalDirectory.
+
+export interface CommunityInput {
+  id: string
+  name: string
+  street: string
+  /** A GeoJSON Polygon or MultiPolygon; validated by the registry (closed rings, ranges). */
+  geometry: unknown
+}
+
+export interface BuildingInput {
+  id: string
+  name: string
+  location: LonLat
+  responsible: { name: string; phone?: string; webhook?: string }
+}
+
+export interface DeviceInput {
+  id: string
+  kind: string
+  building: string
+  location?: LonLat
+  floor?: number
+  gateway?: string
+  thresholds?: Record<string, number>
+}
+
+/** `null` clears an optional field. */
+export interface DevicePatch {
+  thresholds?: Record<string, number> | null
+  enabled?: boolean
+  floor?: number | null
+  location?: LonLat | null
+}
+
+export interface ResponderInput {
+  id: string
+  name: string
+  type: string
+  mode: string
+  location?: LonLat
+  onDuty: boolean
+  building?: string
+}
+
+export interface ResponderPatch {
+  onDuty?: boolean
+  mode?: string
+  location?: LonLat | null
+  enabled?: boolean
+}
+
+export interface OfficerInput {
+  id: string
+  name: string
+  scope: string
+}
+
+/** Who is calling the HTTP API, from a bearer token. */
+export type Caller = { role: 'administrator' } | { role: 'officer'; officer: Officer; scope: OfficerScope }
+
+export interface PageRequest {
+  limit: number
+  offset: number
+}
+
+export interface Page<T> {
+  items: T[]
+  total: number
+  limit: number
+  offset: number
+}
+
+export interface DeviceFilter {
+  building?: string
+  community?: string
+  street?: string
+  kind?: string
+  gateway?: string
+}
+
+export interface BuildingFilter {
+  community?: string
+  street?: string
+}
+
+export interface ResponderFilter {
+  community?: string
+  street?: string
+  type?: string
+  building?: string
+}
+
+/** The registry: PrincipalDirectory for the broker and intake, plus management for the API. */
+export interface Registry extends PrincipalDirectory {
+  community(id: string): Community | undefined
+  communities(): Community[]
+  /** Area in m² and [minLon, minLat, maxLon, maxLat] of a registered community. */
+  communityExtent(id: string): { areaM2: number; bbox: [number, number, number, number] } | undefined
+  /** The community holding a point (smallest wins where polygons overlap), if any. */
+  locate(point: LonLat): Community | undefined
+  streets(): string[]
+  officer(id: string): Officer | undefined
+  officers(): Officer[]
+  /** Devices registered in a building (e.g. its sounders and gas valves), O(devices there). */
+  devicesOfBuilding(building: string): Device[]
+  /** Every responder (for the dispatch stage's spatial index). */
+  allResponders(): IterableIterator<Responder>
+
+  addCommunity(input: CommunityInput): Community
+  addBuilding(input: BuildingInput): Building
+  addDevice(input: DeviceInput): Promise<{ device: Device; secret: string }>
+  updateDevice(id: string, patch: DevicePatch): Device
+  addResponder(input: ResponderInput): Promise<{ responder: Responder; secret: string }>
+  updateResponder(id: string, patch: ResponderPatch): Responder
+  addOfficer(input: OfficerInput): Promise<{ officer: Officer; token: string }>
+
+  listDevices(filter: DeviceFilter, page: PageRequest): Page<Device>
+  listBuildings(filter: BuildingFilter, page: PageRequest): Page<Building>
+  listResponders(filter: ResponderFilter, page: PageRequest): Page<Responder>
+
+  /** The caller a bearer token belongs to, or undefined. Constant-time, salted-hash checked. */
+  authenticate(token: string): Promise<Caller | undefined>
+  /**
+   * Make sure an administrator token exists. With `configured` (FC_ADMIN_TOKEN) that is the
+   * token. Without, one is generated at first start and returned (once) for the entry point
+   * to print; later starts return undefined.
+   */
+  ensureAdminToken(configured?: string): Promise<string | undefined>
 }

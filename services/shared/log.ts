@@ -8,7 +8,10 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
     {
       level,
       base: { service: 'firecircle' },
-      redact: { paths: ['secret', 'token', 'password', '*.secret', '*.token', '*.password'], censor: '[redacted]' },
+      redact: {
+        paths: ['secret', 'token', 'password', '*.secret', '*.token', '*.password'],
+        censor: '[redacted]',
+      },
     },
     destination ?? process.stdout,
   )

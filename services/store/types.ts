@@ -48,3 +48,16 @@ export interface TelemetryStore {
   queryTelemetry(q: TelemetryQuery): Promise<TelemetrySample[]>
   close(): Promise<void>
 }
+
+/**
+ * The store answered that these points can never be written (HTTP 400: a field type
+ * conflict, a malformed point). Retrying the same batch would fail forever; the pipeline
+ * isolates the refused points and sets them aside instead.
+ */
+export class PointsRefusedError extends Error {
+  readonly permanent = true
+  constructor(message: string) {
+    super(message)
+    this.name = 'PointsRefusedError'
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * Every error the HTTP API returns is mapped here, in one place: domain errors by their
+ * code, Fastify's own (validation, malformed JSON, oversize body, unknown route, wrong
+ * media type) by what went wrong. The body is always `{error, message}`. Bad input is
+ * always a 4xx; a 500 means a fault of ours, is logged, and says no more than that.
+ */
+import type { FastifyError, FastifySchemaValidationError } from 'fastify'
+import { Type } from 'typebox'
+import { DomainError, type ErrorCode } from '../shared/errors.ts'
+import type { Logger } from '../shared/log.ts'
+import type { ApiInstance } from './types.ts'
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.String({ description: 'a stable code: bad_request, unauthorized, forbidden, not_found, …' }),
+    message: Type.String({ description: 'what was wrong, for a person' }),
+  },
+  { description: 'An error' },
+)
+
+export const STATUS_OF: Record<ErrorCode, number> = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  unprocessable: 422,
+  unavailable: 503,
+}
+
+const CODE_OF_STATUS: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  406: 'not_acceptable',
+  408: 'request_timeout',
+  409: 'conflict',
+  411: 'length_required',
+  413: 'payload_too_large',
+  414: 'uri_too_long',
+  415: 'unsupported_media_type',
+  422: 'unprocessable',
+  429: 'too_many_requests',
+  431: 'headers_too_large',
+  503: 'unavailable',
+}
+
+/** Fastify's own errors, with a message that says what to do. */
+const FASTIFY_MESSAGES: Record<string, string> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'the body is not valid JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'the body is empty but content-type is application/json',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'the body is larger than this call accepts',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'send the body as application/json',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'the body does not match its Content-Length',
+}
+
+const DATA_VAR_NAMES: Record<string, string> = {
+  body: 'body',
+  querystring: 'query',
+  params: 'path',
+  headers: 'header',
+}
+
+/** `/location/0` under `body` → `body.location[0]`. */
+function where(dataVar: string, instancePath: string): string {
+  const base = DATA_VAR_NAMES[dataVar] ?? dataVar
+  if (instancePath === '' || instancePath === '/') return base
+  const parts = instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+  return parts.reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : `${acc}.${p}`), base)
+}
+
+type ValidationError = FastifySchemaValidationError & { keyword?: string; params?: Record<string, unknown> }
+
+/** What is wrong at one place, from the validator's errors there (TypeBox or Ajv shaped). */
+function describe(errors: ValidationError[]): string {
+  const useful = errors.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'boolean')
+  const unknown = useful.find((e) => e.keyword === 'additionalProperties')
+  if (unknown) {
+    const names =
+      (unknown.params?.additionalProperties as string[] | undefined) ??
+      [unknown.params?.additionalProperty as string | undefined].filter((x): x is string => x !== undefined)
+    return `has unknown propert${names.length === 1 ? 'y' : 'ies'} ${names.map((n) => `"${n}"`).join(', ')}`
+  }
+  const required = useful.find((e) => e.keyword === 'required')
+  if (required) {
+    const names =
+      (required.params?.requiredProperties as string[] | undefined) ??
+      [required.params?.missingProperty as string | undefined].filter((x): x is string => x !== undefined)
+    return `is missing required propert${names.length === 1 ? 'y' : 'ies'} ${names.map((n) => `"${n}"`).join(', ')}`
+  }
+  const enumError = useful.find((e) => e.keyword === 'enum')
+  if (enumError) {
+    const allowed = (enumError.params?.allowedValues as unknown[] | undefined) ?? []
+    return `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`
+  }
+  const consts = useful.filter((e) => e.keyword === 'const')
+  if (consts.length > 0) {
+    const allowed = consts.map((e) => e.params?.allowedValue)
+    return allowed.length === 1
+      ? `must be ${JSON.stringify(allowed[0])}`
+      : `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`
+  }
+  if (useful.some((e) => e.keyword === 'minLength' && e.params?.limit === 1)) return 'must not be empty'
+  const other = useful.find((e) => e.keyword !== 'type')
+  if (other) return other.message ?? 'is not valid'
+  const types = [...new Set(useful.map((e) => e.params?.type).filter((t) => t !== undefined))]
+  if (types.length > 0)
+    return `must be ${types.map((t) => (t === 'integer' ? 'a whole number' : String(t))).join(' or ')}`
+  if (errors.some((e) => e.keyword === 'boolean')) return 'is not allowed here'
+  return errors[0]?.message ?? 'is not valid'
+}
+
+/**
+ * Fastify's `schemaErrorFormatter`: one message naming each wrong field (up to three) and
+ * why, e.g. `body.location[0] must be number; body has unknown property "colour"`.
+ */
+export function formatValidationErrors(errors: FastifySchemaValidationError[], dataVar: string): Error {
+  const byPath = new Map<string, ValidationError[]>()
+  for (const e of errors as ValidationError[]) {
+    // `additionalProperties: false` reports twice: once on the object (naming the property),
+    // once as "schema is false" on the property itself. The first says it better.
+    if (e.keyword === 'boolean' && e.schemaPath.endsWith('/additionalProperties')) continue
+    const list = byPath.get(e.instancePath) ?? []
+    list.push(e)
+    byPath.set(e.instancePath, list)
+  }
+  const parts = [...byPath.entries()]
+    .slice(0, 3)
+    .map(([path, list]) => `${where(dataVar, path)} ${describe(list)}`)
+  return new Error(parts.join('; ') || `${DATA_VAR_NAMES[dataVar] ?? dataVar} is not valid`)
+}
+
+/** Install the one error handler and the not-found handler on the root instance. */
+export function installErrorHandling(app: ApiInstance, logger: Logger): void {
+  app.setErrorHandler((err: FastifyError | DomainError | Error, request, reply) => {
+    if (err instanceof DomainError) {
+      const status = STATUS_OF[err.code]
+      if (status === 401) reply.header('www-authenticate', 'Bearer')
+      return reply.status(status).send({ error: err.code, message: err.message })
+    }
+    const fe = err as FastifyError
+    if (fe.validation) {
+      return reply.status(400).send({ error: 'bad_request', message: fe.message })
+    }
+    const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500
+    if (status >= 400 && status < 500) {
+      const message = (fe.code && FASTIFY_MESSAGES[fe.code]) || fe.message || 'bad request'
+      return reply.status(status).send({ error: CODE_OF_STATUS[status] ?? 'bad_request', message })
+    }
+    if (status === 503) {
+      return reply.status(503).send({ error: 'unavailable', message: fe.message || 'unavailable' })
+    }
+    logger.error(
+      { err, reqId: request.id, method: request.method, route: request.routeOptions.url },
+      'internal error in the HTTP API',
+    )
+    return reply
+      .status(500)
+      .send({ error: 'internal', message: `internal error (request ${request.id}); it was logged` })
+  })
+
+  app.setNotFoundHandler((request, reply) => {
+    const url = request.url.split('?')[0] ?? request.url
+    const path = url.length > 200 ? `${url.slice(0, 200)}…` : url
+    reply.status(404).send({ error: 'not_found', message: `no route ${request.method} ${path}` })
+  })
+}

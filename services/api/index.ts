@@ -1,0 +1,108 @@
+/**
+ * The HTTP API (PROTOCOL.md "HTTP"): Fastify with TypeBox schemas (validation, types and
+ * the OpenAPI document at /docs from one source), bearer-token auth with officer scopes,
+ * errors mapped in one place (./errors.ts), health, readiness and Prometheus metrics.
+ *
+ * `createApi` returns the instance without listening: the composition root listens, and
+ * attaches MQTT over WebSocket to the same server at `/mqtt` (no route here uses that path).
+ */
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyBaseLogger, LogController } from 'fastify'
+import type { Registry as MetricsRegistry } from 'prom-client'
+import type { DeviceStates } from '../liveness/types.ts'
+import type { Registry } from '../registry/index.ts'
+import type { Clock } from '../shared/clock.ts'
+import type { Logger } from '../shared/log.ts'
+import type { TelemetryStore } from '../store/types.ts'
+import { installAuth } from './auth.ts'
+import { formatValidationErrors, installErrorHandling } from './errors.ts'
+import { installHttpMetrics, registerOpsRoutes } from './routes/ops.ts'
+import { registerRegistryRoutes } from './routes/registry.ts'
+import { registerTelemetryRoutes } from './routes/telemetry.ts'
+import type { ApiInstance, Readiness } from './types.ts'
+import { validatorCompiler } from './validation.ts'
+
+export { assertInScope, callerOf, canSee, type Role, scopedFilter } from './auth.ts'
+export { ErrorBody } from './errors.ts'
+export type { ApiInstance, Readiness } from './types.ts'
+
+export interface ApiOptions {
+  registry: Registry
+  /** Live device state for GET /api/devices/{id} (the liveness stage). */
+  deviceStates: DeviceStates
+  telemetryStore: TelemetryStore
+  /** prom-client registry served at /metrics; the HTTP request metrics are added to it. */
+  metricsRegistry: MetricsRegistry
+  logger: Logger
+  /** GET /readyz: 200 when `ready`, else 503; `checks` is shown either way. */
+  readiness: () => Readiness | Promise<Readiness>
+  clock: Clock
+  /**
+   * More routes under /api from other stages (incidents, stream, nearby responders),
+   * registered in the same authenticated scope: each route declares `config: { role }`
+   * ('officer' for reads, administrator by default) and checks scope with `assertInScope`.
+   */
+  routes?: ReadonlyArray<(api: ApiInstance) => void | Promise<void>>
+  /** Largest request body in bytes (default 1 MiB; POST /api/communities allows 8 MiB). */
+  bodyLimit?: number
+}
+
+export async function createApi(opts: ApiOptions): Promise<ApiInstance> {
+  const { registry, deviceStates, telemetryStore, metricsRegistry, readiness, clock } = opts
+  const logger = opts.logger.child({ stage: 'api' })
+
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // Requests are counted and timed in /metrics; errors are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    schemaErrorFormatter: formatValidationErrors,
+  })
+    .setValidatorCompiler(validatorCompiler)
+    .withTypeProvider<TypeBoxTypeProvider>()
+
+  installErrorHandling(app, logger)
+  installHttpMetrics(app, metricsRegistry)
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'firecircle',
+        description:
+          'Smart fire-safety monitoring: registry, devices’ live state and telemetry, incidents and the 5-minute fire circle. ' +
+          'Coordinates are [lon, lat] (WGS84); times are ISO 8601. Errors are {error, message}. ' +
+          'Calls under /api need `Authorization: Bearer <token>`: the administrator’s, or a duty officer’s (who sees only their scope: district, street or community).',
+        version: '1',
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      },
+      security: [{ bearer: [] }],
+      tags: [
+        { name: 'registry', description: 'Communities, buildings, devices, responders' },
+        { name: 'access', description: 'Duty officers and tokens' },
+        { name: 'telemetry', description: 'Stored series' },
+        { name: 'operations', description: 'Health, readiness, metrics' },
+      ],
+    },
+  })
+  // The UI's assets ship inside @fastify/swagger-ui: /docs works without a network.
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+
+  registerOpsRoutes(app, { metricsRegistry, readiness, logger })
+
+  await app.register(
+    async (api) => {
+      installAuth(api, registry)
+      registerRegistryRoutes(api, { registry, deviceStates })
+      registerTelemetryRoutes(api, { registry, telemetryStore, clock, logger })
+      for (const routes of opts.routes ?? []) await routes(api)
+    },
+    { prefix: '/api' },
+  )
+
+  return app
+}

@@ -1,0 +1,82 @@
+/**
+ * Where MQTT connections come from: TCP (FC_MQTT_PORT), TLS when a certificate is
+ * configured, and WebSocket at `/mqtt` on the HTTP server (FC_HTTP_PORT).
+ */
+import fs from 'node:fs'
+import type http from 'node:http'
+import net from 'node:net'
+import tls from 'node:tls'
+import { createWebSocketStream, WebSocketServer } from 'ws'
+import type { Broker } from './index.ts'
+
+export interface MqttListeners {
+  /** The TCP port actually bound (useful with port 0). */
+  tcpPort: number
+  tlsPort?: number
+  /** Stop accepting new connections (existing ones are closed by the broker). */
+  close(): Promise<void>
+}
+
+function listen(server: net.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      const addr = server.address()
+      resolve(typeof addr === 'object' && addr !== null ? addr.port : port)
+    })
+  })
+}
+
+function closeServer(server: net.Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()))
+}
+
+export async function startMqttListeners(opts: {
+  broker: Broker
+  host: string
+  tcpPort: number
+  tls?: { port: number; certFile: string; keyFile: string }
+  /** The HTTP server that also carries MQTT over WebSocket at /mqtt. */
+  httpServer: http.Server
+}): Promise<MqttListeners> {
+  const { broker } = opts
+  const tcp = net.createServer((socket) => broker.handle(socket))
+  const tcpPort = await listen(tcp, opts.tcpPort, opts.host)
+
+  let tlsServer: tls.Server | undefined
+  let tlsPort: number | undefined
+  if (opts.tls) {
+    tlsServer = tls.createServer(
+      { cert: fs.readFileSync(opts.tls.certFile), key: fs.readFileSync(opts.tls.keyFile) },
+      (socket) => broker.handle(socket),
+    )
+    tlsPort = await listen(tlsServer, opts.tls.port, opts.host)
+  }
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 })
+  const onUpgrade = (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    const path = (req.url ?? '').split('?')[0]
+    if (path !== '/mqtt') {
+      socket.destroy()
+      return
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const stream = createWebSocketStream(ws)
+      stream.on('error', () => ws.terminate())
+      broker.handle(stream)
+    })
+  }
+  opts.httpServer.on('upgrade', onUpgrade)
+
+  return {
+    tcpPort,
+    ...(tlsPort !== undefined ? { tlsPort } : {}),
+    async close() {
+      opts.httpServer.off('upgrade', onUpgrade)
+      for (const ws of wss.clients) ws.terminate()
+      wss.close()
+      await Promise.all([closeServer(tcp), tlsServer ? closeServer(tlsServer) : Promise.resolve()])
+    },
+  }
+}

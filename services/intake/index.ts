@@ -1,0 +1,164 @@
+/**
+ * The intake: every message a principal publishes passes through here, from the broker's
+ * `authorizePublish` hook (Aedes waits for it before the PUBACK). Valid readings and events
+ * are handed to the live path at once (fire first: the alarm engine never waits for the
+ * store) and appended to the durable spool; for QoS 1 the returned promise resolves only
+ * when the spool's group commit has them on disk. Bad payloads are dropped, counted by
+ * reason and recorded on the device; they never fail the connection.
+ */
+
+import type { Registry } from 'prom-client'
+import client from 'prom-client'
+import type { EventBus } from '../events/index.ts'
+import type { Liveness } from '../liveness/index.ts'
+import type { PrincipalDirectory } from '../registry/types.ts'
+import type { Clock } from '../shared/clock.ts'
+import type { Logger } from '../shared/log.ts'
+import type { Spool } from '../spool/index.ts'
+import type { Point } from '../store/types.ts'
+import { type DecodeRejection, decodeMessage } from './decode.ts'
+import { deviceEventPoint, telemetryPoint } from './points.ts'
+
+export type { CommandAck, ResponderLocation, ResponderReply } from './decode.ts'
+export type { DeviceEvent, DevicePlace, Reading } from './types.ts'
+
+export interface IntakeMessage {
+  topic: string
+  payload: Buffer
+  qos: 0 | 1 | 2
+  /** The publishing principal's id; undefined for a last will the broker publishes on its own. */
+  principal?: string
+  /** True when the broker is publishing the client's last will. */
+  lastWill?: boolean
+}
+
+export interface Intake {
+  /** Resolves when the message may be acknowledged; rejects only when it could not be kept. */
+  accept(msg: IntakeMessage): Promise<void>
+}
+
+export interface IntakeOptions {
+  spool: Spool
+  liveness: Liveness
+  events: EventBus
+  directory: PrincipalDirectory
+  clock: Clock
+  logger: Logger
+  metrics: Registry
+  limits: { tsFutureMs: number; tsPastMs: number; maxPayloadBytes: number }
+}
+
+export function createIntake(opts: IntakeOptions): Intake {
+  const { spool, liveness, events, directory, clock, logger, limits } = opts
+  const messages = new client.Counter({
+    name: 'firecircle_mqtt_messages_total',
+    help: 'Messages received from principals, by channel',
+    labelNames: ['channel'],
+    registers: [opts.metrics],
+  })
+  const rejected = new client.Counter({
+    name: 'firecircle_intake_rejected_total',
+    help: 'Messages or readings dropped by the intake, by reason',
+    labelNames: ['reason'],
+    registers: [opts.metrics],
+  })
+  const accepted = new client.Counter({
+    name: 'firecircle_intake_readings_total',
+    help: 'Telemetry readings accepted by the intake',
+    registers: [opts.metrics],
+  })
+  const untrustedTs = new client.Counter({
+    name: 'firecircle_intake_untrusted_ts_total',
+    help: 'Readings and events whose ts was outside the trusted window (stored at receive time)',
+    registers: [opts.metrics],
+  })
+  const spoolFailures = new client.Counter({
+    name: 'firecircle_spool_append_failures_total',
+    help: 'Appends to the durable spool that failed (QoS 1 messages are then not acknowledged)',
+    registers: [opts.metrics],
+  })
+
+  function record(r: DecodeRejection, topic: string, now: number, principal?: string): void {
+    rejected.inc({ reason: r.reason })
+    const device = r.device ?? (topic.startsWith('dev/') || topic.startsWith('gw/') ? principal : undefined)
+    if (device !== undefined && directory.device(device) !== undefined) {
+      liveness.rejected(device, { at: now, topic, reason: r.reason, message: r.message })
+    }
+    logger.debug({ topic, device, reason: r.reason }, r.message)
+  }
+
+  function keep(points: Point[], qos: number): Promise<void> {
+    const written = spool.append(points)
+    if (qos === 0) {
+      written.catch((err: Error) => {
+        spoolFailures.inc()
+        logger.error({ err: err.message }, 'spool append failed for a QoS 0 message')
+      })
+      return Promise.resolve()
+    }
+    return written.catch((err: Error) => {
+      spoolFailures.inc()
+      logger.error({ err: err.message }, 'spool append failed; the QoS 1 message is not acknowledged')
+      throw err
+    })
+  }
+
+  return {
+    accept(msg) {
+      const now = clock.now()
+      const channelStart = msg.topic.indexOf('/', msg.topic.indexOf('/') + 1)
+      messages.inc({
+        channel: `${msg.topic.slice(0, msg.topic.indexOf('/'))}/${msg.topic.slice(channelStart + 1)}`,
+      })
+      const decoded = decodeMessage(msg.topic, msg.payload, {
+        device: directory.device,
+        responder: directory.responder,
+        now,
+        ...limits,
+      })
+      switch (decoded.type) {
+        case 'rejected':
+          record(decoded.rejection, msg.topic, now, msg.principal)
+          return Promise.resolve()
+        case 'telemetry': {
+          for (const r of decoded.rejections) record(r, msg.topic, now, msg.principal)
+          if (decoded.readings.length === 0) return Promise.resolve()
+          const points: Point[] = []
+          for (const reading of decoded.readings) {
+            if (reading.deviceTs !== undefined) untrustedTs.inc()
+            liveness.reading(reading)
+            events.emit('reading', reading)
+            points.push(telemetryPoint(reading))
+          }
+          if (msg.topic.startsWith('gw/')) liveness.seen(msg.principal ?? msg.topic.split('/')[1]!, now)
+          accepted.inc(decoded.readings.length)
+          return keep(points, msg.qos)
+        }
+        case 'event': {
+          const e = decoded.event
+          if (e.deviceTs !== undefined) {
+            untrustedTs.inc()
+            liveness.clockWarning(e.device, now, e.deviceTs)
+          }
+          liveness.seen(e.device, now)
+          events.emit('device.event', e)
+          return keep([deviceEventPoint(e)], msg.qos)
+        }
+        case 'status':
+          if (decoded.status === 'online') liveness.status(decoded.device, true, 'birth', now)
+          else liveness.status(decoded.device, false, msg.lastWill ? 'last_will' : 'status', now)
+          return Promise.resolve()
+        case 'cmd_ack':
+          liveness.seen(decoded.ack.device, now)
+          events.emit('command.ack', decoded.ack)
+          return Promise.resolve()
+        case 'location':
+          events.emit('responder.location', decoded.location)
+          return Promise.resolve()
+        case 'reply':
+          events.emit('responder.reply', decoded.reply)
+          return Promise.resolve()
+      }
+    },
+  }
+}

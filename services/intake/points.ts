@@ -1,0 +1,33 @@
+/** Readings and device events as points in PROTOCOL.md's InfluxDB schema. */
+import type { Point } from '../store/types.ts'
+import type { DeviceEvent, DevicePlace, Reading } from './types.ts'
+
+function tags(p: DevicePlace): Record<string, string> {
+  return { device: p.device, kind: p.kind, building: p.building, community: p.community, street: p.street }
+}
+
+export function telemetryPoint(r: Reading): Point {
+  const fields: Record<string, number> = { ...(r.values as Record<string, number>) }
+  const ints: string[] = []
+  if (r.seq !== undefined) {
+    fields['seq'] = r.seq
+    ints.push('seq')
+  }
+  // The device's own clock was outside the trusted window: the point is stored at receive
+  // time and flagged with what the device said (PROTOCOL.md: "the reading is flagged").
+  if (r.deviceTs !== undefined) {
+    fields['device_ts'] = r.deviceTs
+    ints.push('device_ts')
+  }
+  return { measurement: 'telemetry', tags: tags(r), fields, ...(ints.length ? { ints } : {}), ts: r.ts }
+}
+
+export function deviceEventPoint(e: DeviceEvent): Point {
+  const fields: Record<string, string | number> = { detail: e.detail ?? '' }
+  const point: Point = { measurement: 'device_event', tags: { ...tags(e), type: e.type }, fields, ts: e.ts }
+  if (e.deviceTs !== undefined) {
+    fields['device_ts'] = e.deviceTs
+    point.ints = ['device_ts']
+  }
+  return point
+}

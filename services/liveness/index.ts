@@ -1,0 +1,132 @@
+/**
+ * Liveness: each device's health as the service sees it: online/offline from the status
+ * topic (birth, last will) and from traffic, when it was last seen, its battery and signal,
+ * its last rejected message. Kept in memory for the intake's hot path and written to SQLite
+ * in batches so that a restart keeps it.
+ */
+import type { EventBus } from '../events/index.ts'
+import type { Reading } from '../intake/types.ts'
+import type { Clock } from '../shared/clock.ts'
+import type { SqliteDb } from '../state/db.ts'
+import type { DeviceLiveState, DeviceStates, Rejection } from './types.ts'
+
+export type { DeviceLiveState, DeviceStates, Rejection } from './types.ts'
+
+export interface Liveness extends DeviceStates {
+  /** Any accepted message from the device (telemetry, event, ack). */
+  seen(device: string, at: number): void
+  reading(r: Reading): void
+  status(device: string, online: boolean, cause: 'birth' | 'last_will' | 'status', at: number): void
+  rejected(device: string, rejection: Rejection): void
+  clockWarning(device: string, at: number, deviceTs: number): void
+  flush(): void
+  close(): void
+}
+
+export function createLiveness(opts: {
+  db: SqliteDb
+  clock: Clock
+  events: EventBus
+  flushMs?: number
+}): Liveness {
+  const { db, events } = opts
+  db.exec(`CREATE TABLE IF NOT EXISTS device_state (
+    device TEXT PRIMARY KEY,
+    state TEXT NOT NULL
+  )`)
+  const upsert = db.prepare<[string, string]>(
+    'INSERT INTO device_state (device, state) VALUES (?, ?) ON CONFLICT(device) DO UPDATE SET state = excluded.state',
+  )
+  const states = new Map<string, DeviceLiveState>()
+  for (const row of db
+    .prepare<[], { device: string; state: string }>('SELECT device, state FROM device_state')
+    .iterate()) {
+    states.set(row.device, JSON.parse(row.state) as DeviceLiveState)
+  }
+  const dirty = new Set<string>()
+  const writeDirty = db.transaction((ids: string[]) => {
+    for (const id of ids) {
+      const s = states.get(id)
+      if (s) upsert.run(id, JSON.stringify(s))
+    }
+  })
+
+  function state(device: string): DeviceLiveState {
+    let s = states.get(device)
+    if (s === undefined) {
+      s = { device, online: false }
+      states.set(device, s)
+    }
+    dirty.add(device)
+    return s
+  }
+
+  function setOnline(
+    s: DeviceLiveState,
+    online: boolean,
+    cause: DeviceLiveState['cause'],
+    at: number,
+  ): boolean {
+    if (s.online === online && s.since !== undefined) return false
+    s.online = online
+    s.since = at
+    s.cause = cause
+    return true
+  }
+
+  function seen(device: string, at: number): DeviceLiveState {
+    const s = state(device)
+    if (s.lastSeen === undefined || at > s.lastSeen) s.lastSeen = at
+    // Traffic from a device proves it is connected, even if its birth was never seen.
+    if (!s.online && setOnline(s, true, 'traffic', at)) events.emit('device.state', { ...s })
+    return s
+  }
+
+  const timer = setInterval(() => flush(), opts.flushMs ?? 1000)
+  timer.unref()
+
+  function flush(): void {
+    if (dirty.size === 0) return
+    const ids = [...dirty]
+    dirty.clear()
+    writeDirty(ids)
+  }
+
+  return {
+    get: (device) => {
+      const s = states.get(device)
+      return s === undefined ? undefined : { ...s }
+    },
+    seen(device, at) {
+      seen(device, at)
+    },
+    reading(r) {
+      const s = seen(r.device, r.receivedAt)
+      let changed = false
+      const battery = r.values.battery
+      if (battery !== undefined && battery !== s.battery) {
+        s.battery = battery
+        changed = true
+      }
+      if (r.values.rssi !== undefined) s.rssi = r.values.rssi
+      if (r.deviceTs !== undefined) s.lastClockWarning = { at: r.receivedAt, deviceTs: r.deviceTs }
+      if (changed) events.emit('device.state', { ...s })
+    },
+    status(device, online, cause, at) {
+      const s = state(device)
+      if (online && (s.lastSeen === undefined || at > s.lastSeen)) s.lastSeen = at
+      if (setOnline(s, online, cause, at)) events.emit('device.state', { ...s })
+    },
+    rejected(device, rejection) {
+      state(device).lastRejection = rejection
+    },
+    clockWarning(device, at, deviceTs) {
+      state(device).lastClockWarning = { at, deviceTs }
+    },
+    flush,
+    close() {
+      clearInterval(timer)
+      flush()
+    },
+  }
+}

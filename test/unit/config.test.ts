@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from '../../services/config/index.ts'
+
+function error(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env)
+  } catch (err) {
+    if (err instanceof ConfigError) return err
+    throw err
+  }
+  throw new Error('expected a ConfigError')
+}
+
+describe('settings', () => {
+  it('has defaults that work on a fresh machine', () => {
+    const c = loadConfig({})
+    expect(c.mqttPort).toBe(1883)
+    expect(c.httpPort).toBe(8080)
+    expect(c.dataDir).toMatch(/data$/)
+    expect(c.influx).toBeUndefined()
+    expect(c.adminToken).toBeUndefined()
+    expect(c.tsFutureMs).toBe(600_000)
+    expect(c.tsPastMs).toBe(7 * 24 * 3600 * 1000)
+    expect(c.maxPayloadBytes).toBe(64 * 1024)
+  })
+
+  it.each([
+    [{ FC_MQTT_PORT: 'abc' }, 'FC_MQTT_PORT', /not a port number/],
+    [{ FC_HTTP_PORT: '70000' }, 'FC_HTTP_PORT', /not a port number/],
+    [{ FC_HTTP_PORT: '-1' }, 'FC_HTTP_PORT', /not a port number/],
+    [{ FC_INFLUX_URL: 'not a url' }, 'FC_INFLUX_URL', /not a URL/],
+    [{ FC_INFLUX_URL: 'ftp://x' }, 'FC_INFLUX_URL', /http/],
+    [{ FC_INFLUX_URL: 'http://127.0.0.1:8086' }, 'FC_INFLUX_DATABASE', /also set/],
+    [{ FC_INFLUX_URL: 'http://127.0.0.1:8086', FC_INFLUX_TOKEN: 't' }, 'FC_INFLUX_ORG', /required/],
+    [{ FC_INFLUX_DATABASE: 'fire' }, 'FC_INFLUX_DATABASE', /FC_INFLUX_URL is not/],
+    [
+      { FC_INFLUX_URL: 'http://h:8086', FC_INFLUX_DATABASE: 'a', FC_INFLUX_BUCKET: 'b' },
+      'FC_INFLUX_DATABASE',
+      /not both/,
+    ],
+    [
+      { FC_INFLUX_URL: 'http://h:8086', FC_INFLUX_DATABASE: 'a', FC_INFLUX_USERNAME: 'u' },
+      'FC_INFLUX_PASSWORD',
+      /both/,
+    ],
+    [{ FC_ADMIN_TOKEN: 'short' }, 'FC_ADMIN_TOKEN', /16/],
+    [{ FC_LOG_LEVEL: 'loud' }, 'FC_LOG_LEVEL', /not one of/],
+    [{ FC_MQTT_TLS_CERT: '/x.pem' }, 'FC_MQTT_TLS_KEY', /required/],
+    [{ FC_TS_FUTURE_S: 'soon' }, 'FC_TS_FUTURE_S', /not a number/],
+  ])('%o is refused naming %s', (env, setting, message) => {
+    const e = error(env)
+    expect(e.setting).toBe(setting)
+    expect(e.message.startsWith(`${setting}: `)).toBe(true)
+    expect(e.message).toMatch(message)
+    expect(e.message).not.toContain('\n')
+  })
+
+  it('reads InfluxDB 1.x and v2 settings', () => {
+    expect(
+      loadConfig({ FC_INFLUX_URL: 'http://127.0.0.1:8086/', FC_INFLUX_DATABASE: 'fire' }).influx,
+    ).toEqual({
+      api: 'v1',
+      url: 'http://127.0.0.1:8086',
+      database: 'fire',
+    })
+    expect(
+      loadConfig({
+        FC_INFLUX_URL: 'http://h:8086',
+        FC_INFLUX_TOKEN: 't',
+        FC_INFLUX_ORG: 'o',
+        FC_INFLUX_BUCKET: 'b',
+      }).influx,
+    ).toEqual({ api: 'v2', url: 'http://h:8086', token: 't', org: 'o', bucket: 'b' })
+  })
+})
