@@ -238,6 +238,9 @@ export function checkValue(kind: DeviceKind, name: string, value: unknown): stri
   return undefined
 }
 
+/** The longest alarm verification window allowed (DOMAIN.md: default 30 s, at most 60 s). */
+export const MAX_VERIFICATION_S = 60
+
 /**
  * Validate per-device threshold overrides: names must be rule names of the kind, values
  * finite numbers. Returns a reason naming the bad entry, or undefined.
@@ -252,6 +255,9 @@ export function checkThresholds(kind: DeviceKind, thresholds: Record<string, unk
     if (typeof value !== 'number' || !Number.isFinite(value))
       return `threshold "${name}" must be a finite number`
     if (value < 0) return `threshold "${name}" must not be negative`
+    if (name === 'verification_s' && value > MAX_VERIFICATION_S) {
+      return `threshold "verification_s" must be at most ${MAX_VERIFICATION_S} s (alarm verification may delay an alarm by 60 s at most)`
+    }
   }
   return undefined
 }

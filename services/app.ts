@@ -6,7 +6,11 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import client from 'prom-client'
+import { createAlarmEngine } from './alarms/engine.ts'
+import { createIncidentStore } from './alarms/incidents.ts'
+import { registerIncidentRoutes } from './alarms/routes.ts'
 import { createApi } from './api/index.ts'
+import { registerStreamRoute, type Stream } from './api/stream.ts'
 import { createBroker } from './broker/index.ts'
 import { startMqttListeners } from './broker/listeners.ts'
 import { type Config, ConfigError } from './config/index.ts'
@@ -84,9 +88,24 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
   const pipeline = createPipeline({ spool, store, logger, metrics, clock })
   pipeline.start()
 
+  const incidents = createIncidentStore(stateDb)
+  const engine = createAlarmEngine({
+    clock,
+    events,
+    directory: registry,
+    liveness,
+    incidents,
+    db: stateDb,
+    spool,
+    logger: logger.child({ stage: 'alarms' }),
+    metrics,
+  })
+  engine.start()
+
   const broker = await createBroker({ directory: registry, intake, events, logger, metrics })
 
   let accepting = false
+  let stream: Stream | undefined
   const api = await createApi({
     registry,
     deviceStates: liveness,
@@ -94,6 +113,12 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     metricsRegistry: metrics,
     logger,
     clock,
+    routes: [
+      (api) => registerIncidentRoutes(api, { engine, incidents, registry }),
+      (api) => {
+        stream = registerStreamRoute(api, { events, registry, logger })
+      },
+    ],
     readiness: async () => {
       const storeUp = await store.ping()
       const checks = {
@@ -136,7 +161,9 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     const listenersClosed = listeners.close()
     await broker.close()
     await listenersClosed
+    stream?.close()
     await api.close()
+    engine.stop()
     // Everything acknowledged is in the spool; try to hand it to the store in the time left.
     const left = Math.max(0, deadlineMs - (Date.now() - started) - 300)
     const emptied = await pipeline.drain(left)

@@ -20,6 +20,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The role a route under /api needs; administrator when absent. */
     role?: Role
+    /**
+     * Also accept the token as `?access_token=` (for EventSource in browsers, which cannot
+     * set headers). Only the SSE stream allows it.
+     */
+    queryToken?: boolean
   }
   interface FastifyRequest {
     /** Set by the auth hook on every route under /api. */
@@ -38,7 +43,11 @@ const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i
 export function installAuth(api: FastifyInstance, registry: Pick<Registry, 'authenticate'>): void {
   api.decorateRequest('caller', null)
   api.addHook('onRequest', async (request) => {
-    const header = request.headers.authorization
+    let header = request.headers.authorization
+    if ((header === undefined || header === '') && request.routeOptions.config?.queryToken) {
+      const t = (request.query as Record<string, unknown> | undefined)?.['access_token']
+      if (typeof t === 'string' && t !== '') header = `Bearer ${t}`
+    }
     if (header === undefined || header === '') {
       throw unauthorized('this call needs an Authorization: Bearer <token> header')
     }

@@ -4,9 +4,11 @@
  * the SSE stream) listen. No stage calls into another's internals.
  */
 import { EventEmitter } from 'node:events'
+import type { IncidentEvent, SignalEvent } from '../alarms/events.ts'
 import type { CommandAck, ResponderLocation, ResponderReply } from '../intake/decode.ts'
 import type { DeviceEvent, Reading } from '../intake/types.ts'
 import type { DeviceLiveState } from '../liveness/types.ts'
+import type { Responder } from '../registry/types.ts'
 
 export interface FireCircleEvents {
   /** A validated telemetry reading, as soon as it is accepted (before the store has it). */
@@ -17,8 +19,14 @@ export interface FireCircleEvents {
   'device.state': [DeviceLiveState]
   /** A device, gateway or responder was disabled: its MQTT connection must close. */
   'principal.disabled': [string]
+  /** A device condition started or cleared (alarm, warning, supervisory, trouble). */
+  signal: [SignalEvent]
+  /** An incident opened or changed (status, a device joined, verification). */
+  incident: [IncidentEvent]
   /** A device acknowledged a command sent on dev/{id}/cmd. */
   'command.ack': [CommandAck]
+  /** A responder was registered or changed (duty, mode, registered location, enabled). */
+  'responder.changed': [Responder]
   /** A responder app reported its position. */
   'responder.location': [ResponderLocation]
   /** A responder app answered an offer. */

@@ -17,6 +17,8 @@ export interface Liveness extends DeviceStates {
   seen(device: string, at: number): void
   reading(r: Reading): void
   status(device: string, online: boolean, cause: 'birth' | 'last_will' | 'status', at: number): void
+  /** Nothing arrived for 3 × the reporting interval: offline by silence. */
+  silent(device: string, at: number): void
   rejected(device: string, rejection: Rejection): void
   clockWarning(device: string, at: number, deviceTs: number): void
   flush(): void
@@ -116,6 +118,10 @@ export function createLiveness(opts: {
       const s = state(device)
       if (online && (s.lastSeen === undefined || at > s.lastSeen)) s.lastSeen = at
       if (setOnline(s, online, cause, at)) events.emit('device.state', { ...s })
+    },
+    silent(device, at) {
+      const s = state(device)
+      if (setOnline(s, false, 'silence', at)) events.emit('device.state', { ...s })
     },
     rejected(device, rejection) {
       state(device).lastRejection = rejection

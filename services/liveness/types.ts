@@ -8,7 +8,7 @@ export interface DeviceLiveState {
   /** ms when `online` last changed. */
   since?: number
   /** How the last online/offline change came about. */
-  cause?: 'birth' | 'last_will' | 'traffic' | 'status'
+  cause?: 'birth' | 'last_will' | 'traffic' | 'status' | 'silence'
   /** Last reported battery, %. */
   battery?: number
   /** Last reported radio signal, dBm. */

@@ -727,6 +727,7 @@ export function createRegistry(opts: RegistryOptions): Registry {
         { responder: id, type: responder.type, community: responder.community },
         'responder registered',
       )
+      events.emit('responder.changed', responder)
       return { responder, secret }
     },
 
@@ -779,6 +780,7 @@ export function createRegistry(opts: RegistryOptions): Registry {
         log.info({ responder: id }, 'responder disabled')
         events.emit('principal.disabled', id)
       }
+      events.emit('responder.changed', next)
       return next
     },
 

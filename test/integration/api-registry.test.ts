@@ -11,6 +11,7 @@ import { type ApiInstance, createApi, type Readiness } from '../../services/api/
 import { createEventBus } from '../../services/events/index.ts'
 import type { DeviceLiveState } from '../../services/liveness/types.ts'
 import { createRegistry, type Registry } from '../../services/registry/index.ts'
+import { type Clock, createManualClock, systemClock } from '../../services/shared/clock.ts'
 import { createLogger } from '../../services/shared/log.ts'
 import { openDatabase, type SqliteDb } from '../../services/state/db.ts'
 import type { Point, TelemetryQuery, TelemetrySample, TelemetryStore } from '../../services/store/types.ts'
@@ -67,7 +68,7 @@ describe('registry API', () => {
   let app: ApiInstance
   let adminToken: string
   const now = T0
-  const clock = { now: () => now }
+  const clock: Clock = { now: () => now, at: (at, fn) => systemClock.at(at, fn) }
   const states = new Map<string, DeviceLiveState>()
   const store = memoryStore()
   const events = createEventBus()
@@ -1107,7 +1108,7 @@ describe('administrator token', () => {
     try {
       const registry = createRegistry({
         db,
-        clock: { now: () => T0 },
+        clock: createManualClock(T0),
         logger: createLogger('silent'),
         events: createEventBus(),
       })

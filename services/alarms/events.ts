@@ -1,0 +1,31 @@
+/** What the alarm engine tells other stages (dispatch, linkage, the SSE stream). */
+import type { DeviceKind } from '../../devices/catalogue.ts'
+import type { Incident, TimelineEntry } from './incidents.ts'
+import type { ConditionSpec, ConditionType } from './types.ts'
+
+/** A condition starting or clearing on a device: alarm, warning, supervisory or trouble. */
+export interface SignalEvent {
+  device: string
+  kind: DeviceKind
+  building: string
+  community: string
+  street: string
+  condition: ConditionType
+  class: ConditionSpec['class']
+  level: ConditionSpec['level']
+  active: boolean
+  at: number
+  value?: number
+  threshold?: number
+  /** The incident the condition opened or joined, for alarm-level conditions. */
+  incident?: string
+}
+
+export type IncidentChangeType = 'opened' | 'status' | 'device' | 'verification'
+
+/** An incident opened or changed; `incident` is the state after the change. */
+export interface IncidentEvent {
+  change: IncidentChangeType
+  incident: Incident
+  entry: TimelineEntry
+}

@@ -1,0 +1,89 @@
+/** Incidents as the API and the stream show them: ISO times, [lon, lat]. */
+import { Type } from 'typebox'
+import type { Incident, TimelineEntry } from './incidents.ts'
+import { INCIDENT_STATUSES } from './lifecycle.ts'
+import { CONDITIONS } from './types.ts'
+
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString())
+const IsoTime = Type.String({ description: 'ISO 8601 time (UTC)' })
+const Status = Type.Enum([...INCIDENT_STATUSES])
+const Condition = Type.Enum(Object.keys(CONDITIONS))
+
+export const TimelineEntryOut = Type.Object({
+  at: IsoTime,
+  type: Type.Enum(['opened', 'status', 'device', 'verification', 'note']),
+  status: Status,
+  from: Type.Optional(Status),
+  actor: Type.String({ description: 'engine, officer:<id>, administrator or device:<id>' }),
+  reason: Type.String(),
+  device: Type.Optional(Type.String()),
+  condition: Type.Optional(Condition),
+  value: Type.Optional(Type.Number()),
+})
+
+export const IncidentOut = Type.Object({
+  id: Type.String(),
+  status: Status,
+  cause: Type.Enum(['fire', 'gas']),
+  building: Type.Optional(Type.String()),
+  community: Type.String(),
+  street: Type.String(),
+  location: Type.Array(Type.Number(), { description: '[lon, lat]' }),
+  openedAt: IsoTime,
+  updatedAt: IsoTime,
+  alarmAt: Type.Optional(IsoTime),
+  acknowledgedAt: Type.Optional(IsoTime),
+  confirmedAt: Type.Optional(IsoTime),
+  falseAlarmAt: Type.Optional(IsoTime),
+  closedAt: Type.Optional(IsoTime),
+  resolution: Type.Optional(Type.Enum(['verification_cancelled', 'false_alarm', 'resolved'])),
+  verification: Type.Optional(
+    Type.Object({ device: Type.String(), condition: Condition, startedAt: IsoTime, deadline: IsoTime }),
+  ),
+  devices: Type.Array(
+    Type.Object({
+      device: Type.String(),
+      kind: Type.String(),
+      conditions: Type.Array(Condition),
+      firstAt: IsoTime,
+      lastAt: IsoTime,
+    }),
+  ),
+  timeline: Type.Optional(Type.Array(TimelineEntryOut)),
+})
+
+export function timelineEntryView(e: TimelineEntry) {
+  return { ...e, at: iso(e.at)! }
+}
+
+export function incidentView(i: Incident, timeline?: TimelineEntry[]) {
+  return {
+    id: i.id,
+    status: i.status,
+    cause: i.cause,
+    ...(i.building !== undefined ? { building: i.building } : {}),
+    community: i.community,
+    street: i.street,
+    location: i.location,
+    openedAt: iso(i.openedAt)!,
+    updatedAt: iso(i.updatedAt)!,
+    ...(i.alarmAt !== undefined ? { alarmAt: iso(i.alarmAt) } : {}),
+    ...(i.acknowledgedAt !== undefined ? { acknowledgedAt: iso(i.acknowledgedAt) } : {}),
+    ...(i.confirmedAt !== undefined ? { confirmedAt: iso(i.confirmedAt) } : {}),
+    ...(i.falseAlarmAt !== undefined ? { falseAlarmAt: iso(i.falseAlarmAt) } : {}),
+    ...(i.closedAt !== undefined ? { closedAt: iso(i.closedAt) } : {}),
+    ...(i.resolution !== undefined ? { resolution: i.resolution } : {}),
+    ...(i.verification !== undefined
+      ? {
+          verification: {
+            device: i.verification.device,
+            condition: i.verification.condition,
+            startedAt: iso(i.verification.startedAt)!,
+            deadline: iso(i.verification.deadline)!,
+          },
+        }
+      : {}),
+    devices: i.devices.map((d) => ({ ...d, firstAt: iso(d.firstAt)!, lastAt: iso(d.lastAt)! })),
+    ...(timeline !== undefined ? { timeline: timeline.map(timelineEntryView) } : {}),
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * GET /api/stream: Server-Sent Events of what happens, as it happens: incidents (opened,
+ * status, devices joining), device signals (alarm, warning, supervisory, trouble) and device
+ * state (online/offline, battery), each filtered by the caller's scope. Every event has an
+ * id; a client that reconnects with Last-Event-ID gets what it missed from a bounded
+ * history. A client that stops reading is cut off rather than allowed to grow memory.
+ */
+import type { ServerResponse } from 'node:http'
+import { Type } from 'typebox'
+import { incidentView, timelineEntryView } from '../alarms/views.ts'
+import type { EventBus } from '../events/index.ts'
+import type { Place } from '../registry/scope.ts'
+import type { Registry } from '../registry/types.ts'
+import type { Logger } from '../shared/log.ts'
+import { callerOf, canSee } from './auth.ts'
+import { errors } from './schemas.ts'
+import type { ApiInstance } from './types.ts'
+
+export interface StreamDeps {
+  events: EventBus
+  registry: Pick<Registry, 'device'>
+  logger: Logger
+  /** Events kept for Last-Event-ID replay. */
+  history?: number
+  /** Bytes a client may leave unread before it is cut off. */
+  maxBufferedBytes?: number
+  heartbeatMs?: number
+}
+
+interface StreamEvent {
+  id: number
+  type: 'incident' | 'signal' | 'device'
+  place: Place
+  data: string
+}
+
+export interface Stream {
+  clients(): number
+  close(): void
+}
+
+export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream {
+  const historySize = deps.history ?? 2048
+  const maxBuffered = deps.maxBufferedBytes ?? 4 * 1024 * 1024
+  const history: StreamEvent[] = []
+  let nextId = 1
+  const clients = new Set<{ res: ServerResponse; sees: (p: Place) => boolean }>()
+
+  function publish(type: StreamEvent['type'], place: Place, payload: unknown): void {
+    const e: StreamEvent = { id: nextId++, type, place, data: JSON.stringify(payload) }
+    history.push(e)
+    if (history.length > historySize) history.shift()
+    if (clients.size === 0) return
+    const frame = `id: ${e.id}\nevent: ${e.type}\ndata: ${e.data}\n\n`
+    for (const c of clients) {
+      if (!c.sees(place)) continue
+      if (c.res.writableLength > maxBuffered) {
+        deps.logger.warn('SSE client is not reading; closing its stream')
+        c.res.destroy()
+        clients.delete(c)
+        continue
+      }
+      c.res.write(frame)
+    }
+  }
+
+  deps.events.on('incident', (e) => {
+    publish('incident', e.incident, {
+      change: e.change,
+      incident: incidentView(e.incident),
+      entry: timelineEntryView(e.entry),
+    })
+  })
+  deps.events.on('signal', (s) => {
+    publish('signal', s, { ...s, at: new Date(s.at).toISOString() })
+  })
+  deps.events.on('device.state', (s) => {
+    const d = deps.registry.device(s.device)
+    if (d === undefined) return
+    publish('device', d, {
+      device: s.device,
+      online: s.online,
+      ...(s.cause !== undefined ? { cause: s.cause } : {}),
+      ...(s.since !== undefined ? { since: new Date(s.since).toISOString() } : {}),
+      ...(s.lastSeen !== undefined ? { lastSeen: new Date(s.lastSeen).toISOString() } : {}),
+      ...(s.battery !== undefined ? { battery: s.battery } : {}),
+      building: d.building,
+      community: d.community,
+      street: d.street,
+    })
+  })
+
+  const heartbeat = setInterval(() => {
+    for (const c of clients) c.res.write(': keep-alive\n\n')
+  }, deps.heartbeatMs ?? 15_000)
+  heartbeat.unref()
+
+  api.get(
+    '/stream',
+    {
+      config: { role: 'officer', queryToken: true },
+      schema: {
+        tags: ['stream'],
+        summary:
+          'Server-Sent Events: `incident`, `signal` and `device` events in the caller’s scope. Browsers may pass the token as ?access_token= (EventSource cannot set headers). Reconnect with Last-Event-ID to get missed events.',
+        querystring: Type.Object({ access_token: Type.Optional(Type.String({ maxLength: 512 })) }),
+        response: { ...errors(401, 403) },
+      },
+    },
+    (request, reply) => {
+      const caller = callerOf(request)
+      const sees = (p: Place) => canSee(caller, p)
+      const lastId = Number(request.headers['last-event-id'])
+      reply.hijack()
+      const res = reply.raw
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      })
+      res.write('retry: 2000\n\n')
+      if (Number.isInteger(lastId) && lastId > 0) {
+        for (const e of history) {
+          if (e.id > lastId && sees(e.place)) res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${e.data}\n\n`)
+        }
+      }
+      const client = { res, sees }
+      clients.add(client)
+      const done = () => clients.delete(client)
+      request.raw.on('close', done)
+      res.on('error', done)
+    },
+  )
+
+  return {
+    clients: () => clients.size,
+    close() {
+      clearInterval(heartbeat)
+      for (const c of clients) c.res.end()
+      clients.clear()
+    },
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * A small district with the real alarm engine around it: real registry and incidents in a
+ * temp SQLite, real liveness and spool, the event bus, and a ManualClock that the test drives.
+ * Readings and events enter on the bus exactly as the intake hands them over.
+ */
+import path from 'node:path'
+import client from 'prom-client'
+import type { DeviceEventType, ValueName } from '../../devices/catalogue.ts'
+import { type AlarmEngine, createAlarmEngine } from '../../services/alarms/engine.ts'
+import type { IncidentEvent, SignalEvent } from '../../services/alarms/events.ts'
+import { createIncidentStore, type Incident, type IncidentStore } from '../../services/alarms/incidents.ts'
+import { createEventBus, type EventBus } from '../../services/events/index.ts'
+import type { Reading } from '../../services/intake/types.ts'
+import { createLiveness, type Liveness } from '../../services/liveness/index.ts'
+import { createRegistry, type Registry } from '../../services/registry/index.ts'
+import { createManualClock, type ManualClock } from '../../services/shared/clock.ts'
+import { createLogger } from '../../services/shared/log.ts'
+import { createSpool, type Spool } from '../../services/spool/index.ts'
+import { openDatabase, type SqliteDb } from '../../services/state/db.ts'
+import { loadDistrict } from './service.ts'
+import { tempDir } from './tmp.ts'
+
+export const T0 = Date.UTC(2026, 10, 29, 2, 0, 0)
+
+export interface AlarmWorld {
+  clock: ManualClock
+  events: EventBus
+  registry: Registry
+  liveness: Liveness
+  incidents: IncidentStore
+  engine: AlarmEngine
+  db: SqliteDb
+  spool: Spool
+  dir: string
+  signals: SignalEvent[]
+  incidentEvents: IncidentEvent[]
+  reading(
+    device: string,
+    values: Partial<Record<ValueName, number>>,
+    opts?: { ts?: number; seq?: number },
+  ): void
+  event(device: string, type: DeviceEventType, detail?: string): void
+  status(device: string, online: boolean, cause?: 'birth' | 'last_will'): void
+  /** Advance the clock by seconds. */
+  advance(seconds: number): void
+  all(): Incident[]
+  open(): Incident[]
+  /** Stop the engine and close the databases, keeping the files (for a restart). */
+  crash(): void
+  close(): void
+}
+
+export interface WorldDevice {
+  id: string
+  kind: string
+  building: string
+  thresholds?: Record<string, number>
+}
+
+export async function createAlarmWorld(
+  devices: WorldDevice[],
+  opts: { dir?: string; start?: number; fresh?: boolean } = {},
+): Promise<AlarmWorld> {
+  const tmp = opts.dir === undefined ? tempDir('firecircle-alarms-') : undefined
+  const dir = opts.dir ?? tmp!.dir
+  const clock = createManualClock(opts.start ?? T0)
+  const logger = createLogger('silent')
+  const events = createEventBus((err) => {
+    throw err
+  })
+  const db = openDatabase(path.join(dir, 'state.db'))
+  const registry = createRegistry({ db, clock, logger, events })
+  if (opts.fresh !== false && registry.communities().length === 0) {
+    const district = loadDistrict()
+    for (const c of district.communities) registry.addCommunity({ ...c.properties, geometry: c.geometry })
+    for (const b of district.buildings) registry.addBuilding(b)
+    for (const d of devices) await registry.addDevice(d)
+  }
+  const liveness = createLiveness({ db, clock, events })
+  const spool = createSpool({ file: path.join(dir, 'spool.db'), commitMs: 1 })
+  const incidents = createIncidentStore(db)
+  const engine = createAlarmEngine({
+    clock,
+    events,
+    directory: registry,
+    liveness,
+    incidents,
+    db,
+    spool,
+    logger,
+    metrics: new client.Registry(),
+  })
+  engine.start()
+  const signals: SignalEvent[] = []
+  const incidentEvents: IncidentEvent[] = []
+  events.on('signal', (s) => signals.push(s))
+  events.on('incident', (e) => incidentEvents.push(e))
+  let seq = 0
+  let closed = false
+
+  const world: AlarmWorld = {
+    clock,
+    events,
+    registry,
+    liveness,
+    incidents,
+    engine,
+    db,
+    spool,
+    dir,
+    signals,
+    incidentEvents,
+    reading(device, values, o = {}) {
+      const d = registry.device(device)
+      if (d === undefined) throw new Error(`no device ${device}`)
+      const r: Reading = {
+        device,
+        kind: d.kind,
+        building: d.building,
+        community: d.community,
+        street: d.street,
+        ts: o.ts ?? clock.now(),
+        receivedAt: clock.now(),
+        seq: o.seq ?? ++seq,
+        values,
+      }
+      liveness.reading(r)
+      events.emit('reading', r)
+    },
+    event(device, type, detail) {
+      const d = registry.device(device)!
+      liveness.seen(device, clock.now())
+      events.emit('device.event', {
+        device,
+        kind: d.kind,
+        building: d.building,
+        community: d.community,
+        street: d.street,
+        ts: clock.now(),
+        receivedAt: clock.now(),
+        type,
+        ...(detail !== undefined ? { detail } : {}),
+      })
+    },
+    status(device, online, cause) {
+      liveness.status(device, online, cause ?? (online ? 'birth' : 'last_will'), clock.now())
+    },
+    advance(seconds) {
+      clock.advance(seconds * 1000)
+    },
+    all: () => incidents.list({}, { limit: 1000, offset: 0 }).items.sort((a, b) => a.openedAt - b.openedAt),
+    open: () => incidents.openIncidents(),
+    crash() {
+      if (closed) return
+      closed = true
+      engine.stop()
+      liveness.close()
+      spool.close()
+      db.close()
+    },
+    close() {
+      world.crash()
+      tmp?.cleanup()
+    },
+  }
+  return world
+}
