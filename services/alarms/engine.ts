@@ -175,6 +175,8 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
   // --- incidents ---------------------------------------------------------------------------
 
   function emitIncident(change: IncidentChangeType, incident: Incident, entry: TimelineEntry): void {
+    // Fire first: the stages that act on the incident hear of it before anything is written.
+    events.emit('incident', { change, incident, entry })
     if (entry.type === 'status' || entry.type === 'opened') {
       transitions.inc({ status: entry.status, actor: entry.actor.split(':')[0] ?? entry.actor })
       spool
@@ -199,7 +201,6 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
           logger.error({ incident: incident.id, err: err.message }, 'incident_event not spooled'),
         )
     }
-    events.emit('incident', { change, incident, entry })
   }
 
   function deviceEntry(i: Incident, place: DevicePlace, condition: ConditionType, at: number): void {
@@ -221,16 +222,11 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
 
   function toAlarm(id: string, reason: string, at: number, extra: Partial<TimelineEntry> = {}): void {
     cancelVerification(id)
-    const i = incidents.transition(id, 'alarm', { at, actor: 'engine', reason, ...extra }, (x) => {
+    const t = incidents.transition(id, 'alarm', { at, actor: 'engine', reason, ...extra }, (x) => {
       x.alarmAt = at
       delete x.verification
     })
-    emitIncident('status', i, lastEntry(id))
-  }
-
-  function lastEntry(id: string): TimelineEntry {
-    const t = incidents.timeline(id)
-    return t[t.length - 1]!
+    emitIncident('status', t.incident, t.entry)
   }
 
   function scheduleVerification(i: Incident): void {
@@ -286,7 +282,15 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
     return out
   }
 
-  function openIncident(place: DevicePlace, c: ConditionChange, now: number): Incident {
+  function openIncident(
+    place: DevicePlace,
+    c: ConditionChange,
+    now: number,
+  ): { incident: Incident; entry: TimelineEntry } {
+    const start = (init: Parameters<IncidentStore['open']>[0], e: TimelineEntry) => ({
+      incident: incidents.open(init, e),
+      entry: e,
+    })
     const building = directory.building(place.building)
     const device = directory.device(place.device)
     const location = device?.location ?? building?.location ?? [0, 0]
@@ -318,7 +322,7 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
       const coincidenceMs = (rules['coincidence_s'] ?? 120) * 1000
       const other = recentCandidate(place, now, coincidenceMs)
       if (other !== undefined) {
-        return incidents.open(
+        return start(
           { ...base, status: 'alarm', alarmAt: now },
           entry(
             'alarm',
@@ -327,7 +331,7 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
         )
       }
       const windowS = Math.min(60, rules['verification_s'] ?? 30)
-      const i = incidents.open(
+      const started = start(
         {
           ...base,
           status: 'verifying',
@@ -340,13 +344,13 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
         },
         entry('verifying', `${describe(c)} on ${place.device}: alarm candidate, verifying for ${windowS} s`),
       )
-      scheduleVerification(i)
-      return i
+      scheduleVerification(started.incident)
+      return started
     }
     const why = backed
       ? `${describe(c)} on ${place.device}, backed by ${backing.join(' and ')} (multi-criteria)`
       : `${describe(c)} on ${place.device}`
-    return incidents.open({ ...base, status: 'alarm', alarmAt: now }, entry('alarm', why))
+    return start({ ...base, status: 'alarm', alarmAt: now }, entry('alarm', why))
   }
 
   function onAlarmCondition(place: DevicePlace, c: ConditionChange, now: number): string {
@@ -378,10 +382,10 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
       if (CONDITIONS[c.type].needsVerification) recentCandidate(place, now, 0)
       return open.id
     }
-    const i = openIncident(place, c, now)
-    opened.inc({ status: i.status })
-    emitIncident('opened', i, incidents.timeline(i.id)[0]!)
-    return i.id
+    const { incident, entry } = openIncident(place, c, now)
+    opened.inc({ status: incident.status })
+    emitIncident('opened', incident, entry)
+    return incident.id
   }
 
   function onAlarmConditionCleared(place: DevicePlace, c: ConditionChange, now: number): string | undefined {
@@ -396,7 +400,7 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
     ) {
       cancelVerification(open.id)
       const windowS = Math.round((v.deadline - v.startedAt) / 1000)
-      const i = incidents.transition(
+      const t = incidents.transition(
         open.id,
         'resolved',
         {
@@ -414,7 +418,7 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
         },
       )
       cancelled.inc()
-      emitIncident('status', i, lastEntry(i.id))
+      emitIncident('status', t.incident, t.entry)
     }
     return open.id
   }
@@ -589,8 +593,8 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
           delete x.verification
         })
         cancelVerification(id)
-        emitIncident('status', next, lastEntry(id))
-        return next
+        emitIncident('status', next.incident, next.entry)
+        return next.incident
       } catch (err) {
         if (err instanceof InvalidTransition) {
           const verb = {

@@ -94,7 +94,7 @@ export interface IncidentStore {
     to: IncidentStatus,
     entry: Omit<TimelineEntry, 'type' | 'status' | 'from'>,
     change?: (i: Incident) => void,
-  ): Incident
+  ): { incident: Incident; entry: TimelineEntry }
   openForBuilding(building: string): Incident | undefined
   openIncidents(): Incident[]
   list(filter: IncidentFilter, page: { limit: number; offset: number }): { items: Incident[]; total: number }
@@ -244,7 +244,7 @@ export function createIncidentStore(db: SqliteDb): IncidentStore {
       if (current === undefined) throw new Error(`incident ${id} does not exist`)
       if (!canTransition(current.status, to)) throw new InvalidTransition(current.status, to)
       const full: TimelineEntry = { ...entry, type: 'status', from: current.status, status: to }
-      return update(
+      const incident = update(
         id,
         (i) => {
           i.status = to
@@ -252,6 +252,7 @@ export function createIncidentStore(db: SqliteDb): IncidentStore {
         },
         [full],
       )
+      return { incident, entry: full }
     },
     openForBuilding(building) {
       const id = openByBuilding.get(building)

@@ -18,3 +18,23 @@ export function openDatabase(file: string, opts: { synchronous?: 'FULL' | 'NORMA
   db.pragma('foreign_keys = ON')
   return db
 }
+
+/** How often the state database's WAL is checkpointed in the background. */
+export const STATE_CHECKPOINT_MS = 5000
+
+/**
+ * Move WAL checkpoints off the commit path: SQLite otherwise runs one (with an fsync) inside
+ * whichever commit crosses 1000 WAL pages, which may be the commit of an alarm. Here they run
+ * on their own timer instead. Returns a function that stops them (and checkpoints once).
+ */
+export function checkpointInBackground(db: SqliteDb, everyMs: number): () => void {
+  db.pragma('wal_autocheckpoint = 0')
+  const timer = setInterval(() => {
+    if (db.open) db.pragma('wal_checkpoint(PASSIVE)')
+  }, everyMs)
+  timer.unref()
+  return () => {
+    clearInterval(timer)
+    if (db.open) db.pragma('wal_checkpoint(PASSIVE)')
+  }
+}
