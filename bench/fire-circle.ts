@@ -14,7 +14,7 @@
  *     node --import tsx bench/fire-circle.ts [runs]
  */
 import { circle, featureCollection, point, pointsWithinPolygon } from '@turf/turf'
-import type { Feature, Point } from 'geojson'
+import type { Feature, FeatureCollection, Point } from 'geojson'
 import {
   DEFAULT_ETA_PARAMS,
   etaSeconds,
@@ -107,12 +107,10 @@ function bruteForce(p: Population, lon: number, lat: number): string[] {
   return out.map((x) => x[0])
 }
 
+type Points = FeatureCollection<Point, { id: string }>
+
 /** The polygon way: turf.circle per mode, pointsWithinPolygon, ETAs, sort. */
-function turfQuery(
-  byMode: Record<TravelMode, ReturnType<typeof featureCollection<Point>>>,
-  lon: number,
-  lat: number,
-) {
+function turfQuery(byMode: Record<TravelMode, Points>, lon: number, lat: number) {
   const out: { id: string; eta: number }[] = []
   for (const mode of TRAVEL_MODES) {
     const polygon = circle([lon, lat], reachRadiusM(LIMIT_S, mode), { steps: 64, units: 'meters' })
@@ -159,7 +157,7 @@ function run(n: number, seed: number): RunResult {
         ),
       ),
     ]),
-  ) as Record<TravelMode, ReturnType<typeof featureCollection<Point>>>
+  ) as Record<TravelMode, Points>
   for (let i = 0; i < 300; i++) {
     const [x, y] = scene()
     index.within(x, y, LIMIT_S)

@@ -14,6 +14,7 @@ import { registerStreamRoute, type Stream } from './api/stream.ts'
 import { createBroker } from './broker/index.ts'
 import { startMqttListeners } from './broker/listeners.ts'
 import { type Config, ConfigError } from './config/index.ts'
+import { createDispatchGeometry } from './dispatch/routes.ts'
 import { createEventBus } from './events/index.ts'
 import { createIntake } from './intake/index.ts'
 import { createLiveness } from './liveness/index.ts'
@@ -106,6 +107,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     metrics,
   })
   engine.start()
+  const geometry = createDispatchGeometry({ registry, events, clock, logger })
 
   const broker = await createBroker({ directory: registry, intake, events, logger, metrics })
 
@@ -120,6 +122,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     clock,
     routes: [
       (api) => registerIncidentRoutes(api, { engine, incidents, registry }),
+      geometry.routes,
       (api) => {
         stream = registerStreamRoute(api, { events, registry, logger })
       },
@@ -169,6 +172,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     stream?.close()
     await api.close()
     engine.stop()
+    geometry.close()
     // Everything acknowledged is in the spool; try to hand it to the store in the time left.
     const left = Math.max(0, deadlineMs - (Date.now() - started) - 300)
     const emptied = await pipeline.drain(left)

@@ -11,14 +11,18 @@
  *   which raise below). Only `low_battery` (20 % → clears at 22 %) and `heat_rate_of_rise`
  *   (clears below 80 % of the rate) have hysteresis: the others must clear as soon as the
  *   value is back, because the engine's verification treats that as a cancelled candidate.
- * - Staleness is per value: a value whose reading is older than the newest reading that
- *   carried the same value is not the present and decides nothing (it may still feed the
- *   rate-of-rise window). A reading that carries only some values leaves the other
- *   conditions as they are, so a late obscuration is still news if only battery readings
- *   came since.
- * - Duplicates: a reading with the newest `ts` and the same `seq` returns [] at once; a
- *   repeat of the same values at the same ts decides the same thing again, which changes
- *   nothing (every rule is idempotent for a repeated value).
+ * - Out of order: a reading older than the newest one already evaluated is not the present
+ *   and decides no threshold condition (it still feeds the rate-of-rise window). A reading
+ *   with the newest ts is the present: a later arrival with other values decides again.
+ *   A reading that carries only some values leaves the other conditions as they are.
+ *   (Staleness per value was considered, so that a late obscuration would still count after
+ *   a newer battery-only reading; it costs a ts per value and, with the seq rule below, makes
+ *   a replay decide what the first pass did not. Devices send their values together.)
+ * - Duplicates: a reading with the newest `ts` and the same `seq` returns [] at once (its
+ *   temperature, if new, joins the window silently, so the window stays a function of the
+ *   samples seen); a repeat of the same values at the same ts decides the same thing again,
+ *   which changes nothing (every rule is idempotent for a repeated value). Hence replaying
+ *   a sequence, or feeding it twice, never ends in another active set.
  * - A change is returned only when a condition starts or clears, never while it holds.
  *   Changes within one reading come in the fixed order of `CONDITION_ORDER`.
  *
@@ -46,12 +50,14 @@ export const LOW_BATTERY_CLEAR_PCT = 22
  * - Noise: pairs closer than 20 s are left out, since a 0.5 °C quantisation step over 1 s
  *   would read as 30 °C/min; over ≥ 20 s it is at most 1.5 °C/min, and the threshold over
  *   20 s is a 2.8 °C rise, well clear of it.
- * - One noisy sample: a least-squares slope is pulled by a single spike (a +20 °C glitch at
- *   the end of a 45 s window of 5 s samples reads as 13 °C/min); the median of pairwise
- *   slopes ignores it as long as most pairs do not involve it, i.e. whenever the window holds
- *   four or more samples. With only two samples (a device reporting once a minute) no
- *   estimator can tell a spike from the onset of a fire without waiting for the next reading,
- *   and we do not delay a fire alarm for it: the newest sample decides.
+ * - One noisy sample: a least-squares slope is pulled by a single spike (a +30 °C glitch at
+ *   the newest of thirteen samples 5 s apart reads 11.9 °C/min, the mean of the pairwise
+ *   slopes 10.2); their median reads 0, since the glitch takes part in a minority of the
+ *   pairs: anywhere in the window, and even as the newest sample when samples come every
+ *   10 s or faster (it is then in at most a third of the pairs). With sparser samples (a
+ *   device reporting once a minute is judged on two) no estimator can tell a spike at the
+ *   newest sample from the onset of a fire without waiting for the next reading, and we do
+ *   not delay a fire alarm for it: the newest sample decides.
  * - Gaps: the anchor is the newest sample from before the window, kept while it is at most
  *   `ROR_MAX_ANCHOR_MS` (5 min) older than the newest sample, and used only when the window
  *   alone gives no rate (so a device reporting once a minute is judged on its last two
@@ -71,7 +77,9 @@ export const LOW_BATTERY_CLEAR_PCT = 22
  *   when a little over half the pairs lie on the ramp); a longer window is steadier but slower.
  * - Hysteresis: it raises at ≥ the threshold and clears below `ROR_CLEAR_FACTOR` (80 %) of it
  *   (6.64 °C/min by default), about the estimate's noise with 0.5 °C sensor noise, so a
- *   fire heating at just the threshold rate does not flap; with no rate (a gap) it clears.
+ *   fire heating at just the threshold rate does not flap. With no rate at all (a gap emptied
+ *   the window, or the engine restored the condition after a restart) it holds until the
+ *   next rate decides: unknown is not "below", and clearing then re-raising would flap.
  */
 export const ROR_BUCKET_MS = 5_000
 /** Buckets before the newest one that make the window (12 → the last 60–65 s). */
@@ -108,16 +116,6 @@ interface RulesMemory extends DetectorMemory {
   /** ts and seq of the newest reading (seq NaN when it had none), for duplicates. */
   newestTs: number
   newestSeq: number
-  /** ts of the newest reading that carried each value (-Infinity: none yet). */
-  tsObscuration: number
-  tsTemperature: number
-  tsCo: number
-  tsLel: number
-  tsResidualCurrent: number
-  tsCableTemperature: number
-  tsPressure: number
-  tsPressed: number
-  tsBattery: number
   /** Rate-of-rise samples, sorted by ts: ts in [0, SLOTS), °C in [SLOTS, 2 × SLOTS). */
   ror: Float64Array | null
   rorLen: number
@@ -129,15 +127,6 @@ export function newDetectorMemory(kind: DeviceKind): DetectorMemory {
     active: new Set<ConditionType>(),
     newestTs: Number.NEGATIVE_INFINITY,
     newestSeq: Number.NaN,
-    tsObscuration: Number.NEGATIVE_INFINITY,
-    tsTemperature: Number.NEGATIVE_INFINITY,
-    tsCo: Number.NEGATIVE_INFINITY,
-    tsLel: Number.NEGATIVE_INFINITY,
-    tsResidualCurrent: Number.NEGATIVE_INFINITY,
-    tsCableTemperature: Number.NEGATIVE_INFINITY,
-    tsPressure: Number.NEGATIVE_INFINITY,
-    tsPressed: Number.NEGATIVE_INFINITY,
-    tsBattery: Number.NEGATIVE_INFINITY,
     ror: KINDS[kind].rules['rate_of_rise_c_per_min'] === undefined ? null : new Float64Array(2 * SLOTS),
     rorLen: 0,
   }
@@ -156,55 +145,62 @@ export function evaluateReading(
   const m = memory as RulesMemory
   const ts = reading.ts
   const seq = reading.seq
-  if (ts === m.newestTs && seq !== undefined && seq === m.newestSeq) return NO_CHANGES
-  if (ts >= m.newestTs) {
-    m.newestTs = ts
-    m.newestSeq = seq ?? Number.NaN
-  }
-
   const values = reading.values
+  const temperature = values.temperature
+  const ror = m.ror
+  if (!Number.isFinite(ts)) return NO_CHANGES
+  if (ts === m.newestTs && seq !== undefined && seq === m.newestSeq) {
+    // A duplicate decides nothing; a temperature it brings (if new) joins the window silently.
+    if (temperature !== undefined && ror !== null) rorInsert(m, ror, ts, temperature)
+    return NO_CHANGES
+  }
+  const rate = rules['rate_of_rise_c_per_min']
+  if (ts < m.newestTs) {
+    // Older than the newest reading: not the present. It only feeds the rate-of-rise window.
+    if (
+      temperature !== undefined &&
+      ror !== null &&
+      rorInsert(m, ror, ts, temperature) &&
+      rate !== undefined
+    ) {
+      return rorDecide(m, ror, NO_CHANGES, rate)
+    }
+    return NO_CHANGES
+  }
+  m.newestTs = ts
+  m.newestSeq = seq ?? Number.NaN
+
   let out = NO_CHANGES
 
   const obscuration = values.obscuration
-  if (obscuration !== undefined && ts >= m.tsObscuration) {
-    m.tsObscuration = ts
+  if (obscuration !== undefined) {
     const pre = rules['pre_alarm_obscuration']
     if (pre !== undefined) out = settle(m, out, 'smoke_pre_alarm', obscuration >= pre, ts, obscuration, pre)
     const alarm = rules['alarm_obscuration']
     if (alarm !== undefined) out = settle(m, out, 'smoke', obscuration >= alarm, ts, obscuration, alarm)
   }
 
-  const temperature = values.temperature
   if (temperature !== undefined) {
-    if (ts >= m.tsTemperature) {
-      m.tsTemperature = ts
-      const fixed = rules['fixed_temperature']
-      if (fixed !== undefined)
-        out = settle(m, out, 'heat_fixed', temperature >= fixed, ts, temperature, fixed)
-    }
-    const rate = rules['rate_of_rise_c_per_min']
-    if (m.ror !== null && rate !== undefined && rorInsert(m, m.ror, ts, temperature)) {
-      out = rorDecide(m, m.ror, out, rate)
-    }
+    const fixed = rules['fixed_temperature']
+    if (fixed !== undefined) out = settle(m, out, 'heat_fixed', temperature >= fixed, ts, temperature, fixed)
+    if (ror !== null && rorInsert(m, ror, ts, temperature) && rate !== undefined)
+      out = rorDecide(m, ror, out, rate)
   }
 
   const co = values.co
-  if (co !== undefined && ts >= m.tsCo) {
-    m.tsCo = ts
+  if (co !== undefined) {
     const limit = rules['co_ppm']
     if (limit !== undefined) out = settle(m, out, 'co', co >= limit, ts, co, limit)
   }
 
   const lel = values.lel
-  if (lel !== undefined && ts >= m.tsLel) {
-    m.tsLel = ts
+  if (lel !== undefined) {
     const limit = rules['alarm_lel']
     if (limit !== undefined) out = settle(m, out, 'gas', lel >= limit, ts, lel, limit)
   }
 
   const residual = values.residual_current
-  if (residual !== undefined && ts >= m.tsResidualCurrent) {
-    m.tsResidualCurrent = ts
+  if (residual !== undefined) {
     const limit = rules['residual_current_ma']
     if (limit !== undefined) {
       out = settle(m, out, 'electrical_residual_current', residual >= limit, ts, residual, limit)
@@ -212,8 +208,7 @@ export function evaluateReading(
   }
 
   const cable = values.cable_temperature
-  if (cable !== undefined && ts >= m.tsCableTemperature) {
-    m.tsCableTemperature = ts
+  if (cable !== undefined) {
     const limit = rules['cable_temperature']
     if (limit !== undefined) {
       out = settle(m, out, 'electrical_cable_temperature', cable >= limit, ts, cable, limit)
@@ -221,21 +216,18 @@ export function evaluateReading(
   }
 
   const pressure = values.pressure
-  if (pressure !== undefined && ts >= m.tsPressure) {
-    m.tsPressure = ts
+  if (pressure !== undefined) {
     const limit = rules['low_pressure_mpa']
     if (limit !== undefined) out = settle(m, out, 'low_pressure', pressure < limit, ts, pressure, limit)
   }
 
   const pressed = values.pressed
-  if (pressed !== undefined && ts >= m.tsPressed) {
-    m.tsPressed = ts
+  if (pressed !== undefined) {
     out = settle(m, out, 'call_point', pressed === 1, ts, pressed, 1)
   }
 
   const battery = values.battery
-  if (battery !== undefined && ts >= m.tsBattery) {
-    m.tsBattery = ts
+  if (battery !== undefined) {
     if (m.active.has('low_battery')) {
       out = settle(m, out, 'low_battery', battery < LOW_BATTERY_CLEAR_PCT, ts, battery, LOW_BATTERY_CLEAR_PCT)
     } else {
@@ -360,10 +352,12 @@ function rorDecide(
     if (rate >= threshold) return settle(m, out, 'heat_rate_of_rise', true, at, rate, threshold)
     return out
   }
+  // Active: it clears on a rate below the clearing level; no rate at all (the window emptied
+  // by a gap, or restored after a restart) is not evidence of a stop, so it holds.
   const rate = rorRate(w, len)
   const clearBelow = threshold * ROR_CLEAR_FACTOR
-  if (rate >= clearBelow) return out
-  return settle(m, out, 'heat_rate_of_rise', false, at, Number.isNaN(rate) ? undefined : rate, clearBelow)
+  if (!(rate < clearBelow)) return out
+  return settle(m, out, 'heat_rate_of_rise', false, at, rate, clearBelow)
 }
 
 /** Scratch for the pairwise slopes: shared, since evaluation never re-enters. */

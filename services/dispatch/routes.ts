@@ -15,9 +15,8 @@
  */
 import type { Static } from 'typebox'
 import { Type } from 'typebox'
-import { callerOf, canSee } from '../api/auth.ts'
+import { type ApiInstance, callerOf, canSee } from '../api/index.ts'
 import { errors, LonLat } from '../api/schemas.ts'
-import type { ApiInstance } from '../api/types.ts'
 import type { EventBus } from '../events/index.ts'
 import type { ResponderLocation } from '../intake/decode.ts'
 import type { Registry } from '../registry/index.ts'
