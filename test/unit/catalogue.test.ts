@@ -90,6 +90,8 @@ describe('device catalogue', () => {
     expect(checkThresholds('sounder', { x: 1 })).toMatch(/it has none/)
     expect(checkThresholds('heat', { fixed_temperature: -5 })).toMatch(/must not be negative/)
     expect(checkThresholds('heat', { fixed_temperature: Number.NaN })).toMatch(/finite/)
+    expect(checkThresholds('smoke', { verification_s: 60 })).toBeUndefined()
+    expect(checkThresholds('smoke', { verification_s: 61 })).toMatch(/verification_s.*at most 60 s/)
     expect(effectiveRules('heat', { fixed_temperature: 65 })).toEqual({
       fixed_temperature: 65,
       rate_of_rise_c_per_min: 8.3,
