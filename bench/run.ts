@@ -19,12 +19,14 @@ const BENCHES: { file: string; title: string; target: string }[] = [
   {
     file: 'bench/alarm-engine.ts',
     title: 'Alarm engine (rules, verification, incidents in SQLite, signals)',
-    target: '≥ 200,000 readings/s on one core across 100,000 devices; reading that confirms an alarm → incident event ≤ 1 ms at p99',
+    target:
+      '≥ 200,000 readings/s on one core across 100,000 devices; reading that confirms an alarm → incident event ≤ 1 ms at p99',
   },
   {
     file: 'bench/fire-circle.ts',
     title: 'The 5-minute fire circle (responder index vs turf.circle + pointsWithinPolygon)',
-    target: '≥ 20× faster than Turf and ≤ 0.2 ms at p99 at 10,419 responders; ≥ 50,000 location updates/s while queries stay correct',
+    target:
+      '≥ 20× faster than Turf and ≤ 0.2 ms at p99 at 10,419 responders; ≥ 50,000 location updates/s while queries stay correct',
   },
 ]
 
