@@ -59,7 +59,7 @@ export interface WorldDevice {
 
 export async function createAlarmWorld(
   devices: WorldDevice[],
-  opts: { dir?: string; start?: number; fresh?: boolean } = {},
+  opts: { dir?: string; start?: number; fresh?: boolean; onClose?: () => void } = {},
 ): Promise<AlarmWorld> {
   const tmp = opts.dir === undefined ? tempDir('firecircle-alarms-') : undefined
   const dir = opts.dir ?? tmp!.dir
@@ -161,6 +161,7 @@ export async function createAlarmWorld(
     close() {
       world.crash()
       tmp?.cleanup()
+      opts.onClose?.()
     },
   }
   return world
