@@ -121,7 +121,11 @@ async function run(ops: Op[], twice: boolean, onStep?: (w: AlarmWorld) => void):
 }
 
 function projection(w: AlarmWorld) {
-  return w.all().map((i) => ({
+  // Incident ids are random: order by what identifies an incident instead.
+  const all = w
+    .all()
+    .sort((a, b) => a.openedAt - b.openedAt || (a.building ?? '').localeCompare(b.building ?? ''))
+  return all.map((i) => ({
     building: i.building,
     status: i.status,
     devices: i.devices,

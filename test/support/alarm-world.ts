@@ -148,7 +148,10 @@ export async function createAlarmWorld(
     advance(seconds) {
       clock.advance(seconds * 1000)
     },
-    all: () => incidents.list({}, { limit: 1000, offset: 0 }).items.sort((a, b) => a.openedAt - b.openedAt),
+    all: () =>
+      incidents
+        .list({}, { limit: 1000, offset: 0 })
+        .items.sort((a, b) => a.openedAt - b.openedAt || (a.building ?? '').localeCompare(b.building ?? '')),
     open: () => incidents.openIncidents(),
     crash() {
       if (closed) return
