@@ -17,6 +17,7 @@ import { type Config, ConfigError } from './config/index.ts'
 import { createDispatchGeometry } from './dispatch/routes.ts'
 import { createEventBus } from './events/index.ts'
 import { createIntake } from './intake/index.ts'
+import { createLinkage } from './linkage/index.ts'
 import { createLiveness } from './liveness/index.ts'
 import { createPipeline } from './pipeline/index.ts'
 import { createRegistry } from './registry/index.ts'
@@ -110,6 +111,18 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
   const geometry = createDispatchGeometry({ registry, events, clock, logger })
 
   const broker = await createBroker({ directory: registry, intake, events, logger, metrics })
+  const linkage = createLinkage({
+    clock,
+    events,
+    db: stateDb,
+    registry,
+    incidents,
+    publish: broker.publish,
+    settings: config.linkage,
+    logger: logger.child({ stage: 'linkage' }),
+    metrics,
+  })
+  linkage.start()
 
   let accepting = false
   let stream: Stream | undefined
@@ -123,6 +136,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     routes: [
       (api) => registerIncidentRoutes(api, { engine, incidents, registry }),
       geometry.routes,
+      linkage.routes,
       (api) => {
         stream = registerStreamRoute(api, { events, registry, logger })
       },
@@ -172,6 +186,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     stream?.close()
     await api.close()
     engine.stop()
+    linkage.stop()
     geometry.close()
     // Everything acknowledged is in the spool; try to hand it to the store in the time left.
     const left = Math.max(0, deadlineMs - (Date.now() - started) - 300)

@@ -1,9 +1,9 @@
 /**
  * GET /api/stream: Server-Sent Events of what happens, as it happens: incidents (opened,
- * status, devices joining), device signals (alarm, warning, supervisory, trouble) and device
- * state (online/offline, battery), each filtered by the caller's scope. Every event has an
- * id; a client that reconnects with Last-Event-ID gets what it missed from a bounded
- * history. A client that stops reading is cut off rather than allowed to grow memory.
+ * status, devices joining), device signals (alarm, warning, supervisory, trouble), device
+ * state (online/offline, battery), linked alerts and escalations, each filtered by the
+ * caller's scope. Every event has an id; a client that reconnects with Last-Event-ID gets
+ * what it missed from a bounded history. A client that stops reading is cut off rather than allowed to grow memory.
  */
 import type { ServerResponse } from 'node:http'
 import { Type } from 'typebox'
@@ -29,7 +29,7 @@ export interface StreamDeps {
 
 interface StreamEvent {
   id: number
-  type: 'incident' | 'signal' | 'device'
+  type: 'incident' | 'signal' | 'device' | 'linkage' | 'escalation'
   place: Place
   data: string
 }
@@ -74,6 +74,12 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
   deps.events.on('signal', (s) => {
     publish('signal', s, { ...s, at: new Date(s.at).toISOString() })
   })
+  deps.events.on('linkage.notification', (n) => {
+    publish('linkage', n.place, { ...n, at: new Date(n.at).toISOString() })
+  })
+  deps.events.on('linkage.escalation', (e) => {
+    publish('escalation', e, { ...e, at: new Date(e.at).toISOString() })
+  })
   deps.events.on('device.state', (s) => {
     const d = deps.registry.device(s.device)
     if (d === undefined) return
@@ -102,7 +108,7 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
       schema: {
         tags: ['stream'],
         summary:
-          'Server-Sent Events: `incident`, `signal` and `device` events in the caller’s scope. Browsers may pass the token as ?access_token= (EventSource cannot set headers). Reconnect with Last-Event-ID to get missed events.',
+          'Server-Sent Events: `incident`, `signal`, `device`, `linkage` and `escalation` events in the caller’s scope. Browsers may pass the token as ?access_token= (EventSource cannot set headers). Reconnect with Last-Event-ID to get missed events.',
         querystring: Type.Object({ access_token: Type.Optional(Type.String({ maxLength: 512 })) }),
         response: { ...errors(401, 403) },
       },

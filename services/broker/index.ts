@@ -20,6 +20,8 @@ export interface Broker {
   /** Serve one MQTT connection (TCP, TLS or WebSocket stream). */
   handle(stream: Duplex): void
   connectedClients(): number
+  /** Publish from the service itself (offers, commands): resolves once the broker took it. */
+  publish(topic: string, payload: Buffer | string, qos: 0 | 1): Promise<void>
   close(): Promise<void>
 }
 
@@ -188,6 +190,20 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
       aedes.handle(stream)
     },
     connectedClients: () => aedes.connectedClients,
+    publish: (topic, payload, qos) =>
+      new Promise<void>((resolve, reject) =>
+        aedes.publish(
+          {
+            cmd: 'publish',
+            topic,
+            payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+            qos,
+            retain: false,
+            dup: false,
+          },
+          (err) => (err ? reject(err) : resolve()),
+        ),
+      ),
     close: () => new Promise<void>((resolve) => aedes.close(() => resolve())),
   }
 }

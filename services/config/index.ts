@@ -3,6 +3,7 @@
  * A setting that is present but wrong throws a ConfigError whose message names the setting;
  * the entry point prints it as one line and exits. Nothing falls back silently.
  */
+import fs from 'node:fs'
 import path from 'node:path'
 
 export class ConfigError extends Error {
@@ -39,6 +40,21 @@ export interface Config {
   spoolCommitMs: number
   /** Largest MQTT payload accepted, in bytes. */
   maxPayloadBytes: number
+  /** Linked alerts (services/linkage): webhooks, 119 forwarding, rules. */
+  linkage: LinkageSettings
+}
+
+export interface LinkageSettings {
+  /** FC_FIRE_CENTRE_URL: the fire command centre (119) webhook; unset → confirmed fires are not forwarded. */
+  fireCentreUrl?: string
+  /** FC_WEBHOOK_SECRET: the shared secret that signs every webhook (HMAC-SHA256 of the body). */
+  webhookSecret?: string
+  /** FC_SMS_GATEWAY_URL: a webhook that sends SMS to phone-only responsible parties. */
+  smsGatewayUrl?: string
+  /** FC_LINKAGE_RULES: a JSON or YAML file of per-community linkage rules. */
+  rulesFile?: string
+  /** FC_WEBHOOK_TIMEOUT_S: per-request timeout of a webhook call (default 5 s). */
+  webhookTimeoutMs: number
 }
 
 type Env = Record<string, string | undefined>
@@ -153,6 +169,58 @@ function tls(env: Env): Config['tls'] {
   return { port: port(env, 'FC_MQTT_TLS_PORT', 8883), certFile, keyFile }
 }
 
+function webhookUrl(env: Env, name: string): string | undefined {
+  const raw = present(env, name)
+  if (raw === undefined) return undefined
+  let parsed: URL
+  try {
+    parsed = new URL(raw)
+  } catch {
+    throw new ConfigError(name, `"${raw}" is not a URL (e.g. https://119.example.org/firecircle)`)
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError(name, `"${raw}" must be an http:// or https:// URL`)
+  }
+  return raw
+}
+
+function linkage(env: Env): LinkageSettings {
+  const fireCentreUrl = webhookUrl(env, 'FC_FIRE_CENTRE_URL')
+  const smsGatewayUrl = webhookUrl(env, 'FC_SMS_GATEWAY_URL')
+  const webhookSecret = present(env, 'FC_WEBHOOK_SECRET')
+  if (webhookSecret !== undefined && webhookSecret.length < 16) {
+    throw new ConfigError('FC_WEBHOOK_SECRET', 'must be at least 16 characters')
+  }
+  if (webhookSecret === undefined && fireCentreUrl !== undefined) {
+    throw new ConfigError(
+      'FC_WEBHOOK_SECRET',
+      'is required when FC_FIRE_CENTRE_URL is set (every webhook is signed with it)',
+    )
+  }
+  if (webhookSecret === undefined && smsGatewayUrl !== undefined) {
+    throw new ConfigError(
+      'FC_WEBHOOK_SECRET',
+      'is required when FC_SMS_GATEWAY_URL is set (every webhook is signed with it)',
+    )
+  }
+  const rulesFile = present(env, 'FC_LINKAGE_RULES')
+  if (rulesFile !== undefined) {
+    try {
+      if (!fs.statSync(rulesFile).isFile()) throw new Error('not a file')
+      fs.accessSync(rulesFile, fs.constants.R_OK)
+    } catch {
+      throw new ConfigError('FC_LINKAGE_RULES', `cannot read the rules file ${rulesFile}`)
+    }
+  }
+  return {
+    ...(fireCentreUrl !== undefined ? { fireCentreUrl } : {}),
+    ...(webhookSecret !== undefined ? { webhookSecret } : {}),
+    ...(smsGatewayUrl !== undefined ? { smsGatewayUrl } : {}),
+    ...(rulesFile !== undefined ? { rulesFile: path.resolve(rulesFile) } : {}),
+    webhookTimeoutMs: positiveNumber(env, 'FC_WEBHOOK_TIMEOUT_S', 5, { min: 0.1, max: 120 }) * 1000,
+  }
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const logLevel = present(env, 'FC_LOG_LEVEL') ?? 'info'
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -179,5 +247,6 @@ export function loadConfig(env: Env = process.env): Config {
       min: 256,
       max: 16 * 1024 * 1024,
     }),
+    linkage: linkage(env),
   }
 }

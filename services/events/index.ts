@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events'
 import type { IncidentEvent, SignalEvent } from '../alarms/events.ts'
 import type { CommandAck, ResponderLocation, ResponderReply } from '../intake/decode.ts'
 import type { DeviceEvent, Reading } from '../intake/types.ts'
+import type { LinkageEscalation, LinkageStreamNotification } from '../linkage/types.ts'
 import type { DeviceLiveState } from '../liveness/types.ts'
 import type { Responder } from '../registry/types.ts'
 
@@ -31,6 +32,10 @@ export interface FireCircleEvents {
   'responder.location': [ResponderLocation]
   /** A responder app answered an offer. */
   'responder.reply': [ResponderReply]
+  /** A linked alert for duty officers on the SSE stream (services/linkage). */
+  'linkage.notification': [LinkageStreamNotification]
+  /** An alarm not acknowledged in time was escalated to the street's or the district's officers. */
+  'linkage.escalation': [LinkageEscalation]
 }
 
 export interface EventBus {

@@ -1,0 +1,287 @@
+/**
+ * Linkage over HTTP: what linkage did for an incident (audit log, device commands, timeline
+ * entries to merge into the incident view), the rules in force per community, and an
+ * administrator's rules per community (validated, errors naming the bad entry).
+ */
+import { Type } from 'typebox'
+import type { Incident } from '../alarms/incidents.ts'
+import { assertInScope, callerOf } from '../api/auth.ts'
+import { errors, IdParams } from '../api/schemas.ts'
+import type { ApiInstance } from '../api/types.ts'
+import type { Registry } from '../registry/types.ts'
+import { badRequest, notFound } from '../shared/errors.ts'
+import type { DeadLetter } from './notifier.ts'
+import { type RulesBook, RulesError } from './rules.ts'
+import type { AuditRecord, CommandRecord, LinkageTimelineEntry } from './types.ts'
+
+export interface LinkageRoutesDeps {
+  incidents: { get(id: string): Incident | undefined }
+  registry: Pick<Registry, 'community'>
+  rules: RulesBook
+  audit(incident: string): AuditRecord[]
+  commands(incident: string): CommandRecord[]
+  timeline(incident: string): LinkageTimelineEntry[]
+  pending(incident: string): { step: number; deadline: number; audience: string }[]
+  deadLetters(limit: number): DeadLetter[]
+}
+
+const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString())
+
+function withIsoTimes<T extends object>(o: T, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...(o as Record<string, unknown>) }
+  for (const k of keys) if (typeof out[k] === 'number') out[k] = iso(out[k] as number)
+  return out
+}
+
+const AUDIT_TIMES = ['createdAt', 'firstAttemptAt', 'lastAttemptAt', 'nextAttemptAt', 'deliveredAt'] as const
+const COMMAND_TIMES = [
+  'createdAt',
+  'updatedAt',
+  'lastAttemptAt',
+  'nextAttemptAt',
+  'acknowledgedAt',
+  'cancelledAt',
+] as const
+
+const Time = Type.String({ description: 'ISO 8601 time (UTC)' })
+const Opt = Type.Optional
+
+export const AuditOut = Type.Object({
+  id: Type.String(),
+  incident: Opt(Type.String()),
+  device: Opt(Type.String()),
+  purpose: Type.String({
+    description: 'responsible, duty_officers, escalation, fire_centre, command, warning',
+  }),
+  audience: Type.String({
+    description: 'responsible:<building>, community:<id>, street:<name>, district, fire_centre, device:<id>',
+  }),
+  channel: Type.String({ description: 'mqtt, sse, webhook (SMS goes as a webhook to the gateway), none' }),
+  target: Opt(Type.String({ description: 'URL without credentials or query, or MQTT topic' })),
+  status: Type.String({ description: 'pending, retrying, delivered, failed, dead_letter, no_channel' }),
+  attempts: Type.Integer(),
+  httpStatus: Opt(Type.Integer()),
+  error: Opt(Type.String()),
+  createdAt: Time,
+  firstAttemptAt: Opt(Time),
+  lastAttemptAt: Opt(Time),
+  nextAttemptAt: Opt(Time),
+  deliveredAt: Opt(Time),
+  payload: Type.Record(Type.String(), Type.Unknown()),
+})
+
+export const CommandOut = Type.Object({
+  id: Type.String({ description: 'attempt n is sent with message id <id>.<n>' }),
+  incident: Type.String(),
+  device: Type.String(),
+  action: Type.String({ description: 'sounder.on, valve.close, door.release' }),
+  status: Type.String({ description: 'pending, acknowledged, failed, cancelled' }),
+  attempts: Type.Integer(),
+  createdAt: Time,
+  updatedAt: Time,
+  lastAttemptAt: Opt(Time),
+  nextAttemptAt: Opt(Time),
+  acknowledgedAt: Opt(Time),
+  acknowledgedId: Opt(Type.String()),
+  cancelledAt: Opt(Time),
+  lastError: Opt(Type.String()),
+})
+
+export const LinkageTimelineOut = Type.Object({
+  at: Time,
+  type: Type.String({ description: 'alert, escalation, forwarded, command, delivery' }),
+  actor: Type.Literal('linkage'),
+  reason: Type.String(),
+  audience: Opt(Type.String()),
+  channel: Opt(Type.String()),
+  step: Opt(Type.Integer()),
+  device: Opt(Type.String()),
+  action: Opt(Type.String()),
+  notification: Opt(Type.String()),
+})
+
+const OfficerAlertSchema = {
+  channels: Opt(Type.Array(Type.Enum(['sse', 'webhook']))),
+  webhook: Opt(Type.String({ description: 'required when channels include webhook' })),
+}
+
+/** For the OpenAPI document; the body is validated by rules.ts (errors name the entry). */
+export const CommunityRulesBody = Type.Object(
+  {
+    responsible: Opt(
+      Type.Object({
+        channels: Opt(Type.Array(Type.Enum(['webhook', 'sms']))),
+        warnings: Opt(Type.Boolean({ description: 'electrical-fire warnings alert the responsible party' })),
+      }),
+    ),
+    dutyOfficers: Opt(Type.Object(OfficerAlertSchema)),
+    escalation: Opt(
+      Type.Array(
+        Type.Object({
+          afterS: Type.Number({ exclusiveMinimum: 0, description: 'seconds after the alarm' }),
+          audience: Type.Enum(['street', 'district']),
+          ...OfficerAlertSchema,
+        }),
+        { description: 'replaces the whole ladder; steps in increasing afterS' },
+      ),
+    ),
+    fireCentre: Opt(Type.Boolean()),
+    devices: Opt(
+      Type.Object({
+        sounders: Opt(Type.Boolean()),
+        gasValves: Opt(Type.Boolean()),
+        doorReleases: Opt(Type.Boolean()),
+      }),
+    ),
+  },
+  {
+    description:
+      'Any part of a community’s linkage rules; what is left out comes from the file and the defaults',
+  },
+)
+
+const RulesOut = Type.Object({
+  community: Type.String(),
+  rules: Type.Unknown({ description: 'the rules in force' }),
+  override: Type.Unknown({ description: 'what an administrator set through the API, or null' }),
+})
+
+export function registerLinkageRoutes(api: ApiInstance, deps: LinkageRoutesDeps): void {
+  api.get(
+    '/linkage/incidents/:id',
+    {
+      config: { role: 'officer' },
+      schema: {
+        tags: ['linkage'],
+        summary:
+          'What linkage did for an incident: every notification with its outcome (audit), linked-device commands, pending escalations, and timeline entries to merge into the incident timeline',
+        params: IdParams,
+        response: {
+          200: Type.Object({
+            incident: Type.String(),
+            audit: Type.Array(AuditOut),
+            commands: Type.Array(CommandOut),
+            escalations: Type.Array(
+              Type.Object({ step: Type.Integer(), deadline: Time, audience: Type.String() }),
+            ),
+            timeline: Type.Array(LinkageTimelineOut),
+          }),
+          ...errors(401, 403, 404),
+        },
+      },
+    },
+    async (request) => {
+      const i = deps.incidents.get(request.params.id)
+      if (i === undefined) throw notFound(`incident ${request.params.id} does not exist`)
+      assertInScope(callerOf(request), i, `incident ${i.id}`)
+      return {
+        incident: i.id,
+        audit: deps.audit(i.id).map((a) => withIsoTimes(a, AUDIT_TIMES)),
+        commands: deps.commands(i.id).map((c) => withIsoTimes(c, COMMAND_TIMES)),
+        escalations: deps.pending(i.id).map((p) => ({ ...p, deadline: iso(p.deadline)! })),
+        timeline: deps.timeline(i.id).map((e) => ({ ...e, at: iso(e.at)! })),
+      } as never
+    },
+  )
+
+  api.get(
+    '/linkage/rules/:community',
+    {
+      config: { role: 'officer' },
+      schema: {
+        tags: ['linkage'],
+        summary: 'The linkage rules in force for a community (defaults, file, administrator’s override)',
+        params: Type.Object({ community: Type.String({ maxLength: 64 }) }),
+        response: { 200: RulesOut, ...errors(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const c = deps.registry.community(request.params.community)
+      if (c === undefined) throw notFound(`community ${request.params.community} does not exist`)
+      assertInScope(callerOf(request), { community: c.id, street: c.street }, `community ${c.id}`)
+      return {
+        community: c.id,
+        rules: deps.rules.forCommunity(c.id),
+        override: deps.rules.override(c.id) ?? null,
+      }
+    },
+  )
+
+  api.put(
+    '/linkage/rules/:community',
+    {
+      schema: {
+        tags: ['linkage'],
+        summary:
+          'Set a community’s linkage rules (administrator): who is alerted, through what, after how long. Applies to incidents that reach alarm from now on.',
+        params: Type.Object({ community: Type.String({ maxLength: 64 }) }),
+        body: CommunityRulesBody,
+        response: { 200: RulesOut, ...errors(400, 401, 403, 404) },
+      },
+      // The schema documents the body; rules.ts validates it, so that every error names its
+      // entry (`body.escalation[0].afterS must be a positive number (seconds)`).
+      validatorCompiler: () => (value: unknown) => ({ value }),
+    },
+    async (request) => {
+      const c = deps.registry.community(request.params.community)
+      if (c === undefined) throw notFound(`community ${request.params.community} does not exist`)
+      try {
+        const override = deps.rules.set(c.id, request.body ?? {})
+        return { community: c.id, rules: deps.rules.forCommunity(c.id), override }
+      } catch (err) {
+        if (err instanceof RulesError) throw badRequest(err.message)
+        throw err
+      }
+    },
+  )
+
+  api.delete(
+    '/linkage/rules/:community',
+    {
+      schema: {
+        tags: ['linkage'],
+        summary: 'Remove an administrator’s rules for a community (the file and the defaults apply again)',
+        params: Type.Object({ community: Type.String({ maxLength: 64 }) }),
+        response: { 200: RulesOut, ...errors(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const c = deps.registry.community(request.params.community)
+      if (c === undefined) throw notFound(`community ${request.params.community} does not exist`)
+      deps.rules.clear(c.id)
+      return { community: c.id, rules: deps.rules.forCommunity(c.id), override: null }
+    },
+  )
+
+  api.get(
+    '/linkage/dead-letters',
+    {
+      schema: {
+        tags: ['linkage'],
+        summary: 'Notifications whose last attempt failed, newest first (administrator)',
+        querystring: Type.Object({ limit: Opt(Type.Integer({ minimum: 1, maximum: 1000 })) }),
+        response: {
+          200: Type.Object({
+            items: Type.Array(
+              Type.Object({
+                id: Type.String(),
+                incident: Opt(Type.String()),
+                purpose: Type.String(),
+                channel: Type.String(),
+                target: Opt(Type.String()),
+                attempts: Type.Integer(),
+                error: Type.String(),
+                at: Time,
+                payload: Type.Record(Type.String(), Type.Unknown()),
+              }),
+            ),
+          }),
+          ...errors(401, 403),
+        },
+      },
+    },
+    async (request) => ({
+      items: deps.deadLetters(request.query.limit ?? 100).map((d) => ({ ...d, at: iso(d.at)! })),
+    }),
+  )
+}
