@@ -28,6 +28,11 @@ const BENCHES: { file: string; title: string; target: string }[] = [
     target:
       '≥ 20× faster than Turf and ≤ 0.2 ms at p99 at 10,419 responders; ≥ 50,000 location updates/s while queries stay correct',
   },
+  {
+    file: 'bench/fire-centre.ts',
+    title: 'Confirmed fire → 119 (fire command centre webhook)',
+    target: '≤ 100 ms at p99 from the confirm action to the request leaving (GB 50440 allows 3 s)',
+  },
 ]
 
 const only = process.argv.slice(2)
