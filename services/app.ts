@@ -134,7 +134,13 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     logger,
     clock,
     routes: [
-      (api) => registerIncidentRoutes(api, { engine, incidents, registry }),
+      (api) =>
+        registerIncidentRoutes(api, {
+          engine,
+          incidents,
+          registry,
+          extras: (id) => ({ linkage: linkage.view(id) }),
+        }),
       geometry.routes,
       linkage.routes,
       (api) => {

@@ -17,6 +17,8 @@ export interface IncidentRoutesDeps {
   engine: AlarmEngine
   incidents: IncidentStore
   registry: Pick<Registry, 'community' | 'device'>
+  /** More of the incident from other stages (linkage's audit log and commands). */
+  extras?: (id: string) => Record<string, unknown>
 }
 
 const ListQuery = Type.Object({
@@ -42,7 +44,7 @@ const ActionBody = Type.Union([
 
 export function registerIncidentRoutes(
   api: ApiInstance,
-  { engine, incidents, registry }: IncidentRoutesDeps,
+  { engine, incidents, registry, extras }: IncidentRoutesDeps,
 ): void {
   const streetOf = (community: string) => registry.community(community)?.street
 
@@ -97,7 +99,7 @@ export function registerIncidentRoutes(
       const i = incidents.get(request.params.id)
       if (i === undefined) throw notFound(`incident ${request.params.id} does not exist`)
       assertInScope(callerOf(request), i, `incident ${i.id}`)
-      return incidentView(i, incidents.timeline(i.id))
+      return { ...incidentView(i, incidents.timeline(i.id)), ...extras?.(i.id) }
     },
   )
 

@@ -50,6 +50,17 @@ export const IncidentOut = Type.Object({
     }),
   ),
   timeline: Type.Optional(Type.Array(TimelineEntryOut)),
+  linkage: Type.Optional(
+    Type.Object(
+      {
+        audit: Type.Array(Type.Unknown(), { description: 'every notification with its outcome' }),
+        commands: Type.Array(Type.Unknown(), { description: 'linked-device commands and their state' }),
+        escalations: Type.Array(Type.Unknown(), { description: 'escalations still pending' }),
+        timeline: Type.Array(Type.Unknown(), { description: 'alerts, escalations, forwarding, commands' }),
+      },
+      { description: 'what linkage did: GET /api/linkage/incidents/{id} has the full schema' },
+    ),
+  ),
 })
 
 export function timelineEntryView(e: TimelineEntry) {

@@ -47,7 +47,7 @@ import {
   type DeadLetter,
   type Publish,
 } from './notifier.ts'
-import { registerLinkageRoutes } from './routes.ts'
+import { linkageView, registerLinkageRoutes } from './routes.ts'
 import { createRulesBook, loadRulesFile, type RulesBook, RulesError, type RulesFile } from './rules.ts'
 import { createTimelineLog } from './timeline.ts'
 import type { AuditRecord, CommandRecord, LinkageTimelineEntry } from './types.ts'
@@ -88,6 +88,8 @@ export interface Linkage {
   stop(): void
   /** HTTP routes under /api: GET /linkage/incidents/{id}, GET|PUT|DELETE /linkage/rules/{community}, GET /linkage/dead-letters. */
   routes: (api: ApiInstance) => void
+  /** What linkage did for an incident, rendered for GET /api/incidents/{id}. */
+  view(incident: string): ReturnType<typeof linkageView>
   /** Every notification for the incident with its outcome. */
   audit(incident: string): AuditRecord[]
   /** Notifications about a device with no incident (electrical-fire warnings). */
@@ -374,6 +376,11 @@ export function createLinkage(deps: LinkageDeps): Linkage {
         pending: ladder.pending,
         deadLetters: (limit) => notifier.deadLetters(limit),
       }),
+    view: (id) =>
+      linkageView(
+        { audit: notifier.audit, commands: commands.list, timeline: timeline.list, pending: ladder.pending },
+        id,
+      ),
     audit: notifier.audit,
     auditOfDevice: notifier.auditOfDevice,
     commands: commands.list,

@@ -146,6 +146,19 @@ const RulesOut = Type.Object({
   override: Type.Unknown({ description: 'what an administrator set through the API, or null' }),
 })
 
+/** What linkage did for an incident, rendered for the API (ISO times). */
+export function linkageView(
+  deps: Pick<LinkageRoutesDeps, 'audit' | 'commands' | 'pending' | 'timeline'>,
+  id: string,
+): { audit: unknown[]; commands: unknown[]; escalations: unknown[]; timeline: unknown[] } {
+  return {
+    audit: deps.audit(id).map((a) => withIsoTimes(a, AUDIT_TIMES)),
+    commands: deps.commands(id).map((c) => withIsoTimes(c, COMMAND_TIMES)),
+    escalations: deps.pending(id).map((p) => ({ ...p, deadline: iso(p.deadline)! })),
+    timeline: deps.timeline(id).map((e) => ({ ...e, at: iso(e.at)! })),
+  }
+}
+
 export function registerLinkageRoutes(api: ApiInstance, deps: LinkageRoutesDeps): void {
   api.get(
     '/linkage/incidents/:id',
@@ -174,13 +187,7 @@ export function registerLinkageRoutes(api: ApiInstance, deps: LinkageRoutesDeps)
       const i = deps.incidents.get(request.params.id)
       if (i === undefined) throw notFound(`incident ${request.params.id} does not exist`)
       assertInScope(callerOf(request), i, `incident ${i.id}`)
-      return {
-        incident: i.id,
-        audit: deps.audit(i.id).map((a) => withIsoTimes(a, AUDIT_TIMES)),
-        commands: deps.commands(i.id).map((c) => withIsoTimes(c, COMMAND_TIMES)),
-        escalations: deps.pending(i.id).map((p) => ({ ...p, deadline: iso(p.deadline)! })),
-        timeline: deps.timeline(i.id).map((e) => ({ ...e, at: iso(e.at)! })),
-      } as never
+      return { incident: i.id, ...linkageView(deps, i.id) } as never
     },
   )
 

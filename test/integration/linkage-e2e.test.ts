@@ -61,6 +61,12 @@ describe('linked alerts through the service', () => {
       return cmd?.status === 'acknowledged' ? r.body : undefined
     }, 'the acknowledged sounder command')
     expect(linkage.commands).toHaveLength(1)
+    // The incident itself shows what linkage did.
+    const shown = await svc.api.get(`/api/incidents/${incident.id}`)
+    expect(shown.body.linkage.commands).toEqual([
+      expect.objectContaining({ device: 'f7-sounder', status: 'acknowledged' }),
+    ])
+    expect(shown.body.linkage.audit.length).toBeGreaterThan(0)
 
     const confirmed = await svc.api.post(`/api/incidents/${incident.id}/confirm`, { reason: 'flames seen' })
     expect(confirmed.status).toBe(200)
