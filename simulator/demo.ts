@@ -1,0 +1,137 @@
+/**
+ * `npm run demo` (node --import tsx simulator/demo.ts): the service and the simulator in one
+ * process, so that a newcomer sees within a minute a fire detected, responders dispatched and
+ * arriving. The service runs with a fresh data directory in the system's temp dir and a known
+ * administrator token; the district is small (4 communities, 400 devices, 240 responders) and
+ * responders move 10× faster than real. After the summary the service and the district keep running
+ * for a look around until Ctrl-C (or exits at once with --exit).
+ *
+ *   npm run demo [-- --seed N --speedup N --exit]
+ */
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { type RunningService, startService } from '../services/app.ts'
+import { ConfigError, loadConfig } from '../services/config/index.ts'
+import { runSimulation } from './run.ts'
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`demo: ${message}\n`)
+  process.exit(code)
+}
+
+function options(): { seed: number; speedup: number; exit: boolean } {
+  try {
+    const { values } = parseArgs({
+      args: process.argv.slice(2),
+      strict: true,
+      options: {
+        seed: { type: 'string' },
+        speedup: { type: 'string' },
+        exit: { type: 'boolean' },
+      },
+    })
+    const seed = Number(values.seed ?? 7)
+    if (!Number.isInteger(seed) || seed < 0) fail(`--seed: "${values.seed}" is not a whole number ≥ 0`, 2)
+    const speedup = Number(values.speedup ?? 10)
+    if (!Number.isFinite(speedup) || speedup <= 0 || speedup > 1000)
+      fail(`--speedup: "${values.speedup}" is not a number in 0..1000`, 2)
+    return { seed, speedup, exit: values.exit === true }
+  } catch (err) {
+    const m = (err as Error).message
+    return fail(
+      `${/'(-[^' ]+)/.exec(m)?.[1] ?? 'options'}: ${m.includes('Unknown') ? 'unknown option' : m.split('\n')[0]}`,
+      2,
+    )
+  }
+}
+
+async function start(dataDir: string, token: string): Promise<RunningService> {
+  const env = (http: string, mqtt: string) => ({
+    ...process.env,
+    FC_DATA_DIR: dataDir,
+    FC_ADMIN_TOKEN: token,
+    FC_HOST: process.env['FC_HOST'] ?? '127.0.0.1',
+    FC_HTTP_PORT: http,
+    FC_MQTT_PORT: mqtt,
+    FC_LOG_LEVEL: process.env['FC_LOG_LEVEL'] ?? 'error',
+  })
+  const wanted = env(process.env['FC_HTTP_PORT'] ?? '8080', process.env['FC_MQTT_PORT'] ?? '1883')
+  try {
+    return await startService(loadConfig(wanted))
+  } catch (err) {
+    if (err instanceof ConfigError) fail(`cannot start the service: ${err.message}`, 1)
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err
+    process.stdout.write(`ports ${wanted.FC_HTTP_PORT}/${wanted.FC_MQTT_PORT} are taken; using free ones\n`)
+    return await startService(loadConfig(env('0', '0')))
+  }
+}
+
+async function main(): Promise<void> {
+  const o = options()
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'firecircle-demo-'))
+  const token = `demo-${randomBytes(16).toString('hex')}`
+  const service = await start(dataDir, token)
+  const host =
+    process.env['FC_HOST'] && process.env['FC_HOST'] !== '0.0.0.0' ? process.env['FC_HOST'] : '127.0.0.1'
+  const base = `http://${host}:${service.httpPort}`
+  const mqttUrl = `mqtt://${host}:${service.mqttPort}`
+  let stopped = false
+  let simulation: { close(): Promise<void> } | undefined
+  const stop = async (code: number) => {
+    if (stopped) return
+    stopped = true
+    await simulation?.close().catch(() => {})
+    await service.stop().catch(() => {})
+    fs.rmSync(dataDir, { recursive: true, force: true })
+    process.exit(code)
+  }
+  process.on('SIGINT', () => void stop(0))
+  process.on('SIGTERM', () => void stop(0))
+
+  const look = [
+    '',
+    `firecircle is running (data in ${dataDir}, removed on exit)`,
+    `  administrator token  ${token}`,
+    `  API                  ${base}/api   (OpenAPI at ${base}/docs)`,
+    `  incidents            curl -H "Authorization: Bearer ${token}" ${base}/api/incidents`,
+    `  live stream (SSE)    curl -N -H "Authorization: Bearer ${token}" ${base}/api/stream`,
+    `                       or in a browser: ${base}/api/stream?access_token=${token}`,
+    `  MQTT                 ${mqttUrl}`,
+    '  console              a web console is coming (another issue); until then, the stream above',
+    '',
+  ]
+  for (const l of look) process.stdout.write(`${l}\n`)
+
+  const report = await runSimulation({
+    base,
+    mqttUrl,
+    token,
+    seed: o.seed,
+    communities: 4,
+    streets: 2,
+    devices: 400,
+    responders: 240,
+    scenarios: ['fire', 'cooking-smoke'],
+    speedup: o.speedup,
+    apps: 'all',
+    durationS: 150,
+    offerWaitS: 30,
+    keepConnected: !o.exit,
+    onReady: () =>
+      process.stdout.write(
+        `\na fire starts in a factory and someone burns the toast in a flat; responders move ${o.speedup}× faster than real\n\n`,
+      ),
+  })
+  simulation = report
+  if (o.exit) return stop(report.ok ? 0 : 1)
+  for (const l of look) process.stdout.write(`${l}\n`)
+  process.stdout.write('the service and the district keep running for a look around; Ctrl-C stops them\n')
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`demo: ${err.message}\n`)
+  process.exit(1)
+})

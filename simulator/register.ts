@@ -1,0 +1,196 @@
+/**
+ * Registering a district through the HTTP API (PROTOCOL.md "HTTP"): communities, buildings,
+ * gateways, devices, responders, in that order, with a bounded number of requests in flight
+ * (the service hashes every secret with scrypt, so 20,000 devices take a while).
+ *
+ * Secrets are shown once. A rerun against the same service finds its ids taken (409):
+ * communities and buildings are reused when they are the same (shape, location; otherwise the
+ * run stops: a district of another seed or size), and devices and responders when
+ * their secrets are known from an earlier run (`known`, e.g. a --secrets file); otherwise the
+ * run stops with a message saying what to do.
+ */
+import type { District } from './district.ts'
+import { type Api, ApiError, apiError, pool } from './http.ts'
+
+export type Phase = 'communities' | 'buildings' | 'gateways' | 'devices' | 'responders'
+
+export interface RegisterProgress {
+  phase: Phase
+  done: number
+  total: number
+  /** Of `done`, how many were already registered (reused). */
+  reused: number
+}
+
+export interface RegisterOptions {
+  /** Requests in flight at most. Default 16. */
+  concurrency?: number
+  /** Secrets from an earlier run, by id. */
+  known?: ReadonlyMap<string, string>
+  onProgress?: (p: RegisterProgress) => void
+  /** Only these phases (default all). */
+  phases?: readonly Phase[]
+}
+
+export interface Registration {
+  /** The MQTT password of every device, gateway and responder, by id. */
+  secrets: Map<string, string>
+  /** How many were created and how many reused, per phase. */
+  counts: Record<Phase, { created: number; reused: number }>
+  ms: number
+}
+
+export async function registerDistrict(
+  api: Api,
+  d: District,
+  opts: RegisterOptions = {},
+): Promise<Registration> {
+  const started = Date.now()
+  const limit = opts.concurrency ?? 16
+  const known = opts.known ?? new Map<string, string>()
+  const secrets = new Map<string, string>()
+  const counts = {
+    communities: { created: 0, reused: 0 },
+    buildings: { created: 0, reused: 0 },
+    gateways: { created: 0, reused: 0 },
+    devices: { created: 0, reused: 0 },
+    responders: { created: 0, reused: 0 },
+  }
+  const want = new Set<Phase>(
+    opts.phases ?? ['communities', 'buildings', 'gateways', 'devices', 'responders'],
+  )
+
+  async function phase<T>(
+    name: Phase,
+    items: readonly T[],
+    path: string,
+    body: (x: T) => unknown,
+    idOf: (x: T) => string,
+    hasSecret: boolean,
+    /** For a 409: throws unless the one registered is the same as `x`. */
+    same?: (x: T) => Promise<void>,
+  ): Promise<void> {
+    if (!want.has(name) || items.length === 0) return
+    let done = 0
+    let lastReport = 0
+    const report = (force = false) => {
+      const now = Date.now()
+      if (!force && now - lastReport < 250) return
+      lastReport = now
+      opts.onProgress?.({ phase: name, done, total: items.length, reused: counts[name].reused })
+    }
+    report(true)
+    await pool(items, limit, async (x) => {
+      const id = idOf(x)
+      const res = await api.request<{ secret?: string }>('POST', path, body(x))
+      if (res.status === 201) {
+        counts[name].created++
+        if (hasSecret) {
+          if (typeof res.body?.secret !== 'string')
+            throw new ApiError(201, undefined, `POST ${path}: no secret for ${id}`)
+          secrets.set(id, res.body.secret)
+        }
+      } else if (res.status === 409) {
+        if (same !== undefined) await same(x)
+        counts[name].reused++
+        if (hasSecret) {
+          const s = known.get(id)
+          if (s === undefined)
+            throw new ApiError(
+              409,
+              'conflict',
+              `${id} is already registered and its secret is unknown: rerun with the --secrets file of the run that registered it, or against a fresh service (a new FC_DATA_DIR)`,
+            )
+          secrets.set(id, s)
+        }
+      } else {
+        throw apiError('POST', path, res)
+      }
+      done++
+      report()
+    })
+    report(true)
+  }
+
+  const differs = (what: string, attribute: string) =>
+    new ApiError(
+      409,
+      'conflict',
+      `${what} is already registered with another ${attribute} (a district of another --seed or size?): use the options of the run that registered it, or a fresh service (a new FC_DATA_DIR)`,
+    )
+  await phase(
+    'communities',
+    d.communities,
+    '/api/communities',
+    (c) => c.feature,
+    (c) => c.id,
+    false,
+    async (c) => {
+      const there = await api.get<{ geometry?: { coordinates?: unknown } }>(
+        `/api/communities/${encodeURIComponent(c.id)}`,
+      )
+      if (!sameNumbers(there.geometry?.coordinates, c.feature.geometry.coordinates))
+        throw differs(`community ${c.id}`, 'shape')
+    },
+  )
+  await phase(
+    'buildings',
+    d.buildings,
+    '/api/buildings',
+    (b) => ({ id: b.id, name: b.name, location: b.location, responsible: b.responsible }),
+    (b) => b.id,
+    false,
+    async (b) => {
+      const there = await api.get<{ location?: unknown }>(`/api/buildings/${encodeURIComponent(b.id)}`)
+      if (!sameNumbers(there.location, b.location)) throw differs(`building ${b.id}`, 'location')
+    },
+  )
+  const deviceBody = (x: District['devices'][number]) => ({
+    id: x.id,
+    kind: x.kind,
+    building: x.building,
+    location: x.location,
+    floor: x.floor,
+    ...(x.gateway !== undefined ? { gateway: x.gateway } : {}),
+  })
+  await phase(
+    'gateways',
+    d.devices.filter((x) => x.kind === 'gateway'),
+    '/api/devices',
+    deviceBody,
+    (x) => x.id,
+    true,
+  )
+  await phase(
+    'devices',
+    d.devices.filter((x) => x.kind !== 'gateway'),
+    '/api/devices',
+    deviceBody,
+    (x) => x.id,
+    true,
+  )
+  await phase(
+    'responders',
+    d.responders,
+    '/api/responders',
+    (r) => ({
+      id: r.id,
+      name: r.name,
+      type: r.type,
+      mode: r.mode,
+      location: r.location,
+      onDuty: r.onDuty,
+      ...(r.building !== undefined ? { building: r.building } : {}),
+    }),
+    (r) => r.id,
+    true,
+  )
+  return { secrets, counts, ms: Date.now() - started }
+}
+
+/** Nested arrays of numbers equal within 1e-9 (a JSON round trip keeps them exact anyway). */
+function sameNumbers(a: unknown, b: unknown): boolean {
+  if (typeof a === 'number' && typeof b === 'number') return Math.abs(a - b) <= 1e-9
+  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false
+  return a.every((x, i) => sameNumbers(x, b[i]))
+}
