@@ -14,8 +14,8 @@ import { registerStreamRoute, type Stream } from './api/stream.ts'
 import { createBroker } from './broker/index.ts'
 import { startMqttListeners } from './broker/listeners.ts'
 import { type Config, ConfigError } from './config/index.ts'
-import { createDispatchGeometry } from './dispatch/routes.ts'
-import { createEventBus } from './events/index.ts'
+import { createDispatcher, createDispatchGeometry, registerOfferRoutes } from './dispatch/index.ts'
+import { createEventBus, type EventBus } from './events/index.ts'
 import { createIntake } from './intake/index.ts'
 import { createLinkage } from './linkage/index.ts'
 import { createLiveness } from './liveness/index.ts'
@@ -40,6 +40,8 @@ export interface RunningService {
 export interface ServiceDeps {
   clock?: Clock
   logger?: Logger
+  /** The event bus between stages (tests listen on it); a new one by default. */
+  events?: EventBus
 }
 
 export async function startService(config: Config, deps: ServiceDeps = {}): Promise<RunningService> {
@@ -54,7 +56,8 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
   } catch (err) {
     throw new ConfigError('FC_DATA_DIR', `cannot use ${config.dataDir}: ${(err as Error).message}`)
   }
-  const events = createEventBus((err, event) => logger.error({ err, event }, 'an event listener failed'))
+  const events =
+    deps.events ?? createEventBus((err, event) => logger.error({ err, event }, 'an event listener failed'))
 
   // The telemetry store is checked first: a wrong FC_INFLUX_* stops the start before
   // anything listens.
@@ -123,6 +126,19 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     metrics,
   })
   linkage.start()
+  const dispatcher = createDispatcher({
+    clock,
+    events,
+    incidents,
+    index: geometry.index,
+    registry,
+    publish: broker.publish,
+    db: stateDb,
+    spool,
+    logger: logger.child({ stage: 'dispatch' }),
+    metrics,
+  })
+  dispatcher.start()
 
   let accepting = false
   let stream: Stream | undefined
@@ -139,9 +155,10 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
           engine,
           incidents,
           registry,
-          extras: (id) => ({ linkage: linkage.view(id) }),
+          extras: (id) => ({ offers: dispatcher.offersView(id), linkage: linkage.view(id) }),
         }),
       geometry.routes,
+      (api) => registerOfferRoutes(api, { dispatcher, incidents, geometry, registry, clock }),
       linkage.routes,
       (api) => {
         stream = registerStreamRoute(api, { events, registry, logger })
@@ -193,6 +210,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     await api.close()
     engine.stop()
     linkage.stop()
+    dispatcher.stop()
     geometry.close()
     // Everything acknowledged is in the spool; try to hand it to the store in the time left.
     const left = Math.max(0, deadlineMs - (Date.now() - started) - 300)

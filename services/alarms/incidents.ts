@@ -27,7 +27,16 @@ export interface Verification {
   deadline: number
 }
 
-export type TimelineType = 'opened' | 'status' | 'device' | 'verification' | 'note'
+/** `offer`, `reply`, `escalation`: written by the dispatch stage (services/dispatch). */
+export type TimelineType =
+  | 'opened'
+  | 'status'
+  | 'device'
+  | 'verification'
+  | 'note'
+  | 'offer'
+  | 'reply'
+  | 'escalation'
 
 export interface TimelineEntry {
   at: number
@@ -41,6 +50,8 @@ export interface TimelineEntry {
   device?: string
   condition?: ConditionType
   value?: number
+  /** The responder an offer or a reply concerns. */
+  responder?: string
 }
 
 export type Resolution = 'verification_cancelled' | 'false_alarm' | 'resolved'

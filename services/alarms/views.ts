@@ -1,5 +1,6 @@
 /** Incidents as the API and the stream show them: ISO times, [lon, lat]. */
 import { Type } from 'typebox'
+import { OFFER_STATES } from '../dispatch/types.ts'
 import type { Incident, TimelineEntry } from './incidents.ts'
 import { INCIDENT_STATUSES } from './lifecycle.ts'
 import { CONDITIONS } from './types.ts'
@@ -11,14 +12,36 @@ const Condition = Type.Enum(Object.keys(CONDITIONS))
 
 export const TimelineEntryOut = Type.Object({
   at: IsoTime,
-  type: Type.Enum(['opened', 'status', 'device', 'verification', 'note']),
+  type: Type.Enum(['opened', 'status', 'device', 'verification', 'note', 'offer', 'reply', 'escalation']),
   status: Status,
   from: Type.Optional(Status),
-  actor: Type.String({ description: 'engine, officer:<id>, administrator or device:<id>' }),
+  actor: Type.String({
+    description: 'engine, dispatch, officer:<id>, administrator, device:<id> or responder:<id>',
+  }),
   reason: Type.String(),
   device: Type.Optional(Type.String()),
   condition: Type.Optional(Condition),
   value: Type.Optional(Type.Number()),
+  responder: Type.Optional(Type.String({ description: 'the responder an offer or a reply concerns' })),
+})
+
+/** A responder's offer on the incident (services/dispatch), nearest ETA first within each step. */
+export const OfferOut = Type.Object({
+  responder: Type.String(),
+  name: Type.Optional(Type.String()),
+  type: Type.String({ description: 'responder type' }),
+  mode: Type.String({ description: 'travel mode' }),
+  eta_s: Type.Number({ description: 'ETA when offered, seconds, to 0.1' }),
+  distance_m: Type.Number({ description: 'straight-line distance when offered, metres, to 0.1' }),
+  inside: Type.Boolean({ description: 'inside the circle when offered (a building’s guard may not be)' }),
+  state: Type.Enum([...OFFER_STATES]),
+  round: Type.Integer({ description: 'the widening step it was offered at (0: the 5-minute circle)' }),
+  limit_s: Type.Number({ description: 'the circle’s limit at that step, seconds' }),
+  offeredAt: IsoTime,
+  expiresAt: IsoTime,
+  answeredAt: Type.Optional(IsoTime),
+  enRouteAt: Type.Optional(IsoTime),
+  onSceneAt: Type.Optional(IsoTime),
 })
 
 export const IncidentOut = Type.Object({
@@ -50,6 +73,7 @@ export const IncidentOut = Type.Object({
     }),
   ),
   timeline: Type.Optional(Type.Array(TimelineEntryOut)),
+  offers: Type.Optional(Type.Array(OfferOut, { description: 'responders offered the incident (dispatch)' })),
   linkage: Type.Optional(
     Type.Object(
       {

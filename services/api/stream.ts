@@ -1,7 +1,7 @@
 /**
  * GET /api/stream: Server-Sent Events of what happens, as it happens: incidents (opened,
  * status, devices joining), device signals (alarm, warning, supervisory, trouble), device
- * state (online/offline, battery), linked alerts and escalations, each filtered by the
+ * state (online/offline, battery), offers and replies, linked alerts and escalations, each filtered by the
  * caller's scope. Every event has an id; a client that reconnects with Last-Event-ID gets
  * what it missed from a bounded history. A client that stops reading is cut off rather than allowed to grow memory.
  */
@@ -29,7 +29,7 @@ export interface StreamDeps {
 
 interface StreamEvent {
   id: number
-  type: 'incident' | 'signal' | 'device' | 'linkage' | 'escalation'
+  type: 'incident' | 'signal' | 'device' | 'linkage' | 'escalation' | 'offer' | 'reply'
   place: Place
   data: string
 }
@@ -80,6 +80,31 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
   deps.events.on('linkage.escalation', (e) => {
     publish('escalation', e, { ...e, at: new Date(e.at).toISOString() })
   })
+  const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString())
+  deps.events.on('dispatch.offer', (e) => {
+    publish('offer', e, {
+      change: e.change,
+      incident: e.offer.incident,
+      responder: e.offer.responder,
+      state: e.offer.state,
+      eta_s: Math.round(e.offer.eta_s * 10) / 10,
+      distance_m: Math.round(e.offer.distance_m * 10) / 10,
+      at: iso(e.at),
+    })
+  })
+  deps.events.on('dispatch.reply', (e) => {
+    publish('reply', e, {
+      incident: e.offer.incident,
+      responder: e.offer.responder,
+      answer: e.answer,
+      state: e.offer.state,
+      actor: e.actor,
+      at: iso(e.at),
+    })
+  })
+  deps.events.on('dispatch.escalation', (e) => {
+    publish('escalation', e, { ...e, kind: 'circle_widened', at: iso(e.at) })
+  })
   deps.events.on('device.state', (s) => {
     const d = deps.registry.device(s.device)
     if (d === undefined) return
@@ -108,7 +133,7 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
       schema: {
         tags: ['stream'],
         summary:
-          'Server-Sent Events: `incident`, `signal`, `device`, `linkage` and `escalation` events in the caller’s scope. Browsers may pass the token as ?access_token= (EventSource cannot set headers). Reconnect with Last-Event-ID to get missed events.',
+          'Server-Sent Events: `incident`, `signal`, `device`, `offer`, `reply`, `linkage` and `escalation` events in the caller’s scope. Browsers may pass the token as ?access_token= (EventSource cannot set headers). Reconnect with Last-Event-ID to get missed events.',
         querystring: Type.Object({ access_token: Type.Optional(Type.String({ maxLength: 512 })) }),
         response: { ...errors(401, 403) },
       },
@@ -126,7 +151,7 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
         'x-accel-buffering': 'no',
       })
       res.write('retry: 2000\n\n')
-      if (Number.isInteger(lastId) && lastId > 0) {
+      if (Number.isInteger(lastId) && lastId >= 0) {
         for (const e of history) {
           if (e.id > lastId && sees(e.place)) res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${e.data}\n\n`)
         }

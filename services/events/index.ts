@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events'
 import type { IncidentEvent, SignalEvent } from '../alarms/events.ts'
+import type { DispatchEscalation, DispatchOfferEvent, DispatchReplyEvent } from '../dispatch/types.ts'
 import type { CommandAck, ResponderLocation, ResponderReply } from '../intake/decode.ts'
 import type { DeviceEvent, Reading } from '../intake/types.ts'
 import type { LinkageEscalation, LinkageStreamNotification } from '../linkage/types.ts'
@@ -32,6 +33,12 @@ export interface FireCircleEvents {
   'responder.location': [ResponderLocation]
   /** A responder app answered an offer. */
   'responder.reply': [ResponderReply]
+  /** Dispatch offered an incident to a responder, or an offer expired or was withdrawn. */
+  'dispatch.offer': [DispatchOfferEvent]
+  /** A responder's answer to an offer was taken (accept, decline, en route, on scene). */
+  'dispatch.reply': [DispatchReplyEvent]
+  /** Nobody accepted in time: the fire circle widened (7.5 min, then 10 min). */
+  'dispatch.escalation': [DispatchEscalation]
   /** A linked alert for duty officers on the SSE stream (services/linkage). */
   'linkage.notification': [LinkageStreamNotification]
   /** An alarm not acknowledged in time was escalated to the street's or the district's officers. */

@@ -1,0 +1,238 @@
+/**
+ * Dispatch in SQLite (the state database): every offer with its state and times, and per
+ * incident the widening step and its deadline, so that after a restart the timers resume from
+ * the stored deadlines, and the 5-minute KPI is a query.
+ */
+import type { ResponderType, TravelMode } from '../registry/types.ts'
+import type { SqliteDb } from '../state/db.ts'
+import type { DispatchRecord, OfferRecord, OfferState } from './types.ts'
+
+export interface KpiFilter {
+  from: number
+  to: number
+  community?: string
+  street?: string
+}
+
+export interface KpiCounts {
+  incidents: number
+  withResponderOnScene: number
+  withinLimit: number
+}
+
+export interface DispatchStore {
+  record(incident: string): DispatchRecord | undefined
+  putRecord(r: DispatchRecord): void
+  /** Records not closed. */
+  openRecords(): DispatchRecord[]
+  offer(incident: string, responder: string): OfferRecord | undefined
+  /** The incident's offers, nearest ETA first within each round. */
+  offers(incident: string): OfferRecord[]
+  /** Write offers (insert or replace) and the record in one transaction. */
+  save(offers: readonly OfferRecord[], record?: DispatchRecord): void
+  /** Incidents whose alarm fell in [from, to]: how many, with a responder on scene, on scene within `limitMs`. */
+  kpi(filter: KpiFilter, limitMs: number): KpiCounts
+}
+
+interface OfferRow {
+  incident: string
+  responder: string
+  type: string
+  mode: string
+  eta_s: number
+  distance_m: number
+  inside: number
+  state: string
+  round: number
+  radius_s: number
+  offered_at: number
+  expires_at: number
+  answered_at: number | null
+  en_route_at: number | null
+  on_scene_at: number | null
+}
+
+interface RecordRow {
+  incident: string
+  community: string
+  street: string
+  alarm_at: number
+  started_at: number
+  step: number
+  limit_s: number
+  deadline: number | null
+  state: string
+  first_on_scene_at: number | null
+  closed_at: number | null
+}
+
+function offerOf(r: OfferRow): OfferRecord {
+  const o: OfferRecord = {
+    incident: r.incident,
+    responder: r.responder,
+    type: r.type as ResponderType,
+    mode: r.mode as TravelMode,
+    eta_s: r.eta_s,
+    distance_m: r.distance_m,
+    inside: r.inside === 1,
+    state: r.state as OfferState,
+    round: r.round,
+    limitS: r.radius_s,
+    offeredAt: r.offered_at,
+    expiresAt: r.expires_at,
+  }
+  if (r.answered_at !== null) o.answeredAt = r.answered_at
+  if (r.en_route_at !== null) o.enRouteAt = r.en_route_at
+  if (r.on_scene_at !== null) o.onSceneAt = r.on_scene_at
+  return o
+}
+
+function recordOf(r: RecordRow): DispatchRecord {
+  const d: DispatchRecord = {
+    incident: r.incident,
+    community: r.community,
+    street: r.street,
+    alarmAt: r.alarm_at,
+    startedAt: r.started_at,
+    step: r.step,
+    limitS: r.limit_s,
+    state: r.state as DispatchRecord['state'],
+  }
+  if (r.deadline !== null) d.deadline = r.deadline
+  if (r.first_on_scene_at !== null) d.firstOnSceneAt = r.first_on_scene_at
+  if (r.closed_at !== null) d.closedAt = r.closed_at
+  return d
+}
+
+export function createDispatchStore(db: SqliteDb): DispatchStore {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS dispatch_offers (
+      incident TEXT NOT NULL,
+      responder TEXT NOT NULL,
+      type TEXT NOT NULL,
+      mode TEXT NOT NULL,
+      eta_s REAL NOT NULL,
+      distance_m REAL NOT NULL,
+      inside INTEGER NOT NULL,
+      state TEXT NOT NULL,
+      round INTEGER NOT NULL,
+      radius_s REAL NOT NULL,
+      offered_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL,
+      answered_at INTEGER,
+      en_route_at INTEGER,
+      on_scene_at INTEGER,
+      PRIMARY KEY (incident, responder)
+    );
+    CREATE INDEX IF NOT EXISTS dispatch_offers_pending ON dispatch_offers (state) WHERE state = 'offered';
+    CREATE TABLE IF NOT EXISTS dispatch_incidents (
+      incident TEXT PRIMARY KEY,
+      community TEXT NOT NULL,
+      street TEXT NOT NULL,
+      alarm_at INTEGER NOT NULL,
+      started_at INTEGER NOT NULL,
+      step INTEGER NOT NULL,
+      limit_s REAL NOT NULL,
+      deadline INTEGER,
+      state TEXT NOT NULL,
+      first_on_scene_at INTEGER,
+      closed_at INTEGER
+    );
+    CREATE INDEX IF NOT EXISTS dispatch_incidents_open ON dispatch_incidents (state) WHERE state != 'closed';
+    CREATE INDEX IF NOT EXISTS dispatch_incidents_alarm ON dispatch_incidents (alarm_at);
+  `)
+  const putOffer = db.prepare<[OfferRow]>(
+    `INSERT OR REPLACE INTO dispatch_offers (incident, responder, type, mode, eta_s, distance_m, inside, state,
+       round, radius_s, offered_at, expires_at, answered_at, en_route_at, on_scene_at)
+     VALUES (@incident, @responder, @type, @mode, @eta_s, @distance_m, @inside, @state,
+       @round, @radius_s, @offered_at, @expires_at, @answered_at, @en_route_at, @on_scene_at)`,
+  )
+  const putRec = db.prepare<[RecordRow]>(
+    `INSERT OR REPLACE INTO dispatch_incidents (incident, community, street, alarm_at, started_at, step, limit_s,
+       deadline, state, first_on_scene_at, closed_at)
+     VALUES (@incident, @community, @street, @alarm_at, @started_at, @step, @limit_s,
+       @deadline, @state, @first_on_scene_at, @closed_at)`,
+  )
+  const getOffer = db.prepare<[string, string], OfferRow>(
+    'SELECT * FROM dispatch_offers WHERE incident = ? AND responder = ?',
+  )
+  const getOffers = db.prepare<[string], OfferRow>(
+    'SELECT * FROM dispatch_offers WHERE incident = ? ORDER BY round, eta_s, responder',
+  )
+  const getRec = db.prepare<[string], RecordRow>('SELECT * FROM dispatch_incidents WHERE incident = ?')
+  const openRecs = db.prepare<[], RecordRow>(
+    `SELECT * FROM dispatch_incidents WHERE state != 'closed' ORDER BY started_at`,
+  )
+
+  const row = (o: OfferRecord): OfferRow => ({
+    incident: o.incident,
+    responder: o.responder,
+    type: o.type,
+    mode: o.mode,
+    eta_s: o.eta_s,
+    distance_m: o.distance_m,
+    inside: o.inside ? 1 : 0,
+    state: o.state,
+    round: o.round,
+    radius_s: o.limitS,
+    offered_at: o.offeredAt,
+    expires_at: o.expiresAt,
+    answered_at: o.answeredAt ?? null,
+    en_route_at: o.enRouteAt ?? null,
+    on_scene_at: o.onSceneAt ?? null,
+  })
+  const recRow = (r: DispatchRecord): RecordRow => ({
+    incident: r.incident,
+    community: r.community,
+    street: r.street,
+    alarm_at: r.alarmAt,
+    started_at: r.startedAt,
+    step: r.step,
+    limit_s: r.limitS,
+    deadline: r.deadline ?? null,
+    state: r.state,
+    first_on_scene_at: r.firstOnSceneAt ?? null,
+    closed_at: r.closedAt ?? null,
+  })
+
+  const saveTx = db.transaction((offers: readonly OfferRecord[], record: DispatchRecord | undefined) => {
+    for (const o of offers) putOffer.run(row(o))
+    if (record !== undefined) putRec.run(recRow(record))
+  })
+
+  return {
+    record(incident) {
+      const r = getRec.get(incident)
+      return r === undefined ? undefined : recordOf(r)
+    },
+    putRecord: (r) => void putRec.run(recRow(r)),
+    openRecords: () => openRecs.all().map(recordOf),
+    offer(incident, responder) {
+      const r = getOffer.get(incident, responder)
+      return r === undefined ? undefined : offerOf(r)
+    },
+    offers: (incident) => getOffers.all(incident).map(offerOf),
+    save: (offers, record) => saveTx(offers, record),
+    kpi(filter, limitMs) {
+      const where = ['alarm_at >= ?', 'alarm_at <= ?']
+      const args: (string | number)[] = [filter.from, filter.to]
+      if (filter.community !== undefined) {
+        where.push('community = ?')
+        args.push(filter.community)
+      }
+      if (filter.street !== undefined) {
+        where.push('street = ?')
+        args.push(filter.street)
+      }
+      const r = db
+        .prepare(
+          `SELECT COUNT(*) AS incidents,
+             COUNT(first_on_scene_at) AS on_scene,
+             COALESCE(SUM(CASE WHEN first_on_scene_at - alarm_at <= ? THEN 1 ELSE 0 END), 0) AS within_limit
+           FROM dispatch_incidents WHERE ${where.join(' AND ')}`,
+        )
+        .get(limitMs, ...args) as { incidents: number; on_scene: number; within_limit: number }
+      return { incidents: r.incidents, withResponderOnScene: r.on_scene, withinLimit: r.within_limit }
+    },
+  }
+}
