@@ -111,7 +111,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     metrics,
   })
   engine.start()
-  const geometry = createDispatchGeometry({ registry, events, clock, logger })
+  const geometry = createDispatchGeometry({ registry, events, clock, logger, params: config.eta })
 
   const broker = await createBroker({ directory: registry, intake, events, logger, metrics })
   const linkage = createLinkage({

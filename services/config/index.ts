@@ -20,6 +20,31 @@ export type InfluxConfig =
   | { api: 'v2'; url: string; token: string; org: string; bucket: string }
   | { api: 'v1'; url: string; database: string; username?: string; password?: string }
 
+export type TravelModeName = 'foot' | 'bicycle' | 'motor'
+
+export interface EtaSettings {
+  /** FC_CIRCUITY: road distance ÷ straight-line distance. */
+  circuity?: number
+  /** FC_<MODE>_SPEED_MPS and FC_<MODE>_TURNOUT_S. */
+  modes: Partial<Record<TravelModeName, { speedMps?: number; turnoutS?: number }>>
+}
+
+function eta(env: Env): EtaSettings {
+  const out: EtaSettings = { modes: {} }
+  if (present(env, 'FC_CIRCUITY') !== undefined)
+    out.circuity = positiveNumber(env, 'FC_CIRCUITY', 1.3, { min: 1, max: 3 })
+  for (const mode of ['foot', 'bicycle', 'motor'] as const) {
+    const speed = `FC_${mode.toUpperCase()}_SPEED_MPS`
+    const turnout = `FC_${mode.toUpperCase()}_TURNOUT_S`
+    const m: { speedMps?: number; turnoutS?: number } = {}
+    if (present(env, speed) !== undefined) m.speedMps = positiveNumber(env, speed, 1, { min: 0.1, max: 60 })
+    if (present(env, turnout) !== undefined)
+      m.turnoutS = positiveNumber(env, turnout, 0, { min: 0, max: 600 })
+    if (Object.keys(m).length > 0) out.modes[mode] = m
+  }
+  return out
+}
+
 export interface Config {
   mqttPort: number
   httpPort: number
@@ -42,6 +67,8 @@ export interface Config {
   maxPayloadBytes: number
   /** Linked alerts (services/linkage): webhooks, 119 forwarding, rules. */
   linkage: LinkageSettings
+  /** Travel model of the 5-minute circle (DOMAIN.md defaults unless set). */
+  eta: EtaSettings
 }
 
 export interface LinkageSettings {
@@ -248,5 +275,6 @@ export function loadConfig(env: Env = process.env): Config {
       max: 16 * 1024 * 1024,
     }),
     linkage: linkage(env),
+    eta: eta(env),
   }
 }

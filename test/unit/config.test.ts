@@ -47,12 +47,25 @@ describe('settings', () => {
     [{ FC_LOG_LEVEL: 'loud' }, 'FC_LOG_LEVEL', /not one of/],
     [{ FC_MQTT_TLS_CERT: '/x.pem' }, 'FC_MQTT_TLS_KEY', /required/],
     [{ FC_TS_FUTURE_S: 'soon' }, 'FC_TS_FUTURE_S', /not a number/],
+    [{ FC_CIRCUITY: '0.5' }, 'FC_CIRCUITY', /between 1 and 3/],
+    [{ FC_FOOT_SPEED_MPS: 'fast' }, 'FC_FOOT_SPEED_MPS', /not a number/],
+    [{ FC_MOTOR_TURNOUT_S: '-5' }, 'FC_MOTOR_TURNOUT_S', /between 0 and 600/],
   ])('%o is refused naming %s', (env, setting, message) => {
     const e = error(env)
     expect(e.setting).toBe(setting)
     expect(e.message.startsWith(`${setting}: `)).toBe(true)
     expect(e.message).toMatch(message)
     expect(e.message).not.toContain('\n')
+  })
+
+  it('reads the travel model of the fire circle', () => {
+    expect(loadConfig({}).eta).toEqual({ modes: {} })
+    expect(
+      loadConfig({ FC_CIRCUITY: '1.4', FC_MOTOR_SPEED_MPS: '11.1', FC_FOOT_TURNOUT_S: '20' }).eta,
+    ).toEqual({
+      circuity: 1.4,
+      modes: { foot: { turnoutS: 20 }, motor: { speedMps: 11.1 } },
+    })
   })
 
   it('reads InfluxDB 1.x and v2 settings', () => {
