@@ -5,13 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createManualClock } from '../../services/shared/clock.ts'
 import { connectAs } from '../support/mqtt.ts'
-import {
-  registerDevice,
-  registerDistrict,
-  startTestService,
-  type TestService,
-  until,
-} from '../support/service.ts'
+import { registerDevice, registerDistrict, startTestService, type TestService } from '../support/service.ts'
 import { openStream } from '../support/sse.ts'
 
 let svc: TestService
@@ -136,6 +130,28 @@ describe('incidents over HTTP and SSE', () => {
     const r = await svc.api.post(`/api/incidents/${id}/resolve`, { reason: 5 }, districtOfficer)
     expect(r.status).toBe(400)
     expect((await svc.api.request('GET', '/api/stream', undefined, 'bad-token')).status).toBe(401)
+    const ghost = await svc.api.get('/api/devices/ghost/signals', districtOfficer)
+    expect(ghost.status).toBe(404)
+    expect(ghost.body).toMatchObject({ error: 'not_found' })
+    const elsewhere = await svc.api.get('/api/devices/f7-heat/signals', xinanOfficer)
+    expect(elsewhere.status).toBe(403)
+    expect(elsewhere.body.message).toMatch(/outside your scope/)
+    expect((await svc.api.get('/api/devices/f7-heat/signals', xixiangOfficer)).status).toBe(200)
+    // EventSource cannot send headers: the stream takes ?access_token=, and refuses a bad one.
+    const refused = await fetch(`${svc.base}/api/stream?access_token=not-a-token`)
+    expect(refused.status).toBe(401)
+    expect(await refused.json()).toMatchObject({ error: 'unauthorized' })
+    const ac = new AbortController()
+    const ok = await fetch(`${svc.base}/api/stream?access_token=${encodeURIComponent(xixiangOfficer)}`, {
+      signal: ac.signal,
+    })
+    expect(ok.status).toBe(200)
+    expect(ok.headers.get('content-type')).toMatch(/text\/event-stream/)
+    ac.abort()
+    // Only the stream takes a token in the query.
+    expect(
+      (await fetch(`${svc.base}/api/incidents?access_token=${encodeURIComponent(xixiangOfficer)}`)).status,
+    ).toBe(401)
   })
 
   it('a smoke candidate is verifying on the stream and becomes an alarm when it persists through the window', async () => {
