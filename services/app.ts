@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import client from 'prom-client'
 import { createAlarmEngine } from './alarms/engine.ts'
+import { registerDeviceHealthRoute } from './alarms/health.ts'
 import { createIncidentStore } from './alarms/incidents.ts'
 import { registerIncidentRoutes } from './alarms/routes.ts'
 import { createApi } from './api/index.ts'
@@ -14,6 +15,7 @@ import { registerStreamRoute, type Stream } from './api/stream.ts'
 import { createBroker } from './broker/index.ts'
 import { startMqttListeners } from './broker/listeners.ts'
 import { type Config, ConfigError } from './config/index.ts'
+import { bundleConsole, registerConsoleRoutes } from './console/index.ts'
 import { createDispatcher, createDispatchGeometry, registerOfferRoutes } from './dispatch/index.ts'
 import { createEventBus, type EventBus } from './events/index.ts'
 import { createIntake } from './intake/index.ts'
@@ -140,6 +142,10 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
   })
   dispatcher.start()
 
+  // The console is bundled in the background; its first request waits for it.
+  const consoleBundle = bundleConsole()
+  consoleBundle.catch(() => {})
+
   let accepting = false
   let stream: Stream | undefined
   const api = await createApi({
@@ -157,6 +163,13 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
           registry,
           extras: (id) => ({ offers: dispatcher.offersView(id), linkage: linkage.view(id) }),
         }),
+      (api) =>
+        registerDeviceHealthRoute(api, {
+          registry,
+          deviceStates: liveness,
+          conditions: (device) => engine.conditions(device),
+          clock,
+        }),
       geometry.routes,
       (api) => registerOfferRoutes(api, { dispatcher, incidents, geometry, registry, clock }),
       linkage.routes,
@@ -164,6 +177,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
         stream = registerStreamRoute(api, { events, registry, logger })
       },
     ],
+    site: [(app) => registerConsoleRoutes(app, { logger, bundle: consoleBundle })],
     readiness: async () => {
       const storeUp = await store.ping()
       const checks = {

@@ -91,6 +91,16 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop(0))
   process.on('SIGTERM', () => void stop(0))
 
+  // A district duty officer for the console, signed in by the link printed below.
+  const officer = await fetch(`${base}/api/officers`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ id: 'demo-officer', name: 'Demo duty officer', scope: 'district' }),
+  })
+  if (officer.status !== 201) fail(`could not create the demo's duty officer: HTTP ${officer.status}`, 1)
+  const officerToken = ((await officer.json()) as { token: string }).token
+  const consoleLink = `${base}/console/#token=${encodeURIComponent(officerToken)}`
+
   const look = [
     '',
     `firecircle is running (data in ${dataDir}, removed on exit)`,
@@ -100,7 +110,8 @@ async function main(): Promise<void> {
     `  live stream (SSE)    curl -N -H "Authorization: Bearer ${token}" ${base}/api/stream`,
     `                       or in a browser: ${base}/api/stream?access_token=${token}`,
     `  MQTT                 ${mqttUrl}`,
-    '  console              a web console is coming (another issue); until then, the stream above',
+    `  console              ${consoleLink}`,
+    `                       (the district's duty officer; or sign in at ${base}/console/ with ${officerToken})`,
     '',
   ]
   for (const l of look) process.stdout.write(`${l}\n`)

@@ -9,7 +9,7 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import Fastify, { type FastifyBaseLogger, LogController } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import type { Registry as MetricsRegistry } from 'prom-client'
 import type { DeviceStates } from '../liveness/types.ts'
 import type { Registry } from '../registry/index.ts'
@@ -45,6 +45,8 @@ export interface ApiOptions {
    * ('officer' for reads, administrator by default) and checks scope with `assertInScope`.
    */
   routes?: ReadonlyArray<(api: ApiInstance) => void | Promise<void>>
+  /** Routes outside /api and without auth: the duty officer console's static assets. */
+  site?: ReadonlyArray<(app: FastifyInstance) => void>
   /** Largest request body in bytes (default 1 MiB; POST /api/communities allows 8 MiB). */
   bodyLimit?: number
 }
@@ -93,6 +95,7 @@ export async function createApi(opts: ApiOptions): Promise<ApiInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' })
 
   registerOpsRoutes(app, { metricsRegistry, readiness, logger })
+  for (const site of opts.site ?? []) site(app as unknown as FastifyInstance)
 
   await app.register(
     async (api) => {

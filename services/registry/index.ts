@@ -462,6 +462,7 @@ export function createRegistry(opts: RegistryOptions): Registry {
       return [...ids].map((id) => devices.get(id)).filter((d): d is Device => d !== undefined)
     },
     allResponders: () => responders.values(),
+    allDevices: () => devices.values(),
 
     // ---- writes
     addCommunity(input: CommunityInput): Community {

@@ -199,6 +199,8 @@ export interface Registry extends PrincipalDirectory {
   devicesOfBuilding(building: string): Device[]
   /** Every responder (for the dispatch stage's spatial index). */
   allResponders(): IterableIterator<Responder>
+  /** Every device (the console's device health summary walks them once per request). */
+  allDevices(): IterableIterator<Device>
 
   addCommunity(input: CommunityInput): Community
   addBuilding(input: BuildingInput): Building

@@ -1,0 +1,58 @@
+/**
+ * The console's HTTP client: the officer's bearer token on every call, `{error, message}`
+ * bodies surfaced as ApiError so the page can show the service's own words.
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export interface Api {
+  readonly token: string
+  get<T>(path: string): Promise<T>
+  post<T>(path: string, body?: unknown): Promise<T>
+  /** The SSE stream's URL (EventSource cannot send headers: the token goes in the query). */
+  streamUrl(): string
+}
+
+export function createApi(token: string, base = ''): Api {
+  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response
+    try {
+      res = await fetch(`${base}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      })
+    } catch (err) {
+      throw new ApiError(0, 'unreachable', `the service did not answer (${(err as Error).message})`)
+    }
+    const text = await res.text()
+    let parsed: unknown
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text)
+    } catch {
+      parsed = undefined
+    }
+    if (!res.ok) {
+      const e = (parsed ?? {}) as { error?: string; message?: string }
+      throw new ApiError(res.status, e.error ?? `http_${res.status}`, e.message ?? (text || res.statusText))
+    }
+    return parsed as T
+  }
+  return {
+    token,
+    get: (path) => call('GET', path),
+    post: (path, body) => call('POST', path, body ?? {}),
+    streamUrl: () => `${base}/api/stream?access_token=${encodeURIComponent(token)}`,
+  }
+}

@@ -1,0 +1,330 @@
+/**
+ * One incident: what happened where, the officer's actions, the responders offered and their
+ * answers, the building's devices with their latest readings, linked alerts and the timeline.
+ * Refetched whenever the stream says something about it changed (`revision`).
+ */
+import { useEffect, useState } from 'preact/hooks'
+import type { Api } from './api.ts'
+import {
+  ACTION_LABEL,
+  ago,
+  allowedActions,
+  clockTime,
+  conditionLabel,
+  metres,
+  STATUS_LABEL,
+  seconds,
+} from './format.ts'
+import type { IncidentFocus } from './map.tsx'
+import { MODE_COLOUR } from './map.tsx'
+import { Sparkline } from './sparkline.tsx'
+import type {
+  Building,
+  CircleFeature,
+  Device,
+  FeatureCollection,
+  Incident,
+  Page,
+  Telemetry,
+  TimelineEntry,
+} from './types.ts'
+
+export interface IncidentViewProps {
+  api: Api
+  id: string
+  /** Bumped when the stream reports a change to this incident, its offers or alerts. */
+  revision: number
+  /** Bumped when a device of its building changed state. */
+  deviceRevision: number
+  now: number
+  onFocus: (focus: IncidentFocus | undefined) => void
+  onChanged: (incident: Incident) => void
+  onBack: () => void
+}
+
+const MAX_CHARTED_DEVICES = 24
+
+export function IncidentView(props: IncidentViewProps) {
+  const { api, id, revision, deviceRevision, now, onFocus, onChanged, onBack } = props
+  const [incident, setIncident] = useState<Incident>()
+  const [circle, setCircle] = useState<FeatureCollection<CircleFeature>>()
+  const [devices, setDevices] = useState<Device[]>([])
+  const [series, setSeries] = useState<Map<string, Telemetry>>(new Map())
+  const [error, setError] = useState<string>()
+  const [actionError, setActionError] = useState<string>()
+  const [busy, setBusy] = useState(false)
+  const [reason, setReason] = useState('')
+  const [building, setBuilding] = useState<Building>()
+
+  useEffect(() => {
+    let cancelled = false
+    Promise.all([
+      api.get<Incident>(`/api/incidents/${encodeURIComponent(id)}`),
+      api
+        .get<FeatureCollection<CircleFeature>>(`/api/incidents/${encodeURIComponent(id)}/circle`)
+        .catch(() => undefined),
+    ])
+      .then(([i, c]) => {
+        if (cancelled) return
+        setIncident(i)
+        setCircle(c)
+        setError(undefined)
+      })
+      .catch((err: Error) => !cancelled && setError(err.message))
+    return () => {
+      cancelled = true
+    }
+  }, [api, id, revision])
+
+  const buildingId = incident?.building
+  useEffect(() => {
+    if (buildingId === undefined) return
+    api
+      .get<Building>(`/api/buildings/${encodeURIComponent(buildingId)}`)
+      .then(setBuilding)
+      .catch(() => setBuilding(undefined))
+  }, [api, buildingId])
+
+  useEffect(() => {
+    if (buildingId === undefined) return
+    let cancelled = false
+    api
+      .get<Page<Device>>(`/api/devices?building=${encodeURIComponent(buildingId)}&limit=200`)
+      .then(async (page) => {
+        if (cancelled) return
+        setDevices(page.items)
+        const charted = page.items.filter((d) => !['sounder', 'gas_valve', 'door_release'].includes(d.kind))
+        const all = await Promise.all(
+          charted.slice(0, MAX_CHARTED_DEVICES).map((d) =>
+            api
+              .get<Telemetry>(`/api/devices/${encodeURIComponent(d.id)}/telemetry`)
+              .then((t) => [d.id, t] as const)
+              .catch(() => undefined),
+          ),
+        )
+        if (!cancelled) setSeries(new Map(all.filter((x) => x !== undefined)))
+      })
+      .catch(() => {})
+    return () => {
+      cancelled = true
+    }
+  }, [api, buildingId, deviceRevision, revision])
+
+  useEffect(() => {
+    if (incident === undefined) return
+    onFocus({ incident, devices, circle, ...(building ? { buildingName: building.name } : {}) })
+  }, [incident, devices, circle, building])
+  useEffect(() => () => onFocus(undefined), [])
+
+  async function act(action: string) {
+    if (incident === undefined) return
+    setBusy(true)
+    setActionError(undefined)
+    try {
+      const body = reason.trim() === '' ? {} : { reason: reason.trim() }
+      const next = await api.post<Incident>(
+        `/api/incidents/${encodeURIComponent(incident.id)}/${action}`,
+        body,
+      )
+      setIncident({ ...incident, ...next })
+      setReason('')
+      onChanged(next)
+    } catch (err) {
+      setActionError((err as Error).message)
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  if (error !== undefined && incident === undefined) {
+    return (
+      <section class="fc-incident-view">
+        <button type="button" class="fc-back" onClick={onBack}>
+          ← Queue
+        </button>
+        <p class="fc-error" role="alert">
+          {error}
+        </p>
+      </section>
+    )
+  }
+  if (incident === undefined) return <section class="fc-incident-view fc-muted">Loading…</section>
+
+  const actions = allowedActions(incident.status)
+  const responders = (circle?.features ?? []).filter((f) => f.geometry.type === 'Point')
+  const circles = (circle?.features ?? []).filter((f) => f.geometry.type === 'Polygon')
+  const timeline = mergeTimelines(incident.timeline ?? [], incident.linkage?.timeline ?? [])
+
+  return (
+    <section class="fc-incident-view" aria-label={`Incident ${incident.id}`} data-incident={incident.id}>
+      <button type="button" class="fc-back" onClick={onBack}>
+        ← Queue
+      </button>
+      <header class="fc-incident-head">
+        <span class={`fc-chip fc-chip-${incident.status}`} data-testid="incident-status">
+          {STATUS_LABEL[incident.status]}
+        </span>
+        <h2>
+          {incident.cause === 'gas' ? 'Gas' : 'Fire'} at{' '}
+          {building?.name ?? incident.building ?? incident.community}
+        </h2>
+        <p class="fc-sub">
+          {incident.community} · {incident.street} · {incident.location[0].toFixed(5)},{' '}
+          {incident.location[1].toFixed(5)} · <code>{incident.id}</code>
+        </p>
+        <p class="fc-sub">
+          Alarm {clockTime(incident.alarmAt ?? incident.openedAt)} (
+          {ago(incident.alarmAt ?? incident.openedAt, now)})
+          {incident.acknowledgedAt && ` · acknowledged ${clockTime(incident.acknowledgedAt)}`}
+          {incident.confirmedAt && ` · confirmed ${clockTime(incident.confirmedAt)}`}
+        </p>
+        {building && (
+          <p class="fc-sub">
+            Responsible: {building.responsible.name}
+            {building.responsible.phone && (
+              <>
+                {' '}
+                · <a href={`tel:${building.responsible.phone}`}>{building.responsible.phone}</a>
+              </>
+            )}
+          </p>
+        )}
+      </header>
+
+      <fieldset class="fc-actions" aria-label="Actions">
+        {actions.length > 0 && (
+          <input
+            class="fc-reason"
+            placeholder="Reason or note (optional)"
+            aria-label="Reason"
+            maxLength={1000}
+            value={reason}
+            onInput={(e) => setReason((e.target as HTMLInputElement).value)}
+          />
+        )}
+        {actions.map((a) => (
+          <button
+            key={a}
+            type="button"
+            class={`fc-action fc-action-${a}`}
+            data-action={a}
+            disabled={busy}
+            onClick={() => act(a)}
+          >
+            {a === 'confirm' && incident.cause === 'gas' ? 'Confirm gas leak' : ACTION_LABEL[a]}
+          </button>
+        ))}
+        {actions.length === 0 && <span class="fc-muted">This incident is closed.</span>}
+        {actionError && (
+          <p class="fc-error" role="alert">
+            {actionError}
+          </p>
+        )}
+      </fieldset>
+
+      <h3>5-minute circle</h3>
+      <p class="fc-legend">
+        {circles.map((c) => (
+          <span key={c.properties.mode} class="fc-legend-item">
+            <i style={{ background: MODE_COLOUR[c.properties.mode] ?? '#455a64' }} />
+            {c.properties.mode} {metres(c.properties.radius_m ?? 0)}
+          </span>
+        ))}
+        <span class="fc-legend-item" data-testid="responders-inside">
+          {responders.length} responder{responders.length === 1 ? '' : 's'} inside
+        </span>
+      </p>
+
+      <h3>Responders</h3>
+      {(incident.offers ?? []).length === 0 ? (
+        <p class="fc-muted">No offers yet.</p>
+      ) : (
+        <table class="fc-table fc-offers">
+          <thead>
+            <tr>
+              <th>Responder</th>
+              <th>Mode</th>
+              <th>ETA</th>
+              <th>Distance</th>
+              <th>State</th>
+            </tr>
+          </thead>
+          <tbody>
+            {(incident.offers ?? []).map((o) => (
+              <tr key={`${o.responder}-${o.round}`} data-responder={o.responder} data-state={o.state}>
+                <td>
+                  {o.name ?? o.responder}
+                  <span class="fc-sub"> {o.type}</span>
+                </td>
+                <td>{o.mode}</td>
+                <td>{seconds(o.eta_s)}</td>
+                <td>{metres(o.distance_m)}</td>
+                <td class={`fc-offer-${o.state}`}>{o.state.replaceAll('_', ' ')}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+
+      <h3>Devices in the building</h3>
+      <ul class="fc-devices">
+        {devices.map((d) => {
+          const involved = incident.devices.find((x) => x.device === d.id)
+          const s = series.get(d.id)
+          return (
+            <li key={d.id} data-device={d.id} class={involved ? 'fc-involved' : ''}>
+              <span
+                class={`fc-dot ${d.online ? 'fc-online' : 'fc-offline'}`}
+                title={d.online ? 'online' : 'offline'}
+              />
+              <strong>{d.id}</strong> <span class="fc-sub">{d.kind}</span>
+              {d.floor !== undefined && <span class="fc-sub"> floor {d.floor}</span>}
+              {d.battery !== undefined && <span class="fc-sub"> · battery {d.battery}%</span>}
+              {!d.online && (
+                <span class="fc-warn"> {d.lastSeen === undefined ? 'never seen' : 'offline'}</span>
+              )}
+              {involved && (
+                <span class="fc-alarm-text"> {involved.conditions.map(conditionLabel).join(', ')}</span>
+              )}
+              {s && <Sparkline series={s} />}
+            </li>
+          )
+        })}
+      </ul>
+
+      {(incident.linkage?.commands?.length ?? 0) + (incident.linkage?.audit?.length ?? 0) > 0 && (
+        <>
+          <h3>Linked alerts</h3>
+          <ul class="fc-linkage">
+            {(incident.linkage?.audit ?? []).map((a) => (
+              <li key={a.id}>
+                {a.audience} · {a.channel} ·{' '}
+                <span class={`fc-linkage-${a.status}`}>{a.status.replaceAll('_', ' ')}</span>
+                {a.error && <span class="fc-sub"> ({a.error})</span>}
+              </li>
+            ))}
+            {(incident.linkage?.commands ?? []).map((c) => (
+              <li key={c.id}>
+                {c.device}: {c.action} · {c.status ?? 'sent'}
+                {c.attempts !== undefined && <span class="fc-sub"> ({c.attempts} attempts)</span>}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+
+      <h3>Timeline</h3>
+      <ol class="fc-timeline">
+        {timeline.map((e, i) => (
+          <li key={i} data-type={e.type}>
+            <time>{clockTime(e.at)}</time> <span class="fc-actor">{e.actor}</span> {e.reason}
+          </li>
+        ))}
+      </ol>
+    </section>
+  )
+}
+
+function mergeTimelines(a: TimelineEntry[], b: TimelineEntry[]): TimelineEntry[] {
+  return [...a, ...b].sort((x, y) => Date.parse(x.at) - Date.parse(y.at))
+}

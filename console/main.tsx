@@ -1,0 +1,341 @@
+/**
+ * The duty officer console: sign in with an officer token, then the alarm queue and the map
+ * of the scope, live over SSE; an incident's view with the fire circle and the actions; and
+ * device health. Routes are in the URL hash (#/incident/<id>, #/health) so a link can be
+ * shared and the back button works.
+ */
+import { render } from 'preact'
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
+import { type Api, ApiError, createApi } from './api.ts'
+import { playAlarmCue } from './cue.ts'
+import { byUrgency, isOpen, SCOPE_LABEL } from './format.ts'
+import { HealthView } from './health.tsx'
+import { IncidentView } from './incident.tsx'
+import { type LiveStatus, openLiveFeed, type StreamEventName } from './live.ts'
+import { FireMap, type IncidentFocus } from './map.tsx'
+import { AlarmQueue } from './queue.tsx'
+import { SignIn } from './signin.tsx'
+import './style.css'
+import type {
+  Building,
+  CommunityFeature,
+  FeatureCollection,
+  Incident,
+  IncidentStreamEvent,
+  Me,
+  Page,
+} from './types.ts'
+
+const TOKEN_KEY = 'firecircle.token'
+/** While an alarm is unseen the cue repeats, as a fire panel's sounder does until silenced. */
+const CUE_REPEAT_MS = 20_000
+
+type Route = { page: 'queue' } | { page: 'incident'; id: string } | { page: 'health' }
+
+function parseRoute(hash: string): Route {
+  const m = /^#\/incident\/(.+)$/.exec(hash)
+  if (m?.[1]) return { page: 'incident', id: decodeURIComponent(m[1]) }
+  if (hash === '#/health') return { page: 'health' }
+  return { page: 'queue' }
+}
+
+function useRoute(): [Route, (hash: string) => void] {
+  const [route, setRoute] = useState(() => parseRoute(location.hash))
+  useEffect(() => {
+    const on = () => setRoute(parseRoute(location.hash))
+    window.addEventListener('hashchange', on)
+    return () => window.removeEventListener('hashchange', on)
+  }, [])
+  return [route, (hash) => (location.hash = hash)]
+}
+
+/**
+ * A sign-in link (`/console/#token=<token>`, as `npm run demo` prints) signs in once: the
+ * fragment never reaches a server, and it is taken out of the address bar at once.
+ */
+function tokenFromLink(): void {
+  const m = /^#token=(.+)$/.exec(location.hash)
+  if (m?.[1] === undefined) return
+  sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]))
+  history.replaceState(null, '', `${location.pathname}${location.search}`)
+}
+tokenFromLink()
+
+function App() {
+  const [session, setSession] = useState<{ api: Api; me: Me }>()
+  const [checking, setChecking] = useState(() => sessionStorage.getItem(TOKEN_KEY) !== null)
+
+  useEffect(() => {
+    const token = sessionStorage.getItem(TOKEN_KEY)
+    if (token === null) return
+    const api = createApi(token)
+    api
+      .get<Me>('/api/me')
+      .then((me) => setSession({ api, me }))
+      .catch((err) => {
+        if (err instanceof ApiError && err.status === 401) sessionStorage.removeItem(TOKEN_KEY)
+      })
+      .finally(() => setChecking(false))
+  }, [])
+
+  if (checking) return <p class="fc-muted fc-pad">Signing in…</p>
+  if (session === undefined)
+    return (
+      <SignIn
+        onSignedIn={(token, me) => {
+          sessionStorage.setItem(TOKEN_KEY, token)
+          setSession({ api: createApi(token), me })
+        }}
+      />
+    )
+  return (
+    <Console
+      api={session.api}
+      me={session.me}
+      onSignOut={() => {
+        sessionStorage.removeItem(TOKEN_KEY)
+        setSession(undefined)
+        location.hash = ''
+      }}
+    />
+  )
+}
+
+function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => void }) {
+  const [route, go] = useRoute()
+  const [open, setOpen] = useState<Map<string, Incident>>(new Map())
+  const [buildings, setBuildings] = useState<Map<string, Building>>(new Map())
+  const [communities, setCommunities] = useState<FeatureCollection<CommunityFeature>>()
+  const [unseen, setUnseen] = useState<Set<string>>(new Set())
+  const [status, setStatus] = useState<LiveStatus>('connecting')
+  const [revisions, setRevisions] = useState<Record<string, number>>({})
+  const [deviceRevision, setDeviceRevision] = useState(0)
+  const [healthRevision, setHealthRevision] = useState(0)
+  const [focus, setFocus] = useState<IncidentFocus>()
+  const [now, setNow] = useState(Date.now())
+  const [loadError, setLoadError] = useState<string>()
+  const focusBuilding = useRef<string | undefined>(undefined)
+  focusBuilding.current = focus?.incident.building
+
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), 1000)
+    return () => clearInterval(t)
+  }, [])
+
+  const loadQueue = useCallback(() => {
+    api
+      .get<Page<Incident>>('/api/incidents?status=open&limit=1000')
+      .then((p) => {
+        setOpen(new Map(p.items.map((i) => [i.id, i])))
+        setLoadError(undefined)
+      })
+      .catch((err: Error) => setLoadError(err.message))
+  }, [api])
+
+  useEffect(() => {
+    loadQueue()
+    api
+      .get<FeatureCollection<CommunityFeature>>('/api/communities')
+      .then(setCommunities)
+      .catch((err: Error) => setLoadError(err.message))
+  }, [api, loadQueue])
+
+  // Building names for the queue, fetched once each.
+  const asked = useRef(new Set<string>())
+  useEffect(() => {
+    for (const i of open.values()) {
+      const b = i.building
+      if (b === undefined || asked.current.has(b)) continue
+      asked.current.add(b)
+      api
+        .get<Building>(`/api/buildings/${encodeURIComponent(b)}`)
+        .then((building) => setBuildings((m) => new Map(m).set(b, building)))
+        .catch(() => asked.current.delete(b))
+    }
+  }, [api, open])
+
+  // Coalesce bursts of stream events (a fire brings many offers) into one refetch.
+  const pending = useRef(new Map<string, ReturnType<typeof setTimeout>>())
+  const later = useCallback((key: string, ms: number, fn: () => void) => {
+    if (pending.current.has(key)) return
+    pending.current.set(
+      key,
+      setTimeout(() => {
+        pending.current.delete(key)
+        fn()
+      }, ms),
+    )
+  }, [])
+  const bump = useCallback(
+    (incident: string) =>
+      later(`incident:${incident}`, 150, () =>
+        setRevisions((r) => ({ ...r, [incident]: (r[incident] ?? 0) + 1 })),
+      ),
+    [later],
+  )
+
+  useEffect(() => {
+    let wasLive = false
+    const feed = openLiveFeed(
+      api.streamUrl(),
+      (name: StreamEventName, data: unknown) => {
+        const d = data as Record<string, unknown>
+        if (name === 'incident') {
+          const e = data as IncidentStreamEvent
+          const i = e.incident
+          setOpen((m) => {
+            const next = new Map(m)
+            if (isOpen(i.status)) next.set(i.id, i)
+            else next.delete(i.id)
+            return next
+          })
+          const newAlarm =
+            i.status === 'alarm' &&
+            (e.change === 'opened' || (e.change === 'status' && e.entry.from === 'verifying'))
+          if (newAlarm) {
+            setUnseen((s) => new Set(s).add(i.id))
+            playAlarmCue()
+          }
+          if (!isOpen(i.status))
+            setUnseen((s) => (s.has(i.id) ? new Set([...s].filter((x) => x !== i.id)) : s))
+          bump(i.id)
+          return
+        }
+        if (name === 'device' || name === 'signal') {
+          later('health', 1000, () => setHealthRevision((n) => n + 1))
+          if (d['building'] !== undefined && d['building'] === focusBuilding.current)
+            later('devices', 500, () => setDeviceRevision((n) => n + 1))
+          return
+        }
+        const incident =
+          typeof d['incident'] === 'string'
+            ? d['incident']
+            : (d['incident'] as { id?: string } | undefined)?.id
+        if (incident !== undefined) bump(incident)
+      },
+      (s) => {
+        setStatus(s)
+        // After a reconnect the replay may not reach back far enough: reload what is shown.
+        if (s === 'live' && wasLive) loadQueue()
+        if (s === 'live') wasLive = true
+      },
+    )
+    return () => feed.close()
+  }, [api, bump, later, loadQueue])
+
+  // The cue repeats while an alarm is unseen.
+  useEffect(() => {
+    if (unseen.size === 0) return
+    const t = setInterval(playAlarmCue, CUE_REPEAT_MS)
+    return () => clearInterval(t)
+  }, [unseen.size > 0])
+
+  const selected = route.page === 'incident' ? route.id : undefined
+  useEffect(() => {
+    if (selected !== undefined && unseen.has(selected))
+      setUnseen((s) => new Set([...s].filter((x) => x !== selected)))
+  }, [selected, unseen])
+
+  const queue = useMemo(() => [...open.values()].sort(byUrgency), [open])
+  const select = useCallback((id: string) => go(`#/incident/${encodeURIComponent(id)}`), [])
+  const firstUnseen = queue.find((i) => unseen.has(i.id))
+  const officer = me.role === 'officer' ? me.officer : undefined
+
+  return (
+    <div class={`fc-app fc-page-${route.page}`}>
+      <header class="fc-top">
+        <a class="fc-brand" href="#/">
+          <span class="fc-logo" aria-hidden="true">
+            ◉
+          </span>{' '}
+          firecircle
+        </a>
+        <nav class="fc-tabs">
+          <a href="#/" class={route.page !== 'health' ? 'fc-tab-on' : ''}>
+            Alarms <span class="fc-count">{queue.length}</span>
+          </a>
+          <a href="#/health" class={route.page === 'health' ? 'fc-tab-on' : ''}>
+            Device health
+          </a>
+        </nav>
+        <span class="fc-who" data-testid="scope">
+          {officer ? (
+            <>
+              <b>{officer.name}</b> · {SCOPE_LABEL(officer.scope)}
+            </>
+          ) : (
+            <b>Administrator · the whole district</b>
+          )}
+        </span>
+        <span class={`fc-live fc-live-${status}`} data-testid="live" title="The live feed from the service">
+          {status === 'live' ? 'live' : status}
+        </span>
+        <button type="button" class="fc-signout" onClick={onSignOut}>
+          Sign out
+        </button>
+      </header>
+      {firstUnseen && (
+        <div class="fc-banner" role="alert" data-testid="new-alarm">
+          <b>NEW {firstUnseen.cause === 'gas' ? 'GAS' : 'FIRE'} ALARM</b>{' '}
+          {buildings.get(firstUnseen.building ?? '')?.name ?? firstUnseen.building ?? firstUnseen.community} ·{' '}
+          {firstUnseen.community}
+          {unseen.size > 1 && ` (+${unseen.size - 1} more)`}
+          <button type="button" onClick={() => select(firstUnseen.id)}>
+            Show
+          </button>
+          <button type="button" onClick={() => setUnseen(new Set())}>
+            Silence
+          </button>
+        </div>
+      )}
+      {loadError && (
+        <p class="fc-error fc-pad" role="alert">
+          {loadError}
+        </p>
+      )}
+      <div class="fc-body">
+        <aside class="fc-side">
+          {route.page === 'incident' ? (
+            <IncidentView
+              key={route.id}
+              api={api}
+              id={route.id}
+              revision={revisions[route.id] ?? 0}
+              deviceRevision={deviceRevision}
+              now={now}
+              onFocus={setFocus}
+              onChanged={(i) =>
+                setOpen((m) => {
+                  const next = new Map(m)
+                  if (isOpen(i.status)) next.set(i.id, { ...m.get(i.id), ...i })
+                  else next.delete(i.id)
+                  return next
+                })
+              }
+              onBack={() => go('#/')}
+            />
+          ) : route.page === 'health' ? (
+            <HealthView api={api} revision={healthRevision} now={now} />
+          ) : (
+            <AlarmQueue
+              incidents={queue}
+              buildings={buildings}
+              unseen={unseen}
+              selected={selected}
+              now={now}
+              onSelect={select}
+            />
+          )}
+        </aside>
+        <FireMap
+          communities={communities}
+          incidents={queue}
+          focus={route.page === 'incident' ? focus : undefined}
+          onSelect={select}
+        />
+      </div>
+    </div>
+  )
+}
+
+render(<App />, document.getElementById('app')!)

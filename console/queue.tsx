@@ -1,0 +1,55 @@
+/** The alarm queue: open incidents in the officer's scope, most urgent first, live. */
+import { ago, conditionLabel, STATUS_LABEL } from './format.ts'
+import type { Building, Incident } from './types.ts'
+
+export interface QueueProps {
+  incidents: Incident[]
+  buildings: Map<string, Building>
+  unseen: Set<string>
+  selected?: string | undefined
+  now: number
+  onSelect: (id: string) => void
+}
+
+export function AlarmQueue({ incidents, buildings, unseen, selected, now, onSelect }: QueueProps) {
+  return (
+    <section class="fc-queue" aria-label="Alarm queue">
+      <h2>
+        Alarm queue <span class="fc-count">{incidents.length}</span>
+      </h2>
+      {incidents.length === 0 ? (
+        <p class="fc-muted fc-empty">No open incidents in your scope.</p>
+      ) : (
+        <ol>
+          {incidents.map((i) => {
+            const b = i.building ? buildings.get(i.building) : undefined
+            const conditions = [...new Set(i.devices.flatMap((d) => d.conditions))]
+            return (
+              <li key={i.id}>
+                <button
+                  type="button"
+                  class={`fc-queue-item fc-status-${i.status}${unseen.has(i.id) ? ' fc-unseen' : ''}${selected === i.id ? ' fc-selected' : ''}`}
+                  data-incident={i.id}
+                  data-status={i.status}
+                  onClick={() => onSelect(i.id)}
+                >
+                  <span class={`fc-chip fc-chip-${i.status}`}>{STATUS_LABEL[i.status]}</span>
+                  <span class="fc-cause">{i.cause === 'gas' ? 'Gas' : 'Fire'}</span>
+                  <strong class="fc-where">{b?.name ?? i.building ?? i.community}</strong>
+                  <span class="fc-sub">
+                    {i.community} · {i.street} · {i.devices.length} device{i.devices.length === 1 ? '' : 's'}:{' '}
+                    {conditions.map(conditionLabel).join(', ')}
+                  </span>
+                  <span class="fc-sub">
+                    {i.status === 'verifying' ? 'verifying since' : 'alarm'}{' '}
+                    {ago(i.alarmAt ?? i.openedAt, now)}
+                  </span>
+                </button>
+              </li>
+            )
+          })}
+        </ol>
+      )}
+    </section>
+  )
+}
