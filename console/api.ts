@@ -20,7 +20,8 @@ export interface Api {
   streamUrl(): string
 }
 
-export function createApi(token: string, base = ''): Api {
+/** `onUnauthorized`: the token stopped working (revoked, or the officer removed). */
+export function createApi(token: string, onUnauthorized?: () => void, base = ''): Api {
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
     let res: Response
     try {
@@ -44,6 +45,7 @@ export function createApi(token: string, base = ''): Api {
       parsed = undefined
     }
     if (!res.ok) {
+      if (res.status === 401) onUnauthorized?.()
       const e = (parsed ?? {}) as { error?: string; message?: string }
       throw new ApiError(res.status, e.error ?? `http_${res.status}`, e.message ?? (text || res.statusText))
     }

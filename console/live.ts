@@ -1,7 +1,9 @@
 /**
- * The live feed: one EventSource on /api/stream. The browser reconnects by itself and sends
- * Last-Event-ID, so the service replays what was missed; the console shows whether it is
- * live, and refetches its views after a reconnect in case the replay window was exceeded.
+ * The live feed: one EventSource on /api/stream. While the connection merely drops, the
+ * browser reconnects by itself and sends Last-Event-ID, so the service replays what was
+ * missed. When the browser gives up (the service was down, or answered with an error) the
+ * feed opens a new connection every few seconds; the console reloads its views whenever the
+ * feed is live again, in case the replay could not reach back far enough.
  */
 export type StreamEventName = 'incident' | 'signal' | 'device' | 'offer' | 'reply' | 'linkage' | 'escalation'
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting'
@@ -10,24 +12,46 @@ export interface LiveFeed {
   close(): void
 }
 
+const NAMES: StreamEventName[] = ['incident', 'signal', 'device', 'offer', 'reply', 'linkage', 'escalation']
+const REOPEN_MS = 3000
+
 export function openLiveFeed(
   url: string,
   onEvent: (name: StreamEventName, data: unknown) => void,
   onStatus: (status: LiveStatus) => void,
 ): LiveFeed {
-  const source = new EventSource(url)
-  onStatus('connecting')
-  source.onopen = () => onStatus('live')
-  source.onerror = () => onStatus(source.readyState === EventSource.CLOSED ? 'reconnecting' : 'reconnecting')
-  const names: StreamEventName[] = ['incident', 'signal', 'device', 'offer', 'reply', 'linkage', 'escalation']
-  for (const name of names) {
-    source.addEventListener(name, (e) => {
-      try {
-        onEvent(name, JSON.parse((e as MessageEvent<string>).data))
-      } catch {
-        // A frame that is not JSON is the service's defect; the next refetch corrects the view.
-      }
-    })
+  let source: EventSource | undefined
+  let reopen: ReturnType<typeof setTimeout> | undefined
+  let closed = false
+
+  function open(): void {
+    const s = new EventSource(url)
+    source = s
+    s.onopen = () => onStatus('live')
+    s.onerror = () => {
+      onStatus('reconnecting')
+      if (s.readyState === EventSource.CLOSED && !closed) reopen = setTimeout(open, REOPEN_MS)
+    }
+    for (const name of NAMES) {
+      s.addEventListener(name, (e) => {
+        let data: unknown
+        try {
+          data = JSON.parse((e as MessageEvent<string>).data)
+        } catch {
+          return // not JSON: the service's defect; the next reload corrects the view
+        }
+        onEvent(name, data)
+      })
+    }
   }
-  return { close: () => source.close() }
+
+  onStatus('connecting')
+  open()
+  return {
+    close() {
+      closed = true
+      clearTimeout(reopen)
+      source?.close()
+    },
+  }
 }

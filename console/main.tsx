@@ -63,12 +63,18 @@ tokenFromLink()
 
 function App() {
   const [session, setSession] = useState<{ api: Api; me: Me }>()
+  const [notice, setNotice] = useState<string>()
+  const expired = () => {
+    sessionStorage.removeItem(TOKEN_KEY)
+    setSession(undefined)
+    setNotice('Your token is no longer accepted; sign in again.')
+  }
   const [checking, setChecking] = useState(() => sessionStorage.getItem(TOKEN_KEY) !== null)
 
   useEffect(() => {
     const token = sessionStorage.getItem(TOKEN_KEY)
     if (token === null) return
-    const api = createApi(token)
+    const api = createApi(token, expired)
     api
       .get<Me>('/api/me')
       .then((me) => setSession({ api, me }))
@@ -82,9 +88,11 @@ function App() {
   if (session === undefined)
     return (
       <SignIn
+        notice={notice}
         onSignedIn={(token, me) => {
           sessionStorage.setItem(TOKEN_KEY, token)
-          setSession({ api: createApi(token), me })
+          setNotice(undefined)
+          setSession({ api: createApi(token, expired), me })
         }}
       />
     )
@@ -237,6 +245,10 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
   }, [selected, unseen])
 
   const queue = useMemo(() => [...open.values()].sort(byUrgency), [open])
+  const communityNames = useMemo(
+    () => new Map((communities?.features ?? []).map((f) => [f.properties.id, f.properties.name])),
+    [communities],
+  )
   const select = useCallback((id: string) => go(`#/incident/${encodeURIComponent(id)}`), [])
   const firstUnseen = queue.find((i) => unseen.has(i.id))
   const officer = me.role === 'officer' ? me.officer : undefined
@@ -320,6 +332,7 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
             <AlarmQueue
               incidents={queue}
               buildings={buildings}
+              communityNames={communityNames}
               unseen={unseen}
               selected={selected}
               now={now}

@@ -193,6 +193,7 @@ export function FireMap({ communities, incidents, focus, onSelect }: MapProps) {
     g.addLayer(pin)
     if (fitted.current !== incident.id) {
       fitted.current = incident.id
+      m.invalidateSize({ animate: false })
       m.fitBounds(bounds.pad(0.05), { animate: false })
     }
   }, [focus])
@@ -209,6 +210,7 @@ export function FireMap({ communities, incidents, focus, onSelect }: MapProps) {
       return
     fitted.current = ''
     const b = L.geoJSON(communities as unknown as GeoJSON.FeatureCollection).getBounds()
+    m.invalidateSize({ animate: false })
     if (b.isValid()) m.fitBounds(b.pad(0.02), { animate: false })
   }, [communities, focus === undefined])
 

@@ -5,13 +5,23 @@ import type { Building, Incident } from './types.ts'
 export interface QueueProps {
   incidents: Incident[]
   buildings: Map<string, Building>
+  /** Community names by id. */
+  communityNames: Map<string, string>
   unseen: Set<string>
   selected?: string | undefined
   now: number
   onSelect: (id: string) => void
 }
 
-export function AlarmQueue({ incidents, buildings, unseen, selected, now, onSelect }: QueueProps) {
+export function AlarmQueue({
+  incidents,
+  buildings,
+  communityNames,
+  unseen,
+  selected,
+  now,
+  onSelect,
+}: QueueProps) {
   return (
     <section class="fc-queue" aria-label="Alarm queue">
       <h2>
@@ -37,8 +47,8 @@ export function AlarmQueue({ incidents, buildings, unseen, selected, now, onSele
                   <span class="fc-cause">{i.cause === 'gas' ? 'Gas' : 'Fire'}</span>
                   <strong class="fc-where">{b?.name ?? i.building ?? i.community}</strong>
                   <span class="fc-sub">
-                    {i.community} · {i.street} · {i.devices.length} device{i.devices.length === 1 ? '' : 's'}:{' '}
-                    {conditions.map(conditionLabel).join(', ')}
+                    {communityNames.get(i.community) ?? i.community} · {i.street} · {i.devices.length} device
+                    {i.devices.length === 1 ? '' : 's'}: {conditions.map(conditionLabel).join(', ')}
                   </span>
                   <span class="fc-sub">
                     {i.status === 'verifying' ? 'verifying since' : 'alarm'}{' '}

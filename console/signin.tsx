@@ -4,7 +4,13 @@ import { ApiError, createApi } from './api.ts'
 import { unlockSound } from './cue.ts'
 import type { Me } from './types.ts'
 
-export function SignIn({ onSignedIn }: { onSignedIn: (token: string, me: Me) => void }) {
+export function SignIn({
+  onSignedIn,
+  notice,
+}: {
+  onSignedIn: (token: string, me: Me) => void
+  notice?: string | undefined
+}) {
   const [token, setToken] = useState('')
   const [error, setError] = useState<string>()
   const [busy, setBusy] = useState(false)
@@ -41,6 +47,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (token: string, me: Me) => 
           firecircle
         </h1>
         <p>Duty officer console</p>
+        {notice && <p class="fc-notice">{notice}</p>}
         <label for="fc-token">Officer token</label>
         <input
           id="fc-token"

@@ -52,8 +52,15 @@ beforeAll(async () => {
   officerToken = (
     await svc.api.post('/api/officers', { id: 'o-xx', name: 'Li Na', scope: 'community:xixiang-01' })
   ).body.token
+  await svc.api.post('/api/buildings', {
+    id: 'flat-3',
+    name: 'Haiyue Garden block 3',
+    location: [113.87, 22.58],
+    responsible: { name: 'Zhou Min' },
+  })
   secrets = {}
   for (const d of [
+    { id: 'flat3-smoke', kind: 'smoke', building: 'flat-3' },
     { id: 'f7-heat-1', kind: 'heat', building: 'factory-7' },
     { id: 'f7-smoke-1', kind: 'smoke', building: 'factory-7' },
     { id: 'f7-smoke-2', kind: 'smoke', building: 'factory-7' },
@@ -126,7 +133,13 @@ describe('the duty officer console in a real browser', () => {
     }
     await publish('f7-sprinkler', { pressure: 0.05 })
     await publish('f7-smoke-1', { obscuration: 0.2, battery: 12 })
+
+    // Smoke in a flat: a candidate under verification is shown, without the alarm cue.
+    await publish('flat3-smoke', { obscuration: 5 })
+    await page.locator('.fc-queue-item[data-status="verifying"]').waitFor()
+    expect(await page.getByTestId('new-alarm').count()).toBe(0)
     const cuesBefore = Number((await page.locator('body').getAttribute('data-cues')) ?? '0')
+    expect(cuesBefore).toBe(0)
 
     const heat = await connectAs(svc.mqttUrl, 'f7-heat-1', secrets['f7-heat-1']!)
     clients.push(heat)
@@ -152,20 +165,25 @@ describe('the duty officer console in a real browser', () => {
     ])
     await expect.poll(() => item.textContent()).toContain('2 devices')
 
-    // Only one incident on the page: shop-12's is outside the scope.
+    // Most urgent first: the fire above the smoke still being verified; shop-12's incident
+    // is outside the scope and not on the page.
+    expect(
+      await page
+        .locator('.fc-queue-item')
+        .evaluateAll((items) => items.map((i) => i.getAttribute('data-status'))),
+    ).toEqual(['alarm', 'verifying'])
     const all = await svc.api.get('/api/incidents?status=open')
+    expect(all.body.total).toBe(3)
     const shop = all.body.items.find((i: any) => i.building === 'shop-12')
-    expect(shop).toBeDefined()
-    expect(await page.locator('.fc-queue-item').count()).toBe(1)
     expect(await page.locator(`[data-incident="${shop.id}"]`).count()).toBe(0)
     await page.screenshot({ path: path.join(shots, 'console-queue.png') })
   })
 
   it('opens the incident: circles per mode, responders with ETAs, devices with charts, timeline', async () => {
-    await page.locator('.fc-queue-item').first().click()
+    await page.locator('.fc-queue-item[data-status="alarm"]').click()
     const view = page.locator('section.fc-incident-view')
     await view.waitFor()
-    expect(await page.getByTestId('new-alarm').count()).toBe(0)
+    await expect.poll(() => page.getByTestId('new-alarm').count()).toBe(0)
     await expect.poll(() => view.locator('h2').textContent()).toBe('Fire at Hengfeng electronics factory')
 
     const incident = (await svc.api.get('/api/incidents?status=open&building=factory-7')).body.items[0]
@@ -245,7 +263,8 @@ describe('the duty officer console in a real browser', () => {
     await expect.poll(() => page.getByTestId('incident-status').textContent()).toBe('Resolved')
     expect(await page.locator('button.fc-action').count()).toBe(0)
     await page.locator('.fc-back').click()
-    await expect.poll(() => page.locator('.fc-queue-item').count()).toBe(0)
+    await expect.poll(() => page.locator('.fc-queue-item').count()).toBe(1)
+    expect(await page.locator('.fc-queue-item').getAttribute('data-status')).toBe('verifying')
   })
 
   it('shows device health for the scope: offline, low battery, supervisory, by community', async () => {
@@ -281,7 +300,7 @@ describe('the duty officer console in a real browser', () => {
     const gas = await registerDevice(svc.api, { id: 'f7-gas', kind: 'gas', building: 'factory-7' })
     secrets['f7-gas'] = gas.secret
     await publish('f7-gas', { lel: 40 })
-    const item = phone.locator('.fc-queue-item').first()
+    const item = phone.locator('.fc-queue-item[data-status="alarm"]')
     await item.waitFor()
     const overflow = await phone.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth')
     expect(overflow).toBeLessThanOrEqual(0)
