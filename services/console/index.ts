@@ -1,7 +1,7 @@
 /**
  * The duty officer console, served by the service at `/console/` (`/` redirects there).
  *
- * The browser code lives in console/ (TypeScript + Preact + Leaflet) and is bundled by
+ * The browser code lives in ./web/ (TypeScript + Preact + Leaflet) and is bundled by
  * esbuild when the service starts, in memory: no build step before `npm start`, and nothing
  * at run time comes from outside the service (no CDN, no map tiles; the map is drawn from
  * the service's own GeoJSON). The page talks to the same HTTP API and SSE stream as any other
@@ -13,7 +13,7 @@ import { build } from 'esbuild'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { Logger } from '../shared/log.ts'
 
-const CONSOLE_DIR = path.resolve(import.meta.dirname, '../../console')
+const CONSOLE_DIR = path.resolve(import.meta.dirname, 'web')
 
 export interface ConsoleBundle {
   js: string
@@ -21,7 +21,7 @@ export interface ConsoleBundle {
   html: string
 }
 
-/** Bundle console/main.tsx (and the CSS it imports, Leaflet's included) into memory. */
+/** Bundle web/main.tsx (and the CSS it imports, Leaflet's included) into memory. */
 export async function bundleConsole(): Promise<ConsoleBundle> {
   const result = await build({
     entryPoints: [path.join(CONSOLE_DIR, 'main.tsx')],

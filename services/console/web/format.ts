@@ -1,5 +1,5 @@
 /** Words and numbers as a duty officer reads them. */
-import { canTransition, OFFICER_ACTIONS, type OfficerAction, URGENCY } from '../services/alarms/lifecycle.ts'
+import { canTransition, OFFICER_ACTIONS, type OfficerAction, URGENCY } from '../../alarms/lifecycle.ts'
 import type { Incident, IncidentStatus } from './types.ts'
 
 export const STATUS_LABEL: Record<IncidentStatus, string> = {

@@ -2,7 +2,7 @@
  * What the console reads from the API (PROTOCOL.md "HTTP"): the subset of the service's
  * response schemas it uses. The end-to-end test in a real browser keeps the two in step.
  */
-import type { IncidentStatus } from '../services/alarms/lifecycle.ts'
+import type { IncidentStatus } from '../../alarms/lifecycle.ts'
 
 export type { IncidentStatus }
 export type LonLat = [number, number]
