@@ -39,6 +39,8 @@ let page: Page
 let officerToken: string
 let secrets: Record<string, string>
 const clients: MqttClient[] = []
+/** Every request the page made to anywhere but the service (there must be none). */
+const outside: string[] = []
 
 async function publish(device: string, values: Record<string, number>) {
   const c = await connectAs(svc.mqttUrl, device, secrets[device]!)
@@ -91,7 +93,6 @@ afterAll(async () => {
 
 describe('the duty officer console in a real browser', () => {
   it('serves the page from the service, with nothing from outside it', async () => {
-    const outside: string[] = []
     page.on('request', (r) => {
       if (!r.url().startsWith(svc.base) && !r.url().startsWith('data:')) outside.push(r.url())
     })
@@ -315,6 +316,10 @@ describe('the duty officer console in a real browser', () => {
     ).toBeLessThanOrEqual(0)
     await phone.screenshot({ path: path.join(shots, 'console-phone.png'), fullPage: false })
     await phone.close()
+  })
+
+  it('asked nothing of anywhere but the service, all along (no CDN, no map tiles)', () => {
+    expect(outside).toEqual([])
   })
 })
 
