@@ -165,6 +165,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
         }),
       (api) =>
         registerDeviceHealthRoute(api, {
+          events,
           registry,
           deviceStates: liveness,
           conditions: (device) => engine.conditions(device),

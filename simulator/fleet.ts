@@ -190,7 +190,8 @@ export function createFleet(opts: FleetOptions): Fleet {
     const intervals = carried.map((d) =>
       Math.max(1, Math.round(KINDS[d.spec.kind].reportingIntervalS * scale)),
     )
-    const size = Math.max(...intervals)
+    // A loop, not Math.max(...intervals): 900,000 arguments overflow the call stack.
+    const size = intervals.reduce((a, b) => Math.max(a, b), 1)
     const slots: SimDevice[][] = Array.from({ length: size }, () => [])
     carried.forEach((d, i) => {
       slots[Math.floor(rng.next() * intervals[i]!)]!.push(d)

@@ -429,7 +429,8 @@ async function offline(
     )
     return seen.size === chosen.length ? true : undefined
   })
-  const slowest = Math.max(0, ...[...seen.values()].map((t) => t - startedAt))
+  let slowest = 0
+  for (const t of seen.values()) slowest = Math.max(slowest, t - startedAt)
   return {
     scenario: 'offline',
     ok: seen.size === chosen.length,

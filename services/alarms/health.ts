@@ -9,12 +9,15 @@ import { type Static, Type } from 'typebox'
 import { callerOf, canSee, scopedFilter } from '../api/auth.ts'
 import { errors } from '../api/schemas.ts'
 import type { ApiInstance } from '../api/types.ts'
+import type { EventBus } from '../events/index.ts'
 import type { DeviceStates } from '../liveness/types.ts'
 import type { Registry } from '../registry/types.ts'
 import type { Clock } from '../shared/clock.ts'
 import type { ActiveCondition } from './engine.ts'
 
 export interface DeviceHealthDeps {
+  /** Device state and condition changes end a summary's reuse. */
+  events: Pick<EventBus, 'on'>
   registry: Pick<Registry, 'community' | 'communities' | 'allDevices'>
   deviceStates: DeviceStates
   conditions: (device: string) => ActiveCondition[]
@@ -110,9 +113,107 @@ function severity(p: {
   return 5
 }
 
-export function registerDeviceHealthRoute(api: ApiInstance, deps: DeviceHealthDeps): void {
+/** Devices looked at between two yields to the event loop (a few ms of work at most). */
+const CHUNK = 5000
+/**
+ * A summary is served again to callers with the same scope and filter while no device's
+ * state or condition has changed since it was begun, for at most this long (registrations
+ * change no state).
+ */
+export const HEALTH_CACHE_MS = 10_000
+const MAX_LIMIT = 1000
+
+type ProblemOut = Static<typeof Problem>
+type HealthBody = Static<typeof HealthOut>
+
+/**
+ * One walk over the registry's devices, yielding to the event loop every CHUNK devices so
+ * that a district of a million devices never holds up an alarm; the devices needing a visit
+ * are kept per severity, at most MAX_LIMIT of each (the totals count all of them).
+ */
+async function summarize(
+  deps: DeviceHealthDeps,
+  communities: Map<string, Tally>,
+): Promise<Omit<HealthBody, 'problems'> & { problems: { total: number; ranked: ProblemOut[] } }> {
   const { registry, deviceStates, conditions, clock } = deps
   const iso = (ms: number) => new Date(ms).toISOString()
+  const totals = zero()
+  const buckets: ProblemOut[][] = [[], [], [], [], [], []]
+  let problemCount = 0
+  let n = 0
+  for (const d of registry.allDevices()) {
+    if (++n % CHUNK === 0) await new Promise<void>((resolve) => setImmediate(resolve))
+    const tally = communities.get(d.community)
+    if (tally === undefined) continue
+    const state = deviceStates.get(d.id)
+    const conds = conditions(d.id)
+    const online = state?.online === true
+    const neverSeen = state === undefined
+    const count = (k: CountKey) => {
+      tally[k]++
+      totals[k]++
+    }
+    count('devices')
+    if (online) count('online')
+    else if (neverSeen) count('neverSeen')
+    else count('offline')
+    if (online && conds.length === 0) continue
+    if (conds.some((c) => c.condition === 'low_battery')) count('lowBattery')
+    if (conds.some((c) => c.class === 'supervisory')) count('supervisory')
+    if (
+      conds.some((c) => c.class === 'trouble' && c.condition !== 'low_battery' && c.condition !== 'offline')
+    )
+      count('trouble')
+    if (conds.some((c) => c.level === 'alarm')) count('inAlarm')
+    const signals = conds
+      .filter((c) => c.class !== 'alarm' || c.level === 'alarm')
+      .map((c) => ({
+        condition: c.condition,
+        class: c.class,
+        level: c.level,
+        since: iso(c.since),
+        ...(c.value !== undefined ? { value: c.value } : {}),
+      }))
+    if (online && signals.length === 0) continue
+    problemCount++
+    const p: ProblemOut = {
+      device: d.id,
+      kind: d.kind,
+      building: d.building,
+      community: d.community,
+      street: d.street,
+      online,
+      neverSeen,
+      ...(state?.since !== undefined && !online ? { since: iso(state.since) } : {}),
+      ...(state?.lastSeen !== undefined ? { lastSeen: iso(state.lastSeen) } : {}),
+      ...(state?.battery !== undefined ? { battery: state.battery } : {}),
+      signals,
+    }
+    const bucket = buckets[severity(p)]!
+    if (bucket.length < MAX_LIMIT) bucket.push(p)
+  }
+  const byPlace = (a: ProblemOut, b: ProblemOut) =>
+    a.community.localeCompare(b.community) || a.device.localeCompare(b.device)
+  const ranked = buckets.flatMap((b) => b.sort(byPlace))
+  const list = [...communities].map(([id, t]) => {
+    const c = registry.community(id)!
+    return { id, name: c.name, street: c.street, ...t }
+  })
+  list.sort((a, b) => a.street.localeCompare(b.street) || a.id.localeCompare(b.id))
+  return { at: iso(clock.now()), totals, communities: list, problems: { total: problemCount, ranked } }
+}
+
+export function registerDeviceHealthRoute(api: ApiInstance, deps: DeviceHealthDeps): void {
+  const { registry } = deps
+  // Summaries by scope and filter, shared by callers while nothing changed (see HEALTH_CACHE_MS).
+  const recent = new Map<string, { at: number; epoch: number; summary: ReturnType<typeof summarize> }>()
+  let epoch = 0
+  deps.events.on('device.state', () => {
+    epoch++
+  })
+  deps.events.on('signal', () => {
+    epoch++
+  })
 
   api.get(
     '/device-health',
@@ -121,6 +222,8 @@ export function registerDeviceHealthRoute(api: ApiInstance, deps: DeviceHealthDe
       schema: {
         tags: ['devices'],
         summary: 'Device health in the caller’s scope by community, and the devices needing attention',
+        description:
+          'Counts by community, and the devices needing a visit worst first (in alarm, offline, fault or tamper, supervisory, low battery, never seen), as of `at`.',
         querystring: Query,
         response: { 200: HealthOut, ...errors(400, 401, 403, 404) },
       },
@@ -129,81 +232,25 @@ export function registerDeviceHealthRoute(api: ApiInstance, deps: DeviceHealthDe
       const caller = callerOf(request)
       const filter = scopedFilter(caller, request.query, (c) => registry.community(c)?.street)
       const limit = request.query.limit ?? 200
-      const byCommunity = new Map<string, Tally>()
-      for (const c of registry.communities()) {
-        if (filter.community !== undefined && c.id !== filter.community) continue
-        if (filter.street !== undefined && c.street !== filter.street) continue
-        if (!canSee(caller, { community: c.id, street: c.street })) continue
-        byCommunity.set(c.id, zero())
-      }
-      const totals = zero()
-      const problems: (Static<typeof Problem> & { rank: number })[] = []
-      for (const d of registry.allDevices()) {
-        const tally = byCommunity.get(d.community)
-        if (tally === undefined) continue
-        const state = deviceStates.get(d.id)
-        const conds = conditions(d.id)
-        const online = state?.online === true
-        const neverSeen = state === undefined
-        const count = (k: CountKey) => {
-          tally[k]++
-          totals[k]++
+      const scope = caller.role === 'administrator' ? 'district' : caller.officer.scope
+      const key = `${scope}|${filter.community ?? ''}|${filter.street ?? ''}`
+      const now = Date.now()
+      for (const [k, v] of recent) if (now - v.at > HEALTH_CACHE_MS || v.epoch !== epoch) recent.delete(k)
+      let entry = recent.get(key)
+      if (entry === undefined) {
+        const communities = new Map<string, Tally>()
+        for (const c of registry.communities()) {
+          if (filter.community !== undefined && c.id !== filter.community) continue
+          if (filter.street !== undefined && c.street !== filter.street) continue
+          if (!canSee(caller, { community: c.id, street: c.street })) continue
+          communities.set(c.id, zero())
         }
-        count('devices')
-        if (online) count('online')
-        else if (neverSeen) count('neverSeen')
-        else count('offline')
-        if (conds.some((c) => c.condition === 'low_battery')) count('lowBattery')
-        if (conds.some((c) => c.class === 'supervisory')) count('supervisory')
-        if (
-          conds.some(
-            (c) => c.class === 'trouble' && c.condition !== 'low_battery' && c.condition !== 'offline',
-          )
-        )
-          count('trouble')
-        if (conds.some((c) => c.level === 'alarm')) count('inAlarm')
-        const signals = conds
-          .filter((c) => c.class !== 'alarm' || c.level === 'alarm')
-          .map((c) => ({
-            condition: c.condition,
-            class: c.class,
-            level: c.level,
-            since: iso(c.since),
-            ...(c.value !== undefined ? { value: c.value } : {}),
-          }))
-        if (online && signals.length === 0) continue
-        const p = {
-          device: d.id,
-          kind: d.kind,
-          building: d.building,
-          community: d.community,
-          street: d.street,
-          online,
-          neverSeen,
-          ...(state?.since !== undefined && !online ? { since: iso(state.since) } : {}),
-          ...(state?.lastSeen !== undefined ? { lastSeen: iso(state.lastSeen) } : {}),
-          ...(state?.battery !== undefined ? { battery: state.battery } : {}),
-          signals,
-          rank: 0,
-        }
-        p.rank = severity(p)
-        problems.push(p)
+        entry = { at: now, epoch, summary: summarize(deps, communities) }
+        recent.set(key, entry)
+        entry.summary.catch(() => recent.delete(key))
       }
-      problems.sort(
-        (a, b) =>
-          a.rank - b.rank || a.community.localeCompare(b.community) || a.device.localeCompare(b.device),
-      )
-      const communities = [...byCommunity].map(([id, t]) => {
-        const c = registry.community(id)!
-        return { id, name: c.name, street: c.street, ...t }
-      })
-      communities.sort((a, b) => a.street.localeCompare(b.street) || a.id.localeCompare(b.id))
-      return {
-        at: iso(clock.now()),
-        totals,
-        communities,
-        problems: { total: problems.length, items: problems.slice(0, limit).map(({ rank: _r, ...p }) => p) },
-      }
+      const { problems, ...rest } = await entry.summary
+      return { ...rest, problems: { total: problems.total, items: problems.ranked.slice(0, limit) } }
     },
   )
 }

@@ -93,4 +93,21 @@ describe('device health', () => {
     const anonymous = await fetch(`${svc.base}/api/device-health`)
     expect(anonymous.status).toBe(401)
   })
+
+  it('reuses a summary only while nothing changed: a device coming online shows at once', async () => {
+    const before = (await officer.get('/api/device-health')).body
+    expect((await officer.get('/api/device-health')).body.at).toBe(before.at) // reused
+    await publish('a-never', 'telemetry', JSON.stringify({ values: { obscuration: 0.1 } }))
+    // Well inside the reuse period: the change must show, not the summary from before it.
+    const after = await until(
+      async () => {
+        const h = (await officer.get('/api/device-health')).body
+        return h.totals.neverSeen === before.totals.neverSeen - 1 ? h : undefined
+      },
+      'a-never online in the summary',
+      2000,
+    )
+    expect(after.totals.online).toBe(before.totals.online + 1)
+    expect(after.problems.items.map((p: any) => p.device)).not.toContain('a-never')
+  })
 })

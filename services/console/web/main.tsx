@@ -29,6 +29,8 @@ import type {
 const TOKEN_KEY = 'firecircle.token'
 /** While an alarm is unseen the cue repeats, as a fire panel's sounder does until silenced. */
 const CUE_REPEAT_MS = 20_000
+/** Device health follows device changes at most this often (a district summary walks every device). */
+const HEALTH_REFRESH_MS = 3000
 
 type Route = { page: 'queue' } | { page: 'incident'; id: string } | { page: 'health' }
 
@@ -210,7 +212,7 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
           return
         }
         if (name === 'device' || name === 'signal') {
-          later('health', 1000, () => setHealthRevision((n) => n + 1))
+          later('health', HEALTH_REFRESH_MS, () => setHealthRevision((n) => n + 1))
           if (d['building'] !== undefined && d['building'] === focusBuilding.current)
             later('devices', 500, () => setDeviceRevision((n) => n + 1))
           return
