@@ -315,6 +315,21 @@ describe('the duty officer console in a real browser', () => {
       await phone.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth'),
     ).toBeLessThanOrEqual(0)
     await phone.screenshot({ path: path.join(shots, 'console-phone.png'), fullPage: false })
+
+    // The officer on the phone marks it a false alarm (the detector was being tested).
+    const gasIncident = (await svc.api.get('/api/incidents?status=open&building=factory-7')).body.items[0]
+    expect(gasIncident.cause).toBe('gas')
+    await phone.getByLabel('Reason').fill('maintenance test of the gas detector')
+    await phone.getByRole('button', { name: 'False alarm' }).tap()
+    await expect.poll(() => phone.getByTestId('incident-status').textContent()).toBe('False alarm')
+    const closed = (await svc.api.get(`/api/incidents/${gasIncident.id}`)).body
+    expect(closed.status).toBe('false_alarm')
+    expect(closed.timeline.find((e: any) => e.status === 'false_alarm' && e.type === 'status')).toMatchObject(
+      {
+        actor: 'officer:o-xx',
+        reason: 'maintenance test of the gas detector',
+      },
+    )
     await phone.close()
   })
 
