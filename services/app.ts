@@ -209,6 +209,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
       ...(listeners.tlsPort ? { mqtts: listeners.tlsPort } : {}),
       store: store.name,
       dataDir: config.dataDir,
+      console: `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${httpPort}/console/`,
     },
     'firecircle is running',
   )
