@@ -7,7 +7,9 @@
  * communities and buildings are reused when they are the same (shape, location; otherwise the
  * run stops: a district of another seed or size), and devices and responders when
  * their secrets are known from an earlier run (`known`, e.g. a --secrets file); otherwise the
- * run stops with a message saying what to do.
+ * run stops with a message saying what to do. With secrets known, what is already there is
+ * first listed (per building, and the responders in pages) and not posted again: a rerun
+ * over a million devices costs a few thousand GETs instead of a million refused POSTs.
  */
 import type { District } from './district.ts'
 import { type Api, ApiError, apiError, pool } from './http.ts'
@@ -60,6 +62,20 @@ export async function registerDistrict(
     opts.phases ?? ['communities', 'buildings', 'gateways', 'devices', 'responders'],
   )
 
+  /** Ids registered already, listed only when an earlier run's secrets are at hand. */
+  const there = new Set<string>()
+  async function listThere(path: string): Promise<void> {
+    for (let offset = 0; ; ) {
+      const sep = path.includes('?') ? '&' : '?'
+      const p = await api.get<{ items: { id: string }[]; total: number }>(
+        `${path}${sep}limit=1000&offset=${offset}`,
+      )
+      for (const x of p.items) there.add(x.id)
+      offset += p.items.length
+      if (p.items.length === 0 || offset >= p.total) return
+    }
+  }
+
   async function phase<T>(
     name: Phase,
     items: readonly T[],
@@ -82,6 +98,14 @@ export async function registerDistrict(
     report(true)
     await pool(items, limit, async (x) => {
       const id = idOf(x)
+      const knownSecret = hasSecret ? known.get(id) : undefined
+      if (knownSecret !== undefined && there.has(id)) {
+        counts[name].reused++
+        secrets.set(id, knownSecret)
+        done++
+        report()
+        return
+      }
       const res = await api.request<{ secret?: string }>('POST', path, body(x))
       if (res.status === 201) {
         counts[name].created++
@@ -145,6 +169,10 @@ export async function registerDistrict(
       if (!sameNumbers(there.location, b.location)) throw differs(`building ${b.id}`, 'location')
     },
   )
+  if (known.size > 0 && (want.has('gateways') || want.has('devices'))) {
+    await pool(d.buildings, limit, (b) => listThere(`/api/devices?building=${encodeURIComponent(b.id)}`))
+  }
+  if (known.size > 0 && want.has('responders')) await listThere('/api/responders')
   const deviceBody = (x: District['devices'][number]) => ({
     id: x.id,
     kind: x.kind,

@@ -8,6 +8,8 @@
 import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateDistrict } from '../../simulator/district.ts'
+import { createApi } from '../../simulator/http.ts'
+import { registerDistrict } from '../../simulator/register.ts'
 import { runSimulation, type SimulationReport } from '../../simulator/run.ts'
 import { metricSum } from '../../simulator/scenarios.ts'
 import { ADMIN_TOKEN, startTestService, type TestService } from '../support/service.ts'
@@ -15,6 +17,7 @@ import { ADMIN_TOKEN, startTestService, type TestService } from '../support/serv
 let svc: TestService
 let report: SimulationReport
 let printed = ''
+let secrets: ReadonlyMap<string, string> = new Map()
 const district = generateDistrict({ seed: 11, communities: 3, streets: 2, devices: 300, responders: 120 })
 const buildings = new Set(district.buildings.map((b) => b.id))
 
@@ -41,6 +44,9 @@ beforeAll(async () => {
     offerWaitS: 3,
     display: 'none',
     out,
+    onSecrets: (s) => {
+      secrets = s
+    },
   })
 }, 60_000)
 
@@ -111,5 +117,25 @@ describe('simulator end to end (fire, cooking smoke)', () => {
       const { body } = await svc.api.get(`/api/devices/${device}`)
       expect(body.lastSeen, device).toBeDefined()
     }
+  })
+
+  it('reruns against the same service with the secrets kept: nothing posted again, the same secrets', async () => {
+    let posts = 0
+    const counting: typeof fetch = (input, init) => {
+      if (init?.method === 'POST') posts++
+      return fetch(input, init)
+    }
+    const again = await registerDistrict(createApi(svc.base, ADMIN_TOKEN, { fetch: counting }), district, {
+      known: secrets,
+    })
+    expect(again.counts.devices).toEqual({
+      created: 0,
+      reused: district.devices.filter((d) => d.kind !== 'gateway').length,
+    })
+    expect(again.counts.responders).toEqual({ created: 0, reused: district.responders.length })
+    // Communities and buildings are checked by a POST each (409 = the same one is there).
+    expect(posts).toBe(district.communities.length + district.buildings.length)
+    expect([...again.secrets]).toEqual(expect.arrayContaining([...secrets]))
+    expect(again.secrets.size).toBe(secrets.size)
   })
 })
