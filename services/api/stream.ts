@@ -27,9 +27,20 @@ export interface StreamDeps {
   heartbeatMs?: number
 }
 
+export const STREAM_EVENT_TYPES = [
+  'incident',
+  'signal',
+  'device',
+  'offer',
+  'reply',
+  'linkage',
+  'escalation',
+] as const
+type StreamEventType = (typeof STREAM_EVENT_TYPES)[number]
+
 interface StreamEvent {
   id: number
-  type: 'incident' | 'signal' | 'device' | 'linkage' | 'escalation' | 'offer' | 'reply'
+  type: StreamEventType
   place: Place
   data: string
 }
@@ -44,7 +55,7 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
   const maxBuffered = deps.maxBufferedBytes ?? 4 * 1024 * 1024
   const history: StreamEvent[] = []
   let nextId = 1
-  const clients = new Set<{ res: ServerResponse; sees: (p: Place) => boolean }>()
+  const clients = new Set<{ res: ServerResponse; sees: (p: Place) => boolean; wants: Set<StreamEventType> }>()
 
   function publish(type: StreamEvent['type'], place: Place, payload: unknown): void {
     const e: StreamEvent = { id: nextId++, type, place, data: JSON.stringify(payload) }
@@ -53,7 +64,7 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
     if (clients.size === 0) return
     const frame = `id: ${e.id}\nevent: ${e.type}\ndata: ${e.data}\n\n`
     for (const c of clients) {
-      if (!c.sees(place)) continue
+      if (!c.wants.has(type) || !c.sees(place)) continue
       if (c.res.writableLength > maxBuffered) {
         deps.logger.warn('SSE client is not reading; closing its stream')
         c.res.destroy()
@@ -134,13 +145,25 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
         tags: ['stream'],
         summary:
           'Server-Sent Events: `incident`, `signal`, `device`, `offer`, `reply`, `linkage` and `escalation` events in the caller’s scope. Browsers may pass the token as ?access_token= (EventSource cannot set headers). Reconnect with Last-Event-ID to get missed events.',
-        querystring: Type.Object({ access_token: Type.Optional(Type.String({ maxLength: 512 })) }),
+        querystring: Type.Object({
+          access_token: Type.Optional(Type.String({ maxLength: 512 })),
+          events: Type.Optional(
+            Type.String({
+              pattern: `^(${STREAM_EVENT_TYPES.join('|')})(,(${STREAM_EVENT_TYPES.join('|')}))*$`,
+              description:
+                'only these event types, comma-separated (default all); e.g. a console that shows no live device state leaves out `device`, the busiest',
+            }),
+          ),
+        }),
         response: { ...errors(401, 403) },
       },
     },
     (request, reply) => {
       const caller = callerOf(request)
       const sees = (p: Place) => canSee(caller, p)
+      const wants = new Set<StreamEventType>(
+        (request.query.events?.split(',') as StreamEventType[] | undefined) ?? STREAM_EVENT_TYPES,
+      )
       const lastId = Number(request.headers['last-event-id'])
       reply.hijack()
       const res = reply.raw
@@ -153,10 +176,11 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
       res.write('retry: 2000\n\n')
       if (Number.isInteger(lastId) && lastId >= 0) {
         for (const e of history) {
-          if (e.id > lastId && sees(e.place)) res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${e.data}\n\n`)
+          if (e.id > lastId && wants.has(e.type) && sees(e.place))
+            res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${e.data}\n\n`)
         }
       }
-      const client = { res, sees }
+      const client = { res, sees, wants }
       clients.add(client)
       const done = () => clients.delete(client)
       request.raw.on('close', done)

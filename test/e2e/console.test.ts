@@ -275,7 +275,7 @@ describe('the duty officer console in a real browser', () => {
     const row = page.locator('tr[data-community="xixiang-01"]')
     await row.waitFor()
     expect(await page.locator('tr[data-community]').count()).toBe(1)
-    await expect.poll(() => row.locator('[data-col="offline"]').textContent()).toBe('1')
+    await expect.poll(() => row.locator('[data-col="offline"]').textContent(), { timeout: 5000 }).toBe('1')
     expect(await row.locator('[data-col="lowBattery"]').textContent()).toBe('1')
     expect(await row.locator('[data-col="supervisory"]').textContent()).toBe('1')
     expect(await page.locator('li[data-device="f7-heat-1"]').textContent()).toContain('offline')

@@ -148,6 +148,9 @@ describe('incidents over HTTP and SSE', () => {
     expect(ok.status).toBe(200)
     expect(ok.headers.get('content-type')).toMatch(/text\/event-stream/)
     ac.abort()
+    const unknownType = await svc.api.get('/api/stream?events=incident,gossip', districtOfficer)
+    expect(unknownType.status).toBe(400)
+    expect(unknownType.body.message).toMatch(/events/)
     // Only the stream takes a token in the query.
     expect(
       (await fetch(`${svc.base}/api/incidents?access_token=${encodeURIComponent(xixiangOfficer)}`)).status,
@@ -156,6 +159,8 @@ describe('incidents over HTTP and SSE', () => {
 
   it('a smoke candidate is verifying on the stream and becomes an alarm when it persists through the window', async () => {
     const stream = await openStream(`${svc.base}/api/stream`, xinanOfficer)
+    // A console that asks only for incidents gets those, and no device state or signals.
+    const incidentsOnly = await openStream(`${svc.base}/api/stream?events=incident`, xinanOfficer)
     const c = await connectAs(svc.mqttUrl, 'shop-smoke', secrets['shop-smoke']!)
     await c.publishAsync('dev/shop-smoke/telemetry', JSON.stringify({ values: { obscuration: 4.2 } }), {
       qos: 1,
@@ -177,6 +182,10 @@ describe('incidents over HTTP and SSE', () => {
     expect(Date.parse(alarm.data.incident.alarmAt) - Date.parse(verifying.data.incident.openedAt)).toBe(
       30_000,
     )
+    await incidentsOnly.next((x) => x.event === 'incident' && x.data.incident.status === 'alarm')
+    expect(stream.events.some((x) => x.event === 'signal')).toBe(true)
+    expect(new Set(incidentsOnly.events.map((x) => x.event))).toEqual(new Set(['incident']))
+    incidentsOnly.close()
     stream.close()
     await c.endAsync()
   })

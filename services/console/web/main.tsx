@@ -31,6 +31,13 @@ const TOKEN_KEY = 'firecircle.token'
 const CUE_REPEAT_MS = 20_000
 /** Device health follows device changes at most this often (a district summary walks every device). */
 const HEALTH_REFRESH_MS = 3000
+/**
+ * What the console asks of the stream: everything but `device` (online/offline and battery of
+ * every device in the scope, the busiest by far at a district's scale); device state is
+ * reloaded with the views instead, on signals and every DEVICE_STATE_REFRESH_MS.
+ */
+const STREAM_EVENTS = ['incident', 'signal', 'offer', 'reply', 'linkage', 'escalation'] as const
+const DEVICE_STATE_REFRESH_MS = 15_000
 
 type Route = { page: 'queue' } | { page: 'incident'; id: string } | { page: 'health' }
 
@@ -129,7 +136,14 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
 
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 1000)
-    return () => clearInterval(t)
+    const d = setInterval(() => {
+      setDeviceRevision((n) => n + 1)
+      setHealthRevision((n) => n + 1)
+    }, DEVICE_STATE_REFRESH_MS)
+    return () => {
+      clearInterval(t)
+      clearInterval(d)
+    }
   }, [])
 
   const loadQueue = useCallback(() => {
@@ -187,7 +201,7 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
   useEffect(() => {
     let wasLive = false
     const feed = openLiveFeed(
-      api.streamUrl(),
+      `${api.streamUrl()}&events=${STREAM_EVENTS.join(',')}`,
       (name: StreamEventName, data: unknown) => {
         const d = data as Record<string, unknown>
         if (name === 'incident') {
@@ -211,7 +225,7 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
           bump(i.id)
           return
         }
-        if (name === 'device' || name === 'signal') {
+        if (name === 'signal') {
           later('health', HEALTH_REFRESH_MS, () => setHealthRevision((n) => n + 1))
           if (d['building'] !== undefined && d['building'] === focusBuilding.current)
             later('devices', 500, () => setDeviceRevision((n) => n + 1))
