@@ -77,6 +77,8 @@ export function IncidentView(props: IncidentViewProps) {
   }, [api, id, revision])
 
   const buildingId = incident?.building
+  // Charts reload when a device joins the incident or device state changes, not on every offer.
+  const involvedCount = incident?.devices.length ?? 0
   useEffect(() => {
     if (buildingId === undefined) return
     api
@@ -108,7 +110,7 @@ export function IncidentView(props: IncidentViewProps) {
     return () => {
       cancelled = true
     }
-  }, [api, buildingId, deviceRevision, revision])
+  }, [api, buildingId, deviceRevision, involvedCount])
 
   useEffect(() => {
     if (incident === undefined) return
