@@ -41,14 +41,17 @@ export async function startMqttListeners(opts: {
   httpServer: http.Server
 }): Promise<MqttListeners> {
   const { broker } = opts
-  const tcp = net.createServer((socket) => broker.handle(socket))
+  // TCP_NODELAY: a PUBACK is a 4-byte packet; with Nagle's algorithm on, it waits for the
+  // ACK of whatever this socket sent before, which the client may delay by up to 40 ms. That
+  // put a floor under every QoS 1 round trip (issue #8, docs/PROFILE.md).
+  const tcp = net.createServer({ noDelay: true }, (socket) => broker.handle(socket))
   const tcpPort = await listen(tcp, opts.tcpPort, opts.host)
 
   let tlsServer: tls.Server | undefined
   let tlsPort: number | undefined
   if (opts.tls) {
     tlsServer = tls.createServer(
-      { cert: fs.readFileSync(opts.tls.certFile), key: fs.readFileSync(opts.tls.keyFile) },
+      { cert: fs.readFileSync(opts.tls.certFile), key: fs.readFileSync(opts.tls.keyFile), noDelay: true },
       (socket) => broker.handle(socket),
     )
     tlsPort = await listen(tlsServer, opts.tls.port, opts.host)

@@ -87,13 +87,37 @@ export function createIntake(opts: IntakeOptions): Intake {
     logger.debug({ topic, device, reason: r.reason }, r.message)
   }
 
+  // Counter children by channel, so that a message costs no label hashing (issue #8 profile).
+  const channels = new Map<string, client.Counter.Internal>()
+  function countMessage(topic: string): void {
+    const first = topic.indexOf('/')
+    const channelStart = topic.indexOf('/', first + 1)
+    const key = `${topic.slice(0, first)}/${topic.slice(channelStart + 1)}`
+    let c = channels.get(key)
+    if (c === undefined) {
+      c = messages.labels({ channel: key })
+      channels.set(key, c)
+    }
+    c.inc()
+  }
+
+  // QoS 0 messages do not wait for the commit: one failure handler per group commit (the
+  // spool shares one promise per group), counting the messages of that group.
+  let qos0Group: Promise<void> | undefined
+  let qos0InGroup = { n: 0 }
   function keep(points: Point[], qos: number): Promise<void> {
     const written = spool.append(points)
     if (qos === 0) {
-      written.catch((err: Error) => {
-        spoolFailures.inc()
-        logger.error({ err: err.message }, 'spool append failed for a QoS 0 message')
-      })
+      if (written !== qos0Group) {
+        qos0Group = written
+        const count = { n: 0 }
+        qos0InGroup = count
+        written.catch((err: Error) => {
+          spoolFailures.inc(count.n)
+          logger.error({ err: err.message, messages: count.n }, 'spool append failed for QoS 0 messages')
+        })
+      }
+      qos0InGroup.n++
       return Promise.resolve()
     }
     return written.catch((err: Error) => {
@@ -106,10 +130,7 @@ export function createIntake(opts: IntakeOptions): Intake {
   return {
     accept(msg) {
       const now = clock.now()
-      const channelStart = msg.topic.indexOf('/', msg.topic.indexOf('/') + 1)
-      messages.inc({
-        channel: `${msg.topic.slice(0, msg.topic.indexOf('/'))}/${msg.topic.slice(channelStart + 1)}`,
-      })
+      countMessage(msg.topic)
       const decoded = decodeMessage(msg.topic, msg.payload, {
         device: directory.device,
         responder: directory.responder,

@@ -6,20 +6,30 @@ function tags(p: DevicePlace): Record<string, string> {
   return { device: p.device, kind: p.kind, building: p.building, community: p.community, street: p.street }
 }
 
+const SEQ: readonly string[] = Object.freeze(['seq'])
+
+/**
+ * Built with plain loops and literals, no object spread: this runs for every reading, and
+ * spreads here cost microseconds each (issue #8 profile, docs/PROFILE.md).
+ */
 export function telemetryPoint(r: Reading): Point {
-  const fields: Record<string, number> = { ...(r.values as Record<string, number>) }
-  const ints: string[] = []
+  const fields: Record<string, number> = {}
+  const values = r.values as Record<string, number>
+  for (const name in values) fields[name] = values[name]!
+  let ints: readonly string[] | undefined
   if (r.seq !== undefined) {
     fields['seq'] = r.seq
-    ints.push('seq')
+    ints = SEQ
   }
   // The device's own clock was outside the trusted window: the point is stored at receive
   // time and flagged with what the device said (PROTOCOL.md: "the reading is flagged").
   if (r.deviceTs !== undefined) {
     fields['device_ts'] = r.deviceTs
-    ints.push('device_ts')
+    ints = ints === undefined ? ['device_ts'] : ['seq', 'device_ts']
   }
-  return { measurement: 'telemetry', tags: tags(r), fields, ...(ints.length ? { ints } : {}), ts: r.ts }
+  const point: Point = { measurement: 'telemetry', tags: tags(r), fields, ts: r.ts }
+  if (ints !== undefined) point.ints = ints
+  return point
 }
 
 export function deviceEventPoint(e: DeviceEvent): Point {

@@ -3,6 +3,13 @@
  * from the spool only after the store acknowledged it; when the store fails, the batch stays
  * and is retried with a growing pause, so the spool grows while InfluxDB is down and drains
  * when it is back. Replays write the same points (same tags and ts), so they are idempotent.
+ *
+ * Up to `maxInFlight` batches are with the store at once (issue #8): under a heavy intake the
+ * event loop turns slowly, and one batch at a time (several turns per batch: request, answer,
+ * removal) left the store idle and the spool growing while InfluxDB had room to spare. Each
+ * batch is a distinct range of spool ids and is removed when its own write is acknowledged;
+ * after a failure the batches in flight are let settle and reading starts again from the
+ * oldest point still in the spool.
  */
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import client from 'prom-client'
@@ -28,6 +35,8 @@ export interface PipelineOptions {
   metrics: Registry
   clock: Clock
   batchSize?: number
+  /** Batches with the store at once. Default 3. */
+  maxInFlight?: number
   /** Pause after the first failure; doubles up to maxRetryMs. */
   minRetryMs?: number
   maxRetryMs?: number
@@ -35,7 +44,8 @@ export interface PipelineOptions {
 
 export function createPipeline(opts: PipelineOptions): Pipeline {
   const { spool, store, logger } = opts
-  const batchSize = opts.batchSize ?? 5000
+  const batchSize = opts.batchSize ?? 1000
+  const maxInFlight = Math.max(1, opts.maxInFlight ?? 3)
   const minRetry = opts.minRetryMs ?? 250
   const maxRetry = opts.maxRetryMs ?? 15_000
 
@@ -125,17 +135,13 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     written.inc(batch.length)
   }
 
-  async function run(): Promise<void> {
-    while (running) {
-      const batch = spool.oldest(batchSize)
-      if (batch.length === 0) {
-        for (const w of emptyWaiters.splice(0)) w()
-        await idle()
-        continue
-      }
-      const end = writeSeconds.startTimer()
-      try {
-        await deliver(batch)
+  /** Batches with the store now, each settling to whether it was delivered. */
+  const inFlight = new Set<Promise<boolean>>()
+
+  function send(batch: SpooledPoint[]): void {
+    const end = writeSeconds.startTimer()
+    const p: Promise<boolean> = deliver(batch).then(
+      () => {
         end()
         if (!healthy)
           logger.info(
@@ -144,21 +150,63 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
           )
         healthy = true
         retryMs = minRetry
-      } catch (err) {
+        return true
+      },
+      (err: Error) => {
         failures.inc()
         if (healthy) {
           logger.warn(
-            { store: store.name, err: (err as Error).message, spooled: spool.depth() },
+            { store: store.name, err: err.message, spooled: spool.depth() },
             'telemetry store write failed; readings stay in the spool and are retried',
           )
         }
         healthy = false
+        return false
+      },
+    )
+    inFlight.add(p)
+    void p.then(() => inFlight.delete(p))
+  }
+
+  async function run(): Promise<void> {
+    // Batches are taken after the last id handed to the store; a failure starts again from
+    // the oldest point left in the spool.
+    let after = 0
+    let failed = false
+    while (running) {
+      if (failed) {
+        await Promise.all(inFlight)
+        failed = false
+        after = 0
         waitingForStore = true
         await idle(retryMs)
         waitingForStore = false
         retryMs = Math.min(retryMs * 2, maxRetry)
+        continue
       }
+      if (inFlight.size >= maxInFlight) {
+        failed = !(await Promise.race(inFlight))
+        continue
+      }
+      const batch = spool.oldest(batchSize, after)
+      if (batch.length === 0) {
+        if (inFlight.size > 0) {
+          failed = !(await Promise.race(inFlight))
+          continue
+        }
+        if (after !== 0) {
+          // Nothing after the last batch: look once more from the oldest point left.
+          after = 0
+          continue
+        }
+        for (const w of emptyWaiters.splice(0)) w()
+        await idle()
+        continue
+      }
+      after = batch[batch.length - 1]!.id
+      send(batch)
     }
+    await Promise.all(inFlight)
   }
 
   return {

@@ -5,8 +5,8 @@
  * broker and intake look a principal up in O(1). Every write goes to SQLite first and to
  * memory only when the write committed.
  *
- * Secrets are generated here, returned once and stored as salted scrypt hashes
- * (./secrets.ts). Bearer tokens for officers are `<officerId>.<random>`: the prefix finds
+ * Secrets are generated here, returned once and stored as salted hashes (./secrets.ts:
+ * HMAC-SHA256 for generated 192-bit secrets, scrypt for a chosen administrator token). Bearer tokens for officers are `<officerId>.<random>`: the prefix finds
  * the one hash to check, so a request costs at most one officer check and one administrator
  * check, never one per officer.
  */
@@ -23,9 +23,10 @@ import { parseScope } from './scope.ts'
 import {
   CHOSEN_SECRET_PARAMS,
   createVerifiedCache,
+  dummyGeneratedHash,
   dummyHash,
-  GENERATED_SECRET_PARAMS,
   generateSecret,
+  hashGeneratedSecret,
   hashSecret,
   verifySecret,
 } from './secrets.ts'
@@ -355,11 +356,11 @@ export function createRegistry(opts: RegistryOptions): Registry {
   const principalCache = createVerifiedCache()
   const tokenCache = createVerifiedCache()
   let adminHash: string | undefined = adminHashRow.get()?.token_hash
-  // Hashes of secrets nobody knows, with the parameters real ones use: an unknown id or
-  // token costs the same scrypt as a known one.
+  // Hashes of secrets nobody knows, in the form real ones use: an unknown id or token costs
+  // the same check as a known one.
   let dummy: Promise<string> | undefined
   const dummyGenerated = () => {
-    dummy ??= dummyHash(GENERATED_SECRET_PARAMS)
+    dummy ??= Promise.resolve(dummyGeneratedHash())
     return dummy
   }
   let dummyChosen: Promise<string> | undefined
@@ -574,7 +575,7 @@ export function createRegistry(opts: RegistryOptions): Registry {
       if (taken) throw conflict(`id ${id} is already registered as ${taken}`)
 
       const secret = generateSecret()
-      const secretHash = await hashSecret(secret, GENERATED_SECRET_PARAMS)
+      const secretHash = hashGeneratedSecret(secret)
       const takenNow = idTaken(id)
       if (takenNow) throw conflict(`id ${id} is already registered as ${takenNow}`)
       const device: Device = {
@@ -687,7 +688,7 @@ export function createRegistry(opts: RegistryOptions): Registry {
       if (taken) throw conflict(`id ${id} is already registered as ${taken}`)
 
       const secret = generateSecret()
-      const secretHash = await hashSecret(secret, GENERATED_SECRET_PARAMS)
+      const secretHash = hashGeneratedSecret(secret)
       const takenNow = idTaken(id)
       if (takenNow) throw conflict(`id ${id} is already registered as ${takenNow}`)
       const place = placeOfResponder(input.building, location)
@@ -797,7 +798,7 @@ export function createRegistry(opts: RegistryOptions): Registry {
       }
       if (officers.has(id)) throw conflict(`officer ${id} is already registered`)
       const token = `${id}.${generateSecret()}`
-      const tokenHash = await hashSecret(token, GENERATED_SECRET_PARAMS)
+      const tokenHash = hashGeneratedSecret(token)
       if (officers.has(id)) throw conflict(`officer ${id} is already registered`)
       const officer: Officer = { id, name, scope: scopeText, createdAt: clock.now() }
       try {
@@ -837,7 +838,7 @@ export function createRegistry(opts: RegistryOptions): Registry {
       if (officer && tokenCache.matches(`officer:${officer.id}`, token)) return asOfficer(officer)
       if (tokenCache.matches('admin', token)) return { role: 'administrator' }
 
-      // At most two scrypt checks, whatever the token: officer (or dummy), then administrator.
+      // At most two checks (officer HMAC, administrator scrypt), whatever the token: officer (or dummy), then administrator.
       const officerOk = await verifySecret(
         token,
         (officer ? officerHash.get(officer.id)?.token_hash : undefined) ?? (await dummyGenerated()),
@@ -882,7 +883,7 @@ export function createRegistry(opts: RegistryOptions): Registry {
         return undefined
       }
       const token = `${ADMIN_TOKEN_PREFIX}.${generateSecret()}`
-      const hash = await hashSecret(token, GENERATED_SECRET_PARAMS)
+      const hash = hashGeneratedSecret(token)
       upsertAdmin.run(hash, clock.now())
       adminHash = hash
       log.info('administrator token generated at first start; the entry point shows it once')

@@ -1,16 +1,26 @@
 /**
- * Secrets and tokens: generated once, shown once, stored only as salted scrypt hashes.
+ * Secrets and tokens: generated once, shown once, stored only as salted hashes.
  *
- * Stored form: `scrypt$<N>$<r>$<p>$<salt base64url>$<hash base64url>` (16-byte salt per
- * record, 32-byte hash), so the cost can be raised later without breaking stored hashes.
+ * Stored forms:
+ * - `hmac-sha256$<salt base64url>$<mac base64url>`: HMAC-SHA256 keyed with a 16-byte
+ *   per-record salt, for secrets this service generated (192 random bits);
+ * - `scrypt$<N>$<r>$<p>$<salt base64url>$<hash base64url>` (16-byte salt, 32-byte hash), for a
+ *   token a person may have chosen (FC_ADMIN_TOKEN), and for every generated secret stored
+ *   before the change below: both forms verify, so stored hashes keep working.
  *
- * Cost. Every secret this service generates is 192 random bits: no work factor makes it
- * guessable or not, and a leaked database cannot be brute-forced either way. What the work
- * factor does cost is CPU on the libuv thread pool at every MQTT CONNECT: after a restart a
- * district's devices all reconnect at once. So generated secrets use N = 2^12 (~9 ms here),
- * and only a token that a person may have chosen (FC_ADMIN_TOKEN) gets N = 2^14 (~38 ms).
- * Successful checks are remembered in memory (see `createVerifiedCache`) so a device that
- * reconnects in the same process costs one HMAC, not one scrypt.
+ * Why generated secrets are not scrypt-hashed any more (issue #8). A work factor protects a
+ * secret that can be guessed: it multiplies the cost of every guess. A generated secret is 24
+ * random bytes: 2^192 candidates, so a leaked database cannot be brute-forced with or without
+ * a work factor (even at 10^12 HMACs/s, 2^191 guesses take ~10^38 years), and a salt per
+ * record still makes equal secrets hash differently and rules out precomputed tables. What
+ * scrypt did cost was CPU at every MQTT CONNECT: N = 2^12 took ~9 ms on the libuv pool, and
+ * the service accepted ~110-117 CONNECTs/s with such hashes against ~860-1,070/s with HMAC
+ * (2,000 devices, same service and generators, on this 2-core machine), so 10,000 devices
+ * reconnecting after a restart waited ~90 s; registering 110,000 devices took minutes.
+ * HMAC-SHA256 takes ~2 µs. A token a person may have chosen keeps scrypt N = 2^14 (~38 ms),
+ * where the work factor does matter. Successful checks are still remembered in memory (see
+ * `createVerifiedCache`), and unknown ids are checked against a dummy hash of the same form,
+ * so ids cannot be probed by timing.
  */
 import { createHmac, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto'
 
@@ -20,7 +30,10 @@ export interface ScryptParams {
   p: number
 }
 
-/** For secrets the service generated (192 random bits). */
+/**
+ * scrypt parameters the service used for generated secrets before they were HMAC-hashed
+ * (hashes of that form are still verified); `hashSecret`'s default.
+ */
 export const GENERATED_SECRET_PARAMS: ScryptParams = { N: 2 ** 12, r: 8, p: 1 }
 /** For tokens a person may have chosen (FC_ADMIN_TOKEN). */
 export const CHOSEN_SECRET_PARAMS: ScryptParams = { N: 2 ** 14, r: 8, p: 1 }
@@ -64,6 +77,28 @@ export async function hashSecret(
   ].join('$')
 }
 
+const HMAC_PREFIX = 'hmac-sha256'
+
+/**
+ * Hash a secret this service generated (192 random bits): salted HMAC-SHA256, see the
+ * header for why no work factor is needed.
+ */
+export function hashGeneratedSecret(secret: string): string {
+  const salt = randomBytes(SALT_BYTES)
+  const mac = createHmac('sha256', salt).update(secret).digest()
+  return [HMAC_PREFIX, salt.toString('base64url'), mac.toString('base64url')].join('$')
+}
+
+function verifyHmac(secret: string, stored: string): boolean {
+  const parts = stored.split('$')
+  if (parts.length !== 3) return false
+  const salt = Buffer.from(parts[1] ?? '', 'base64url')
+  const mac = Buffer.from(parts[2] ?? '', 'base64url')
+  if (salt.length === 0 || mac.length !== HASH_BYTES) return false
+  const candidate = createHmac('sha256', salt).update(secret).digest()
+  return timingSafeEqual(candidate, mac)
+}
+
 interface ParsedHash {
   params: ScryptParams
   salt: Buffer
@@ -81,8 +116,12 @@ function parseHash(stored: string): ParsedHash | undefined {
   return { params: { N, r, p }, salt, hash }
 }
 
-/** True when `secret` hashes to `stored`. Compared in constant time; a malformed hash is false. */
+/**
+ * True when `secret` hashes to `stored` (either form). Compared in constant time; a malformed
+ * hash is false.
+ */
 export async function verifySecret(secret: string, stored: string): Promise<boolean> {
+  if (stored.startsWith(`${HMAC_PREFIX}$`)) return verifyHmac(secret, stored)
   const parsed = parseHash(stored)
   if (parsed === undefined) return false
   const candidate = await scrypt(secret, parsed.salt, parsed.params)
@@ -95,6 +134,11 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
  */
 export function dummyHash(params: ScryptParams = GENERATED_SECRET_PARAMS): Promise<string> {
   return hashSecret(generateSecret(), params)
+}
+
+/** A hash of a random secret nobody knows, in the form generated secrets are stored in. */
+export function dummyGeneratedHash(): string {
+  return hashGeneratedSecret(generateSecret())
 }
 
 /**

@@ -4,6 +4,7 @@ import {
   createVerifiedCache,
   GENERATED_SECRET_PARAMS,
   generateSecret,
+  hashGeneratedSecret,
   hashSecret,
   verifySecret,
 } from '../../services/registry/secrets.ts'
@@ -66,6 +67,32 @@ describe('hashSecret / verifySecret', () => {
     }
     // N = 2^30 would need a gigabyte: refused before scrypt runs.
     expect(await verifySecret('x', 'scrypt$1073741824$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAA')).toBe(false)
+  })
+})
+
+describe('hashGeneratedSecret', () => {
+  it('stores salted HMAC-SHA256 (16-byte salt, 32-byte MAC), never the secret', () => {
+    const secret = generateSecret()
+    const stored = hashGeneratedSecret(secret)
+    const [alg, salt, mac, ...rest] = stored.split('$')
+    expect(alg).toBe('hmac-sha256')
+    expect(rest).toEqual([])
+    expect(Buffer.from(salt ?? '', 'base64url')).toHaveLength(16)
+    expect(Buffer.from(mac ?? '', 'base64url')).toHaveLength(32)
+    expect(stored).not.toContain(secret)
+    expect(hashGeneratedSecret(secret)).not.toBe(stored)
+  })
+
+  it('verifies the right secret, refuses a wrong one, and old scrypt hashes still verify', async () => {
+    const secret = generateSecret()
+    const stored = hashGeneratedSecret(secret)
+    expect(await verifySecret(secret, stored)).toBe(true)
+    expect(await verifySecret(`${secret}x`, stored)).toBe(false)
+    expect(await verifySecret('', stored)).toBe(false)
+    expect(await verifySecret(secret, await hashSecret(secret))).toBe(true)
+    for (const bad of ['hmac-sha256$', 'hmac-sha256$AAAA$AAAA', `${stored}$x`]) {
+      expect(await verifySecret(secret, bad)).toBe(false)
+    }
   })
 })
 
