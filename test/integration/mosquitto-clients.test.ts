@@ -117,60 +117,52 @@ describe('mosquitto clients', () => {
     expect(dev.body.lastRejection.message).toMatch(/lel/)
   })
 
-  it('mosquitto_sub reads a retained status under its own prefix', async () => {
+  it('mosquitto_sub under its own prefix gets the service’s command, queued for its session', async () => {
+    const sounder = (await registerDevice(svc.api, { id: 'snd-12', kind: 'sounder', building: 'shop-12' }))
+      .secret
+    const as = ['-i', 'snd-12', '-u', 'snd-12', '-P', sounder, '-q', '1', '-c', '-t', 'dev/snd-12/cmd']
+    // A persistent session subscribes, then goes away (times out waiting: nothing yet).
+    expect((await mosquitto('mosquitto_sub', [...as, '-W', '1'])).out).toMatch(/Timed out/)
+    // A gas alarm in its building: the service sends the sounder `sounder.on` at QoS 1.
     const pub = await mosquitto('mosquitto_pub', [
-      '-i',
-      'gas-3',
-      '-u',
-      'gas-3',
-      '-P',
-      secret,
-      '-q',
-      '1',
-      '-r',
-      '-t',
-      'dev/gas-3/status',
-      '-m',
-      'online',
+      ...['-i', 'gas-3', '-u', 'gas-3', '-P', secret, '-q', '1'],
+      ...['-t', 'dev/gas-3/telemetry', '-m', JSON.stringify({ values: { lel: 40 } })],
     ])
     expect(pub.code).toBe(0)
-    const sub = await mosquitto('mosquitto_sub', [
-      '-i',
-      'gas-3',
-      '-u',
-      'gas-3',
-      '-P',
-      secret,
-      '-q',
-      '1',
-      '-t',
-      'dev/gas-3/status',
-      '-C',
-      '1',
-      '-W',
-      '5',
+    await until(
+      async () => (await svc.api.get('/api/incidents?status=open&building=shop-12')).body.total === 1,
+      'the gas alarm',
+    )
+    // Back again: the command waited in the session.
+    const sub = await mosquitto('mosquitto_sub', [...as, '-C', '1', '-W', '5'])
+    expect(sub.code).toBe(0)
+    expect(JSON.parse(sub.out)).toMatchObject({ action: 'sounder.on' })
+  })
+
+  it('mosquitto_pub’s retained status reaches the service, and the broker keeps no copy of it', async () => {
+    const pub = await mosquitto('mosquitto_pub', [
+      ...['-i', 'gas-3', '-u', 'gas-3', '-P', secret, '-q', '1', '-r'],
+      ...['-t', 'dev/gas-3/status', '-m', 'online'],
     ])
-    expect(sub).toEqual({ code: 0, out: 'online\n' })
-    const dev = await svc.api.get('/api/devices/gas-3')
-    expect(dev.body.online).toBe(true)
+    expect(pub.code).toBe(0)
+    expect((await svc.api.get('/api/devices/gas-3')).body.online).toBe(true)
+    const sub = await mosquitto('mosquitto_sub', [
+      ...['-i', 'gas-3', '-u', 'gas-3', '-P', secret, '-t', 'dev/gas-3/status', '-C', '1', '-W', '2'],
+    ])
+    expect(sub).toEqual({ code: 27, out: 'Timed out\n' })
   })
 
   it('mosquitto_sub outside its prefix is disconnected and receives nothing', async () => {
+    const denied = async () => {
+      const m = await fetch(`${svc.base}/metrics`).then((r) => r.text())
+      return Number(/firecircle_mqtt_acl_denied_total\{action="subscribe"\} (\d+)/.exec(m)?.[1] ?? 0)
+    }
+    const before = await denied()
     const sub = await mosquitto('mosquitto_sub', [
-      '-i',
-      'gas-3',
-      '-u',
-      'gas-3',
-      '-P',
-      secret,
-      '-t',
-      'dev/#',
-      '-C',
-      '1',
-      '-W',
-      '3',
+      ...['-i', 'gas-3', '-u', 'gas-3', '-P', secret, '-t', 'dev/#', '-C', '1', '-W', '3'],
     ])
     expect(sub.code).not.toBe(0)
-    expect(sub.out).not.toMatch(/online/)
+    expect(sub.out).not.toMatch(/online|sounder/)
+    expect(await denied()).toBeGreaterThan(before)
   })
 })
