@@ -6,7 +6,8 @@
  * memory only when the write committed.
  *
  * Secrets are generated here, returned once and stored as salted hashes (./secrets.ts:
- * HMAC-SHA256 for generated 192-bit secrets, scrypt for a chosen administrator token). Bearer tokens for officers are `<officerId>.<random>`: the prefix finds
+ * HMAC-SHA256 for generated 192-bit secrets, scrypt for a chosen administrator token).
+ * Bearer tokens for officers are `<officerId>.<random>`: the prefix finds
  * the one hash to check, so a request costs at most one officer check and one administrator
  * check, never one per officer.
  */

@@ -84,7 +84,7 @@ export type SecretCheck =
 
 /** What the broker and intake need from the registry: fast, in-memory lookups. */
 export interface PrincipalDirectory {
-  /** Constant-time check of an MQTT password against the stored salted scrypt hash. */
+  /** Constant-time check of an MQTT password against the stored salted hash (HMAC-SHA256 for generated secrets, scrypt for older or chosen ones). */
   checkSecret(id: string, secret: string): Promise<SecretCheck>
   device(id: string): Device | undefined
   responder(id: string): Responder | undefined

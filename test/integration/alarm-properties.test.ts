@@ -82,7 +82,7 @@ function values(kind: string, level: number): Record<string, number> {
   }
 }
 
-// The district is registered once (secrets are scrypt-hashed, which is slow on purpose);
+// The district is registered once (every registration hashes a secret and writes SQLite);
 // each run starts from a copy of that state database.
 let template: { dir: string; cleanup: () => void }
 beforeAll(async () => {
