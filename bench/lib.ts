@@ -9,6 +9,7 @@ import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import { bboxPolygon } from '@turf/turf'
 import type { DeviceKind } from '../devices/catalogue.ts'
 import { createEventBus } from '../services/events/index.ts'
 import { createRegistry } from '../services/registry/index.ts'
@@ -78,23 +79,11 @@ export async function register(
     events: createEventBus(),
   })
   for (const c of COMMUNITIES) {
-    const [w, s, e, n] = c.box
     registry.addCommunity({
       id: c.id,
       name: c.name,
       street: c.street,
-      geometry: {
-        type: 'Polygon',
-        coordinates: [
-          [
-            [w, s],
-            [e, s],
-            [e, n],
-            [w, n],
-            [w, s],
-          ],
-        ],
-      },
+      geometry: bboxPolygon([...c.box]).geometry,
     })
   }
   let seed = 7

@@ -24,7 +24,7 @@
  * describe the built-up part with fewer communities. The generator keeps the total, the
  * minimum and the maximum; the densest communities reach ~118 per km².
  */
-import { booleanPointInPolygon } from '@turf/turf'
+import { bboxPolygon, booleanPointInPolygon } from '@turf/turf'
 import type { Feature, Polygon } from 'geojson'
 import type { DeviceKind } from '../devices/catalogue.ts'
 import { createRng, type Rng } from './prng.ts'
@@ -204,24 +204,10 @@ export function communityCells(n: number, areaKm2: number, bbox: BBox): BBox[] {
 }
 
 function cellFeature(cell: BBox, props: { id: string; name: string; street: string }) {
-  const [w, s, e, n] = cell
-  const feature: Feature<Polygon, { id: string; name: string; street: string }> = {
-    type: 'Feature',
-    properties: props,
-    geometry: {
-      type: 'Polygon',
-      coordinates: [
-        [
-          [w, s],
-          [e, s],
-          [e, n],
-          [w, n],
-          [w, s],
-        ],
-      ],
-    },
-  }
-  return feature
+  return bboxPolygon(cell, { properties: props }) as Feature<
+    Polygon,
+    { id: string; name: string; street: string }
+  >
 }
 
 // ---- spreading counts --------------------------------------------------------------------
