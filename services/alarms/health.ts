@@ -9,6 +9,7 @@ import { type Static, Type } from 'typebox'
 import { callerOf, canSee, scopedFilter } from '../api/auth.ts'
 import { errors } from '../api/schemas.ts'
 import type { ApiInstance } from '../api/types.ts'
+import { iso } from '../api/views.ts'
 import type { EventBus } from '../events/index.ts'
 import type { DeviceStates } from '../liveness/types.ts'
 import type { Registry } from '../registry/types.ts'
@@ -136,7 +137,6 @@ async function summarize(
   communities: Map<string, Tally>,
 ): Promise<Omit<HealthBody, 'problems'> & { problems: { total: number; ranked: ProblemOut[] } }> {
   const { registry, deviceStates, conditions, clock } = deps
-  const iso = (ms: number) => new Date(ms).toISOString()
   const totals = zero()
   const buckets: ProblemOut[][] = [[], [], [], [], [], []]
   let problemCount = 0
@@ -234,7 +234,7 @@ export function registerDeviceHealthRoute(api: ApiInstance, deps: DeviceHealthDe
       const limit = request.query.limit ?? 200
       const scope = caller.role === 'administrator' ? 'district' : caller.officer.scope
       const key = `${scope}|${filter.community ?? ''}|${filter.street ?? ''}`
-      const now = Date.now()
+      const now = deps.clock.now()
       for (const [k, v] of recent) if (now - v.at > HEALTH_CACHE_MS || v.epoch !== epoch) recent.delete(k)
       let entry = recent.get(key)
       if (entry === undefined) {
