@@ -82,9 +82,7 @@ export interface ConsoleRoutesDeps {
 
 export function registerConsoleRoutes(app: FastifyInstance, { logger, bundle }: ConsoleRoutesDeps): void {
   // A bundling error is a defect of this repository: log it once, answer 503 with its text.
-  let failure: Error | undefined
   bundle.catch((err: Error) => {
-    failure = err
     logger.error({ err }, 'the console could not be bundled')
   })
 
@@ -98,10 +96,10 @@ export function registerConsoleRoutes(app: FastifyInstance, { logger, bundle }: 
           .header('content-security-policy', CSP)
           .header('x-content-type-options', 'nosniff')
           .send(pick(b))
-      } catch {
+      } catch (err) {
         return reply.status(503).send({
           error: 'console_unavailable',
-          message: `the console could not be built: ${failure?.message}`,
+          message: `the console could not be built: ${(err as Error).message}`,
         })
       }
     }
