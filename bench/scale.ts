@@ -4,7 +4,7 @@
  *   node --import tsx bench/scale.ts
  *
  * 10,000 devices, each its own MQTT connection, and 100,000 devices behind 500 gateways
- * (200 each, PROTOCOL.md `gw/{id}/telemetry`), registered straight into the data dir
+ * (200 each, docs/PROTOCOL.md `gw/{id}/telemetry`), registered straight into the data dir
  * (setup), against the service as its own process (InfluxDB 1.x store). Connections come from
  * GENERATORS load generator processes, each device with its will and a retained "online"
  * birth, as devices/device-client.ts connects.

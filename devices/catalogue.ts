@@ -1,6 +1,6 @@
 /**
  * The device catalogue: the one source of device kinds, the values each kind reports (names,
- * units, physical ranges), how often it reports, and its default alarm rules (DOMAIN.md
+ * units, physical ranges), how often it reports, and its default alarm rules (docs/DOMAIN.md
  * "Device kinds"). The service's intake validates against it, the alarm engine reads its rule
  * defaults, and the device clients and simulator publish what it names.
  */
@@ -103,7 +103,7 @@ export interface KindSpec {
   readonly values: readonly ValueName[]
   /** Nominal seconds between telemetry messages; 3 × this without a message = offline. */
   readonly reportingIntervalS: number
-  /** Default rule thresholds (names documented in DOMAIN.md). */
+  /** Default rule thresholds (names documented in docs/DOMAIN.md). */
   readonly rules: RuleDefaults
   /** Command actions the kind accepts on `dev/{id}/cmd`. */
   readonly actions: readonly string[]
@@ -238,7 +238,7 @@ export function checkValue(kind: DeviceKind, name: string, value: unknown): stri
   return undefined
 }
 
-/** The longest alarm verification window allowed (DOMAIN.md: default 30 s, at most 60 s). */
+/** The longest alarm verification window allowed (docs/DOMAIN.md: default 30 s, at most 60 s). */
 export const MAX_VERIFICATION_S = 60
 
 /**

@@ -1,5 +1,5 @@
 /**
- * What every client of the MQTT contract shares (PROTOCOL.md "Who may connect"): MQTT 3.1.1,
+ * What every client of the MQTT contract shares ([docs/PROTOCOL.md §Who may connect]): MQTT 3.1.1,
  * client id = username = the principal's id, password = its secret, a clean session, an
  * optional last will. `openConnection` resolves once the broker has accepted the CONNECT and
  * rejects with the CONNACK code when it refused it; after that MQTT.js reconnects on its own

@@ -1,5 +1,5 @@
 /**
- * A device as the MQTT contract sees it (PROTOCOL.md "MQTT"): one connection per device,
+ * A device as the MQTT contract sees it ([docs/PROTOCOL.md §MQTT]): one connection per device,
  * a retained `online` birth and a retained `offline` last will on `dev/{id}/status`,
  * telemetry validated against the device catalogue before it leaves, events, and commands
  * on `dev/{id}/cmd` answered on `dev/{id}/cmd/ack`.
@@ -31,7 +31,7 @@ import {
 
 export type Values = Partial<Record<ValueName, number>>
 
-/** A command from the service (PROTOCOL.md: `{"id", "action", "args"?}`). */
+/** A command from the service (docs/PROTOCOL.md: `{"id", "action", "args"?}`). */
 export interface Command {
   id: string
   action: string

@@ -1,6 +1,6 @@
 /**
  * Devices: the catalogue (kinds, values, units, ranges, reporting intervals, rule defaults)
- * and the clients that speak the MQTT contract (PROTOCOL.md): a device, a gateway carrying
+ * and the clients that speak the MQTT contract (docs/PROTOCOL.md): a device, a gateway carrying
  * many devices on one connection, and a responder's app.
  */
 export * from './catalogue.ts'

@@ -1,5 +1,5 @@
 /**
- * A responder's app (PROTOCOL.md "MQTT"): it reports where the responder is on
+ * A responder's app ([docs/PROTOCOL.md §MQTT]): it reports where the responder is on
  * `rsp/{id}/location`, receives dispatch offers on `rsp/{id}/offer`, and answers them on
  * `rsp/{id}/reply` (`accept`, `decline`, then `en_route` and `on_scene`).
  *
@@ -21,7 +21,7 @@ import {
 export const REPLY_ANSWERS = ['accept', 'decline', 'en_route', 'on_scene'] as const
 export type ReplyAnswer = (typeof REPLY_ANSWERS)[number]
 
-/** A dispatch offer (PROTOCOL.md: `{"incident", "location": [lon, lat], "eta_s", "building"?}`). */
+/** A dispatch offer (docs/PROTOCOL.md: `{"incident", "location": [lon, lat], "eta_s", "building"?}`). */
 export interface Offer {
   incident: string
   location: [number, number]

@@ -1,5 +1,5 @@
 /**
- * The district generator: Bao'an's figures (DOMAIN.md "The place and its people") as data,
+ * The district generator: Bao'an's figures ([docs/DOMAIN.md §The place and its people]) as data,
  * pure and deterministic for a seed.
  *
  * - Communities: near-square cells of `areaKm2` (3.2 km²) each, laid out in a grid centred in

@@ -1,5 +1,5 @@
 /**
- * The simulator's HTTP client for the service's API (PROTOCOL.md "HTTP"): bearer token,
+ * The simulator's HTTP client for the service's API ([docs/PROTOCOL.md §HTTP]): bearer token,
  * JSON in and out, `{error, message}` turned into an ApiError naming the call.
  */
 

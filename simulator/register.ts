@@ -1,5 +1,5 @@
 /**
- * Registering a district through the HTTP API (PROTOCOL.md "HTTP"): communities, buildings,
+ * Registering a district through the HTTP API ([docs/PROTOCOL.md §HTTP]): communities, buildings,
  * gateways, devices, responders, in that order, with a bounded number of requests in flight
  * (the service hashes every secret with scrypt, so 20,000 devices take a while).
  *

@@ -4,7 +4,7 @@
  * report where they are now and then. Offered an incident, an idle responder accepts after a
  * moment, turns out (30 s on foot or bicycle, 60 s by motor), reports `en_route`, travels
  * toward the incident at its mode's speed over a road network `circuity` times longer than
- * the straight line (DOMAIN.md's model), reporting its position every few seconds, and
+ * the straight line (docs/DOMAIN.md's model), reporting its position every few seconds, and
  * reports `on_scene` on arrival. A busy one declines.
  *
  * `speedup` makes everything after the offer that many times faster (the demo shows a
@@ -17,7 +17,7 @@ import type { District, LonLat, ResponderSpec, TravelMode } from './district.ts'
 import { pool } from './http.ts'
 import type { Rng } from './prng.ts'
 
-/** How fast people really move (DOMAIN.md "The 5-minute fire circle"). */
+/** How fast people really move ([docs/DOMAIN.md §The 5-minute fire circle]). */
 export const TRAVEL: Record<TravelMode, { speedMps: number; turnoutS: number }> = {
   foot: { speedMps: 1.4, turnoutS: 30 },
   bicycle: { speedMps: 4.2, turnoutS: 30 },

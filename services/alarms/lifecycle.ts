@@ -1,5 +1,5 @@
 /**
- * The incident lifecycle (DOMAIN.md): verifying → alarm → acknowledged → confirmed fire /
+ * The incident lifecycle (docs/DOMAIN.md): verifying → alarm → acknowledged → confirmed fire /
  * false alarm → resolved. Pure: which transitions exist, which statuses are open.
  */
 export const INCIDENT_STATUSES = [
@@ -33,7 +33,7 @@ export function canTransition(from: IncidentStatus, to: IncidentStatus): boolean
   return NEXT[from].includes(to)
 }
 
-/** The officer actions of PROTOCOL.md and the status each leads to. */
+/** The officer actions of docs/PROTOCOL.md and the status each leads to. */
 export const OFFICER_ACTIONS = {
   acknowledge: 'acknowledged',
   confirm: 'confirmed',

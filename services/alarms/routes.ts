@@ -1,5 +1,5 @@
 /**
- * Incidents over HTTP (PROTOCOL.md): lists, one incident with its devices and timeline, and
+ * Incidents over HTTP (docs/PROTOCOL.md): lists, one incident with its devices and timeline, and
  * the duty officer's actions. An officer sees and acts only inside the scope (403 outside).
  */
 import { Type } from 'typebox'

@@ -1,5 +1,5 @@
 /**
- * The per-device alarm rules (DOMAIN.md "Signals, alarms and incidents", "Device kinds"):
+ * The per-device alarm rules ([docs/DOMAIN.md §Signals, alarms and incidents], "Device kinds"):
  * given one device's memory, one of its readings and its effective thresholds (the kind's
  * defaults merged with the device's overrides, `effectiveRules`), decide which conditions
  * started and which cleared. Pure: no I/O, no clock; time comes from the reading's `ts`

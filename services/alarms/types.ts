@@ -1,5 +1,5 @@
 /**
- * The alarm engine's vocabulary (DOMAIN.md "Signals, alarms and incidents").
+ * The alarm engine's vocabulary ([docs/DOMAIN.md §Signals, alarms and incidents]).
  */
 import type { DeviceKind, ValueName } from '../../devices/catalogue.ts'
 

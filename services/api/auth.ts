@@ -1,5 +1,5 @@
 /**
- * Who may call (PROTOCOL.md "Who may call"): `Authorization: Bearer <token>`, the token
+ * Who may call ([docs/PROTOCOL.md §Who may call]): `Authorization: Bearer <token>`, the token
  * being the administrator's or a duty officer's. Every route under /api declares the role it
  * needs in its config (`config: { role: 'officer' }`); a route that declares nothing needs
  * the administrator. An officer then sees only what lies inside the scope: the helpers below

@@ -1,5 +1,5 @@
 /**
- * The HTTP API (PROTOCOL.md "HTTP"): Fastify with TypeBox schemas (validation, types and
+ * The HTTP API ([docs/PROTOCOL.md §HTTP]): Fastify with TypeBox schemas (validation, types and
  * the OpenAPI document at /docs from one source), bearer-token auth with officer scopes,
  * errors mapped in one place (./errors.ts), health, readiness and Prometheus metrics.
  *

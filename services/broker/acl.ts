@@ -1,5 +1,5 @@
 /**
- * Who may publish and subscribe where (PROTOCOL.md "What each may do"): a principal acts
+ * Who may publish and subscribe where ([docs/PROTOCOL.md §What each may do]): a principal acts
  * only under its own prefix. Pure functions of the principal and the topic.
  */
 import type { PrincipalKind } from '../registry/types.ts'

@@ -3,7 +3,7 @@
  * (client id = username = principal id, password = issued secret) and per-principal ACL.
  * Every publish goes through the intake inside `authorizePublish`: Aedes 1.2 sends the
  * PUBACK only after that callback, so a QoS 1 reading is on disk in the spool before its
- * acknowledgement leaves (DESIGN.md, the Aedes PUBACK note).
+ * acknowledgement leaves (docs/DESIGN.md, the Aedes PUBACK note).
  */
 import type { Duplex } from 'node:stream'
 import { Aedes, type AuthenticateError, type Client } from 'aedes'

@@ -1,5 +1,5 @@
 /**
- * Settings: the environment turned into one typed, validated Config (PROTOCOL.md "Running").
+ * Settings: the environment turned into one typed, validated Config ([docs/PROTOCOL.md §Running]).
  * A setting that is present but wrong throws a ConfigError whose message names the setting;
  * the entry point prints it as one line and exits. Nothing falls back silently.
  */
@@ -67,7 +67,7 @@ export interface Config {
   maxPayloadBytes: number
   /** Linked alerts (services/linkage): webhooks, 119 forwarding, rules. */
   linkage: LinkageSettings
-  /** Travel model of the 5-minute circle (DOMAIN.md defaults unless set). */
+  /** Travel model of the 5-minute circle (docs/DOMAIN.md defaults unless set). */
   eta: EtaSettings
 }
 

@@ -1,5 +1,5 @@
 /**
- * The arithmetic of the 5-minute fire circle (DOMAIN.md "The 5-minute fire circle"), pure:
+ * The arithmetic of the 5-minute fire circle ([docs/DOMAIN.md §The 5-minute fire circle]), pure:
  *
  * - distance: great-circle (haversine) with R = 6,371,008.8 m, the radius Turf uses, written
  *   by the formula Turf's `distance` uses (they agree to ~1e-15 relative);
@@ -40,7 +40,7 @@ export interface EtaParamsInput {
   modes?: Partial<Record<TravelMode, Partial<ModeParams>>>
 }
 
-/** DOMAIN.md's defaults: foot 5 km/h, bicycle / e-bike 15 km/h, motor 30 km/h urban; circuity 1.3. */
+/** docs/DOMAIN.md's defaults: foot 5 km/h, bicycle / e-bike 15 km/h, motor 30 km/h urban; circuity 1.3. */
 export const DEFAULT_ETA_PARAMS: EtaParams = Object.freeze({
   circuity: 1.3,
   modes: Object.freeze({

@@ -1,5 +1,5 @@
 /**
- * Dispatch over HTTP (PROTOCOL.md "HTTP"), for the administrator and duty officers in scope:
+ * Dispatch over HTTP ([docs/PROTOCOL.md §HTTP]), for the administrator and duty officers in scope:
  *
  * - `POST /api/incidents/{id}/replies` `{responder, answer}`: an answer given for a responder
  *   (by phone, on the radio), taken exactly as one from the app on `rsp/{id}/reply`;

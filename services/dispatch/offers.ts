@@ -1,5 +1,5 @@
 /**
- * Dispatch (DOMAIN.md "Linked alerts" 1): when an incident reaches alarm, the responders
+ * Dispatch ([docs/DOMAIN.md §Linked alerts] 1): when an incident reaches alarm, the responders
  * inside the 5-minute fire circle are offered it, nearest ETA first, by the policy per
  * responder type (./policy.ts); they accept or decline on `rsp/{id}/reply` (or an officer
  * answers for them over HTTP); with no acceptance in time the circle widens and the incident
@@ -106,7 +106,7 @@ export interface DispatcherDeps {
   spool?: Pick<Spool, 'append'>
   logger: Logger
   metrics?: Metrics
-  /** Rules per responder type over PROTOCOL.md's default policy. */
+  /** Rules per responder type over docs/PROTOCOL.md's default policy. */
   policy?: Partial<Record<ResponderType, TypeRule>>
   timings?: Partial<DispatchTimings>
 }

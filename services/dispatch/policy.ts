@@ -1,6 +1,6 @@
 /**
  * The dispatch decisions, pure: whom to offer an incident (the policy per responder type,
- * PROTOCOL.md "Default dispatch policy") and which answers a responder may give in which
+ * [docs/PROTOCOL.md §Default dispatch policy]) and which answers a responder may give in which
  * state. The dispatcher (./offers.ts) does the I/O around them.
  */
 import { RESPONDER_TYPES, type ResponderType, type TravelMode } from '../registry/types.ts'

@@ -33,7 +33,7 @@
  * All three meet the targets (≤ 0.2 ms p99 at 10,419; ≥ 50,000 updates/s). The static
  * index answers a little faster, but a kdbush rebuild at 200,000 takes 40–55 ms, and it
  * runs on the event loop that also carries the MQTT intake and the alarm engine: an alarm
- * would wait behind it ("fire first", DOMAIN.md). rbush has no rebuild: every update is a
+ * would wait behind it ("fire first", docs/DOMAIN.md). rbush has no rebuild: every update is a
  * remove + insert of a few µs, updates/s stay 3–5× over the target at 200,000, the answer
  * is always current (no overlay to reason about), and maxEntries = 9 (its default)
  * measured best (16: about the same; 4: queries ~1.5× slower at 200,000).

@@ -233,7 +233,7 @@ export function registerDispatchRoutes(api: ApiInstance, { index }: DispatchRout
 // ---- the whole, for the composition root
 
 export interface DispatchGeometryDeps extends ResponderFeedDeps {
-  /** Speeds, turnouts, circuity: DOMAIN.md's defaults with these overrides. */
+  /** Speeds, turnouts, circuity: docs/DOMAIN.md's defaults with these overrides. */
   params?: EtaParamsInput
   logger?: Logger
 }

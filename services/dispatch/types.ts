@@ -5,7 +5,7 @@
 import type { ResponderType, TravelMode } from '../registry/types.ts'
 
 /**
- * A responder's state on one incident (DOMAIN.md): offered → accepted / declined / no answer
+ * A responder's state on one incident (docs/DOMAIN.md): offered → accepted / declined / no answer
  * → en route → on scene. `withdrawn`: still unanswered when the incident was closed.
  */
 export const OFFER_STATES = [
@@ -22,7 +22,7 @@ export type OfferState = (typeof OFFER_STATES)[number]
 /** A responder committed to the incident (busy on it). */
 export const COMMITTED: ReadonlySet<OfferState> = new Set(['accepted', 'en_route', 'on_scene'])
 
-/** What a responder app (or an officer on its behalf) answers (PROTOCOL.md `rsp/{id}/reply`). */
+/** What a responder app (or an officer on its behalf) answers (docs/PROTOCOL.md `rsp/{id}/reply`). */
 export const ANSWERS = ['accept', 'decline', 'en_route', 'on_scene'] as const
 export type Answer = (typeof ANSWERS)[number]
 
@@ -43,7 +43,7 @@ export type TypeRule =
 
 export type DispatchPolicy = Readonly<Record<ResponderType, TypeRule>>
 
-/** The timers of dispatch (DOMAIN.md "Linked alerts" 1; issue 4). */
+/** The timers of dispatch ([docs/DOMAIN.md §Linked alerts] 1; issue 4). */
 export interface DispatchTimings {
   /** An offer unanswered this long expires (no answer). Default 30 s. */
   offerTimeoutMs: number

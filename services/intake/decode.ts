@@ -1,6 +1,6 @@
 /**
  * Decoding and validating what devices, gateways and responder apps publish, against the
- * contract (PROTOCOL.md "MQTT") and the device catalogue. Pure: the topic, the payload, the
+ * contract ([docs/PROTOCOL.md §MQTT]) and the device catalogue. Pure: the topic, the payload, the
  * registry's view of the sender and the receive time in; a decoded message or a rejection
  * with a reason out.
  */

@@ -1,4 +1,4 @@
-/** Readings and device events as points in PROTOCOL.md's InfluxDB schema. */
+/** Readings and device events as points in docs/PROTOCOL.md's InfluxDB schema. */
 import type { Point } from '../store/types.ts'
 import type { DeviceEvent, DevicePlace, Reading } from './types.ts'
 
@@ -22,7 +22,7 @@ export function telemetryPoint(r: Reading): Point {
     ints = SEQ
   }
   // The device's own clock was outside the trusted window: the point is stored at receive
-  // time and flagged with what the device said (PROTOCOL.md: "the reading is flagged").
+  // time and flagged with what the device said ([docs/PROTOCOL.md §MQTT]: "the reading is flagged").
   if (r.deviceTs !== undefined) {
     fields['device_ts'] = r.deviceTs
     ints = ints === undefined ? ['device_ts'] : ['seq', 'device_ts']

@@ -1,5 +1,5 @@
 /**
- * Linked devices (DOMAIN.md "Linked alerts", 5): on alarm the building's sounders get
+ * Linked devices ([docs/DOMAIN.md §Linked alerts 5]): on alarm the building's sounders get
  * `sounder.on` and its door releases `door.release`; a gas alarm (the incident's cause, or a
  * `gas` condition joining it) closes its gas valves (`valve.close`). An electrical-fire
  * warning never reaches here: it never cuts power (GB 50116 §9.1.6).

@@ -1,5 +1,5 @@
 /**
- * 119 (DOMAIN.md "Linked alerts", 4): a confirmed fire is forwarded to the fire command
+ * 119 ([docs/DOMAIN.md §Linked alerts 4]): a confirmed fire is forwarded to the fire command
  * centre through its webhook at once (GB 50440: within 3 s), signed, retried with backoff,
  * dead-lettered after the last failure. Not configured (FC_FIRE_CENTRE_URL unset) or turned
  * off for the community: an audit record and a timeline entry say so.

@@ -1,5 +1,5 @@
 /**
- * Linked alerts (联动, DOMAIN.md "Linked alerts"): when an incident reaches alarm, the
+ * Linked alerts (联动, [docs/DOMAIN.md §Linked alerts]): when an incident reaches alarm, the
  * building's responsible party is alerted, the community's duty officers see it at once,
  * an unacknowledged alarm climbs to the street and the district, a confirmed fire goes to
  * 119, and the building's sounders, door releases and (for gas) valves are commanded.

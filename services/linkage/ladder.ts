@@ -1,5 +1,5 @@
 /**
- * The alert ladder (DOMAIN.md "Linked alerts", 2 and 3). When an incident reaches alarm:
+ * The alert ladder ([docs/DOMAIN.md §Linked alerts 2] and 3). When an incident reaches alarm:
  * the building's responsible party is alerted (webhook, else SMS through the gateway, else an
  * audit record that there was no channel); the community's duty officers see it on the
  * stream at once; not acknowledged within 60 s → the street's officers; still not within

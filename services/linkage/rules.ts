@@ -1,7 +1,7 @@
 /**
  * Linkage rules per community: who is alerted, through what, after how long.
  *
- * Layers, each overriding the one before: the built-in defaults (DOMAIN.md: the responsible
+ * Layers, each overriding the one before: the built-in defaults (docs/DOMAIN.md: the responsible
  * party by webhook or SMS, the community's duty officers at once on the stream, the street's
  * after 60 s, the district's after 180 s, 119 on a confirmed fire, every linked device), the
  * rules file's `defaults`, its `communities["<id>"]`, and what an administrator set through

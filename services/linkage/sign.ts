@@ -1,5 +1,5 @@
 /**
- * Webhook signatures (PROTOCOL.md: "A webhook that the service calls carries an HMAC-SHA256
+ * Webhook signatures ([docs/PROTOCOL.md §HTTP]: "A webhook that the service calls carries an HMAC-SHA256
  * signature of its body in a header, with a shared secret"). The body carries its own
  * `sentAt` and delivery id, so the signature covers them too: a receiver rejects a body it
  * has seen (same id) or one sent long ago.

@@ -1,5 +1,5 @@
 /**
- * The linkage stage's vocabulary (DOMAIN.md "Linked alerts"): notifications and their
+ * The linkage stage's vocabulary ([docs/DOMAIN.md §Linked alerts]): notifications and their
  * outcomes, device commands, timeline entries, and the events it puts on the bus.
  */
 

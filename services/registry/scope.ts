@@ -1,5 +1,5 @@
 /**
- * A duty officer's scope (PROTOCOL.md "Who may call"): the district, one street, or one
+ * A duty officer's scope ([docs/PROTOCOL.md §Who may call]): the district, one street, or one
  * community. Pure functions: parse the written form, and decide whether a place is inside.
  */
 import type { OfficerScope } from './types.ts'

@@ -1,6 +1,6 @@
 /**
  * The telemetry store stage: where readings, device events and incident events land for
- * dashboards and analysts (PROTOCOL.md "InfluxDB"). InfluxDB through the v1 API (1.x) or the
+ * dashboards and analysts ([docs/PROTOCOL.md §InfluxDB]). InfluxDB through the v1 API (1.x) or the
  * v2 write API (2.x / 3.x / 1.8+) when FC_INFLUX_URL is set, else the embedded SQLite store
  * in FC_DATA_DIR. Other stages use this entry point only.
  */

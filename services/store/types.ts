@@ -3,7 +3,7 @@ import type { ValueName } from '../../devices/catalogue.ts'
 export type Measurement = 'telemetry' | 'device_event' | 'incident_event'
 
 /**
- * One point for the telemetry store, in PROTOCOL.md "InfluxDB" shape. Numbers are floats
+ * One point for the telemetry store, in [docs/PROTOCOL.md §InfluxDB] shape. Numbers are floats
  * except the field names listed in `ints` (e.g. `seq`), which are written as integers.
  * Identity is measurement + tags + ts (ms): writing the same point twice leaves one point.
  */

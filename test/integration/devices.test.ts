@@ -1,6 +1,6 @@
 /**
  * The device clients (devices/) against a bare Aedes broker on a free port, watched by an
- * observer client: what they put on the wire is what PROTOCOL.md says. The service's own
+ * observer client: what they put on the wire is what docs/PROTOCOL.md says. The service's own
  * handling of the same traffic is covered by the end-to-end simulator test.
  */
 import net from 'node:net'

@@ -63,7 +63,7 @@ interface Person {
   building?: string
 }
 
-/** Around factory-7; ETAs with DOMAIN.md's defaults in the comments. */
+/** Around factory-7; ETAs with docs/DOMAIN.md's defaults in the comments. */
 const PEOPLE: Person[] = [
   { id: 'g-100', type: 'grid_staff', mode: 'foot', d: 100, bearing: 0 }, // 122.9 s
   { id: 'ms-800', type: 'micro_station', mode: 'motor', d: 800, bearing: 90 }, // 185.3 s

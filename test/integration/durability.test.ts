@@ -1,5 +1,5 @@
 /**
- * "A QoS 1 message that the broker has acknowledged is never lost" (PROTOCOL.md), against a
+ * "A QoS 1 message that the broker has acknowledged is never lost" (docs/PROTOCOL.md), against a
  * real InfluxDB 1.x: not when InfluxDB stops mid-stream, not when the service is SIGKILLed
  * right after the PUBACKs.
  */

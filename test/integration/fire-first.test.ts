@@ -1,5 +1,5 @@
 /**
- * Fire first (DOMAIN.md): an alarm never waits behind routine telemetry. With InfluxDB down
+ * Fire first (docs/DOMAIN.md): an alarm never waits behind routine telemetry. With InfluxDB down
  * and a large backlog in the spool, a fire still opens an incident at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

@@ -2,7 +2,7 @@
  * The telemetry store against a real InfluxDB 1.x (Debian's influxd, test/support/influxdb.ts):
  * the v1 store natively, the v2 store through an InfluxDB 2.x-style front
  * (test/support/influx-v2-proxy.ts). What lands is read back in InfluxQL the way dashboards
- * and analysts read it (PROTOCOL.md "InfluxDB").
+ * and analysts read it ([docs/PROTOCOL.md §InfluxDB]).
  */
 import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

@@ -10,7 +10,7 @@ import {
 } from '../../devices/catalogue.ts'
 
 describe('device catalogue', () => {
-  it('describes every kind of PROTOCOL.md and only those', () => {
+  it('describes every kind of docs/PROTOCOL.md and only those', () => {
     expect([...DEVICE_KINDS].sort()).toEqual(
       [
         'smoke',
@@ -29,7 +29,7 @@ describe('device catalogue', () => {
     for (const kind of DEVICE_KINDS) expect(KINDS[kind].kind).toBe(kind)
   })
 
-  it('names every value of PROTOCOL.md with its unit', () => {
+  it('names every value of docs/PROTOCOL.md with its unit', () => {
     const units = Object.fromEntries(VALUE_NAMES.map((n) => [n, VALUES[n].unit]))
     expect(units).toEqual({
       obscuration: '%/m',
@@ -45,7 +45,7 @@ describe('device catalogue', () => {
     })
   })
 
-  it('carries DOMAIN.md default rules', () => {
+  it('carries docs/DOMAIN.md default rules', () => {
     expect(KINDS.smoke.rules).toMatchObject({
       pre_alarm_obscuration: 1.5,
       alarm_obscuration: 3,

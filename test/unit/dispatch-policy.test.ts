@@ -1,5 +1,5 @@
 /**
- * The dispatch policy as a pure function: whom an incident is offered to (PROTOCOL.md
+ * The dispatch policy as a pure function: whom an incident is offered to (docs/PROTOCOL.md
  * "Default dispatch policy"), and which answers a responder may give in which state.
  */
 import { describe, expect, it } from 'vitest'

@@ -1,5 +1,5 @@
 /**
- * The district generator against the seed's figures (DOMAIN.md "The place and its people"):
+ * The district generator against the seed's figures ([docs/DOMAIN.md §The place and its people]):
  *
  * - 124 communities in 10 streets, every community 3.2 km² ± 0.1 % by Turf's `area` (the
  *   generator sizes each grid row so that the area is exact; 0.1 % allows for rounding);

@@ -118,7 +118,7 @@ describe('eta arithmetic', () => {
     expect(haversineM(179.9995, 0, -179.9995, 0)).toBeCloseTo(haversineM(0, 0, 0.001, 0), 6)
   })
 
-  it('computes ETAs and reach radii as DOMAIN.md (fixture radii.json)', () => {
+  it('computes ETAs and reach radii as docs/DOMAIN.md (fixture radii.json)', () => {
     for (const r of radii.radii) {
       expect(reachRadiusM(r.limit_s, r.mode), `${r.mode} ${r.limit_s}s`).toBeCloseTo(r.radius_m, 9)
     }

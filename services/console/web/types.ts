@@ -1,5 +1,5 @@
 /**
- * What the console reads from the API (PROTOCOL.md "HTTP"): the subset of the service's
+ * What the console reads from the API ([docs/PROTOCOL.md §HTTP]): the subset of the service's
  * response schemas it uses. The end-to-end test in a real browser keeps the two in step.
  */
 import type { IncidentStatus } from '../../alarms/lifecycle.ts'
