@@ -5,7 +5,7 @@
  * draws the circles and the responders, an offer's answer shows up live, the officer
  * acknowledges on the page and the service's state changes; device health and a phone screen.
  *
- * Screenshots: FC_SCREENSHOTS=docs npm test -- test/e2e writes them to docs/ (the README's).
+ * Screenshots: FC_SCREENSHOTS=docs npx vitest run e2e writes them to docs/ (the README's).
  */
 import { execFile } from 'node:child_process'
 import fs from 'node:fs'
