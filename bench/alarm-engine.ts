@@ -23,7 +23,10 @@ import type { Building, Device } from '../services/registry/types.ts'
 import { createManualClock } from '../services/shared/clock.ts'
 import { createLogger } from '../services/shared/log.ts'
 import { createSpool } from '../services/spool/index.ts'
-import { checkpointInBackground, openDatabase, STATE_CHECKPOINT_MS } from '../services/state/db.ts'
+import { checkpointInBackground, openDatabase, STATE_CHECKPOINT_MS } from '../services/state/index.ts'
+
+/** The listeners this file puts on the event bus. */
+const bench = { owner: 'bench/alarm-engine.ts' }
 
 const DEVICES = 100_000
 const PER_BUILDING = 10
@@ -166,7 +169,7 @@ async function once(seed: number): Promise<EngineBenchResult> {
     // Latency: a heat detector past its fixed temperature in a building with no incident,
     // from the reading to the incident event.
     let opened = 0n
-    events.on('incident', (e) => {
+    events.on(bench, 'incident', (e) => {
       if (e.change === 'opened') opened = process.hrtime.bigint()
     })
     const heat = list.filter((d) => d.kind === 'heat')

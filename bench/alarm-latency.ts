@@ -283,7 +283,7 @@ async function registerDevices(
   dataDir: string,
   n: number,
 ): Promise<{ alarm: { building: string; heat: Conn; sounder: Conn }[]; background: Conn[] }> {
-  const { openDatabase } = await import('../services/state/db.ts')
+  const { openDatabase } = await import('../services/state/index.ts')
   const { createRegistry } = await import('../services/registry/index.ts')
   const { createLogger } = await import('../services/shared/log.ts')
   const { createEventBus } = await import('../services/events/index.ts')

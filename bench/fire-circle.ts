@@ -26,6 +26,9 @@ import { createResponderIndex, type ResponderIndex } from '../services/dispatch/
 import { createEventBus } from '../services/events/index.ts'
 import { TRAVEL_MODES, type TravelMode } from '../services/registry/types.ts'
 
+/** The listeners this file puts on the event bus. */
+const bench = { owner: 'bench/fire-circle.ts' }
+
 const W = 113.75
 const E = 113.95
 const S = 22.53
@@ -230,7 +233,7 @@ function run(n: number, seed: number): RunResult {
 
   // ---- the same updates through the event bus and the feed's listener (the service's path)
   const events = createEventBus()
-  events.on('responder.location', (loc) => {
+  events.on(bench, 'responder.location', (loc) => {
     index.move(loc.responder, loc.lon, loc.lat, loc.ts)
   })
   const busN = 300_000

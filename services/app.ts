@@ -6,28 +6,29 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import client from 'prom-client'
-import { createAlarmEngine } from './alarms/engine.ts'
-import { registerDeviceHealthRoute } from './alarms/health.ts'
-import { createIncidentStore } from './alarms/incidents.ts'
-import { registerIncidentRoutes } from './alarms/routes.ts'
+import { Type } from 'typebox'
+import {
+  createAlarmEngine,
+  createIncidentStore,
+  registerDeviceHealthRoute,
+  registerIncidentRoutes,
+} from './alarms/index.ts'
 import { createApi } from './api/index.ts'
-import { registerStreamRoute, type Stream } from './api/stream.ts'
-import { createBroker } from './broker/index.ts'
-import { startMqttListeners } from './broker/listeners.ts'
+import { createBroker, startMqttListeners } from './broker/index.ts'
 import { type Config, ConfigError } from './config/index.ts'
 import { bundleConsole, registerConsoleRoutes } from './console/index.ts'
-import { createDispatcher, createDispatchGeometry, registerOfferRoutes } from './dispatch/index.ts'
+import { createDispatcher, createDispatchGeometry, OfferOut, registerOfferRoutes } from './dispatch/index.ts'
 import { createEventBus, type EventBus } from './events/index.ts'
 import { createIntake } from './intake/index.ts'
-import { createLinkage } from './linkage/index.ts'
+import { createLinkage, LinkageSummaryOut } from './linkage/index.ts'
 import { createLiveness } from './liveness/index.ts'
 import { createPipeline } from './pipeline/index.ts'
 import { createRegistry } from './registry/index.ts'
-import { type Clock, systemClock } from './shared/clock.ts'
-import { createLogger, type Logger } from './shared/log.ts'
+import { type Clock, createLogger, type Logger, systemClock } from './shared/index.ts'
 import { createSpool } from './spool/index.ts'
-import { checkpointInBackground, openDatabase, STATE_CHECKPOINT_MS } from './state/db.ts'
+import { checkpointInBackground, openDatabase, STATE_CHECKPOINT_MS } from './state/index.ts'
 import { createTelemetryStore } from './store/index.ts'
+import { registerStreamRoute, type Stream } from './stream/index.ts'
 
 export interface RunningService {
   mqttPort: number
@@ -161,7 +162,15 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
           engine,
           incidents,
           registry,
-          extras: (id) => ({ offers: dispatcher.offersView(id), linkage: linkage.view(id) }),
+          extras: {
+            schema: {
+              offers: Type.Optional(
+                Type.Array(OfferOut, { description: 'responders offered the incident (dispatch)' }),
+              ),
+              linkage: Type.Optional(LinkageSummaryOut),
+            },
+            view: (id) => ({ offers: dispatcher.offersView(id), linkage: linkage.view(id) }),
+          },
         }),
       (api) =>
         registerDeviceHealthRoute(api, {

@@ -15,17 +15,14 @@
 import type { Counter, Registry as Metrics } from 'prom-client'
 import client from 'prom-client'
 import { type DeviceKind, effectiveRules, KINDS } from '../../devices/catalogue.ts'
-import type { EventBus } from '../events/index.ts'
-import type { DeviceEvent, DevicePlace, Reading } from '../intake/types.ts'
-import type { Liveness } from '../liveness/index.ts'
-import type { DeviceLiveState } from '../liveness/types.ts'
-import type { Device, Registry } from '../registry/types.ts'
-import type { Clock, Timer } from '../shared/clock.ts'
-import { DomainError, notFound } from '../shared/errors.ts'
-import type { Logger } from '../shared/log.ts'
+import type { DeviceEvent, DevicePlace, IntakeEvents, Reading } from '../intake/index.ts'
+import type { DeviceLiveState, Liveness, LivenessEvents } from '../liveness/index.ts'
+import type { Device, Registry } from '../registry/index.ts'
+import type { Clock, EventBus, Logger, Timer } from '../shared/index.ts'
+import { DomainError, notRegistered } from '../shared/index.ts'
 import type { Spool } from '../spool/index.ts'
-import type { SqliteDb } from '../state/db.ts'
-import type { IncidentChangeType, SignalEvent } from './events.ts'
+import type { SqliteDb } from '../state/index.ts'
+import type { AlarmEvents, IncidentChangeType, SignalEvent } from './events.ts'
 import {
   type Incident,
   type IncidentDevice,
@@ -59,7 +56,7 @@ export interface AlarmEngine {
 
 export interface AlarmEngineOptions {
   clock: Clock
-  events: EventBus
+  events: EventBus<IntakeEvents & LivenessEvents & AlarmEvents>
   directory: Pick<Registry, 'device' | 'building' | 'listDevices'>
   liveness: Pick<Liveness, 'get' | 'silent'>
   incidents: IncidentStore
@@ -134,7 +131,8 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
   const verificationTimers = new Map<string, Timer>()
   /** Recent smoke alarm candidates per building, for the coincidence window. */
   const candidates = new Map<string, { device: string; at: number }[]>()
-  const listeners: (() => void)[] = []
+  /** The engine's listeners on the bus, removed at stop(). */
+  const owner = { stage: 'alarms' }
 
   const silence = createSilenceWatch({
     clock,
@@ -555,18 +553,13 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
         offset += page.items.length
         if (page.items.length === 0 || offset >= page.total) break
       }
-      events.on('reading', onReading)
-      events.on('device.event', onDeviceEvent)
-      events.on('device.state', onDeviceState)
-      listeners.push(
-        () => events.off('reading', onReading),
-        () => events.off('device.event', onDeviceEvent),
-        () => events.off('device.state', onDeviceState),
-      )
+      events.on(owner, 'reading', onReading)
+      events.on(owner, 'device.event', onDeviceEvent)
+      events.on(owner, 'device.state', onDeviceState)
       logger.info({ open: incidents.openIncidents().length }, 'alarm engine started')
     },
     stop() {
-      for (const off of listeners.splice(0)) off()
+      events.removeListeners(owner)
       for (const t of verificationTimers.values()) t.cancel()
       verificationTimers.clear()
       silence.stop()
@@ -574,7 +567,7 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
     act(id, action, actor, reason) {
       const to = OFFICER_ACTIONS[action]
       const i = incidents.get(id)
-      if (i === undefined) throw notFound(`incident ${id} does not exist`)
+      if (i === undefined) throw notRegistered(`incident ${id} does not exist`)
       const now = clock.now()
       const text = reason?.trim() || `${action} by ${actor}`
       try {
@@ -603,7 +596,10 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
             'false-alarm': 'marked a false alarm',
             resolve: 'resolved',
           }[action]
-          throw new DomainError('conflict', `incident ${id} is ${err.from}: it cannot be ${verb}`)
+          throw new DomainError(
+            'incident_transition_refused',
+            `incident ${id} is ${err.from}: it cannot be ${verb}`,
+          )
         }
         throw err
       }

@@ -29,3 +29,11 @@ export interface IncidentEvent {
   incident: Incident
   entry: TimelineEntry
 }
+
+/** What the alarm engine tells the other stages. */
+export interface AlarmEvents {
+  /** A device condition started or cleared (alarm, warning, supervisory, trouble). */
+  signal: [SignalEvent]
+  /** An incident opened or changed (status, a device joined, verification). */
+  incident: [IncidentEvent]
+}

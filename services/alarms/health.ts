@@ -6,19 +6,16 @@
  * (liveness) and the active conditions (the alarm engine) looked up per device.
  */
 import { type Static, Type } from 'typebox'
-import { callerOf, canSee, scopedFilter } from '../api/auth.ts'
-import { errors } from '../api/schemas.ts'
-import type { ApiInstance } from '../api/types.ts'
-import { iso } from '../api/views.ts'
-import type { EventBus } from '../events/index.ts'
-import type { DeviceStates } from '../liveness/types.ts'
-import type { Registry } from '../registry/types.ts'
-import type { Clock } from '../shared/clock.ts'
+import { type ApiInstance, callerOf, canSee, errors, iso, scopedFilter } from '../api/kit.ts'
+import type { DeviceStates, LivenessEvents } from '../liveness/index.ts'
+import type { Registry } from '../registry/index.ts'
+import type { Clock, EventBus } from '../shared/index.ts'
 import type { ActiveCondition } from './engine.ts'
+import type { AlarmEvents } from './events.ts'
 
 export interface DeviceHealthDeps {
   /** Device state and condition changes end a summary's reuse. */
-  events: Pick<EventBus, 'on'>
+  events: Pick<EventBus<AlarmEvents & LivenessEvents>, 'on' | 'removeListeners'>
   registry: Pick<Registry, 'community' | 'communities' | 'allDevices'>
   deviceStates: DeviceStates
   conditions: (device: string) => ActiveCondition[]
@@ -208,12 +205,15 @@ export function registerDeviceHealthRoute(api: ApiInstance, deps: DeviceHealthDe
   // Summaries by scope and filter, shared by callers while nothing changed (see HEALTH_CACHE_MS).
   const recent = new Map<string, { at: number; epoch: number; summary: ReturnType<typeof summarize> }>()
   let epoch = 0
-  deps.events.on('device.state', () => {
+  // The route set owns its listeners; they go when the API closes.
+  const owner = { stage: 'alarms', part: 'device health' }
+  deps.events.on(owner, 'device.state', () => {
     epoch++
   })
-  deps.events.on('signal', () => {
+  deps.events.on(owner, 'signal', () => {
     epoch++
   })
+  api.addHook('onClose', async () => deps.events.removeListeners(owner))
 
   api.get(
     '/device-health',

@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { DeviceKind } from '../../devices/catalogue.ts'
-import type { LonLat } from '../registry/types.ts'
-import type { SqliteDb } from '../state/db.ts'
+import type { LonLat } from '../registry/index.ts'
+import type { SqliteDb } from '../state/index.ts'
 import { canTransition, type IncidentStatus, isOpen } from './lifecycle.ts'
 import type { ConditionType } from './types.ts'
 

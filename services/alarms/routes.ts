@@ -2,23 +2,24 @@
  * Incidents over HTTP (docs/PROTOCOL.md): lists, one incident with its devices and timeline, and
  * the duty officer's actions. An officer sees and acts only inside the scope (403 outside).
  */
-import { Type } from 'typebox'
-import { assertInScope, callerOf, scopedFilter } from '../api/auth.ts'
-import { errors, IdParams } from '../api/schemas.ts'
-import type { ApiInstance } from '../api/types.ts'
-import type { Registry } from '../registry/types.ts'
-import { notFound } from '../shared/errors.ts'
+import { type TProperties, Type } from 'typebox'
+import { type ApiInstance, assertInScope, callerOf, errors, IdParams, iso, scopedFilter } from '../api/kit.ts'
+import type { Registry } from '../registry/index.ts'
+import { notRegistered } from '../shared/index.ts'
 import type { AlarmEngine } from './engine.ts'
 import type { IncidentStore } from './incidents.ts'
 import { INCIDENT_STATUSES, OFFICER_ACTIONS, type OfficerAction, URGENCY } from './lifecycle.ts'
-import { IncidentOut, incidentView } from './views.ts'
+import { IncidentOut, incidentDetailOut, incidentView } from './views.ts'
 
 export interface IncidentRoutesDeps {
   engine: AlarmEngine
   incidents: IncidentStore
   registry: Pick<Registry, 'community' | 'device'>
-  /** More of the incident from other stages (linkage's audit log and commands). */
-  extras?: (id: string) => Record<string, unknown>
+  /**
+   * More of the incident from later stages (dispatch's offers, linkage's audit log and
+   * commands): their schemas, which those stages own, and the values for one incident.
+   */
+  extras?: { schema: TProperties; view: (id: string) => Record<string, unknown> }
 }
 
 const ListQuery = Type.Object({
@@ -92,14 +93,14 @@ export function registerIncidentRoutes(
         tags: ['incidents'],
         summary: 'One incident with its devices and full timeline',
         params: IdParams,
-        response: { 200: IncidentOut, ...errors(401, 403, 404) },
+        response: { 200: incidentDetailOut(extras?.schema ?? {}), ...errors(401, 403, 404) },
       },
     },
     async (request) => {
       const i = incidents.get(request.params.id)
-      if (i === undefined) throw notFound(`incident ${request.params.id} does not exist`)
+      if (i === undefined) throw notRegistered(`incident ${request.params.id} does not exist`)
       assertInScope(callerOf(request), i, `incident ${i.id}`)
-      return { ...incidentView(i, incidents.timeline(i.id)), ...extras?.(i.id) }
+      return { ...incidentView(i, incidents.timeline(i.id)), ...extras?.view(i.id) }
     },
   )
 
@@ -119,7 +120,7 @@ export function registerIncidentRoutes(
       async (request) => {
         const caller = callerOf(request)
         const i = incidents.get(request.params.id)
-        if (i === undefined) throw notFound(`incident ${request.params.id} does not exist`)
+        if (i === undefined) throw notRegistered(`incident ${request.params.id} does not exist`)
         assertInScope(caller, i, `incident ${i.id}`)
         const actor = caller.role === 'administrator' ? 'administrator' : `officer:${caller.officer.id}`
         const reason = (request.body as { reason?: string } | null | undefined)?.reason
@@ -157,11 +158,11 @@ export function registerIncidentRoutes(
     },
     async (request) => {
       const d = registry.device(request.params.id)
-      if (d === undefined) throw notFound(`device ${request.params.id} does not exist`)
+      if (d === undefined) throw notRegistered(`device ${request.params.id} does not exist`)
       assertInScope(callerOf(request), d, `device ${d.id}`)
       return {
         device: d.id,
-        signals: engine.conditions(d.id).map((c) => ({ ...c, since: new Date(c.since).toISOString() })),
+        signals: engine.conditions(d.id).map((c) => ({ ...c, since: iso(c.since) })),
       }
     },
   )

@@ -4,7 +4,7 @@
  * does not touch the heap (the device's deadline is recomputed from its last-seen time when
  * its entry comes up), so the cost is O(log n) per device per interval, not per reading.
  */
-import type { Clock, Timer } from '../shared/clock.ts'
+import type { Clock, Timer } from '../shared/index.ts'
 
 export interface SilenceWatch {
   /** Supervise a device from `since` (its last message, or when supervision began). */

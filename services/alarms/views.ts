@@ -1,11 +1,12 @@
 /** Incidents as the API and the stream show them: ISO times, [lon, lat]. */
+
+import type { TProperties } from 'typebox'
 import { Type } from 'typebox'
-import { OFFER_STATES } from '../dispatch/types.ts'
+import { iso } from '../shared/index.ts'
 import type { Incident, TimelineEntry } from './incidents.ts'
 import { INCIDENT_STATUSES } from './lifecycle.ts'
 import { CONDITIONS } from './types.ts'
 
-const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString())
 const IsoTime = Type.String({ description: 'ISO 8601 time (UTC)' })
 const Status = Type.Enum([...INCIDENT_STATUSES])
 const Condition = Type.Enum(Object.keys(CONDITIONS))
@@ -23,25 +24,6 @@ export const TimelineEntryOut = Type.Object({
   condition: Type.Optional(Condition),
   value: Type.Optional(Type.Number()),
   responder: Type.Optional(Type.String({ description: 'the responder an offer or a reply concerns' })),
-})
-
-/** A responder's offer on the incident (services/dispatch), nearest ETA first within each step. */
-export const OfferOut = Type.Object({
-  responder: Type.String(),
-  name: Type.Optional(Type.String()),
-  type: Type.String({ description: 'responder type' }),
-  mode: Type.String({ description: 'travel mode' }),
-  eta_s: Type.Number({ description: 'ETA when offered, seconds, to 0.1' }),
-  distance_m: Type.Number({ description: 'straight-line distance when offered, metres, to 0.1' }),
-  inside: Type.Boolean({ description: 'inside the circle when offered (a building’s guard may not be)' }),
-  state: Type.Enum([...OFFER_STATES]),
-  round: Type.Integer({ description: 'the widening step it was offered at (0: the 5-minute circle)' }),
-  limit_s: Type.Number({ description: 'the circle’s limit at that step, seconds' }),
-  offeredAt: IsoTime,
-  expiresAt: IsoTime,
-  answeredAt: Type.Optional(IsoTime),
-  enRouteAt: Type.Optional(IsoTime),
-  onSceneAt: Type.Optional(IsoTime),
 })
 
 export const IncidentOut = Type.Object({
@@ -73,19 +55,16 @@ export const IncidentOut = Type.Object({
     }),
   ),
   timeline: Type.Optional(Type.Array(TimelineEntryOut)),
-  offers: Type.Optional(Type.Array(OfferOut, { description: 'responders offered the incident (dispatch)' })),
-  linkage: Type.Optional(
-    Type.Object(
-      {
-        audit: Type.Array(Type.Unknown(), { description: 'every notification with its outcome' }),
-        commands: Type.Array(Type.Unknown(), { description: 'linked-device commands and their state' }),
-        escalations: Type.Array(Type.Unknown(), { description: 'escalations still pending' }),
-        timeline: Type.Array(Type.Unknown(), { description: 'alerts, escalations, forwarding, commands' }),
-      },
-      { description: 'what linkage did: GET /api/linkage/incidents/{id} has the full schema' },
-    ),
-  ),
 })
+
+/**
+ * One incident as GET /api/incidents/{id} shows it: the incident and what later stages add
+ * (dispatch's offers, linkage's audit log), whose schemas those stages own and the
+ * composition root hands over.
+ */
+export function incidentDetailOut(extras: TProperties) {
+  return Type.Object({ ...IncidentOut.properties, ...extras })
+}
 
 export function timelineEntryView(e: TimelineEntry) {
   return { ...e, at: iso(e.at)! }

@@ -7,8 +7,8 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Caller, Registry } from '../registry/index.ts'
-import { inScope, type Place } from '../registry/scope.ts'
-import { DomainError, forbidden } from '../shared/errors.ts'
+import { inScope, type Place } from '../registry/index.ts'
+import { notAuthenticated, notPermitted, outOfScope } from '../shared/index.ts'
 
 /**
  * `administrator`: registry writes and officer management. `officer`: reads, for the
@@ -32,8 +32,6 @@ declare module 'fastify' {
   }
 }
 
-const unauthorized = (message: string) => new DomainError('unauthorized', message)
-
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i
 
 /**
@@ -49,16 +47,16 @@ export function installAuth(api: FastifyInstance, registry: Pick<Registry, 'auth
       if (typeof t === 'string' && t !== '') header = `Bearer ${t}`
     }
     if (header === undefined || header === '') {
-      throw unauthorized('this call needs an Authorization: Bearer <token> header')
+      throw notAuthenticated('this call needs an Authorization: Bearer <token> header')
     }
     const m = BEARER.exec(header)
-    if (!m?.[1]) throw unauthorized('the Authorization header must be "Bearer <token>"')
+    if (!m?.[1]) throw notAuthenticated('the Authorization header must be "Bearer <token>"')
     const caller = await registry.authenticate(m[1])
-    if (caller === undefined) throw unauthorized('the bearer token is not valid')
+    if (caller === undefined) throw notAuthenticated('the bearer token is not valid')
     request.caller = caller
     const role = request.routeOptions.config?.role ?? 'administrator'
     if (role === 'administrator' && caller.role !== 'administrator') {
-      throw forbidden(
+      throw notPermitted(
         `${request.method} ${request.routeOptions.url ?? request.url} needs the administrator token`,
       )
     }
@@ -67,7 +65,7 @@ export function installAuth(api: FastifyInstance, registry: Pick<Registry, 'auth
 
 /** The caller of a request that passed the auth hook. */
 export function callerOf(request: FastifyRequest): Caller {
-  if (request.caller === null) throw unauthorized('not authenticated')
+  if (request.caller === null) throw notAuthenticated('not authenticated')
   return request.caller
 }
 
@@ -81,7 +79,7 @@ function describePlace(place: Place): string {
 export function assertInScope(caller: Caller, place: Place, what: string): void {
   if (caller.role === 'administrator') return
   if (!inScope(caller.scope, place)) {
-    throw forbidden(`${what} is in ${describePlace(place)}, outside your scope (${caller.officer.scope})`)
+    throw outOfScope(`${what} is in ${describePlace(place)}, outside your scope (${caller.officer.scope})`)
   }
 }
 
@@ -108,18 +106,18 @@ export function scopedFilter(
   if (scope.level === 'district') return out
   if (scope.level === 'community') {
     if (out.community !== undefined && out.community !== scope.community) {
-      throw forbidden(`community ${out.community} is outside your scope (${caller.officer.scope})`)
+      throw outOfScope(`community ${out.community} is outside your scope (${caller.officer.scope})`)
     }
     if (out.street !== undefined && out.street !== streetOf(scope.community)) {
-      throw forbidden(`street ${out.street} is outside your scope (${caller.officer.scope})`)
+      throw outOfScope(`street ${out.street} is outside your scope (${caller.officer.scope})`)
     }
     return { ...out, community: scope.community }
   }
   if (out.street !== undefined && out.street !== scope.street) {
-    throw forbidden(`street ${out.street} is outside your scope (${caller.officer.scope})`)
+    throw outOfScope(`street ${out.street} is outside your scope (${caller.officer.scope})`)
   }
   if (out.community !== undefined && streetOf(out.community) !== scope.street) {
-    throw forbidden(`community ${out.community} is outside your scope (${caller.officer.scope})`)
+    throw outOfScope(`community ${out.community} is outside your scope (${caller.officer.scope})`)
   }
   return { ...out, street: scope.street }
 }

@@ -6,8 +6,7 @@
  */
 import type { FastifyError, FastifySchemaValidationError } from 'fastify'
 import { Type } from 'typebox'
-import { DomainError, type ErrorCode } from '../shared/errors.ts'
-import type { Logger } from '../shared/log.ts'
+import { type DomainCode, DomainError, type Logger } from '../shared/index.ts'
 import type { ApiInstance } from './types.ts'
 
 export const ErrorBody = Type.Object(
@@ -18,14 +17,23 @@ export const ErrorBody = Type.Object(
   { description: 'An error' },
 )
 
-export const STATUS_OF: Record<ErrorCode, number> = {
-  bad_request: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  unprocessable: 422,
-  unavailable: 503,
+/**
+ * The one translation of the stages' domain codes into HTTP: a status and the `error` word
+ * of the body (docs/PROTOCOL.md §HTTP: `{"error": code, "message": text}`), which clients
+ * already switch on. A new domain code does not compile until it has a row here.
+ */
+export const HTTP_OF: Record<DomainCode, { status: number; error: string }> = {
+  invalid_input: { status: 400, error: 'bad_request' },
+  not_authenticated: { status: 401, error: 'unauthorized' },
+  not_permitted: { status: 403, error: 'forbidden' },
+  out_of_scope: { status: 403, error: 'forbidden' },
+  not_registered: { status: 404, error: 'not_found' },
+  already_registered: { status: 409, error: 'conflict' },
+  state_conflict: { status: 409, error: 'conflict' },
+  incident_transition_refused: { status: 409, error: 'conflict' },
+  reply_refused: { status: 409, error: 'conflict' },
+  linkage_refused: { status: 409, error: 'conflict' },
+  store_unavailable: { status: 503, error: 'unavailable' },
 }
 
 const CODE_OF_STATUS: Record<number, string> = {
@@ -139,9 +147,9 @@ export function formatValidationErrors(errors: FastifySchemaValidationError[], d
 export function installErrorHandling(app: ApiInstance, logger: Logger): void {
   app.setErrorHandler((err: FastifyError | DomainError | Error, request, reply) => {
     if (err instanceof DomainError) {
-      const status = STATUS_OF[err.code]
+      const { status, error } = HTTP_OF[err.code]
       if (status === 401) reply.header('www-authenticate', 'Bearer')
-      return reply.status(status).send({ error: err.code, message: err.message })
+      return reply.status(status).send({ error, message: err.message })
     }
     const fe = err as FastifyError
     if (fe.validation) {

@@ -6,8 +6,7 @@
  */
 import { Type } from 'typebox'
 import { DEVICE_KINDS } from '../../devices/catalogue.ts'
-import { ID_PATTERN } from '../registry/index.ts'
-import { RESPONDER_TYPES, TRAVEL_MODES } from '../registry/types.ts'
+import { ID_PATTERN, RESPONDER_TYPES, TRAVEL_MODES } from '../registry/index.ts'
 import { ErrorBody } from './errors.ts'
 
 export { ErrorBody }

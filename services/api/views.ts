@@ -1,7 +1,8 @@
 /** Registry records as the API shows them: times as ISO 8601, no secrets, live state attached. */
 import type { Static } from 'typebox'
-import type { DeviceLiveState } from '../liveness/types.ts'
+import type { DeviceLiveState } from '../liveness/index.ts'
 import type { Building, Community, Device, Officer, Registry, Responder } from '../registry/index.ts'
+import { iso } from '../shared/index.ts'
 import type {
   BuildingOut,
   CommunityOut,
@@ -11,8 +12,6 @@ import type {
   OfficerOut,
   ResponderOut,
 } from './schemas.ts'
-
-export const iso = (ms: number): string => new Date(ms).toISOString()
 
 export function communitySummary(
   c: Community,

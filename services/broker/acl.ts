@@ -2,7 +2,7 @@
  * Who may publish and subscribe where ([docs/PROTOCOL.md §What each may do]): a principal acts
  * only under its own prefix. Pure functions of the principal and the topic.
  */
-import type { PrincipalKind } from '../registry/types.ts'
+import type { PrincipalKind } from '../registry/index.ts'
 
 export interface Principal {
   id: string

@@ -9,10 +9,9 @@ import type { Duplex } from 'node:stream'
 import { Aedes, type AuthenticateError, type Client } from 'aedes'
 import type { Registry } from 'prom-client'
 import client from 'prom-client'
-import type { EventBus } from '../events/index.ts'
 import type { Intake } from '../intake/index.ts'
-import type { PrincipalDirectory } from '../registry/types.ts'
-import type { Logger } from '../shared/log.ts'
+import type { PrincipalDirectory, RegistryEvents } from '../registry/index.ts'
+import type { EventBus, Logger } from '../shared/index.ts'
 import { mayPublish, maySubscribe, type Principal } from './acl.ts'
 
 export interface Broker {
@@ -28,7 +27,7 @@ export interface Broker {
 export interface BrokerOptions {
   directory: PrincipalDirectory
   intake: Intake
-  events: EventBus
+  events: EventBus<RegistryEvents>
   logger: Logger
   metrics: Registry
 }
@@ -215,7 +214,8 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     logger.debug({ principal: c.id, err: err.message }, 'MQTT connection error')
   })
 
-  events.on('principal.disabled', (id) => {
+  const owner = { stage: 'broker' }
+  events.on(owner, 'principal.disabled', (id) => {
     const c = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[id]
     if (c) {
       logger.info({ principal: id }, 'principal disabled; closing its MQTT connection')
@@ -243,6 +243,11 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
           (err) => (err ? reject(err) : resolve()),
         ),
       ),
-    close: () => new Promise<void>((resolve) => aedes.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        events.removeListeners(owner)
+        aedes.close(() => resolve())
+      }),
   }
 }
+export { type MqttListeners, startMqttListeners } from './listeners.ts'

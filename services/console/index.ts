@@ -11,7 +11,7 @@
 import path from 'node:path'
 import { build } from 'esbuild'
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import type { Logger } from '../shared/log.ts'
+import type { Logger } from '../shared/index.ts'
 
 const CONSOLE_DIR = path.resolve(import.meta.dirname, 'web')
 

@@ -12,7 +12,7 @@
  */
 import { circle } from '@turf/turf'
 import type { Feature, FeatureCollection, Point, Polygon } from 'geojson'
-import { TRAVEL_MODES, type TravelMode } from '../registry/types.ts'
+import { TRAVEL_MODES, type TravelMode } from '../registry/index.ts'
 import { type EtaParams, reachable, reachRadiusM } from './eta.ts'
 import type { NearbyResponder } from './responder-index.ts'
 

@@ -13,7 +13,7 @@
  * i.e. under 2 µm of distance for any mode; round trips (place a point at the radius with
  * `turf.destination`, measure it back) err by about 1e-11 relative, well inside it.
  */
-import type { TravelMode } from '../registry/types.ts'
+import type { TravelMode } from '../registry/index.ts'
 
 /** Mean Earth radius in metres, as Turf's `earthRadius`. */
 export const EARTH_RADIUS_M = 6_371_008.8

@@ -43,3 +43,4 @@ export {
 } from './policy.ts'
 export { createDispatchGeometry, type DispatchGeometry } from './routes.ts'
 export type * from './types.ts'
+export { OfferOut } from './views.ts'

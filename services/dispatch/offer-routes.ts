@@ -9,17 +9,24 @@
  *   responder was on scene within 300 s of the alarm.
  */
 import { Type } from 'typebox'
-import type { IncidentStore } from '../alarms/incidents.ts'
-import { OfferOut } from '../alarms/views.ts'
-import { type ApiInstance, assertInScope, callerOf, scopedFilter } from '../api/index.ts'
-import { parseTime } from '../api/routes/telemetry.ts'
-import { errors, IdParams } from '../api/schemas.ts'
-import type { Registry } from '../registry/types.ts'
-import type { Clock } from '../shared/clock.ts'
-import { badRequest, notFound } from '../shared/errors.ts'
+import type { IncidentStore } from '../alarms/index.ts'
+import {
+  type ApiInstance,
+  assertInScope,
+  callerOf,
+  errors,
+  IdParams,
+  iso,
+  parseTime,
+  scopedFilter,
+} from '../api/kit.ts'
+import type { Registry } from '../registry/index.ts'
+import type { Clock } from '../shared/index.ts'
+import { invalidInput, notRegistered } from '../shared/index.ts'
 import type { Dispatcher } from './offers.ts'
 import type { DispatchGeometry } from './routes.ts'
 import { ANSWERS } from './types.ts'
+import { OfferOut } from './views.ts'
 
 export interface OfferRoutesDeps {
   dispatcher: Pick<Dispatcher, 'reply' | 'offersView' | 'limitS' | 'record' | 'kpi' | 'timings'>
@@ -103,7 +110,7 @@ export function registerOfferRoutes(api: ApiInstance, deps: OfferRoutesDeps): vo
 
   function incidentInScope(request: Parameters<typeof callerOf>[0], id: string) {
     const i = incidents.get(id)
-    if (i === undefined) throw notFound(`incident ${id} does not exist`)
+    if (i === undefined) throw notRegistered(`incident ${id} does not exist`)
     assertInScope(callerOf(request), i, `incident ${i.id}`)
     return i
   }
@@ -173,10 +180,7 @@ export function registerOfferRoutes(api: ApiInstance, deps: OfferRoutesDeps): vo
       const q = request.query
       const to = q.to === undefined ? clock.now() : parseTime(q.to, 'to')
       const from = q.from === undefined ? to - 30 * DAY_MS : parseTime(q.from, 'from')
-      if (to < from)
-        throw badRequest(
-          `to (${new Date(to).toISOString()}) is before from (${new Date(from).toISOString()})`,
-        )
+      if (to < from) throw invalidInput(`to (${iso(to)}) is before from (${iso(from)})`)
       const where = scopedFilter(
         callerOf(request),
         { community: q.community, street: q.street },
@@ -184,8 +188,8 @@ export function registerOfferRoutes(api: ApiInstance, deps: OfferRoutesDeps): vo
       )
       const k = dispatcher.kpi({ from, to, ...where })
       return {
-        from: new Date(from).toISOString(),
-        to: new Date(to).toISOString(),
+        from: iso(from),
+        to: iso(to),
         limit_s: dispatcher.timings.limitsS[0]!,
         incidents: k.incidents,
         withResponderOnScene: k.withResponderOnScene,

@@ -27,17 +27,13 @@
 import type { Registry as Metrics } from 'prom-client'
 import client from 'prom-client'
 import type { Static } from 'typebox'
-import type { IncidentEvent } from '../alarms/events.ts'
-import type { Incident, IncidentStore, TimelineEntry } from '../alarms/incidents.ts'
-import type { OfferOut } from '../alarms/views.ts'
-import type { EventBus } from '../events/index.ts'
-import type { ResponderReply } from '../intake/decode.ts'
-import type { Registry, ResponderType } from '../registry/types.ts'
-import type { Clock, Timer } from '../shared/clock.ts'
-import { DomainError } from '../shared/errors.ts'
-import type { Logger } from '../shared/log.ts'
+import type { AlarmEvents, Incident, IncidentEvent, IncidentStore, TimelineEntry } from '../alarms/index.ts'
+import type { IntakeEvents, ResponderReply } from '../intake/index.ts'
+import type { Registry, ResponderType } from '../registry/index.ts'
+import type { Clock, EventBus, Logger, Timer } from '../shared/index.ts'
+import { DomainError, iso } from '../shared/index.ts'
 import type { Spool } from '../spool/index.ts'
-import type { SqliteDb } from '../state/db.ts'
+import type { SqliteDb } from '../state/index.ts'
 import { tenth } from './circle.ts'
 import { etaSeconds, haversineM, withinLimit } from './eta.ts'
 import {
@@ -50,6 +46,7 @@ import {
 } from './policy.ts'
 import type { ResponderIndex } from './responder-index.ts'
 import { createDispatchStore, type DispatchStore, type KpiCounts } from './store.ts'
+import type { DispatchEvents } from './types.ts'
 import {
   type Answer,
   COMMITTED,
@@ -59,6 +56,7 @@ import {
   type OfferRecord,
   type TypeRule,
 } from './types.ts'
+import type { OfferOut } from './views.ts'
 
 /** The broker's publish, as the composition root hands it over. */
 export type Publish = (topic: string, payload: Buffer | string, qos: 0 | 1) => Promise<void>
@@ -80,7 +78,10 @@ export class ReplyRefused extends DomainError {
     readonly reason: RefusalReason,
     message: string,
   ) {
-    super(reason === 'unknown_incident' || reason === 'unknown_responder' ? 'not_found' : 'conflict', message)
+    super(
+      reason === 'unknown_incident' || reason === 'unknown_responder' ? 'not_registered' : 'reply_refused',
+      message,
+    )
     this.name = 'ReplyRefused'
   }
 }
@@ -95,7 +96,7 @@ export type OfferView = Static<typeof OfferOut>
 
 export interface DispatcherDeps {
   clock: Clock
-  events: EventBus
+  events: EventBus<AlarmEvents & IntakeEvents & DispatchEvents>
   incidents: Pick<IncidentStore, 'get' | 'update' | 'openIncidents'>
   index: ResponderIndex
   registry: Pick<Registry, 'building' | 'responder' | 'listResponders'>
@@ -709,7 +710,6 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
 
   const offerView = (o: OfferRecord): OfferView => {
     const name = registry.responder(o.responder)?.name
-    const iso = (ms: number) => new Date(ms).toISOString()
     return {
       responder: o.responder,
       ...(name !== undefined ? { name } : {}),
@@ -729,6 +729,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     }
   }
 
+  const owner = { stage: 'dispatch' }
   return {
     policy,
     timings,
@@ -736,15 +737,14 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       if (running) return
       running = true
       guarded(resume)
-      events.on('incident', onIncident)
-      events.on('responder.reply', onReply)
+      events.on(owner, 'incident', onIncident)
+      events.on(owner, 'responder.reply', onReply)
       logger.info({ open: store.openRecords().length }, 'dispatch started')
     },
     stop() {
       if (!running) return
       running = false
-      events.off('incident', onIncident)
-      events.off('responder.reply', onReply)
+      events.removeListeners(owner)
       for (const t of wideningTimers.values()) t.cancel()
       for (const t of expiryTimers.values()) t.cancel()
       wideningTimers.clear()

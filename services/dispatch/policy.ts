@@ -3,7 +3,7 @@
  * [docs/PROTOCOL.md §Default dispatch policy]) and which answers a responder may give in which
  * state. The dispatcher (./offers.ts) does the I/O around them.
  */
-import { RESPONDER_TYPES, type ResponderType, type TravelMode } from '../registry/types.ts'
+import { RESPONDER_TYPES, type ResponderType, type TravelMode } from '../registry/index.ts'
 import type { Answer, DispatchPolicy, DispatchTimings, OfferState, TypeRule } from './types.ts'
 
 /**

@@ -47,7 +47,7 @@
  * messages and a reconnecting app can deliver out of order.
  */
 import RBush, { type BBox } from 'rbush'
-import { type ResponderType, TRAVEL_MODES, type TravelMode } from '../registry/types.ts'
+import { type ResponderType, TRAVEL_MODES, type TravelMode } from '../registry/index.ts'
 import {
   cosLat,
   DEFAULT_ETA_PARAMS,

@@ -15,14 +15,12 @@
  */
 import type { Static } from 'typebox'
 import { Type } from 'typebox'
-import { type ApiInstance, callerOf, canSee } from '../api/index.ts'
-import { errors, LonLat } from '../api/schemas.ts'
-import type { EventBus } from '../events/index.ts'
-import type { ResponderLocation } from '../intake/decode.ts'
-import type { Registry } from '../registry/index.ts'
-import { RESPONDER_TYPES, type Responder, TRAVEL_MODES } from '../registry/types.ts'
-import type { Clock } from '../shared/clock.ts'
-import type { Logger } from '../shared/log.ts'
+import { type ApiInstance, callerOf, canSee, errors, LonLat } from '../api/kit.ts'
+import type { IntakeEvents, ResponderLocation } from '../intake/index.ts'
+import type { Registry, RegistryEvents } from '../registry/index.ts'
+import { RESPONDER_TYPES, type Responder, TRAVEL_MODES } from '../registry/index.ts'
+import type { EventBus, Logger } from '../shared/index.ts'
+import { type Clock, iso } from '../shared/index.ts'
 import { type FireCircle, fireCircle, tenth } from './circle.ts'
 import { type EtaParams, type EtaParamsInput, etaParams } from './eta.ts'
 import {
@@ -38,7 +36,7 @@ import {
 
 export interface ResponderFeedDeps {
   registry: Pick<Registry, 'allResponders' | 'responder'>
-  events: Pick<EventBus, 'on' | 'off'>
+  events: Pick<EventBus<RegistryEvents & IntakeEvents>, 'on' | 'removeListeners'>
   /** The time a registered location is set, when an administrator changes it. */
   clock: Pick<Clock, 'now'>
 }
@@ -96,12 +94,10 @@ export function feedResponderIndex(index: ResponderIndex, deps: ResponderFeedDep
     index.move(loc.responder, loc.lon, loc.lat, loc.ts)
   }
 
-  events.on('responder.changed', onChanged)
-  events.on('responder.location', onLocation)
-  return () => {
-    events.off('responder.changed', onChanged)
-    events.off('responder.location', onLocation)
-  }
+  const owner = { stage: 'dispatch', part: 'responder index' }
+  events.on(owner, 'responder.changed', onChanged)
+  events.on(owner, 'responder.location', onLocation)
+  return () => events.removeListeners(owner)
 }
 
 // ---- GET /api/responders/nearby
@@ -172,7 +168,7 @@ function nearbyItem(r: NearbyResponder): Static<typeof NearbyItem> {
     onDuty: r.onDuty,
     busy: r.busy,
     location: [r.lon, r.lat],
-    locatedAt: new Date(r.ts).toISOString(),
+    locatedAt: iso(r.ts),
     distance_m: tenth(r.distance_m),
     eta_s: tenth(r.eta_s),
   }

@@ -3,8 +3,8 @@
  * incident the widening step and its deadline, so that after a restart the timers resume from
  * the stored deadlines, and the 5-minute KPI is a query.
  */
-import type { ResponderType, TravelMode } from '../registry/types.ts'
-import type { SqliteDb } from '../state/db.ts'
+import type { ResponderType, TravelMode } from '../registry/index.ts'
+import type { SqliteDb } from '../state/index.ts'
 import type { DispatchRecord, OfferRecord, OfferState } from './types.ts'
 
 export interface KpiFilter {

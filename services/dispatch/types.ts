@@ -2,7 +2,7 @@
  * What the dispatch stage offers, records and tells other stages: offers and their states,
  * the dispatch policy per responder type, and the events it puts on the bus.
  */
-import type { ResponderType, TravelMode } from '../registry/types.ts'
+import type { ResponderType, TravelMode } from '../registry/index.ts'
 
 /**
  * A responder's state on one incident (docs/DOMAIN.md): offered → accepted / declined / no answer
@@ -130,4 +130,14 @@ export interface DispatchEscalation {
   /** Responders offered at this step. */
   offered: string[]
   at: number
+}
+
+/** What dispatch tells the other stages. */
+export interface DispatchEvents {
+  /** Dispatch offered an incident to a responder, or an offer expired or was withdrawn. */
+  'dispatch.offer': [DispatchOfferEvent]
+  /** A responder's answer to an offer was taken (accept, decline, en route, on scene). */
+  'dispatch.reply': [DispatchReplyEvent]
+  /** Nobody accepted in time: the fire circle widened (7.5 min, then 10 min). */
+  'dispatch.escalation': [DispatchEscalation]
 }

@@ -1,75 +1,39 @@
 /**
- * The typed in-process event stream between stages: intake publishes what it accepted,
- * liveness what changed in a device's health; later stages (alarm engine, dispatch, linkage,
- * the SSE stream) listen. No stage calls into another's internals.
+ * The one map of every event between stages, and the bus the composition root builds from
+ * it. Each stage declares the events it emits beside its own types (the payloads live with
+ * the stage that owns them) and takes a bus of only the events it emits and hears; this
+ * module puts the declarations together, so the whole vocabulary is read in one place:
+ *
+ * | event | emitted by | payload |
+ * |---|---|---|
+ * | `principal.disabled`, `responder.changed` | registry | device/gateway/responder id; Responder |
+ * | `device.state` | liveness | DeviceLiveState |
+ * | `reading`, `device.event`, `command.ack`, `responder.location`, `responder.reply` | intake | Reading, DeviceEvent, … |
+ * | `signal`, `incident` | alarms | SignalEvent, IncidentEvent |
+ * | `dispatch.offer`, `dispatch.reply`, `dispatch.escalation` | dispatch | offer, reply, widening |
+ * | `linkage.notification`, `linkage.escalation` | linkage | alerts for officers, escalations |
+ *
+ * No stage imports this module (it imports them all): a stage's bus is typed by the event
+ * declarations of itself and the stages before it.
  */
-import { EventEmitter } from 'node:events'
-import type { IncidentEvent, SignalEvent } from '../alarms/events.ts'
-import type { DispatchEscalation, DispatchOfferEvent, DispatchReplyEvent } from '../dispatch/types.ts'
-import type { CommandAck, ResponderLocation, ResponderReply } from '../intake/decode.ts'
-import type { DeviceEvent, Reading } from '../intake/types.ts'
-import type { LinkageEscalation, LinkageStreamNotification } from '../linkage/types.ts'
-import type { DeviceLiveState } from '../liveness/types.ts'
-import type { Responder } from '../registry/types.ts'
+import type { AlarmEvents } from '../alarms/index.ts'
+import type { DispatchEvents } from '../dispatch/index.ts'
+import type { IntakeEvents } from '../intake/index.ts'
+import type { LinkageEvents } from '../linkage/index.ts'
+import type { LivenessEvents } from '../liveness/index.ts'
+import type { RegistryEvents } from '../registry/index.ts'
+import { type EventBus as Bus, createEventBus as createBus } from '../shared/index.ts'
 
-export interface FireCircleEvents {
-  /** A validated telemetry reading, as soon as it is accepted (before the store has it). */
-  reading: [Reading]
-  /** A validated device event (alarm, manual, fault, tamper, test, restore). */
-  'device.event': [DeviceEvent]
-  /** A device's live state changed (online/offline, battery). */
-  'device.state': [DeviceLiveState]
-  /** A device, gateway or responder was disabled: its MQTT connection must close. */
-  'principal.disabled': [string]
-  /** A device condition started or cleared (alarm, warning, supervisory, trouble). */
-  signal: [SignalEvent]
-  /** An incident opened or changed (status, a device joined, verification). */
-  incident: [IncidentEvent]
-  /** A device acknowledged a command sent on dev/{id}/cmd. */
-  'command.ack': [CommandAck]
-  /** A responder was registered or changed (duty, mode, registered location, enabled). */
-  'responder.changed': [Responder]
-  /** A responder app reported its position. */
-  'responder.location': [ResponderLocation]
-  /** A responder app answered an offer. */
-  'responder.reply': [ResponderReply]
-  /** Dispatch offered an incident to a responder, or an offer expired or was withdrawn. */
-  'dispatch.offer': [DispatchOfferEvent]
-  /** A responder's answer to an offer was taken (accept, decline, en route, on scene). */
-  'dispatch.reply': [DispatchReplyEvent]
-  /** Nobody accepted in time: the fire circle widened (7.5 min, then 10 min). */
-  'dispatch.escalation': [DispatchEscalation]
-  /** A linked alert for duty officers on the SSE stream (services/linkage). */
-  'linkage.notification': [LinkageStreamNotification]
-  /** An alarm not acknowledged in time was escalated to the street's or the district's officers. */
-  'linkage.escalation': [LinkageEscalation]
-}
+export type FireCircleEvents = RegistryEvents &
+  LivenessEvents &
+  IntakeEvents &
+  AlarmEvents &
+  DispatchEvents &
+  LinkageEvents
 
-export interface EventBus {
-  on<K extends keyof FireCircleEvents>(name: K, listener: (...args: FireCircleEvents[K]) => void): void
-  off<K extends keyof FireCircleEvents>(name: K, listener: (...args: FireCircleEvents[K]) => void): void
-  emit<K extends keyof FireCircleEvents>(name: K, ...args: FireCircleEvents[K]): void
-}
+/** The bus of every event. */
+export type EventBus = Bus<FireCircleEvents>
 
 export function createEventBus(onListenerError?: (err: unknown, event: string) => void): EventBus {
-  const emitter = new EventEmitter()
-  emitter.setMaxListeners(100)
-  return {
-    on: (name, listener) => {
-      emitter.on(name, listener as (...a: unknown[]) => void)
-    },
-    off: (name, listener) => {
-      emitter.off(name, listener as (...a: unknown[]) => void)
-    },
-    emit: (name, ...args) => {
-      // One failing listener must not stop the others nor the intake that emitted.
-      for (const l of emitter.listeners(name)) {
-        try {
-          ;(l as (...a: unknown[]) => void)(...args)
-        } catch (err) {
-          onListenerError?.(err, name)
-        }
-      }
-    },
-  }
+  return createBus<FireCircleEvents>(onListenerError)
 }

@@ -7,8 +7,8 @@
 import { Type } from 'typebox'
 import Compile from 'typebox/compile'
 import { checkValue, EVENT_TYPES, type ValueName } from '../../devices/catalogue.ts'
-import type { RejectionReason } from '../liveness/types.ts'
-import type { Device, Responder } from '../registry/types.ts'
+import type { RejectionReason } from '../liveness/index.ts'
+import type { Device, Responder } from '../registry/index.ts'
 import type { DeviceEvent, DevicePlace, Reading } from './types.ts'
 
 export interface DecodeContext {

@@ -9,18 +9,18 @@
 
 import type { Registry } from 'prom-client'
 import client from 'prom-client'
-import type { EventBus } from '../events/index.ts'
 import type { Liveness } from '../liveness/index.ts'
-import type { PrincipalDirectory } from '../registry/types.ts'
-import type { Clock } from '../shared/clock.ts'
-import type { Logger } from '../shared/log.ts'
+import type { PrincipalDirectory } from '../registry/index.ts'
+import type { Clock, EventBus, Logger } from '../shared/index.ts'
 import type { Spool } from '../spool/index.ts'
-import type { Point } from '../store/types.ts'
+import type { Point } from '../store/index.ts'
 import { type DecodeRejection, decodeMessage } from './decode.ts'
 import { deviceEventPoint, telemetryPoint } from './points.ts'
+import type { IntakeEvents } from './types.ts'
 
 export type { CommandAck, ResponderLocation, ResponderReply } from './decode.ts'
-export type { DeviceEvent, DevicePlace, Reading } from './types.ts'
+export { decodeMessage } from './decode.ts'
+export type { DeviceEvent, DevicePlace, IntakeEvents, Reading } from './types.ts'
 
 export interface IntakeMessage {
   topic: string
@@ -40,7 +40,7 @@ export interface Intake {
 export interface IntakeOptions {
   spool: Spool
   liveness: Liveness
-  events: EventBus
+  events: EventBus<IntakeEvents>
   directory: PrincipalDirectory
   clock: Clock
   logger: Logger

@@ -1,5 +1,5 @@
 /** Readings and device events as points in docs/PROTOCOL.md's InfluxDB schema. */
-import type { Point } from '../store/types.ts'
+import type { Point } from '../store/index.ts'
 import type { DeviceEvent, DevicePlace, Reading } from './types.ts'
 
 function tags(p: DevicePlace): Record<string, string> {

@@ -1,4 +1,5 @@
 import type { DeviceEventType, DeviceKind, ValueName } from '../../devices/catalogue.ts'
+import type { CommandAck, ResponderLocation, ResponderReply } from './decode.ts'
 
 /** Where a device sits in the command structure: the tags every stored point carries. */
 export interface DevicePlace {
@@ -29,4 +30,18 @@ export interface DeviceEvent extends DevicePlace {
   type: DeviceEventType
   detail?: string
   deviceTs?: number
+}
+
+/** What the intake tells the other stages, as soon as a message is accepted. */
+export interface IntakeEvents {
+  /** A validated telemetry reading (before the store has it). */
+  reading: [Reading]
+  /** A validated device event (alarm, manual, fault, tamper, test, restore). */
+  'device.event': [DeviceEvent]
+  /** A device acknowledged a command sent on dev/{id}/cmd. */
+  'command.ack': [CommandAck]
+  /** A responder app reported its position. */
+  'responder.location': [ResponderLocation]
+  /** A responder app answered an offer. */
+  'responder.reply': [ResponderReply]
 }

@@ -4,9 +4,9 @@
  * dead-lettered after the last failure. Not configured (FC_FIRE_CENTRE_URL unset) or turned
  * off for the community: an audit record and a timeline entry say so.
  */
-import type { Incident } from '../alarms/incidents.ts'
-import type { Registry } from '../registry/types.ts'
-import type { Clock } from '../shared/clock.ts'
+import type { Incident } from '../alarms/index.ts'
+import type { Registry } from '../registry/index.ts'
+import type { Clock } from '../shared/index.ts'
 import { type Notifier, newNotificationId } from './notifier.ts'
 import { fireCentrePayload } from './payloads.ts'
 import type { RulesBook } from './rules.ts'

@@ -24,17 +24,14 @@
  */
 import type { Registry as Metrics } from 'prom-client'
 import client from 'prom-client'
-import type { IncidentEvent, SignalEvent } from '../alarms/events.ts'
-import type { Incident, IncidentStore } from '../alarms/incidents.ts'
-import { isOpen } from '../alarms/lifecycle.ts'
-import type { ApiInstance } from '../api/types.ts'
+import type { AlarmEvents, Incident, IncidentEvent, IncidentStore, SignalEvent } from '../alarms/index.ts'
+import { isOpen } from '../alarms/index.ts'
+import type { ApiInstance } from '../api/kit.ts'
 import { ConfigError, type LinkageSettings } from '../config/index.ts'
-import type { EventBus } from '../events/index.ts'
-import type { CommandAck } from '../intake/decode.ts'
-import type { Registry } from '../registry/types.ts'
-import type { Clock } from '../shared/clock.ts'
-import type { Logger } from '../shared/log.ts'
-import type { SqliteDb } from '../state/db.ts'
+import type { CommandAck, IntakeEvents } from '../intake/index.ts'
+import type { Registry } from '../registry/index.ts'
+import type { Clock, EventBus, Logger } from '../shared/index.ts'
+import type { SqliteDb } from '../state/index.ts'
 import type { BackoffPolicy } from './backoff.ts'
 import { createCommands } from './commands.ts'
 import { createFireCentre } from './fire-centre.ts'
@@ -50,11 +47,12 @@ import {
 import { linkageView, registerLinkageRoutes } from './routes.ts'
 import { createRulesBook, loadRulesFile, type RulesBook, RulesError, type RulesFile } from './rules.ts'
 import { createTimelineLog } from './timeline.ts'
-import type { AuditRecord, CommandRecord, LinkageTimelineEntry } from './types.ts'
+import type { AuditRecord, CommandRecord, LinkageEvents, LinkageTimelineEntry } from './types.ts'
 
 export type { BackoffPolicy } from './backoff.ts'
 export { backoffCeiling, backoffDelay, COMMAND_BACKOFF, WEBHOOK_BACKOFF } from './backoff.ts'
 export type { Publish } from './notifier.ts'
+export { LinkageSummaryOut } from './routes.ts'
 export type { CommunityRules, CommunityRulesInput, RulesFile } from './rules.ts'
 export { DEFAULT_RULES, loadRulesFile, parseRulesFile, RulesError, validateRulesFile } from './rules.ts'
 export { DELIVERY_HEADER, SIGNATURE_HEADER, sign, TIMESTAMP_HEADER, verifySignature } from './sign.ts'
@@ -62,7 +60,7 @@ export type * from './types.ts'
 
 export interface LinkageDeps {
   clock: Clock
-  events: EventBus
+  events: EventBus<AlarmEvents & IntakeEvents & LinkageEvents>
   /** The state database: audit log, timers, commands, timeline and rules live in it. */
   db: SqliteDb
   registry: Pick<Registry, 'building' | 'community' | 'officers' | 'devicesOfBuilding'>
@@ -327,6 +325,7 @@ export function createLinkage(deps: LinkageDeps): Linkage {
     }
   }
 
+  const owner = { stage: 'linkage' }
   return {
     start() {
       if (running) return
@@ -334,10 +333,10 @@ export function createLinkage(deps: LinkageDeps): Linkage {
       ladder.start()
       commands.start()
       const resumed = notifier.resume()
-      events.on('incident', onIncidentEvent)
-      events.on('signal', onSignal)
-      events.on('command.ack', onAck)
-      events.on('linkage.escalation', onEscalation)
+      events.on(owner, 'incident', onIncidentEvent)
+      events.on(owner, 'signal', onSignal)
+      events.on(owner, 'command.ack', onAck)
+      events.on(owner, 'linkage.escalation', onEscalation)
       defer(catchUp)
       logger.info(
         {
@@ -355,10 +354,7 @@ export function createLinkage(deps: LinkageDeps): Linkage {
     stop() {
       if (!running) return
       running = false
-      events.off('incident', onIncidentEvent)
-      events.off('signal', onSignal)
-      events.off('command.ack', onAck)
-      events.off('linkage.escalation', onEscalation)
+      events.removeListeners(owner)
       urgent.length = 0
       normal.length = 0
       ladder.stop()

@@ -10,18 +10,15 @@
  * decided at alarm time), armed on the injected clock and re-armed after a restart; an
  * acknowledgement (or confirmation, false alarm, resolution) deletes them.
  */
-import type { SignalEvent } from '../alarms/events.ts'
-import type { Incident, IncidentStore } from '../alarms/incidents.ts'
-import type { EventBus } from '../events/index.ts'
-import type { Building, Registry } from '../registry/types.ts'
-import type { Clock, Timer } from '../shared/clock.ts'
-import type { Logger } from '../shared/log.ts'
-import type { SqliteDb } from '../state/db.ts'
+import type { Incident, IncidentStore, SignalEvent } from '../alarms/index.ts'
+import type { Building, Registry } from '../registry/index.ts'
+import type { Clock, EventBus, Logger, Timer } from '../shared/index.ts'
+import type { SqliteDb } from '../state/index.ts'
 import { type Notifier, newNotificationId } from './notifier.ts'
 import { describeIncident, incidentSummary, warningPayload } from './payloads.ts'
 import type { CommunityRules, EscalationStep, OfficerAlert, RulesBook } from './rules.ts'
 import type { TimelineLog } from './timeline.ts'
-import type { LinkageEscalation, Notification, NotificationPlace, Purpose } from './types.ts'
+import type { LinkageEscalation, LinkageEvents, Notification, NotificationPlace, Purpose } from './types.ts'
 
 export interface AlertDeps {
   clock: Clock
@@ -150,7 +147,7 @@ function alertOfficers(
 
 export interface LadderDeps extends AlertDeps {
   db: SqliteDb
-  events: EventBus
+  events: EventBus<LinkageEvents>
   incidents: Pick<IncidentStore, 'get'>
   rules: RulesBook
   logger: Logger

@@ -12,10 +12,8 @@
  * delays another one. Each attempt and the outcome update the audit row (`linkage_audit`).
  */
 import { randomBytes } from 'node:crypto'
-import type { EventBus } from '../events/index.ts'
-import type { Clock, Timer } from '../shared/clock.ts'
-import type { Logger } from '../shared/log.ts'
-import type { SqliteDb } from '../state/db.ts'
+import type { Clock, EventBus, Logger, Timer } from '../shared/index.ts'
+import type { SqliteDb } from '../state/index.ts'
 import { type BackoffPolicy, backoffDelay, WEBHOOK_BACKOFF } from './backoff.ts'
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign, TIMESTAMP_HEADER } from './sign.ts'
 import type {
@@ -23,6 +21,7 @@ import type {
   Channel,
   ChannelName,
   DeliveryStatus,
+  LinkageEvents,
   LinkageStreamNotification,
   Notification,
   Outcome,
@@ -70,7 +69,7 @@ export function createMqttChannel(opts: { publish: Publish; clock: Clock }): Cha
 // ---- sse ------------------------------------------------------------------------------
 
 /** Put the notification on the bus as `linkage.notification`; the SSE stream forwards it. */
-export function createSseChannel(opts: { events: EventBus; clock: Clock }): Channel {
+export function createSseChannel(opts: { events: EventBus<LinkageEvents>; clock: Clock }): Channel {
   const { events, clock } = opts
   return {
     name: 'sse',

@@ -2,11 +2,10 @@
  * What receivers get: the incident as the responsible party, the officers and the fire
  * command centre (119) see it. Pure; times are ISO 8601, coordinates [lon, lat].
  */
-import type { SignalEvent } from '../alarms/events.ts'
-import type { Incident } from '../alarms/incidents.ts'
-import type { Building } from '../registry/types.ts'
+import type { Incident, SignalEvent } from '../alarms/index.ts'
+import type { Building } from '../registry/index.ts'
 
-const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString())
+import { iso } from '../shared/index.ts'
 
 export function incidentSummary(i: Incident, building?: Building): Record<string, unknown> {
   return {

@@ -4,14 +4,12 @@
  * administrator's rules per community (validated, errors naming the bad entry).
  */
 import { Type } from 'typebox'
-import type { Incident } from '../alarms/incidents.ts'
-import { assertInScope, callerOf } from '../api/auth.ts'
-import { errors, IdParams } from '../api/schemas.ts'
-import type { ApiInstance } from '../api/types.ts'
-import type { Registry } from '../registry/types.ts'
-import { badRequest, notFound } from '../shared/errors.ts'
+import type { Incident } from '../alarms/index.ts'
+import { type ApiInstance, assertInScope, callerOf, errors, IdParams, iso } from '../api/kit.ts'
+import type { Registry } from '../registry/index.ts'
+import { notRegistered } from '../shared/index.ts'
 import type { DeadLetter } from './notifier.ts'
-import { type RulesBook, RulesError } from './rules.ts'
+import type { RulesBook } from './rules.ts'
 import type { AuditRecord, CommandRecord, LinkageTimelineEntry } from './types.ts'
 
 export interface LinkageRoutesDeps {
@@ -24,8 +22,6 @@ export interface LinkageRoutesDeps {
   pending(incident: string): { step: number; deadline: number; audience: string }[]
   deadLetters(limit: number): DeadLetter[]
 }
-
-const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString())
 
 function withIsoTimes<T extends object>(o: T, keys: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = { ...(o as Record<string, unknown>) }
@@ -147,6 +143,17 @@ const RulesOut = Type.Object({
 })
 
 /** What linkage did for an incident, rendered for the API (ISO times). */
+/** Linkage on GET /api/incidents/{id}: GET /api/linkage/incidents/{id} has the full schema. */
+export const LinkageSummaryOut = Type.Object(
+  {
+    audit: Type.Array(Type.Unknown(), { description: 'every notification with its outcome' }),
+    commands: Type.Array(Type.Unknown(), { description: 'linked-device commands and their state' }),
+    escalations: Type.Array(Type.Unknown(), { description: 'escalations still pending' }),
+    timeline: Type.Array(Type.Unknown(), { description: 'alerts, escalations, forwarding, commands' }),
+  },
+  { description: 'what linkage did: GET /api/linkage/incidents/{id} has the full schema' },
+)
+
 export function linkageView(
   deps: Pick<LinkageRoutesDeps, 'audit' | 'commands' | 'pending' | 'timeline'>,
   id: string,
@@ -185,7 +192,7 @@ export function registerLinkageRoutes(api: ApiInstance, deps: LinkageRoutesDeps)
     },
     async (request) => {
       const i = deps.incidents.get(request.params.id)
-      if (i === undefined) throw notFound(`incident ${request.params.id} does not exist`)
+      if (i === undefined) throw notRegistered(`incident ${request.params.id} does not exist`)
       assertInScope(callerOf(request), i, `incident ${i.id}`)
       return { incident: i.id, ...linkageView(deps, i.id) } as never
     },
@@ -204,7 +211,7 @@ export function registerLinkageRoutes(api: ApiInstance, deps: LinkageRoutesDeps)
     },
     async (request) => {
       const c = deps.registry.community(request.params.community)
-      if (c === undefined) throw notFound(`community ${request.params.community} does not exist`)
+      if (c === undefined) throw notRegistered(`community ${request.params.community} does not exist`)
       assertInScope(callerOf(request), { community: c.id, street: c.street }, `community ${c.id}`)
       return {
         community: c.id,
@@ -231,14 +238,10 @@ export function registerLinkageRoutes(api: ApiInstance, deps: LinkageRoutesDeps)
     },
     async (request) => {
       const c = deps.registry.community(request.params.community)
-      if (c === undefined) throw notFound(`community ${request.params.community} does not exist`)
-      try {
-        const override = deps.rules.set(c.id, request.body ?? {})
-        return { community: c.id, rules: deps.rules.forCommunity(c.id), override }
-      } catch (err) {
-        if (err instanceof RulesError) throw badRequest(err.message)
-        throw err
-      }
+      if (c === undefined) throw notRegistered(`community ${request.params.community} does not exist`)
+      // A RulesError is an invalid_input DomainError naming the entry.
+      const override = deps.rules.set(c.id, request.body ?? {})
+      return { community: c.id, rules: deps.rules.forCommunity(c.id), override }
     },
   )
 
@@ -254,7 +257,7 @@ export function registerLinkageRoutes(api: ApiInstance, deps: LinkageRoutesDeps)
     },
     async (request) => {
       const c = deps.registry.community(request.params.community)
-      if (c === undefined) throw notFound(`community ${request.params.community} does not exist`)
+      if (c === undefined) throw notRegistered(`community ${request.params.community} does not exist`)
       deps.rules.clear(c.id)
       return { community: c.id, rules: deps.rules.forCommunity(c.id), override: null }
     },

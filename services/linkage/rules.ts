@@ -14,7 +14,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import YAML from 'yaml'
-import type { SqliteDb } from '../state/db.ts'
+import { DomainError } from '../shared/index.ts'
+import type { SqliteDb } from '../state/index.ts'
 
 export const RESPONSIBLE_CHANNELS = ['webhook', 'sms'] as const
 export type ResponsibleChannel = (typeof RESPONSIBLE_CHANNELS)[number]
@@ -77,9 +78,12 @@ export const DEFAULT_RULES: CommunityRules = {
 }
 
 /** Rules that did not validate; `errors` name each bad entry. */
-export class RulesError extends Error {
+export class RulesError extends DomainError {
   constructor(readonly errors: string[]) {
-    super(errors.length === 1 ? errors[0] : `${errors.length} errors: ${errors.join('; ')}`)
+    super(
+      'invalid_input',
+      errors.length === 1 ? (errors[0] as string) : `${errors.length} errors: ${errors.join('; ')}`,
+    )
     this.name = 'RulesError'
   }
 }

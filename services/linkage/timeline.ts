@@ -3,7 +3,7 @@
  * incident timeline belongs to the alarm stage; these entries are merged into its view by
  * time (`at`).
  */
-import type { SqliteDb } from '../state/db.ts'
+import type { SqliteDb } from '../state/index.ts'
 import type { LinkageTimelineEntry } from './types.ts'
 
 export interface TimelineLog {

@@ -196,3 +196,11 @@ export interface LinkageEscalation {
   officers: string[]
   reason: string
 }
+
+/** What linkage tells the other stages. */
+export interface LinkageEvents {
+  /** A linked alert for duty officers on the SSE stream. */
+  'linkage.notification': [LinkageStreamNotification]
+  /** An alarm not acknowledged in time was escalated to the street's or the district's officers. */
+  'linkage.escalation': [LinkageEscalation]
+}

@@ -4,18 +4,28 @@
  * its last rejected message. Kept in memory for the intake's hot path and written to SQLite
  * in batches so that a restart keeps it.
  */
-import type { EventBus } from '../events/index.ts'
-import type { Reading } from '../intake/types.ts'
-import type { Clock } from '../shared/clock.ts'
-import type { SqliteDb } from '../state/db.ts'
-import type { DeviceLiveState, DeviceStates, Rejection } from './types.ts'
+import type { Clock, EventBus } from '../shared/index.ts'
+import type { SqliteDb } from '../state/index.ts'
+import type { DeviceLiveState, DeviceStates, LivenessEvents, Rejection } from './types.ts'
 
-export type { DeviceLiveState, DeviceStates, Rejection } from './types.ts'
+export type { DeviceLiveState, DeviceStates, LivenessEvents, Rejection, RejectionReason } from './types.ts'
+
+/**
+ * What liveness reads of a reading: whose, when it arrived, battery and signal. (The
+ * intake's Reading has these; liveness sits before the intake and does not import it.)
+ */
+export interface Sighting {
+  device: string
+  receivedAt: number
+  values: { battery?: number; rssi?: number }
+  /** The device's own time when it was outside the trusted window. */
+  deviceTs?: number
+}
 
 export interface Liveness extends DeviceStates {
   /** Any accepted message from the device (telemetry, event, ack). */
   seen(device: string, at: number): void
-  reading(r: Reading): void
+  reading(r: Sighting): void
   status(device: string, online: boolean, cause: 'birth' | 'last_will' | 'status', at: number): void
   /** Nothing arrived for 3 × the reporting interval: offline by silence. */
   silent(device: string, at: number): void
@@ -28,7 +38,7 @@ export interface Liveness extends DeviceStates {
 export function createLiveness(opts: {
   db: SqliteDb
   clock: Clock
-  events: EventBus
+  events: EventBus<LivenessEvents>
   flushMs?: number
 }): Liveness {
   const { db, events } = opts

@@ -39,3 +39,9 @@ export type RejectionReason =
 export interface DeviceStates {
   get(device: string): DeviceLiveState | undefined
 }
+
+/** What liveness tells the other stages. */
+export interface LivenessEvents {
+  /** A device's live state changed (online/offline, battery). */
+  'device.state': [DeviceLiveState]
+}

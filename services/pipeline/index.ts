@@ -13,8 +13,7 @@
  */
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import client from 'prom-client'
-import type { Clock } from '../shared/clock.ts'
-import type { Logger } from '../shared/log.ts'
+import type { Clock, Logger } from '../shared/index.ts'
 import type { Spool, SpooledPoint } from '../spool/index.ts'
 import { PointsRefusedError, type TelemetryStore } from '../store/index.ts'
 

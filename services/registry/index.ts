@@ -13,11 +13,15 @@
  */
 import { checkThresholds, DEVICE_KINDS, isDeviceKind } from '../../devices/catalogue.ts'
 import { ConfigError } from '../config/index.ts'
-import type { EventBus } from '../events/index.ts'
-import type { Clock } from '../shared/clock.ts'
-import { badRequest, conflict, notFound } from '../shared/errors.ts'
-import type { Logger } from '../shared/log.ts'
-import type { SqliteDb } from '../state/db.ts'
+import {
+  alreadyRegistered,
+  type Clock,
+  type EventBus,
+  invalidInput,
+  type Logger,
+  notRegistered,
+} from '../shared/index.ts'
+import type { SqliteDb } from '../state/index.ts'
 import { areaM2, checkCommunityGeometry, checkLonLat, createCommunityIndex } from './geo.ts'
 import { migrateRegistry } from './schema.ts'
 import { parseScope } from './scope.ts'
@@ -50,6 +54,7 @@ import {
   type PrincipalKind,
   RESPONDER_TYPES,
   type Registry,
+  type RegistryEvents,
   type Responder,
   type ResponderFilter,
   type ResponderInput,
@@ -67,7 +72,7 @@ export interface RegistryOptions {
   db: SqliteDb
   clock: Clock
   logger: Logger
-  events: EventBus
+  events: EventBus<RegistryEvents>
 }
 
 /**
@@ -85,7 +90,7 @@ const MIN_CONFIGURED_ADMIN_TOKEN = 16
 
 function checkId(id: unknown, what: string): string {
   if (typeof id !== 'string' || !ID_RE.test(id)) {
-    throw badRequest(
+    throw invalidInput(
       `${what} id ${JSON.stringify(id)} is not valid: use 1-64 letters, digits, "_", "." or "-", starting with a letter or digit`,
     )
   }
@@ -94,21 +99,21 @@ function checkId(id: unknown, what: string): string {
 
 function checkText(value: unknown, field: string, max = 200): string {
   if (typeof value !== 'string' || value.trim() === '')
-    throw badRequest(`${field} must be a non-empty string`)
-  if (value.length > max) throw badRequest(`${field} is longer than ${max} characters`)
+    throw invalidInput(`${field} must be a non-empty string`)
+  if (value.length > max) throw invalidInput(`${field} is longer than ${max} characters`)
   return value.trim()
 }
 
 function checkPosition(value: unknown, field: string): LonLat {
   const reason = checkLonLat(value, field)
-  if (reason) throw badRequest(reason)
+  if (reason) throw invalidInput(reason)
   const [lon, lat] = value as number[]
   return [lon as number, lat as number]
 }
 
 function checkFloor(value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < -20 || value > 300) {
-    throw badRequest('floor must be a whole number between -20 and 300')
+    throw invalidInput('floor must be a whole number between -20 and 300')
   }
   return value
 }
@@ -119,10 +124,10 @@ function checkWebhook(value: unknown): string {
   try {
     url = new URL(text)
   } catch {
-    throw badRequest(`responsible.webhook "${text}" is not a URL`)
+    throw invalidInput(`responsible.webhook "${text}" is not a URL`)
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw badRequest(`responsible.webhook must be an http(s) URL, not ${url.protocol}`)
+    throw invalidInput(`responsible.webhook must be an http(s) URL, not ${url.protocol}`)
   }
   return url.toString()
 }
@@ -472,12 +477,12 @@ export function createRegistry(opts: RegistryOptions): Registry {
       const name = checkText(input.name, 'properties.name')
       const street = checkText(input.street, 'properties.street')
       const reason = checkCommunityGeometry(input.geometry)
-      if (reason) throw badRequest(`community ${id}: ${reason}`)
-      if (communities.has(id)) throw conflict(`community ${id} is already registered`)
+      if (reason) throw invalidInput(`community ${id}: ${reason}`)
+      if (communities.has(id)) throw alreadyRegistered(`community ${id} is already registered`)
       // Only what a geometry is: foreign members (crs, bbox, …) are not kept.
       const given = input.geometry as Community['geometry']
       const geometry = { type: given.type, coordinates: given.coordinates } as Community['geometry']
-      if (!(areaM2(geometry) > 0)) throw badRequest(`community ${id}: the geometry encloses no area`)
+      if (!(areaM2(geometry) > 0)) throw invalidInput(`community ${id}: the geometry encloses no area`)
       const community: Community = { id, name, street, geometry, createdAt: clock.now() }
       try {
         db.transaction(() => {
@@ -485,7 +490,7 @@ export function createRegistry(opts: RegistryOptions): Registry {
           insertCommunity.run(id, name, street, JSON.stringify(geometry), community.createdAt)
         })()
       } catch (err) {
-        if (isUniqueViolation(err)) throw conflict(`community ${id} is already registered`)
+        if (isUniqueViolation(err)) throw alreadyRegistered(`community ${id} is already registered`)
         throw err
       }
       communities.set(id, community)
@@ -500,7 +505,7 @@ export function createRegistry(opts: RegistryOptions): Registry {
       const name = checkText(input.name, 'name')
       const location = checkPosition(input.location, 'location')
       if (typeof input.responsible !== 'object' || input.responsible === null) {
-        throw badRequest('responsible must be an object {name, phone?, webhook?}')
+        throw invalidInput('responsible must be an object {name, phone?, webhook?}')
       }
       const responsible: Building['responsible'] = {
         name: checkText(input.responsible.name, 'responsible.name'),
@@ -510,11 +515,11 @@ export function createRegistry(opts: RegistryOptions): Registry {
       }
       if (input.responsible.webhook !== undefined)
         responsible.webhook = checkWebhook(input.responsible.webhook)
-      if (buildings.has(id)) throw conflict(`building ${id} is already registered`)
+      if (buildings.has(id)) throw alreadyRegistered(`building ${id} is already registered`)
       const communityId = index.locate(location)
       const community = communityId === undefined ? undefined : communities.get(communityId)
       if (community === undefined) {
-        throw badRequest(
+        throw invalidInput(
           `building ${id}: the point [${location[0]}, ${location[1]}] lies in no registered community (register the community first, or check that location is [lon, lat])`,
         )
       }
@@ -539,7 +544,7 @@ export function createRegistry(opts: RegistryOptions): Registry {
           building.createdAt,
         )
       } catch (err) {
-        if (isUniqueViolation(err)) throw conflict(`building ${id} is already registered`)
+        if (isUniqueViolation(err)) throw alreadyRegistered(`building ${id} is already registered`)
         throw err
       }
       buildings.set(id, building)
@@ -550,35 +555,35 @@ export function createRegistry(opts: RegistryOptions): Registry {
     async addDevice(input: DeviceInput) {
       const id = checkId(input.id, 'device')
       if (!isDeviceKind(input.kind)) {
-        throw badRequest(
+        throw invalidInput(
           `kind ${JSON.stringify(input.kind)} is not a device kind (known: ${DEVICE_KINDS.join(', ')})`,
         )
       }
       const kind = input.kind
       const building = buildings.get(input.building)
       if (building === undefined)
-        throw badRequest(`building ${JSON.stringify(input.building)} is not registered`)
+        throw invalidInput(`building ${JSON.stringify(input.building)} is not registered`)
       const location = input.location === undefined ? undefined : checkPosition(input.location, 'location')
       const floor = input.floor === undefined ? undefined : checkFloor(input.floor)
       if (input.gateway !== undefined) {
         const gw = devices.get(input.gateway)
         if (gw === undefined)
-          throw badRequest(`gateway ${JSON.stringify(input.gateway)} is not a registered device`)
+          throw invalidInput(`gateway ${JSON.stringify(input.gateway)} is not a registered device`)
         if (gw.kind !== 'gateway')
-          throw badRequest(`gateway ${input.gateway} is a ${gw.kind} device, not a gateway`)
-        if (kind === 'gateway') throw badRequest('a gateway cannot be carried by another gateway')
+          throw invalidInput(`gateway ${input.gateway} is a ${gw.kind} device, not a gateway`)
+        if (kind === 'gateway') throw invalidInput('a gateway cannot be carried by another gateway')
       }
       if (input.thresholds !== undefined) {
         const reason = checkThresholds(kind, input.thresholds)
-        if (reason) throw badRequest(reason)
+        if (reason) throw invalidInput(reason)
       }
       const taken = idTaken(id)
-      if (taken) throw conflict(`id ${id} is already registered as ${taken}`)
+      if (taken) throw alreadyRegistered(`id ${id} is already registered as ${taken}`)
 
       const secret = generateSecret()
       const secretHash = hashGeneratedSecret(secret)
       const takenNow = idTaken(id)
-      if (takenNow) throw conflict(`id ${id} is already registered as ${takenNow}`)
+      if (takenNow) throw alreadyRegistered(`id ${id} is already registered as ${takenNow}`)
       const device: Device = {
         id,
         kind,
@@ -610,7 +615,7 @@ export function createRegistry(opts: RegistryOptions): Registry {
           created_at: device.createdAt,
         })
       } catch (err) {
-        if (isUniqueViolation(err)) throw conflict(`device ${id} is already registered`)
+        if (isUniqueViolation(err)) throw alreadyRegistered(`device ${id} is already registered`)
         throw err
       }
       devices.set(id, device)
@@ -624,13 +629,13 @@ export function createRegistry(opts: RegistryOptions): Registry {
 
     updateDevice(id: string, patch: DevicePatch): Device {
       const current = devices.get(id)
-      if (current === undefined) throw notFound(`device ${id} is not registered`)
+      if (current === undefined) throw notRegistered(`device ${id} is not registered`)
       const next: Device = { ...current }
       if (patch.thresholds !== undefined) {
         if (patch.thresholds === null || Object.keys(patch.thresholds).length === 0) delete next.thresholds
         else {
           const reason = checkThresholds(current.kind, patch.thresholds)
-          if (reason) throw badRequest(reason)
+          if (reason) throw invalidInput(reason)
           next.thresholds = { ...patch.thresholds }
         }
       }
@@ -643,7 +648,7 @@ export function createRegistry(opts: RegistryOptions): Registry {
         else next.location = checkPosition(patch.location, 'location')
       }
       if (patch.enabled !== undefined) {
-        if (typeof patch.enabled !== 'boolean') throw badRequest('enabled must be true or false')
+        if (typeof patch.enabled !== 'boolean') throw invalidInput('enabled must be true or false')
         next.enabled = patch.enabled
       }
       updateDeviceRow.run({
@@ -668,30 +673,30 @@ export function createRegistry(opts: RegistryOptions): Registry {
 
     async addResponder(input: ResponderInput) {
       const id = checkId(input.id, 'responder')
-      if (RESERVED_RESPONDER_IDS.has(id)) throw badRequest(`responder id "${id}" is reserved`)
+      if (RESERVED_RESPONDER_IDS.has(id)) throw invalidInput(`responder id "${id}" is reserved`)
       const name = checkText(input.name, 'name')
       if (!(RESPONDER_TYPES as readonly string[]).includes(input.type)) {
-        throw badRequest(
+        throw invalidInput(
           `type ${JSON.stringify(input.type)} is not a responder type (known: ${RESPONDER_TYPES.join(', ')})`,
         )
       }
       if (!(TRAVEL_MODES as readonly string[]).includes(input.mode)) {
-        throw badRequest(
+        throw invalidInput(
           `mode ${JSON.stringify(input.mode)} is not a travel mode (known: ${TRAVEL_MODES.join(', ')})`,
         )
       }
-      if (typeof input.onDuty !== 'boolean') throw badRequest('onDuty must be true or false')
+      if (typeof input.onDuty !== 'boolean') throw invalidInput('onDuty must be true or false')
       const location = input.location === undefined ? undefined : checkPosition(input.location, 'location')
       if (input.building !== undefined && !buildings.has(input.building)) {
-        throw badRequest(`building ${JSON.stringify(input.building)} is not registered`)
+        throw invalidInput(`building ${JSON.stringify(input.building)} is not registered`)
       }
       const taken = idTaken(id)
-      if (taken) throw conflict(`id ${id} is already registered as ${taken}`)
+      if (taken) throw alreadyRegistered(`id ${id} is already registered as ${taken}`)
 
       const secret = generateSecret()
       const secretHash = hashGeneratedSecret(secret)
       const takenNow = idTaken(id)
-      if (takenNow) throw conflict(`id ${id} is already registered as ${takenNow}`)
+      if (takenNow) throw alreadyRegistered(`id ${id} is already registered as ${takenNow}`)
       const place = placeOfResponder(input.building, location)
       const responder: Responder = {
         id,
@@ -722,7 +727,7 @@ export function createRegistry(opts: RegistryOptions): Registry {
           created_at: responder.createdAt,
         })
       } catch (err) {
-        if (isUniqueViolation(err)) throw conflict(`responder ${id} is already registered`)
+        if (isUniqueViolation(err)) throw alreadyRegistered(`responder ${id} is already registered`)
         throw err
       }
       responders.set(id, responder)
@@ -736,22 +741,22 @@ export function createRegistry(opts: RegistryOptions): Registry {
 
     updateResponder(id: string, patch: ResponderPatch): Responder {
       const current = responders.get(id)
-      if (current === undefined) throw notFound(`responder ${id} is not registered`)
+      if (current === undefined) throw notRegistered(`responder ${id} is not registered`)
       const next: Responder = { ...current }
       if (patch.mode !== undefined) {
         if (!(TRAVEL_MODES as readonly string[]).includes(patch.mode)) {
-          throw badRequest(
+          throw invalidInput(
             `mode ${JSON.stringify(patch.mode)} is not a travel mode (known: ${TRAVEL_MODES.join(', ')})`,
           )
         }
         next.mode = patch.mode as TravelMode
       }
       if (patch.onDuty !== undefined) {
-        if (typeof patch.onDuty !== 'boolean') throw badRequest('onDuty must be true or false')
+        if (typeof patch.onDuty !== 'boolean') throw invalidInput('onDuty must be true or false')
         next.onDuty = patch.onDuty
       }
       if (patch.enabled !== undefined) {
-        if (typeof patch.enabled !== 'boolean') throw badRequest('enabled must be true or false')
+        if (typeof patch.enabled !== 'boolean') throw invalidInput('enabled must be true or false')
         next.enabled = patch.enabled
       }
       if (patch.location !== undefined) {
@@ -789,23 +794,23 @@ export function createRegistry(opts: RegistryOptions): Registry {
 
     async addOfficer(input: OfficerInput) {
       const id = checkId(input.id, 'officer')
-      if (id === ADMIN_TOKEN_PREFIX) throw badRequest(`officer id "${id}" is reserved`)
+      if (id === ADMIN_TOKEN_PREFIX) throw invalidInput(`officer id "${id}" is reserved`)
       const name = checkText(input.name, 'name')
       const scopeText = checkText(input.scope, 'scope', 300)
       const scope = parseScope(scopeText)
-      if ('error' in scope) throw badRequest(scope.error)
+      if ('error' in scope) throw invalidInput(scope.error)
       if (scope.level === 'community' && !communities.has(scope.community)) {
-        throw badRequest(`scope ${scopeText}: community ${scope.community} is not registered`)
+        throw invalidInput(`scope ${scopeText}: community ${scope.community} is not registered`)
       }
-      if (officers.has(id)) throw conflict(`officer ${id} is already registered`)
+      if (officers.has(id)) throw alreadyRegistered(`officer ${id} is already registered`)
       const token = `${id}.${generateSecret()}`
       const tokenHash = hashGeneratedSecret(token)
-      if (officers.has(id)) throw conflict(`officer ${id} is already registered`)
+      if (officers.has(id)) throw alreadyRegistered(`officer ${id} is already registered`)
       const officer: Officer = { id, name, scope: scopeText, createdAt: clock.now() }
       try {
         insertOfficer.run(id, name, scopeText, tokenHash, officer.createdAt)
       } catch (err) {
-        if (isUniqueViolation(err)) throw conflict(`officer ${id} is already registered`)
+        if (isUniqueViolation(err)) throw alreadyRegistered(`officer ${id} is already registered`)
         throw err
       }
       officers.set(id, officer)

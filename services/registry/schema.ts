@@ -1,5 +1,5 @@
 /** The registry's tables in the state database (SQLite). Idempotent: run at every start. */
-import type { SqliteDb } from '../state/db.ts'
+import type { SqliteDb } from '../state/index.ts'
 
 export function migrateRegistry(db: SqliteDb): void {
   db.exec(`

@@ -223,3 +223,11 @@ export interface Registry extends PrincipalDirectory {
    */
   ensureAdminToken(configured?: string): Promise<string | undefined>
 }
+
+/** What the registry tells the other stages. */
+export interface RegistryEvents {
+  /** A device, gateway or responder was disabled: its MQTT connection must close. */
+  'principal.disabled': [string]
+  /** A responder was registered or changed (duty, mode, registered location, enabled). */
+  'responder.changed': [Responder]
+}

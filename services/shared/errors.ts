@@ -1,19 +1,37 @@
 /**
- * Domain errors carry a code; the API maps them to an HTTP status and `{error, message}`
- * in one place (services/api/errors.ts).
+ * Domain errors: what a stage refuses, in the stage's own words. A stage throws a
+ * `DomainError` with a domain code (`incident_transition_refused`, `reply_refused`, …); it
+ * never knows which transport carries the refusal. The HTTP layer maps each code to a
+ * status and `{error, message}` in one table (services/api/errors.ts), the way fastify keeps
+ * its `FST_ERR_*` codes in one place; other transports (MQTT replies) read the code.
  */
-export type ErrorCode =
-  | 'bad_request'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'conflict'
-  | 'unprocessable'
-  | 'unavailable'
+export type DomainCode =
+  /** The input is malformed or impossible (a field, a time, a geometry). */
+  | 'invalid_input'
+  /** No credentials, or credentials nobody holds. */
+  | 'not_authenticated'
+  /** The caller is known but this is not theirs to do (a role). */
+  | 'not_permitted'
+  /** The thing lies outside the officer's scope. */
+  | 'out_of_scope'
+  /** No such thing is registered (device, building, incident, responder, …). */
+  | 'not_registered'
+  /** The id is taken, or the thing exists already. */
+  | 'already_registered'
+  /** The thing is there but in a state that forbids the change (a disabled gateway, …). */
+  | 'state_conflict'
+  /** The incident lifecycle does not allow this action from the incident's status. */
+  | 'incident_transition_refused'
+  /** A responder's answer to an offer that changes nothing (not offered, out of order, …). */
+  | 'reply_refused'
+  /** The linkage stage cannot do this now (no webhook configured, command not retryable). */
+  | 'linkage_refused'
+  /** A store the answer depends on did not answer. */
+  | 'store_unavailable'
 
 export class DomainError extends Error {
   constructor(
-    readonly code: ErrorCode,
+    readonly code: DomainCode,
     message: string,
   ) {
     super(message)
@@ -21,7 +39,11 @@ export class DomainError extends Error {
   }
 }
 
-export const badRequest = (message: string) => new DomainError('bad_request', message)
-export const notFound = (message: string) => new DomainError('not_found', message)
-export const conflict = (message: string) => new DomainError('conflict', message)
-export const forbidden = (message: string) => new DomainError('forbidden', message)
+export const invalidInput = (message: string) => new DomainError('invalid_input', message)
+export const notRegistered = (message: string) => new DomainError('not_registered', message)
+export const alreadyRegistered = (message: string) => new DomainError('already_registered', message)
+export const stateConflict = (message: string) => new DomainError('state_conflict', message)
+export const outOfScope = (message: string) => new DomainError('out_of_scope', message)
+export const notPermitted = (message: string) => new DomainError('not_permitted', message)
+export const notAuthenticated = (message: string) => new DomainError('not_authenticated', message)
+export const storeUnavailable = (message: string) => new DomainError('store_unavailable', message)

@@ -8,8 +8,8 @@
  * crash the rows still here are replayed at the next start.
  */
 
-import { openDatabase, type SqliteDb } from '../state/db.ts'
-import type { Point } from '../store/types.ts'
+import { openDatabase, type SqliteDb } from '../state/index.ts'
+import type { Point } from '../store/index.ts'
 
 export interface SpooledPoint {
   id: number

@@ -9,8 +9,8 @@
  * one device's field over a time range is a range scan of that key per series.
  */
 import { ConfigError } from '../config/index.ts'
-import type { Logger } from '../shared/log.ts'
-import { openDatabase, type SqliteDb } from '../state/db.ts'
+import type { Logger } from '../shared/index.ts'
+import { openDatabase, type SqliteDb } from '../state/index.ts'
 import type { Point, TelemetryQuery, TelemetrySample, TelemetryStore } from './types.ts'
 
 const SCHEMA = `

@@ -6,7 +6,7 @@
  */
 import path from 'node:path'
 import type { InfluxConfig } from '../config/index.ts'
-import type { Logger } from '../shared/log.ts'
+import type { Logger } from '../shared/index.ts'
 import { createEmbeddedStore } from './embedded.ts'
 import { createInfluxV1Store } from './influx-v1.ts'
 import { createInfluxV2Store } from './influx-v2.ts'

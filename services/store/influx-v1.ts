@@ -18,7 +18,7 @@ import {
   type ISchemaOptions,
 } from 'influx'
 import { ConfigError, type InfluxConfig } from '../config/index.ts'
-import type { Logger } from '../shared/log.ts'
+import type { Logger } from '../shared/index.ts'
 import {
   type Point,
   PointsRefusedError,

@@ -12,7 +12,7 @@
  */
 import { InfluxDB, Point as LinePoint, type WriteApi } from '@influxdata/influxdb-client'
 import { ConfigError, type InfluxConfig } from '../config/index.ts'
-import type { Logger } from '../shared/log.ts'
+import type { Logger } from '../shared/index.ts'
 import {
   influxQLClient,
   pingInflux,

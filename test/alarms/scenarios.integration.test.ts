@@ -10,6 +10,9 @@ import type { DeviceEventType, ValueName } from '../../devices/catalogue.ts'
 import { type AlarmWorld, createAlarmWorld, T0, type WorldDevice } from '../support/alarm-world.ts'
 import { tempDir } from '../support/tmp.ts'
 
+/** The listeners this file puts on the event bus. */
+const test = { owner: 'test/alarms/scenarios.integration.test.ts' }
+
 interface Step {
   at: number
   reading?: { device: string; values: Partial<Record<ValueName, number>>; tsAt?: number; seq?: number }
@@ -65,7 +68,7 @@ describe('alarm scenarios', () => {
       let world = await createAlarmWorld(s.devices, { dir: tmp.dir })
       const signals: [string, string, boolean][] = []
       const track = (w: AlarmWorld) =>
-        w.events.on('signal', (x) => signals.push([x.device, x.condition, x.active]))
+        w.events.on(test, 'signal', (x) => signals.push([x.device, x.condition, x.active]))
       track(world)
       try {
         for (const step of s.steps) {

@@ -31,6 +31,9 @@ import {
 import { openStream } from '../support/sse.ts'
 import { tempDir } from '../support/tmp.ts'
 
+/** The listeners this file puts on the event bus. */
+const test = { owner: 'test/dispatch/flow.integration.test.ts' }
+
 const FACTORY: [number, number] = [113.865, 22.575]
 const RAD = Math.PI / 180
 const tenth = (x: number) => Math.round(x * 10) / 10
@@ -110,8 +113,8 @@ const received: {
 
 async function start(): Promise<void> {
   bus = createEventBus()
-  bus.on('dispatch.escalation', (e) => escalations.push(e))
-  bus.on('dispatch.reply', (r) => replies.push(r))
+  bus.on(test, 'dispatch.escalation', (e) => escalations.push(e))
+  bus.on(test, 'dispatch.reply', (r) => replies.push(r))
   const config = loadConfig({
     FC_MQTT_PORT: '0',
     FC_HTTP_PORT: '0',

@@ -15,7 +15,7 @@ import { createEventBus } from '../../services/events/index.ts'
 import { createRegistry, type Registry } from '../../services/registry/index.ts'
 import { type Clock, systemClock } from '../../services/shared/clock.ts'
 import { createLogger } from '../../services/shared/log.ts'
-import { openDatabase, type SqliteDb } from '../../services/state/db.ts'
+import { openDatabase, type SqliteDb } from '../../services/state/index.ts'
 import type { TelemetryStore } from '../../services/store/types.ts'
 import { tempDir } from '../support/tmp.ts'
 

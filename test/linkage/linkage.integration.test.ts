@@ -32,6 +32,9 @@ import { type Receiver, startReceiver } from '../support/http-receiver.ts'
 import { connectAs } from '../support/mqtt.ts'
 import { until } from '../support/service.ts'
 
+/** The listeners this file puts on the event bus. */
+const test = { owner: 'test/linkage/linkage.integration.test.ts' }
+
 const SECRET = 'linkage-test-secret-0123456789'
 const RULES = path.resolve(import.meta.dirname, '../fixtures/linkage-rules')
 const logger = createLogger(process.env['FC_TEST_LOG_LEVEL'] ?? 'silent')
@@ -104,8 +107,8 @@ async function harness(
   linkage.start()
   const notifications: LinkageStreamNotification[] = []
   const escalations: LinkageEscalation[] = []
-  world.events.on('linkage.notification', (n) => notifications.push(n))
-  world.events.on('linkage.escalation', (e) => escalations.push(e))
+  world.events.on(test, 'linkage.notification', (n) => notifications.push(n))
+  world.events.on(test, 'linkage.escalation', (e) => escalations.push(e))
   const h: Harness = {
     world,
     get linkage() {

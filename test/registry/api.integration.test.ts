@@ -13,9 +13,12 @@ import type { DeviceLiveState } from '../../services/liveness/types.ts'
 import { createRegistry, type Registry } from '../../services/registry/index.ts'
 import { type Clock, createManualClock, systemClock } from '../../services/shared/clock.ts'
 import { createLogger } from '../../services/shared/log.ts'
-import { openDatabase, type SqliteDb } from '../../services/state/db.ts'
+import { openDatabase, type SqliteDb } from '../../services/state/index.ts'
 import type { Point, TelemetryQuery, TelemetrySample, TelemetryStore } from '../../services/store/types.ts'
 import { tempDir } from '../support/tmp.ts'
+
+/** The listeners this file puts on the event bus. */
+const test = { owner: 'test/registry/api.integration.test.ts' }
 
 const T0 = Date.parse('2025-03-01T08:00:00.000Z')
 
@@ -73,7 +76,7 @@ describe('registry API', () => {
   const store = memoryStore()
   const events = createEventBus()
   const disabled: string[] = []
-  events.on('principal.disabled', (id) => disabled.push(id))
+  events.on(test, 'principal.disabled', (id) => disabled.push(id))
   let readiness: Readiness = { ready: true, checks: { broker: true, telemetry_store: true, spool_depth: 0 } }
   const secrets: Record<string, string> = {}
   const tokens: Record<string, string> = {}

@@ -16,9 +16,12 @@ import { createRegistry, type Registry } from '../../services/registry/index.ts'
 import { createManualClock, type ManualClock } from '../../services/shared/clock.ts'
 import { createLogger } from '../../services/shared/log.ts'
 import { createSpool, type Spool } from '../../services/spool/index.ts'
-import { openDatabase, type SqliteDb } from '../../services/state/db.ts'
+import { openDatabase, type SqliteDb } from '../../services/state/index.ts'
 import { loadDistrict } from './service.ts'
 import { tempDir } from './tmp.ts'
+
+/** The listeners this file puts on the event bus. */
+const test = { owner: 'test/support/alarm-world.ts' }
 
 export const T0 = Date.UTC(2026, 10, 29, 2, 0, 0)
 
@@ -93,8 +96,8 @@ export async function createAlarmWorld(
   engine.start()
   const signals: SignalEvent[] = []
   const incidentEvents: IncidentEvent[] = []
-  events.on('signal', (s) => signals.push(s))
-  events.on('incident', (e) => incidentEvents.push(e))
+  events.on(test, 'signal', (s) => signals.push(s))
+  events.on(test, 'incident', (e) => incidentEvents.push(e))
   let seq = 0
   let closed = false
 

@@ -4,7 +4,7 @@
  */
 import client, { type Registry as MetricsRegistry } from 'prom-client'
 import { Type } from 'typebox'
-import type { Logger } from '../../shared/log.ts'
+import type { Logger } from '../../shared/index.ts'
 import type { ApiInstance, Readiness } from '../types.ts'
 
 export interface OpsRoutesDeps {

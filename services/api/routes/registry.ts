@@ -4,9 +4,9 @@
  * only what lies inside the scope (403 outside it).
  */
 import { Type } from 'typebox'
-import type { DeviceStates } from '../../liveness/types.ts'
+import type { DeviceStates } from '../../liveness/index.ts'
 import type { Registry } from '../../registry/index.ts'
-import { notFound } from '../../shared/errors.ts'
+import { notRegistered } from '../../shared/index.ts'
 import { assertInScope, callerOf, canSee, scopedFilter } from '../auth.ts'
 import {
   BuildingIn,
@@ -142,7 +142,7 @@ export function registerRegistryRoutes(
     },
     async (request) => {
       const c = registry.community(request.params.id)
-      if (c === undefined) throw notFound(`community ${request.params.id} is not registered`)
+      if (c === undefined) throw notRegistered(`community ${request.params.id} is not registered`)
       assertInScope(callerOf(request), { community: c.id, street: c.street }, `community ${c.id}`)
       return communityFeature(c, registry)
     },
@@ -203,7 +203,7 @@ export function registerRegistryRoutes(
     },
     async (request) => {
       const b = registry.building(request.params.id)
-      if (b === undefined) throw notFound(`building ${request.params.id} is not registered`)
+      if (b === undefined) throw notRegistered(`building ${request.params.id} is not registered`)
       assertInScope(callerOf(request), b, `building ${b.id}`)
       return buildingView(b)
     },
@@ -269,7 +269,7 @@ export function registerRegistryRoutes(
     },
     async (request) => {
       const d = registry.device(request.params.id)
-      if (d === undefined) throw notFound(`device ${request.params.id} is not registered`)
+      if (d === undefined) throw notRegistered(`device ${request.params.id} is not registered`)
       assertInScope(callerOf(request), d, `device ${d.id}`)
       return deviceView(d, deviceStates.get(d.id))
     },
@@ -355,7 +355,7 @@ export function registerRegistryRoutes(
     },
     async (request) => {
       const r = registry.responder(request.params.id)
-      if (r === undefined) throw notFound(`responder ${request.params.id} is not registered`)
+      if (r === undefined) throw notRegistered(`responder ${request.params.id} is not registered`)
       assertInScope(callerOf(request), r, `responder ${r.id}`)
       return responderView(r)
     },
@@ -427,7 +427,7 @@ export function registerRegistryRoutes(
     },
     async (request) => {
       const o = registry.officer(request.params.id)
-      if (o === undefined) throw notFound(`officer ${request.params.id} is not registered`)
+      if (o === undefined) throw notRegistered(`officer ${request.params.id} is not registered`)
       return officerView(o)
     },
   )

@@ -1,5 +1,5 @@
 /**
- * GET /api/stream: Server-Sent Events of what happens, as it happens: incidents (opened,
+ * The live stream stage. GET /api/stream: Server-Sent Events of what happens, as it happens: incidents (opened,
  * status, devices joining), device signals (alarm, warning, supervisory, trouble), device
  * state (online/offline, battery), offers and replies, linked alerts and escalations, each filtered by the
  * caller's scope. Every event has an id; a client that reconnects with Last-Event-ID gets
@@ -7,14 +7,11 @@
  */
 import type { ServerResponse } from 'node:http'
 import { Type } from 'typebox'
-import { incidentView, timelineEntryView } from '../alarms/views.ts'
+import { incidentView, timelineEntryView } from '../alarms/index.ts'
+import { type ApiInstance, callerOf, canSee, errors, iso } from '../api/kit.ts'
 import type { EventBus } from '../events/index.ts'
-import type { Place } from '../registry/scope.ts'
-import type { Registry } from '../registry/types.ts'
-import type { Logger } from '../shared/log.ts'
-import { callerOf, canSee } from './auth.ts'
-import { errors } from './schemas.ts'
-import type { ApiInstance } from './types.ts'
+import type { Place, Registry } from '../registry/index.ts'
+import type { Logger } from '../shared/index.ts'
 
 export interface StreamDeps {
   events: EventBus
@@ -55,6 +52,8 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
   const maxBuffered = deps.maxBufferedBytes ?? 4 * 1024 * 1024
   const history: StreamEvent[] = []
   let nextId = 1
+  /** The stream's listeners on the bus, removed at close(). */
+  const owner = { stage: 'stream' }
   const clients = new Set<{ res: ServerResponse; sees: (p: Place) => boolean; wants: Set<StreamEventType> }>()
 
   function publish(type: StreamEvent['type'], place: Place, payload: unknown): void {
@@ -75,24 +74,23 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
     }
   }
 
-  deps.events.on('incident', (e) => {
+  deps.events.on(owner, 'incident', (e) => {
     publish('incident', e.incident, {
       change: e.change,
       incident: incidentView(e.incident),
       entry: timelineEntryView(e.entry),
     })
   })
-  deps.events.on('signal', (s) => {
-    publish('signal', s, { ...s, at: new Date(s.at).toISOString() })
+  deps.events.on(owner, 'signal', (s) => {
+    publish('signal', s, { ...s, at: iso(s.at) })
   })
-  deps.events.on('linkage.notification', (n) => {
-    publish('linkage', n.place, { ...n, at: new Date(n.at).toISOString() })
+  deps.events.on(owner, 'linkage.notification', (n) => {
+    publish('linkage', n.place, { ...n, at: iso(n.at) })
   })
-  deps.events.on('linkage.escalation', (e) => {
-    publish('escalation', e, { ...e, at: new Date(e.at).toISOString() })
+  deps.events.on(owner, 'linkage.escalation', (e) => {
+    publish('escalation', e, { ...e, at: iso(e.at) })
   })
-  const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString())
-  deps.events.on('dispatch.offer', (e) => {
+  deps.events.on(owner, 'dispatch.offer', (e) => {
     publish('offer', e, {
       change: e.change,
       incident: e.offer.incident,
@@ -103,7 +101,7 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
       at: iso(e.at),
     })
   })
-  deps.events.on('dispatch.reply', (e) => {
+  deps.events.on(owner, 'dispatch.reply', (e) => {
     publish('reply', e, {
       incident: e.offer.incident,
       responder: e.offer.responder,
@@ -113,18 +111,18 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
       at: iso(e.at),
     })
   })
-  deps.events.on('dispatch.escalation', (e) => {
+  deps.events.on(owner, 'dispatch.escalation', (e) => {
     publish('escalation', e, { ...e, kind: 'circle_widened', at: iso(e.at) })
   })
-  deps.events.on('device.state', (s) => {
+  deps.events.on(owner, 'device.state', (s) => {
     const d = deps.registry.device(s.device)
     if (d === undefined) return
     publish('device', d, {
       device: s.device,
       online: s.online,
       ...(s.cause !== undefined ? { cause: s.cause } : {}),
-      ...(s.since !== undefined ? { since: new Date(s.since).toISOString() } : {}),
-      ...(s.lastSeen !== undefined ? { lastSeen: new Date(s.lastSeen).toISOString() } : {}),
+      ...(s.since !== undefined ? { since: iso(s.since) } : {}),
+      ...(s.lastSeen !== undefined ? { lastSeen: iso(s.lastSeen) } : {}),
       ...(s.battery !== undefined ? { battery: s.battery } : {}),
       building: d.building,
       community: d.community,
@@ -192,6 +190,7 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
     clients: () => clients.size,
     close() {
       clearInterval(heartbeat)
+      deps.events.removeListeners(owner)
       for (const c of clients) c.res.end()
       clients.clear()
     },

@@ -1,0 +1,48 @@
+/**
+ * The alarm engine stage: readings and device events in, device signals and incidents out
+ * (./engine.ts), the per-device rules (./rules.ts), the incident lifecycle (./lifecycle.ts)
+ * and its store (./incidents.ts), and the incident and device-health routes.
+ */
+export {
+  type ActiveCondition,
+  type AlarmEngine,
+  type AlarmEngineOptions,
+  createAlarmEngine,
+} from './engine.ts'
+export type { AlarmEvents, IncidentChangeType, IncidentEvent, SignalEvent } from './events.ts'
+export { type DeviceHealthDeps, HEALTH_CACHE_MS, registerDeviceHealthRoute } from './health.ts'
+export {
+  createIncidentStore,
+  type Incident,
+  type IncidentDevice,
+  type IncidentFilter,
+  type IncidentStore,
+  InvalidTransition,
+  newIncidentId,
+  type Resolution,
+  type TimelineEntry,
+  type TimelineType,
+  type Verification,
+} from './incidents.ts'
+export {
+  canTransition,
+  INCIDENT_STATUSES,
+  type IncidentStatus,
+  isOpen,
+  OFFICER_ACTIONS,
+  type OfficerAction,
+  OPEN_STATUSES,
+  URGENCY,
+} from './lifecycle.ts'
+export { type IncidentRoutesDeps, registerIncidentRoutes } from './routes.ts'
+export { evaluateReading, newDetectorMemory } from './rules.ts'
+export {
+  CONDITIONS,
+  type ConditionChange,
+  type ConditionSpec,
+  type ConditionType,
+  type DetectorMemory,
+  type RuleReading,
+  type SignalClass,
+} from './types.ts'
+export { IncidentOut, incidentDetailOut, incidentView, TimelineEntryOut, timelineEntryView } from './views.ts'

@@ -1,0 +1,20 @@
+/**
+ * The kernel every stage may import: the injected clock, domain errors, the event bus,
+ * the logger and the one time format. It imports no stage.
+ */
+export { type Clock, createManualClock, type ManualClock, systemClock, type Timer } from './clock.ts'
+export {
+  alreadyRegistered,
+  type DomainCode,
+  DomainError,
+  invalidInput,
+  notAuthenticated,
+  notPermitted,
+  notRegistered,
+  outOfScope,
+  stateConflict,
+  storeUnavailable,
+} from './errors.ts'
+export { createEventBus, type EventBus, type EventMap } from './events.ts'
+export { createLogger, type Logger } from './log.ts'
+export { iso } from './time.ts'
