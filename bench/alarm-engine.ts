@@ -23,7 +23,7 @@ import type { Building, Device } from '../services/registry/types.ts'
 import { createManualClock } from '../services/shared/clock.ts'
 import { createLogger } from '../services/shared/log.ts'
 import { createSpool } from '../services/spool/index.ts'
-import { checkpointInBackground, openDatabase, STATE_CHECKPOINT_MS } from '../services/state/index.ts'
+import { checkpointInBackground, openStateDatabase, STATE_CHECKPOINT_MS } from '../services/state/index.ts'
 
 /** The listeners this file puts on the event bus. */
 const bench = { owner: 'bench/alarm-engine.ts' }
@@ -117,7 +117,7 @@ async function once(seed: number): Promise<EngineBenchResult> {
     }
     const clock = createManualClock(Date.UTC(2026, 10, 29))
     const events = createEventBus()
-    const db = openDatabase(path.join(dir, 'state.db'), { synchronous: 'NORMAL' })
+    const db = openStateDatabase(path.join(dir, 'state.db'), { synchronous: 'NORMAL' })
     const stopCheckpoints = checkpointInBackground(db, STATE_CHECKPOINT_MS)
     const liveness = createLiveness({ db, clock, events })
     const spool = createSpool({ file: path.join(dir, 'spool.db'), commitMs: 2 })

@@ -283,12 +283,12 @@ async function registerDevices(
   dataDir: string,
   n: number,
 ): Promise<{ alarm: { building: string; heat: Conn; sounder: Conn }[]; background: Conn[] }> {
-  const { openDatabase } = await import('../services/state/index.ts')
+  const { openStateDatabase } = await import('../services/state/index.ts')
   const { createRegistry } = await import('../services/registry/index.ts')
   const { createLogger } = await import('../services/shared/log.ts')
   const { createEventBus } = await import('../services/events/index.ts')
   const { systemClock } = await import('../services/shared/clock.ts')
-  const db = openDatabase(path.join(dataDir, 'state.db'), { synchronous: 'NORMAL' })
+  const db = openStateDatabase(path.join(dataDir, 'state.db'), { synchronous: 'NORMAL' })
   const registry = createRegistry({
     db,
     clock: systemClock,

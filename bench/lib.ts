@@ -15,7 +15,7 @@ import { createEventBus } from '../services/events/index.ts'
 import { createRegistry } from '../services/registry/index.ts'
 import { systemClock } from '../services/shared/clock.ts'
 import { createLogger } from '../services/shared/log.ts'
-import { openDatabase } from '../services/state/index.ts'
+import { openStateDatabase } from '../services/state/index.ts'
 import { type InfluxHarness, startInfluxDB } from '../test/support/influxdb.ts'
 import { freePort } from '../test/support/ports.ts'
 import type { Conn, Progress, WorkerCommand } from './load/worker.ts'
@@ -71,7 +71,7 @@ export async function register(
     near?: { center: [number, number]; radius: number }
   },
 ): Promise<Registered & { gateways: Conn[] }> {
-  const db = openDatabase(path.join(dataDir, 'state.db'), { synchronous: 'NORMAL' })
+  const db = openStateDatabase(path.join(dataDir, 'state.db'), { synchronous: 'NORMAL' })
   const registry = createRegistry({
     db,
     clock: systemClock,

@@ -26,7 +26,7 @@ import { createPipeline } from './pipeline/index.ts'
 import { createRegistry } from './registry/index.ts'
 import { type Clock, createLogger, type Logger, systemClock } from './shared/index.ts'
 import { createSpool } from './spool/index.ts'
-import { checkpointInBackground, openDatabase, STATE_CHECKPOINT_MS } from './state/index.ts'
+import { checkpointInBackground, openStateDatabase, STATE_CHECKPOINT_MS } from './state/index.ts'
 import { createTelemetryStore } from './store/index.ts'
 import { registerStreamRoute, type Stream } from './stream/index.ts'
 
@@ -76,7 +76,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
   // committed change survives a crash of the process (SIGKILL) without an fsync on the alarm
   // path (an fsync here costs ~4 ms at p99, the alarm budget is 1 ms). The spool, which
   // carries the PUBACK promise, fsyncs every group commit (FULL).
-  const stateDb = openDatabase(path.join(config.dataDir, 'state.db'), { synchronous: 'NORMAL' })
+  const stateDb = openStateDatabase(path.join(config.dataDir, 'state.db'), { synchronous: 'NORMAL' })
   const stopCheckpoints = checkpointInBackground(stateDb, STATE_CHECKPOINT_MS)
   const registry = createRegistry({ db: stateDb, clock, logger, events })
   const generatedAdminToken = await registry.ensureAdminToken(config.adminToken)

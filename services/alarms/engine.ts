@@ -86,14 +86,6 @@ interface DeviceRuntime {
 export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
   const { clock, events, directory, liveness, incidents, db, spool, logger } = opts
 
-  db.exec(`CREATE TABLE IF NOT EXISTS device_conditions (
-    device TEXT NOT NULL,
-    condition TEXT NOT NULL,
-    since INTEGER NOT NULL,
-    value REAL,
-    threshold REAL,
-    PRIMARY KEY (device, condition)
-  )`)
   const putCondition = db.prepare<[string, string, number, number | null, number | null]>(
     'INSERT OR REPLACE INTO device_conditions (device, condition, since, value, threshold) VALUES (?, ?, ?, ?, ?)',
   )

@@ -128,27 +128,6 @@ export function newIncidentId(at: number): string {
 }
 
 export function createIncidentStore(db: SqliteDb): IncidentStore {
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS incidents (
-      id TEXT PRIMARY KEY,
-      status TEXT NOT NULL,
-      building TEXT,
-      community TEXT NOT NULL,
-      street TEXT NOT NULL,
-      opened_at INTEGER NOT NULL,
-      updated_at INTEGER NOT NULL,
-      data TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS incidents_status ON incidents (status, opened_at);
-    CREATE INDEX IF NOT EXISTS incidents_community ON incidents (community, opened_at);
-    CREATE INDEX IF NOT EXISTS incidents_street ON incidents (street, opened_at);
-    CREATE TABLE IF NOT EXISTS incident_timeline (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT,
-      incident TEXT NOT NULL,
-      data TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS incident_timeline_incident ON incident_timeline (incident, seq);
-  `)
   const insert = db.prepare<[string, string, string | null, string, string, number, number, string]>(
     'INSERT INTO incidents (id, status, building, community, street, opened_at, updated_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   )

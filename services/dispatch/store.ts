@@ -105,42 +105,6 @@ function recordOf(r: RecordRow): DispatchRecord {
 }
 
 export function createDispatchStore(db: SqliteDb): DispatchStore {
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS dispatch_offers (
-      incident TEXT NOT NULL,
-      responder TEXT NOT NULL,
-      type TEXT NOT NULL,
-      mode TEXT NOT NULL,
-      eta_s REAL NOT NULL,
-      distance_m REAL NOT NULL,
-      inside INTEGER NOT NULL,
-      state TEXT NOT NULL,
-      round INTEGER NOT NULL,
-      radius_s REAL NOT NULL,
-      offered_at INTEGER NOT NULL,
-      expires_at INTEGER NOT NULL,
-      answered_at INTEGER,
-      en_route_at INTEGER,
-      on_scene_at INTEGER,
-      PRIMARY KEY (incident, responder)
-    );
-    CREATE INDEX IF NOT EXISTS dispatch_offers_pending ON dispatch_offers (state) WHERE state = 'offered';
-    CREATE TABLE IF NOT EXISTS dispatch_incidents (
-      incident TEXT PRIMARY KEY,
-      community TEXT NOT NULL,
-      street TEXT NOT NULL,
-      alarm_at INTEGER NOT NULL,
-      started_at INTEGER NOT NULL,
-      step INTEGER NOT NULL,
-      limit_s REAL NOT NULL,
-      deadline INTEGER,
-      state TEXT NOT NULL,
-      first_on_scene_at INTEGER,
-      closed_at INTEGER
-    );
-    CREATE INDEX IF NOT EXISTS dispatch_incidents_open ON dispatch_incidents (state) WHERE state != 'closed';
-    CREATE INDEX IF NOT EXISTS dispatch_incidents_alarm ON dispatch_incidents (alarm_at);
-  `)
   const putOffer = db.prepare<[OfferRow]>(
     `INSERT OR REPLACE INTO dispatch_offers (incident, responder, type, mode, eta_s, distance_m, inside, state,
        round, radius_s, offered_at, expires_at, answered_at, en_route_at, on_scene_at)

@@ -116,27 +116,6 @@ export function createCommands(deps: CommandsDeps): Commands {
   const { clock, db, notifier, timeline, logger } = deps
   const policy = deps.backoff ?? COMMAND_BACKOFF
   const random = deps.random ?? Math.random
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS linkage_commands (
-      id TEXT PRIMARY KEY,
-      incident TEXT NOT NULL,
-      device TEXT NOT NULL,
-      action TEXT NOT NULL,
-      status TEXT NOT NULL,
-      attempts INTEGER NOT NULL,
-      created_at INTEGER NOT NULL,
-      updated_at INTEGER NOT NULL,
-      last_attempt_at INTEGER,
-      next_attempt_at INTEGER,
-      acknowledged_at INTEGER,
-      acknowledged_id TEXT,
-      cancelled_at INTEGER,
-      last_error TEXT,
-      place TEXT NOT NULL,
-      UNIQUE (incident, device, action)
-    );
-    CREATE INDEX IF NOT EXISTS linkage_commands_pending ON linkage_commands (status) WHERE status = 'pending';
-  `)
   const insert = db.prepare(
     `INSERT OR IGNORE INTO linkage_commands (id, incident, device, action, status, attempts, created_at, updated_at, place)
      VALUES (@id, @incident, @device, @action, 'pending', 0, @at, @at, @place)`,

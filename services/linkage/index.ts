@@ -222,11 +222,6 @@ export function createLinkage(deps: LinkageDeps): Linkage {
   })
 
   // What linkage has done per incident, so that a restart neither repeats nor misses it.
-  db.exec(`CREATE TABLE IF NOT EXISTS linkage_incidents (
-    incident TEXT PRIMARY KEY,
-    alarm_handled_at INTEGER,
-    forwarded_at INTEGER
-  )`)
   const stateOf = db.prepare<[string], { alarm_handled_at: number | null; forwarded_at: number | null }>(
     'SELECT alarm_handled_at, forwarded_at FROM linkage_incidents WHERE incident = ?',
   )

@@ -180,13 +180,6 @@ interface TimerRow {
 
 export function createLadder(deps: LadderDeps): Ladder {
   const { db, clock, events, incidents, rules, registry, timeline, logger } = deps
-  db.exec(`CREATE TABLE IF NOT EXISTS linkage_timers (
-    incident TEXT NOT NULL,
-    step INTEGER NOT NULL,
-    deadline INTEGER NOT NULL,
-    spec TEXT NOT NULL,
-    PRIMARY KEY (incident, step)
-  )`)
   const insert = db.prepare<[string, number, number, string]>(
     'INSERT OR REPLACE INTO linkage_timers (incident, step, deadline, spec) VALUES (?, ?, ?, ?)',
   )

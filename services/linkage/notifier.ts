@@ -388,44 +388,6 @@ function recordOf(r: AuditRow): AuditRecord {
 
 export function createNotifier(opts: NotifierOptions): Notifier {
   const { db, clock, channels, logger } = opts
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS linkage_audit (
-      id TEXT PRIMARY KEY,
-      incident TEXT,
-      device TEXT,
-      purpose TEXT NOT NULL,
-      audience TEXT NOT NULL,
-      channel TEXT NOT NULL,
-      target TEXT,
-      target_full TEXT,
-      place TEXT NOT NULL,
-      status TEXT NOT NULL,
-      attempts INTEGER NOT NULL,
-      http_status INTEGER,
-      error TEXT,
-      created_at INTEGER NOT NULL,
-      first_attempt_at INTEGER,
-      last_attempt_at INTEGER,
-      next_attempt_at INTEGER,
-      delivered_at INTEGER,
-      max_attempts INTEGER,
-      payload TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS linkage_audit_incident ON linkage_audit (incident, created_at);
-    CREATE INDEX IF NOT EXISTS linkage_audit_device ON linkage_audit (device, created_at);
-    CREATE INDEX IF NOT EXISTS linkage_audit_open ON linkage_audit (status) WHERE status IN ('pending', 'retrying');
-    CREATE TABLE IF NOT EXISTS linkage_dead_letters (
-      id TEXT PRIMARY KEY,
-      incident TEXT,
-      purpose TEXT NOT NULL,
-      channel TEXT NOT NULL,
-      target TEXT,
-      attempts INTEGER NOT NULL,
-      error TEXT NOT NULL,
-      at INTEGER NOT NULL,
-      payload TEXT NOT NULL
-    );
-  `)
   const insert = db.prepare(
     `INSERT INTO linkage_audit (id, incident, device, purpose, audience, channel, target, target_full, place,
        status, attempts, error, created_at, max_attempts, payload)

@@ -346,11 +346,6 @@ export interface RulesBook {
 
 export function createRulesBook(opts: { db: SqliteDb; file?: RulesFile; now: () => number }): RulesBook {
   const { db, file } = opts
-  db.exec(`CREATE TABLE IF NOT EXISTS linkage_rules (
-    community TEXT PRIMARY KEY,
-    rules TEXT NOT NULL,
-    updated_at INTEGER NOT NULL
-  )`)
   const put = db.prepare<[string, string, number]>(
     'INSERT OR REPLACE INTO linkage_rules (community, rules, updated_at) VALUES (?, ?, ?)',
   )

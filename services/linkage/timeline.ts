@@ -12,15 +12,6 @@ export interface TimelineLog {
 }
 
 export function createTimelineLog(db: SqliteDb): TimelineLog {
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS linkage_timeline (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT,
-      incident TEXT NOT NULL,
-      at INTEGER NOT NULL,
-      data TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS linkage_timeline_incident ON linkage_timeline (incident, seq);
-  `)
   const insert = db.prepare<[string, number, string]>(
     'INSERT INTO linkage_timeline (incident, at, data) VALUES (?, ?, ?)',
   )

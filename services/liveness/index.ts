@@ -42,10 +42,6 @@ export function createLiveness(opts: {
   flushMs?: number
 }): Liveness {
   const { db, events } = opts
-  db.exec(`CREATE TABLE IF NOT EXISTS device_state (
-    device TEXT PRIMARY KEY,
-    state TEXT NOT NULL
-  )`)
   const upsert = db.prepare<[string, string]>(
     'INSERT INTO device_state (device, state) VALUES (?, ?) ON CONFLICT(device) DO UPDATE SET state = excluded.state',
   )

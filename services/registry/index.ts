@@ -23,7 +23,6 @@ import {
 } from '../shared/index.ts'
 import type { SqliteDb } from '../state/index.ts'
 import { areaM2, checkCommunityGeometry, checkLonLat, createCommunityIndex } from './geo.ts'
-import { migrateRegistry } from './schema.ts'
 import { parseScope } from './scope.ts'
 import {
   CHOSEN_SECRET_PARAMS,
@@ -260,7 +259,6 @@ function officerOf(r: OfficerRow): Officer {
 
 export function createRegistry(opts: RegistryOptions): Registry {
   const { db, clock, logger, events } = opts
-  migrateRegistry(db)
   const log = logger.child({ stage: 'registry' })
 
   // ---- memory, loaded once
@@ -429,12 +427,17 @@ export function createRegistry(opts: RegistryOptions): Registry {
     async checkSecret(id: string, secret: string): Promise<SecretCheck> {
       const kind = principalKind(id)
       if (kind === undefined) {
-        await verifySecret(secret, await dummyGenerated())
+        // The same work as for a known id with a wrong secret: the cache check, one lookup of
+        // the stored hash (which finds none) and one HMAC, so ids cannot be probed by timing.
+        principalCache.matches(id, secret)
+        const stored = deviceHash.get(id)?.secret_hash ?? (await dummyGenerated())
+        await verifySecret(secret, stored)
         return { ok: false, reason: 'unknown' }
       }
       if (!principalCache.matches(id, secret)) {
         const stored =
-          (kind === 'responder' ? responderHash.get(id)?.secret_hash : deviceHash.get(id)?.secret_hash) ?? ''
+          (kind === 'responder' ? responderHash.get(id)?.secret_hash : deviceHash.get(id)?.secret_hash) ??
+          (await dummyGenerated())
         if (!(await verifySecret(secret, stored))) return { ok: false, reason: 'wrong_secret' }
       }
       // Read again after the await: the principal may have been disabled meanwhile.

@@ -8,7 +8,8 @@
  * crash the rows still here are replayed at the next start.
  */
 
-import { openDatabase, type SqliteDb } from '../state/index.ts'
+import path from 'node:path'
+import { migrate, openDatabase, type SqliteDb } from '../state/index.ts'
 import type { Point } from '../store/index.ts'
 
 export interface SpooledPoint {
@@ -68,9 +69,7 @@ const CHUNK = 64
 
 export function createSpool(opts: { file: string; commitMs: number }): Spool {
   const db: SqliteDb = openDatabase(opts.file, { synchronous: 'FULL' })
-  db.exec(`CREATE TABLE IF NOT EXISTS spool (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS spool_refused (
-      id INTEGER PRIMARY KEY, body TEXT NOT NULL, reason TEXT NOT NULL, refused_at INTEGER NOT NULL)`)
+  migrate(db, 'spool', path.basename(opts.file))
   const moveRefused = db.prepare<[string, number, number]>(
     'INSERT OR REPLACE INTO spool_refused (id, body, reason, refused_at) SELECT id, body, ?, ? FROM spool WHERE id = ?',
   )

@@ -1,40 +1,27 @@
 /**
- * SQLite (better-sqlite3 12) for state that must survive a restart and change in
- * transactions: registry, live device state, intake spool, embedded telemetry.
- * WAL with synchronous=FULL: a committed transaction is on disk when commit returns.
+ * Where the embedded node keeps its state: SQLite files in FC_DATA_DIR, each created and
+ * upgraded by numbered migrations (./migrate.ts, ./migrations/). A stage never runs DDL: it
+ * reads and writes through its own repository, whose SQLite implementation takes the open,
+ * migrated database from here.
  */
-import fs from 'node:fs'
 import path from 'node:path'
-import Database from 'better-sqlite3'
+import { migrate } from './migrate.ts'
+import { openDatabase, type SqliteDb } from './sqlite.ts'
 
-export type SqliteDb = Database.Database
-
-export function openDatabase(file: string, opts: { synchronous?: 'FULL' | 'NORMAL' } = {}): SqliteDb {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true })
-  const db = new Database(file)
-  db.pragma('journal_mode = WAL')
-  db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`)
-  db.pragma('busy_timeout = 5000')
-  db.pragma('foreign_keys = ON')
-  return db
-}
-
-/** How often the state database's WAL is checkpointed in the background. */
-export const STATE_CHECKPOINT_MS = 5000
+export { type Migration, migrate, migrations, type SchemaName, schemaVersion } from './migrate.ts'
+export { checkpointInBackground, openDatabase, type SqliteDb, STATE_CHECKPOINT_MS } from './sqlite.ts'
 
 /**
- * Move WAL checkpoints off the commit path: SQLite otherwise runs one (with an fsync) inside
- * whichever commit crosses 1000 WAL pages, which may be the commit of an alarm. Here they run
- * on their own timer instead. Returns a function that stops them (and checkpoints once).
+ * Open the state database (registry, live state, incidents, dispatch, linkage) and bring its
+ * schema to the newest version; refuses (ConfigError naming FC_DATA_DIR) a newer one.
  */
-export function checkpointInBackground(db: SqliteDb, everyMs: number): () => void {
-  db.pragma('wal_autocheckpoint = 0')
-  const timer = setInterval(() => {
-    if (db.open) db.pragma('wal_checkpoint(PASSIVE)')
-  }, everyMs)
-  timer.unref()
-  return () => {
-    clearInterval(timer)
-    if (db.open) db.pragma('wal_checkpoint(PASSIVE)')
+export function openStateDatabase(file: string, opts: { synchronous?: 'FULL' | 'NORMAL' } = {}): SqliteDb {
+  const db = openDatabase(file, opts)
+  try {
+    migrate(db, 'state', file === ':memory:' ? 'state.db' : path.basename(file))
+  } catch (err) {
+    db.close()
+    throw err
   }
+  return db
 }

@@ -8,30 +8,11 @@
  * the per-device index) and one row per field value, keyed (series, field, ts). A query for
  * one device's field over a time range is a range scan of that key per series.
  */
+import path from 'node:path'
 import { ConfigError } from '../config/index.ts'
 import type { Logger } from '../shared/index.ts'
-import { openDatabase, type SqliteDb } from '../state/index.ts'
+import { migrate, openDatabase, type SqliteDb } from '../state/index.ts'
 import type { Point, TelemetryQuery, TelemetrySample, TelemetryStore } from './types.ts'
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS series (
-  id INTEGER PRIMARY KEY,
-  measurement TEXT NOT NULL,
-  -- the tag set as JSON with sorted keys (empty values dropped, as InfluxDB does)
-  tags TEXT NOT NULL,
-  device TEXT,
-  UNIQUE (measurement, tags)
-);
-CREATE INDEX IF NOT EXISTS series_by_device ON series (device, measurement);
-CREATE TABLE IF NOT EXISTS sample (
-  series INTEGER NOT NULL,
-  field TEXT NOT NULL,
-  ts INTEGER NOT NULL,
-  -- REAL for numbers, INTEGER for the point's ints and for booleans (0/1), TEXT for strings
-  value,
-  PRIMARY KEY (series, field, ts)
-) WITHOUT ROWID;
-`
 
 /** Series ids kept in memory; the map is dropped and rebuilt when it grows past this. */
 const SERIES_CACHE_LIMIT = 100_000
@@ -57,13 +38,15 @@ export function createEmbeddedStore(opts: { file: string; logger: Logger }): Tel
   let db: SqliteDb
   try {
     db = openDatabase(file)
-    db.exec(SCHEMA)
   } catch (err) {
     throw new ConfigError(
       'FC_DATA_DIR',
       `cannot open the embedded telemetry store ${file}: ${(err as Error).message}`,
     )
   }
+
+  // A schema newer than this code is refused with its own line (a ConfigError already).
+  migrate(db, 'telemetry', path.basename(file))
 
   const findSeries = db
     .prepare<[string, string], number>('SELECT id FROM series WHERE measurement = ? AND tags = ?')

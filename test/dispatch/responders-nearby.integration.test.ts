@@ -15,7 +15,7 @@ import { createEventBus } from '../../services/events/index.ts'
 import { createRegistry, type Registry } from '../../services/registry/index.ts'
 import { type Clock, systemClock } from '../../services/shared/clock.ts'
 import { createLogger } from '../../services/shared/log.ts'
-import { openDatabase, type SqliteDb } from '../../services/state/index.ts'
+import { openStateDatabase, type SqliteDb } from '../../services/state/index.ts'
 import type { TelemetryStore } from '../../services/store/types.ts'
 import { tempDir } from '../support/tmp.ts'
 
@@ -98,7 +98,7 @@ describe('GET /api/responders/nearby', () => {
     events.emit('responder.location', { responder, lon, lat, ts, receivedAt: ts })
 
   beforeAll(async () => {
-    db = openDatabase(path.join(tmp.dir, 'state.db'))
+    db = openStateDatabase(path.join(tmp.dir, 'state.db'))
     const logger = createLogger('silent')
     registry = createRegistry({ db, clock, logger, events })
     adminToken = (await registry.ensureAdminToken()) as string

@@ -16,7 +16,7 @@ import { createRegistry, type Registry } from '../../services/registry/index.ts'
 import { createManualClock, type ManualClock } from '../../services/shared/clock.ts'
 import { createLogger } from '../../services/shared/log.ts'
 import { createSpool, type Spool } from '../../services/spool/index.ts'
-import { openDatabase, type SqliteDb } from '../../services/state/index.ts'
+import { openStateDatabase, type SqliteDb } from '../../services/state/index.ts'
 import { loadDistrict } from './service.ts'
 import { tempDir } from './tmp.ts'
 
@@ -71,7 +71,7 @@ export async function createAlarmWorld(
   const events = createEventBus((err) => {
     throw err
   })
-  const db = openDatabase(path.join(dir, 'state.db'))
+  const db = openStateDatabase(path.join(dir, 'state.db'))
   const registry = createRegistry({ db, clock, logger, events })
   if (opts.fresh !== false && registry.communities().length === 0) {
     const district = loadDistrict()
