@@ -276,3 +276,54 @@ export function createIncidentStore(db: SqliteDb): IncidentStore {
     },
   }
 }
+
+/**
+ * The incidents as the other stages and the HTTP layer use them: what is open is read from
+ * memory at once (`getOpen`, `openForBuilding`, `openIncidents`); anything that may need the
+ * database — an incident that is closed, a timeline, a page of the list — and every change is
+ * asynchronous, so that a networked database can hold them. Changes to one incident are
+ * applied one after another in the order they were asked for.
+ */
+export interface IncidentBook {
+  /** An open incident (verifying, alarm, acknowledged, confirmed), from memory. */
+  getOpen(id: string): Incident | undefined
+  openForBuilding(building: string): Incident | undefined
+  openIncidents(): Incident[]
+  /** Any incident, open or closed. */
+  get(id: string): Promise<Incident | undefined>
+  timeline(id: string): Promise<TimelineEntry[]>
+  list(
+    filter: IncidentFilter,
+    page: { limit: number; offset: number },
+  ): Promise<{ items: Incident[]; total: number }>
+  open(
+    init: Omit<Incident, 'id' | 'updatedAt' | 'devices'> & { devices?: IncidentDevice[] },
+    entry: TimelineEntry,
+  ): Promise<Incident>
+  update(id: string, change: (i: Incident) => void, entries: TimelineEntry[]): Promise<Incident>
+  /** A status change; rejects with InvalidTransition when the lifecycle does not allow it. */
+  transition(
+    id: string,
+    to: IncidentStatus,
+    entry: Omit<TimelineEntry, 'type' | 'status' | 'from'>,
+    change?: (i: Incident) => void,
+  ): Promise<{ incident: Incident; entry: TimelineEntry }>
+}
+
+/**
+ * The book over the store (for the move from the synchronous store to the book: callers move
+ * to the book one by one; the store then goes behind a repository and this adapter with it).
+ */
+export function incidentBook(store: IncidentStore): IncidentBook {
+  return {
+    getOpen: (id) => store.openIncidents().find((i) => i.id === id),
+    openForBuilding: (b) => store.openForBuilding(b),
+    openIncidents: () => store.openIncidents(),
+    get: async (id) => store.get(id),
+    timeline: async (id) => store.timeline(id),
+    list: async (filter, page) => store.list(filter, page),
+    open: async (init, entry) => store.open(init, entry),
+    update: async (id, change, entries) => store.update(id, change, entries),
+    transition: async (id, to, entry, change) => store.transition(id, to, entry, change),
+  }
+}

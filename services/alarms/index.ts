@@ -14,10 +14,12 @@ export { type DeviceHealthDeps, HEALTH_CACHE_MS, registerDeviceHealthRoute } fro
 export {
   createIncidentStore,
   type Incident,
+  type IncidentBook,
   type IncidentDevice,
   type IncidentFilter,
   type IncidentStore,
   InvalidTransition,
+  incidentBook,
   newIncidentId,
   type Resolution,
   type TimelineEntry,
