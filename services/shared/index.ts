@@ -17,4 +17,5 @@ export {
 } from './errors.ts'
 export { createEventBus, type EventBus, type EventMap } from './events.ts'
 export { createLogger, type Logger } from './log.ts'
+export { createSerialQueue, type SerialQueue } from './serial.ts'
 export { iso } from './time.ts'
