@@ -20,9 +20,15 @@ export interface Broker {
   handle(stream: Duplex): void
   connectedClients(): number
   /** Publish from the service itself (offers, commands): resolves once the broker took it. */
-  publish(topic: string, payload: Buffer | string, qos: 0 | 1): Promise<void>
+  publish: Publish
   close(): Promise<void>
 }
+
+/**
+ * Publish from the service itself (offers to responder apps, commands to devices): resolves
+ * once the broker has taken the message. The one `Publish` every stage that sends is given.
+ */
+export type Publish = (topic: string, payload: Buffer | string, qos: 0 | 1) => Promise<void>
 
 export interface BrokerOptions {
   directory: PrincipalDirectory
