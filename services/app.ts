@@ -93,7 +93,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     spool,
     liveness,
     events,
-    directory: registry,
+    registry,
     clock,
     logger,
     metrics,
@@ -121,7 +121,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
   engine.start()
   const geometry = createDispatchGeometry({ registry, events, clock, logger, params: config.eta })
 
-  const broker = await createBroker({ directory: registry, intake, events, logger, metrics })
+  const broker = await createBroker({ registry, intake, events, logger, metrics })
   const linkage = createLinkage({
     clock,
     events,
