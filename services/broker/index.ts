@@ -19,7 +19,7 @@ import { closeDisabledPrincipals } from './disabled.ts'
 import { createBrokerMetrics } from './metrics.ts'
 import { publishThrough } from './publish.ts'
 
-export { type MqttListeners, startMqttListeners } from './listeners.ts'
+export { type MqttListeners, type MqttListenersDeps, startMqttListeners } from './listeners.ts'
 
 export interface Broker {
   readonly aedes: Aedes
