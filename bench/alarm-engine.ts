@@ -18,7 +18,7 @@ import { createAlarmEngine } from '../services/alarms/engine.ts'
 import { createIncidentStore } from '../services/alarms/incidents.ts'
 import { createEventBus } from '../services/events/index.ts'
 import type { Reading } from '../services/intake/types.ts'
-import { createLiveness } from '../services/liveness/index.ts'
+import { createLiveness, createSqliteLivenessRepository } from '../services/liveness/index.ts'
 import type { Building, Device } from '../services/registry/types.ts'
 import { createManualClock } from '../services/shared/clock.ts'
 import { createLogger } from '../services/shared/log.ts'
@@ -119,7 +119,12 @@ async function once(seed: number): Promise<EngineBenchResult> {
     const events = createEventBus()
     const db = openStateDatabase(path.join(dir, 'state.db'), { synchronous: 'NORMAL' })
     const stopCheckpoints = checkpointInBackground(db, STATE_CHECKPOINT_MS)
-    const liveness = createLiveness({ db, clock, events })
+    const liveness = await createLiveness({
+      repository: createSqliteLivenessRepository(db),
+      clock,
+      events,
+      logger: createLogger('silent'),
+    })
     const spool = createSpool({ file: path.join(dir, 'spool.db'), commitMs: 2 })
     const incidents = createIncidentStore(db)
     const engine = createAlarmEngine({
@@ -201,7 +206,7 @@ async function once(seed: number): Promise<EngineBenchResult> {
     lat.sort((a, b) => a - b)
     engine.stop()
     stopCheckpoints()
-    liveness.close()
+    await liveness.close()
     spool.close()
     db.close()
     return {

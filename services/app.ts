@@ -21,7 +21,7 @@ import { createDispatcher, createDispatchGeometry, OfferOut, registerOfferRoutes
 import { createEventBus, type EventBus } from './events/index.ts'
 import { createIntake } from './intake/index.ts'
 import { createLinkage, LinkageSummaryOut } from './linkage/index.ts'
-import { createLiveness } from './liveness/index.ts'
+import { createLiveness, createSqliteLivenessRepository } from './liveness/index.ts'
 import { createPipeline } from './pipeline/index.ts'
 import { createRegistry } from './registry/index.ts'
 import { type Clock, createLogger, type Logger, systemClock } from './shared/index.ts'
@@ -83,12 +83,17 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
 
   const spool = createSpool({ file: path.join(config.dataDir, 'spool.db'), commitMs: config.spoolCommitMs })
   if (spool.depth() > 0) logger.info({ spooled: spool.depth() }, 'replaying readings left in the spool')
-  const liveness = createLiveness({ db: stateDb, clock, events })
+  const liveness = await createLiveness({
+    repository: createSqliteLivenessRepository(stateDb),
+    clock,
+    events,
+    logger: logger.child({ stage: 'liveness' }),
+  })
   const intake = createIntake({
     spool,
     liveness,
     events,
-    directory: registry,
+    registry,
     clock,
     logger,
     metrics,
@@ -116,7 +121,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
   engine.start()
   const geometry = createDispatchGeometry({ registry, events, clock, logger, params: config.eta })
 
-  const broker = await createBroker({ directory: registry, intake, events, logger, metrics })
+  const broker = await createBroker({ registry, intake, events, logger, metrics })
   const linkage = createLinkage({
     clock,
     events,
@@ -246,7 +251,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
         'stopping with readings still spooled; they are replayed at the next start',
       )
     await pipeline.stop()
-    liveness.close()
+    await liveness.close()
     spool.close()
     await store.close().catch(() => {})
     stopCheckpoints()

@@ -32,29 +32,31 @@ function closeServer(server: net.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()))
 }
 
-export async function startMqttListeners(opts: {
-  broker: Broker
+export interface MqttListenersDeps {
+  broker: Pick<Broker, 'handle'>
   host: string
   tcpPort: number
   tls?: { port: number; certFile: string; keyFile: string }
   /** The HTTP server that also carries MQTT over WebSocket at /mqtt. */
   httpServer: http.Server
-}): Promise<MqttListeners> {
-  const { broker } = opts
+}
+
+export async function startMqttListeners(deps: MqttListenersDeps): Promise<MqttListeners> {
+  const { broker } = deps
   // TCP_NODELAY: a PUBACK is a 4-byte packet; with Nagle's algorithm on, it waits for the
   // ACK of whatever this socket sent before, which the client may delay by up to 40 ms. That
   // put a floor under every QoS 1 round trip (issue #8, docs/PROFILE.md).
   const tcp = net.createServer({ noDelay: true }, (socket) => broker.handle(socket))
-  const tcpPort = await listen(tcp, opts.tcpPort, opts.host)
+  const tcpPort = await listen(tcp, deps.tcpPort, deps.host)
 
   let tlsServer: tls.Server | undefined
   let tlsPort: number | undefined
-  if (opts.tls) {
+  if (deps.tls) {
     tlsServer = tls.createServer(
-      { cert: fs.readFileSync(opts.tls.certFile), key: fs.readFileSync(opts.tls.keyFile), noDelay: true },
+      { cert: fs.readFileSync(deps.tls.certFile), key: fs.readFileSync(deps.tls.keyFile), noDelay: true },
       (socket) => broker.handle(socket),
     )
-    tlsPort = await listen(tlsServer, opts.tls.port, opts.host)
+    tlsPort = await listen(tlsServer, deps.tls.port, deps.host)
   }
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 })
@@ -70,13 +72,13 @@ export async function startMqttListeners(opts: {
       broker.handle(stream)
     })
   }
-  opts.httpServer.on('upgrade', onUpgrade)
+  deps.httpServer.on('upgrade', onUpgrade)
 
   return {
     tcpPort,
     ...(tlsPort !== undefined ? { tlsPort } : {}),
     async close() {
-      opts.httpServer.off('upgrade', onUpgrade)
+      deps.httpServer.off('upgrade', onUpgrade)
       for (const ws of wss.clients) ws.terminate()
       wss.close()
       await Promise.all([closeServer(tcp), tlsServer ? closeServer(tlsServer) : Promise.resolve()])

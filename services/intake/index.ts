@@ -37,51 +37,51 @@ export interface Intake {
   accept(msg: IntakeMessage): Promise<void>
 }
 
-export interface IntakeOptions {
-  spool: Spool
-  liveness: Liveness
-  events: EventBus<IntakeEvents>
-  directory: PrincipalDirectory
+export interface IntakeDeps {
+  spool: Pick<Spool, 'append'>
+  liveness: Pick<Liveness, 'reading' | 'seen' | 'status' | 'rejected' | 'clockWarning'>
+  events: Pick<EventBus<IntakeEvents>, 'emit'>
+  registry: Pick<PrincipalDirectory, 'device' | 'responder'>
   clock: Clock
   logger: Logger
   metrics: Registry
   limits: { tsFutureMs: number; tsPastMs: number; maxPayloadBytes: number }
 }
 
-export function createIntake(opts: IntakeOptions): Intake {
-  const { spool, liveness, events, directory, clock, logger, limits } = opts
+export function createIntake(deps: IntakeDeps): Intake {
+  const { spool, liveness, events, registry, clock, logger, limits } = deps
   const messages = new client.Counter({
     name: 'firecircle_mqtt_messages_total',
     help: 'Messages received from principals, by channel',
     labelNames: ['channel'],
-    registers: [opts.metrics],
+    registers: [deps.metrics],
   })
   const rejected = new client.Counter({
     name: 'firecircle_intake_rejected_total',
     help: 'Messages or readings dropped by the intake, by reason',
     labelNames: ['reason'],
-    registers: [opts.metrics],
+    registers: [deps.metrics],
   })
   const accepted = new client.Counter({
     name: 'firecircle_intake_readings_total',
     help: 'Telemetry readings accepted by the intake',
-    registers: [opts.metrics],
+    registers: [deps.metrics],
   })
   const untrustedTs = new client.Counter({
     name: 'firecircle_intake_untrusted_ts_total',
     help: 'Readings and events whose ts was outside the trusted window (stored at receive time)',
-    registers: [opts.metrics],
+    registers: [deps.metrics],
   })
   const spoolFailures = new client.Counter({
     name: 'firecircle_spool_append_failures_total',
     help: 'Appends to the durable spool that failed (QoS 1 messages are then not acknowledged)',
-    registers: [opts.metrics],
+    registers: [deps.metrics],
   })
 
   function record(r: DecodeRejection, topic: string, now: number, principal?: string): void {
     rejected.inc({ reason: r.reason })
     const device = r.device ?? (topic.startsWith('dev/') || topic.startsWith('gw/') ? principal : undefined)
-    if (device !== undefined && directory.device(device) !== undefined) {
+    if (device !== undefined && registry.device(device) !== undefined) {
       liveness.rejected(device, { at: now, topic, reason: r.reason, message: r.message })
     }
     logger.debug({ topic, device, reason: r.reason }, r.message)
@@ -132,8 +132,8 @@ export function createIntake(opts: IntakeOptions): Intake {
       const now = clock.now()
       countMessage(msg.topic)
       const decoded = decodeMessage(msg.topic, msg.payload, {
-        device: directory.device,
-        responder: directory.responder,
+        device: registry.device,
+        responder: registry.responder,
         now,
         ...limits,
       })

@@ -1,13 +1,16 @@
 /**
  * Liveness: each device's health as the service sees it: online/offline from the status
  * topic (birth, last will) and from traffic, when it was last seen, its battery and signal,
- * its last rejected message. Kept in memory for the intake's hot path and written to SQLite
- * in batches so that a restart keeps it.
+ * its last rejected message. Kept in memory for the intake's hot path and saved through the
+ * repository in batches (./writer.ts) so that a restart keeps it.
  */
-import type { Clock, EventBus } from '../shared/index.ts'
-import type { SqliteDb } from '../state/index.ts'
+import type { Clock, EventBus, Logger } from '../shared/index.ts'
+import type { LivenessRepository } from './repository.ts'
 import type { DeviceLiveState, DeviceStates, LivenessEvents, Rejection } from './types.ts'
+import { createStateWriter } from './writer.ts'
 
+export type { LivenessRepository } from './repository.ts'
+export { createSqliteLivenessRepository } from './repository-sqlite.ts'
 export type { DeviceLiveState, DeviceStates, LivenessEvents, Rejection, RejectionReason } from './types.ts'
 
 /**
@@ -31,33 +34,27 @@ export interface Liveness extends DeviceStates {
   silent(device: string, at: number): void
   rejected(device: string, rejection: Rejection): void
   clockWarning(device: string, at: number, deviceTs: number): void
-  flush(): void
-  close(): void
+  /** Save the changed states now; never rejects (a failed save keeps them for the next batch). */
+  flush(): Promise<void>
+  /** Stop the batch timer and save what changed. */
+  close(): Promise<void>
 }
 
-export function createLiveness(opts: {
-  db: SqliteDb
+export interface LivenessDeps {
+  repository: LivenessRepository
   clock: Clock
   events: EventBus<LivenessEvents>
+  logger: Logger
+  /** How often changed states are saved. Default 1000 ms. */
   flushMs?: number
-}): Liveness {
-  const { db, events } = opts
-  const upsert = db.prepare<[string, string]>(
-    'INSERT INTO device_state (device, state) VALUES (?, ?) ON CONFLICT(device) DO UPDATE SET state = excluded.state',
-  )
+}
+
+/** Loads every stored state, then keeps them in memory; resolves once loaded. */
+export async function createLiveness(deps: LivenessDeps): Promise<Liveness> {
+  const { repository, events } = deps
   const states = new Map<string, DeviceLiveState>()
-  for (const row of db
-    .prepare<[], { device: string; state: string }>('SELECT device, state FROM device_state')
-    .iterate()) {
-    states.set(row.device, JSON.parse(row.state) as DeviceLiveState)
-  }
-  const dirty = new Set<string>()
-  const writeDirty = db.transaction((ids: string[]) => {
-    for (const id of ids) {
-      const s = states.get(id)
-      if (s) upsert.run(id, JSON.stringify(s))
-    }
-  })
+  for (const s of await repository.loadStates()) states.set(s.device, s)
+  const writer = createStateWriter({ repository, logger: deps.logger, states, flushMs: deps.flushMs ?? 1000 })
 
   function state(device: string): DeviceLiveState {
     let s = states.get(device)
@@ -65,7 +62,7 @@ export function createLiveness(opts: {
       s = { device, online: false }
       states.set(device, s)
     }
-    dirty.add(device)
+    writer.dirty(device)
     return s
   }
 
@@ -88,16 +85,6 @@ export function createLiveness(opts: {
     // Traffic from a device proves it is connected, even if its birth was never seen.
     if (!s.online && setOnline(s, true, 'traffic', at)) events.emit('device.state', { ...s })
     return s
-  }
-
-  const timer = setInterval(() => flush(), opts.flushMs ?? 1000)
-  timer.unref()
-
-  function flush(): void {
-    if (dirty.size === 0) return
-    const ids = [...dirty]
-    dirty.clear()
-    writeDirty(ids)
   }
 
   return {
@@ -135,10 +122,7 @@ export function createLiveness(opts: {
     clockWarning(device, at, deviceTs) {
       state(device).lastClockWarning = { at, deviceTs }
     },
-    flush,
-    close() {
-      clearInterval(timer)
-      flush()
-    },
+    flush: writer.flush,
+    close: writer.close,
   }
 }

@@ -67,9 +67,16 @@ function newGroup(): Group {
 /** Rows per multi-row INSERT: one statement step per CHUNK points instead of one per point. */
 const CHUNK = 64
 
-export function createSpool(opts: { file: string; commitMs: number }): Spool {
-  const db: SqliteDb = openDatabase(opts.file, { synchronous: 'FULL' })
-  migrate(db, 'spool', path.basename(opts.file))
+export interface SpoolDeps {
+  /** The spool's own SQLite file (spool.db in FC_DATA_DIR). */
+  file: string
+  /** The group commit window: appends within it share one transaction and one fsync. */
+  commitMs: number
+}
+
+export function createSpool(deps: SpoolDeps): Spool {
+  const db: SqliteDb = openDatabase(deps.file, { synchronous: 'FULL' })
+  migrate(db, 'spool', path.basename(deps.file))
   const moveRefused = db.prepare<[string, number, number]>(
     'INSERT OR REPLACE INTO spool_refused (id, body, reason, refused_at) SELECT id, body, ?, ? FROM spool WHERE id = ?',
   )
@@ -140,7 +147,7 @@ export function createSpool(opts: { file: string; commitMs: number }): Spool {
       for (const p of points) bodies.push(JSON.stringify(p))
       group ??= newGroup()
       if (timer === undefined) {
-        timer = setTimeout(commit, opts.commitMs)
+        timer = setTimeout(commit, deps.commitMs)
       }
       return group.done
     },

@@ -33,8 +33,13 @@ function sqlValue(name: string, value: number | string | boolean, ints: readonly
   return value
 }
 
-export function createEmbeddedStore(opts: { file: string; logger: Logger }): TelemetryStore {
-  const { file, logger } = opts
+export interface EmbeddedStoreDeps {
+  file: string
+  logger: Logger
+}
+
+export function createEmbeddedStore(deps: EmbeddedStoreDeps): TelemetryStore {
+  const { file, logger } = deps
   let db: SqliteDb
   try {
     db = openDatabase(file)

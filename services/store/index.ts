@@ -15,13 +15,16 @@ import type { TelemetryStore } from './types.ts'
 export type * from './types.ts'
 export { PointsRefusedError } from './types.ts'
 
-export function createTelemetryStore(opts: {
+export interface TelemetryStoreDeps {
+  /** InfluxDB's settings; undefined for the embedded store. */
   config: InfluxConfig | undefined
   dataDir: string
   logger: Logger
-}): TelemetryStore {
-  const { config, dataDir } = opts
-  const logger = opts.logger.child({ stage: 'store' })
+}
+
+export function createTelemetryStore(deps: TelemetryStoreDeps): TelemetryStore {
+  const { config, dataDir } = deps
+  const logger = deps.logger.child({ stage: 'store' })
   if (config === undefined) return createEmbeddedStore({ file: path.join(dataDir, 'telemetry.db'), logger })
   if (config.api === 'v1') return createInfluxV1Store({ config, logger })
   return createInfluxV2Store({ config, logger })

@@ -177,11 +177,13 @@ export async function pingInflux(influx: InfluxDB): Promise<boolean> {
   }
 }
 
-export function createInfluxV1Store(opts: {
+export interface InfluxV1StoreDeps {
   config: Extract<InfluxConfig, { api: 'v1' }>
   logger: Logger
-}): TelemetryStore {
-  const { config, logger } = opts
+}
+
+export function createInfluxV1Store(deps: InfluxV1StoreDeps): TelemetryStore {
+  const { config, logger } = deps
   const { url, database } = config
   const influx = influxQLClient({
     url,

@@ -69,11 +69,13 @@ function bodyMessage(body: string): string {
   }
 }
 
-export function createInfluxV2Store(opts: {
+export interface InfluxV2StoreDeps {
   config: Extract<InfluxConfig, { api: 'v2' }>
   logger: Logger
-}): TelemetryStore {
-  const { config, logger } = opts
+}
+
+export function createInfluxV2Store(deps: InfluxV2StoreDeps): TelemetryStore {
+  const { config, logger } = deps
   const { url, token, org, bucket } = config
   const client = new InfluxDB({ url, token, timeout: REQUEST_TIMEOUT_MS })
   const writeApi = client.getWriteApi(org, bucket, 'ms', {

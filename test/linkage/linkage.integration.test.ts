@@ -520,14 +520,14 @@ describe('linked devices', () => {
       spool: world0.spool,
       liveness: world0.liveness,
       events: world0.events,
-      directory: world0.registry,
+      registry: world0.registry,
       clock: world0.clock,
       logger,
       metrics,
       limits: { tsFutureMs: 600_000, tsPastMs: 7 * 86_400_000, maxPayloadBytes: 65_536 },
     })
     const broker = await createBroker({
-      directory: world0.registry,
+      registry: world0.registry,
       intake,
       events: world0.events,
       logger,

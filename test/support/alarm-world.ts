@@ -11,7 +11,11 @@ import type { IncidentEvent, SignalEvent } from '../../services/alarms/events.ts
 import { createIncidentStore, type Incident, type IncidentStore } from '../../services/alarms/incidents.ts'
 import { createEventBus, type EventBus } from '../../services/events/index.ts'
 import type { Reading } from '../../services/intake/types.ts'
-import { createLiveness, type Liveness } from '../../services/liveness/index.ts'
+import {
+  createLiveness,
+  createSqliteLivenessRepository,
+  type Liveness,
+} from '../../services/liveness/index.ts'
 import { createRegistry, type Registry } from '../../services/registry/index.ts'
 import { createManualClock, type ManualClock } from '../../services/shared/clock.ts'
 import { createLogger } from '../../services/shared/log.ts'
@@ -79,7 +83,12 @@ export async function createAlarmWorld(
     for (const b of district.buildings) registry.addBuilding(b)
     for (const d of devices) await registry.addDevice(d)
   }
-  const liveness = createLiveness({ db, clock, events })
+  const liveness = await createLiveness({
+    repository: createSqliteLivenessRepository(db),
+    clock,
+    events,
+    logger,
+  })
   const spool = createSpool({ file: path.join(dir, 'spool.db'), commitMs: 1 })
   const incidents = createIncidentStore(db)
   const engine = createAlarmEngine({

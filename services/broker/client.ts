@@ -1,0 +1,17 @@
+/** What the broker keeps and reads of an Aedes client. */
+import type { Duplex } from 'node:stream'
+import type { Client } from 'aedes'
+import type { Principal } from './acl.ts'
+
+/** The principal each connected client authenticated as (set on CONNECT, read by the ACL). */
+export type Principals = WeakMap<Client, Principal>
+
+/** Aedes client internals this stage reads (not in Aedes' typings). */
+interface ClientInternals {
+  /** The client's will while it is connected; compared to tell a will from a publish. */
+  will: unknown
+  /** The client's connection (Aedes writes its packets there). */
+  conn: Duplex | undefined
+}
+
+export const internals = (c: Client) => c as unknown as ClientInternals

@@ -1,0 +1,60 @@
+/**
+ * Reading the spool in batches, oldest first. Batches are taken after the last id handed to
+ * the store; after a failure the batches in flight are let settle, the pipeline pauses, and
+ * reading starts again from the oldest point still in the spool.
+ */
+import type { Spool } from '../spool/index.ts'
+import type { Drain } from './drain.ts'
+import type { InFlight } from './in-flight.ts'
+import type { StoreHealth } from './store-health.ts'
+import type { Waker } from './wake.ts'
+
+export interface ReadBatchesDeps {
+  spool: Pick<Spool, 'oldest'>
+  inFlight: InFlight
+  health: Pick<StoreHealth, 'nextPause'>
+  waker: Pick<Waker, 'idle' | 'pause'>
+  drain: Pick<Drain, 'emptied'>
+  batchSize: number
+  maxInFlight: number
+  /** Whether to go on (false once stop is asked). */
+  running(): boolean
+}
+
+/** Runs until `running()` turns false, then waits for the batches in flight. */
+export async function readBatches(deps: ReadBatchesDeps): Promise<void> {
+  const { spool, inFlight, waker, batchSize, maxInFlight } = deps
+  let after = 0
+  let failed = false
+  while (deps.running()) {
+    if (failed) {
+      await inFlight.settleAll()
+      failed = false
+      after = 0
+      await waker.pause(deps.health.nextPause())
+      continue
+    }
+    if (inFlight.size() >= maxInFlight) {
+      failed = !(await inFlight.settleOne())
+      continue
+    }
+    const batch = spool.oldest(batchSize, after)
+    if (batch.length === 0) {
+      if (inFlight.size() > 0) {
+        failed = !(await inFlight.settleOne())
+        continue
+      }
+      if (after !== 0) {
+        // Nothing after the last batch: look once more from the oldest point left.
+        after = 0
+        continue
+      }
+      deps.drain.emptied()
+      await waker.idle()
+      continue
+    }
+    after = batch[batch.length - 1]!.id
+    inFlight.send(batch)
+  }
+  await inFlight.settleAll()
+}
