@@ -284,13 +284,13 @@ async function registerDevices(
   n: number,
 ): Promise<{ alarm: { building: string; heat: Conn; sounder: Conn }[]; background: Conn[] }> {
   const { openStateDatabase } = await import('../services/state/index.ts')
-  const { createRegistry } = await import('../services/registry/index.ts')
+  const { createRegistry, createSqliteRegistryRepository } = await import('../services/registry/index.ts')
   const { createLogger } = await import('../services/shared/log.ts')
   const { createEventBus } = await import('../services/events/index.ts')
   const { systemClock } = await import('../services/shared/clock.ts')
   const db = openStateDatabase(path.join(dataDir, 'state.db'), { synchronous: 'NORMAL' })
-  const registry = createRegistry({
-    db,
+  const registry = await createRegistry({
+    repository: createSqliteRegistryRepository(db),
     clock: systemClock,
     logger: createLogger('silent'),
     events: createEventBus(),

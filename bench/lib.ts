@@ -12,7 +12,7 @@ import path from 'node:path'
 import { bboxPolygon } from '@turf/turf'
 import type { DeviceKind } from '../devices/catalogue.ts'
 import { createEventBus } from '../services/events/index.ts'
-import { createRegistry } from '../services/registry/index.ts'
+import { createRegistry, createSqliteRegistryRepository } from '../services/registry/index.ts'
 import { systemClock } from '../services/shared/clock.ts'
 import { createLogger } from '../services/shared/log.ts'
 import { openStateDatabase } from '../services/state/index.ts'
@@ -72,14 +72,14 @@ export async function register(
   },
 ): Promise<Registered & { gateways: Conn[] }> {
   const db = openStateDatabase(path.join(dataDir, 'state.db'), { synchronous: 'NORMAL' })
-  const registry = createRegistry({
-    db,
+  const registry = await createRegistry({
+    repository: createSqliteRegistryRepository(db),
     clock: systemClock,
     logger: createLogger('silent'),
     events: createEventBus(),
   })
   for (const c of COMMUNITIES) {
-    registry.addCommunity({
+    await registry.addCommunity({
       id: c.id,
       name: c.name,
       street: c.street,
@@ -102,7 +102,7 @@ export async function register(
         ]
       : [w + 0.001 + rnd() * (e - w - 0.002), s + 0.001 + rnd() * (n - s - 0.002)]
     const id = `b${b}`
-    registry.addBuilding({ id, name: id, location, responsible: { name: 'owner' } })
+    await registry.addBuilding({ id, name: id, location, responsible: { name: 'owner' } })
     out.buildings.push({ id, location })
     for (const { kind, n: count } of spec.devicesPerBuilding) {
       for (let k = 0; k < count; k++) {

@@ -23,7 +23,7 @@ import { createIntake } from './intake/index.ts'
 import { createLinkage, LinkageSummaryOut } from './linkage/index.ts'
 import { createLiveness, createSqliteLivenessRepository } from './liveness/index.ts'
 import { createPipeline } from './pipeline/index.ts'
-import { createRegistry } from './registry/index.ts'
+import { createRegistry, createSqliteRegistryRepository } from './registry/index.ts'
 import { type Clock, createLogger, type Logger, systemClock } from './shared/index.ts'
 import { createSpool } from './spool/index.ts'
 import { checkpointInBackground, openStateDatabase, STATE_CHECKPOINT_MS } from './state/index.ts'
@@ -78,7 +78,12 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
   // carries the PUBACK promise, fsyncs every group commit (FULL).
   const stateDb = openStateDatabase(path.join(config.dataDir, 'state.db'), { synchronous: 'NORMAL' })
   const stopCheckpoints = checkpointInBackground(stateDb, STATE_CHECKPOINT_MS)
-  const registry = createRegistry({ db: stateDb, clock, logger, events })
+  const registry = await createRegistry({
+    repository: createSqliteRegistryRepository(stateDb),
+    clock,
+    logger,
+    events,
+  })
   const generatedAdminToken = await registry.ensureAdminToken(config.adminToken)
 
   const spool = createSpool({ file: path.join(config.dataDir, 'spool.db'), commitMs: config.spoolCommitMs })
@@ -156,7 +161,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
   let stream: Stream | undefined
   const api = await createApi({
     registry,
-    deviceStates: liveness,
+    liveness,
     telemetryStore: store,
     metricsRegistry: metrics,
     logger,

@@ -57,7 +57,7 @@ export interface AlarmEngine {
 export interface AlarmEngineOptions {
   clock: Clock
   events: EventBus<IntakeEvents & LivenessEvents & AlarmEvents>
-  directory: Pick<Registry, 'device' | 'building' | 'listDevices'>
+  directory: Pick<Registry, 'device' | 'building' | 'allDevices'>
   liveness: Pick<Liveness, 'get' | 'silent'>
   incidents: IncidentStore
   /** State database: the active device conditions are kept in it. */
@@ -535,15 +535,9 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
       const startedAt = clock.now()
       // Supervise every registered device; each gets a full allowance from now, so a
       // restart does not declare the district offline before its devices reconnect.
-      let offset = 0
-      for (;;) {
-        const page = directory.listDevices({}, { limit: 10_000, offset })
-        for (const d of page.items) {
-          if (!d.enabled || active.get(d.id)?.has('offline')) continue
-          silence.watch(d.id, Math.max(startedAt, liveness.get(d.id)?.lastSeen ?? 0))
-        }
-        offset += page.items.length
-        if (page.items.length === 0 || offset >= page.total) break
+      for (const d of [...directory.allDevices()].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+        if (!d.enabled || active.get(d.id)?.has('offline')) continue
+        silence.watch(d.id, Math.max(startedAt, liveness.get(d.id)?.lastSeen ?? 0))
       }
       events.on(owner, 'reading', onReading)
       events.on(owner, 'device.event', onDeviceEvent)

@@ -18,17 +18,17 @@ import type { TelemetryStore } from '../store/index.ts'
 import { installAuth } from './auth.ts'
 import { formatValidationErrors, installErrorHandling } from './errors.ts'
 import { installHttpMetrics, registerOpsRoutes } from './routes/ops.ts'
-import { registerRegistryRoutes } from './routes/registry.ts'
+import { registerRegistryRoutes } from './routes/registry/index.ts'
 import { registerTelemetryRoutes } from './routes/telemetry.ts'
 import type { ApiInstance, Readiness } from './types.ts'
 import { validatorCompiler } from './validation.ts'
 
 export type { ApiInstance, Readiness } from './types.ts'
 
-export interface ApiOptions {
+export interface ApiDeps {
   registry: Registry
   /** Live device state for GET /api/devices/{id} (the liveness stage). */
-  deviceStates: DeviceStates
+  liveness: DeviceStates
   telemetryStore: TelemetryStore
   /** prom-client registry served at /metrics; the HTTP request metrics are added to it. */
   metricsRegistry: MetricsRegistry
@@ -48,8 +48,8 @@ export interface ApiOptions {
   bodyLimit?: number
 }
 
-export async function createApi(opts: ApiOptions): Promise<ApiInstance> {
-  const { registry, deviceStates, telemetryStore, metricsRegistry, readiness, clock } = opts
+export async function createApi(opts: ApiDeps): Promise<ApiInstance> {
+  const { registry, liveness, telemetryStore, metricsRegistry, readiness, clock } = opts
   const logger = opts.logger.child({ stage: 'api' })
 
   const app = Fastify({
@@ -97,7 +97,7 @@ export async function createApi(opts: ApiOptions): Promise<ApiInstance> {
   await app.register(
     async (api) => {
       installAuth(api, registry)
-      registerRegistryRoutes(api, { registry, deviceStates })
+      registerRegistryRoutes(api, { registry, liveness })
       registerTelemetryRoutes(api, { registry, telemetryStore, clock, logger })
       for (const routes of opts.routes ?? []) await routes(api)
     },

@@ -99,7 +99,7 @@ export interface DispatcherDeps {
   events: EventBus<AlarmEvents & IntakeEvents & DispatchEvents>
   incidents: Pick<IncidentStore, 'get' | 'update' | 'openIncidents'>
   index: ResponderIndex
-  registry: Pick<Registry, 'building' | 'responder' | 'listResponders'>
+  registry: Pick<Registry, 'building' | 'responder' | 'respondersOfBuilding'>
   publish: Publish
   /** The state database: offers and each incident's widening step live in it. */
   db: SqliteDb
@@ -261,9 +261,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       const found = new Set(out.map((c) => c.id))
       for (const type of Object.keys(policy) as ResponderType[]) {
         if (policy[type].select !== 'building' || (types !== undefined && !types.includes(type))) continue
-        const page = registry.listResponders({ building: i.building, type }, { limit: 1000, offset: 0 })
-        for (const r of page.items) {
-          if (!r.enabled || exclude.has(r.id) || found.has(r.id)) continue
+        for (const r of registry.respondersOfBuilding(i.building)) {
+          if (r.type !== type || !r.enabled || exclude.has(r.id) || found.has(r.id)) continue
           const st = index.get(r.id)
           if (st === undefined || !st.onDuty || st.busy) continue
           // A guard with no position yet is taken to be at the building guarded.

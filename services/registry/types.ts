@@ -199,20 +199,22 @@ export interface Registry extends PrincipalDirectory {
   devicesOfBuilding(building: string): Device[]
   /** Every responder (for the dispatch stage's spatial index). */
   allResponders(): IterableIterator<Responder>
+  /** Responders assigned to a building (e.g. its security guards), in id order, O(responders there). */
+  respondersOfBuilding(building: string): Responder[]
   /** Every device (the console's device health summary walks them once per request). */
   allDevices(): IterableIterator<Device>
 
-  addCommunity(input: CommunityInput): Community
-  addBuilding(input: BuildingInput): Building
+  addCommunity(input: CommunityInput): Promise<Community>
+  addBuilding(input: BuildingInput): Promise<Building>
   addDevice(input: DeviceInput): Promise<{ device: Device; secret: string }>
-  updateDevice(id: string, patch: DevicePatch): Device
+  updateDevice(id: string, patch: DevicePatch): Promise<Device>
   addResponder(input: ResponderInput): Promise<{ responder: Responder; secret: string }>
-  updateResponder(id: string, patch: ResponderPatch): Responder
+  updateResponder(id: string, patch: ResponderPatch): Promise<Responder>
   addOfficer(input: OfficerInput): Promise<{ officer: Officer; token: string }>
 
-  listDevices(filter: DeviceFilter, page: PageRequest): Page<Device>
-  listBuildings(filter: BuildingFilter, page: PageRequest): Page<Building>
-  listResponders(filter: ResponderFilter, page: PageRequest): Page<Responder>
+  listDevices(filter: DeviceFilter, page: PageRequest): Promise<Page<Device>>
+  listBuildings(filter: BuildingFilter, page: PageRequest): Promise<Page<Building>>
+  listResponders(filter: ResponderFilter, page: PageRequest): Promise<Page<Responder>>
 
   /** The caller a bearer token belongs to, or undefined. Constant-time, salted-hash checked. */
   authenticate(token: string): Promise<Caller | undefined>

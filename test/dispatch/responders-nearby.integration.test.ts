@@ -12,7 +12,11 @@ import { type ApiInstance, createApi } from '../../services/api/index.ts'
 import { etaSeconds, haversineM } from '../../services/dispatch/eta.ts'
 import { createDispatchGeometry, type DispatchGeometry } from '../../services/dispatch/routes.ts'
 import { createEventBus } from '../../services/events/index.ts'
-import { createRegistry, type Registry } from '../../services/registry/index.ts'
+import {
+  createRegistry,
+  createSqliteRegistryRepository,
+  type Registry,
+} from '../../services/registry/index.ts'
 import { type Clock, systemClock } from '../../services/shared/clock.ts'
 import { createLogger } from '../../services/shared/log.ts'
 import { openStateDatabase, type SqliteDb } from '../../services/state/index.ts'
@@ -100,13 +104,13 @@ describe('GET /api/responders/nearby', () => {
   beforeAll(async () => {
     db = openStateDatabase(path.join(tmp.dir, 'state.db'))
     const logger = createLogger('silent')
-    registry = createRegistry({ db, clock, logger, events })
+    registry = await createRegistry({ repository: createSqliteRegistryRepository(db), clock, logger, events })
     adminToken = (await registry.ensureAdminToken()) as string
     // Built before anyone is registered: the index learns everything from the event bus.
     geometry = createDispatchGeometry({ registry, events, clock, logger })
     app = await createApi({
       registry,
-      deviceStates: { get: () => undefined },
+      liveness: { get: () => undefined },
       telemetryStore: noStore,
       metricsRegistry: new client.Registry(),
       logger,

@@ -73,7 +73,7 @@ async function harness(
   } = {},
 ): Promise<Harness> {
   const world = await createAlarmWorld(o.devices ?? [])
-  for (const b of o.buildings ?? []) world.registry.addBuilding(b)
+  for (const b of o.buildings ?? []) await world.registry.addBuilding(b)
   for (const d of o.more ?? []) await world.registry.addDevice(d)
   const officers: Record<string, string> = {}
   for (const [id, scope] of [
@@ -852,7 +852,7 @@ describe('rules per community', () => {
     const store = createTelemetryStore({ config: undefined, dataDir: h.world.dir, logger })
     const app = await createApi({
       registry: h.world.registry,
-      deviceStates: h.world.liveness,
+      liveness: h.world.liveness,
       telemetryStore: store,
       metricsRegistry: new client.Registry(),
       logger,

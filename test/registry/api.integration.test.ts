@@ -10,7 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ApiInstance, createApi, type Readiness } from '../../services/api/index.ts'
 import { createEventBus } from '../../services/events/index.ts'
 import type { DeviceLiveState } from '../../services/liveness/types.ts'
-import { createRegistry, type Registry } from '../../services/registry/index.ts'
+import {
+  createRegistry,
+  createSqliteRegistryRepository,
+  type Registry,
+} from '../../services/registry/index.ts'
 import { type Clock, createManualClock, systemClock } from '../../services/shared/clock.ts'
 import { createLogger } from '../../services/shared/log.ts'
 import { openStateDatabase, type SqliteDb } from '../../services/state/index.ts'
@@ -97,11 +101,11 @@ describe('registry API', () => {
   beforeAll(async () => {
     db = openStateDatabase(dbFile)
     const logger = createLogger('silent')
-    registry = createRegistry({ db, clock, logger, events })
+    registry = await createRegistry({ repository: createSqliteRegistryRepository(db), clock, logger, events })
     adminToken = (await registry.ensureAdminToken()) as string
     app = await createApi({
       registry,
-      deviceStates: { get: (id) => states.get(id) },
+      liveness: { get: (id) => states.get(id) },
       telemetryStore: store,
       metricsRegistry: new client.Registry(),
       logger,
@@ -1085,8 +1089,8 @@ describe('registry API', () => {
     it('loads everything back from SQLite; secrets and tokens still verify; no new admin token', async () => {
       const db2 = openStateDatabase(dbFile)
       try {
-        const again = createRegistry({
-          db: db2,
+        const again = await createRegistry({
+          repository: createSqliteRegistryRepository(db2),
           clock,
           logger: createLogger('silent'),
           events: createEventBus(),
@@ -1118,8 +1122,8 @@ describe('administrator token', () => {
     const tmp = tempDir('firecircle-admin-')
     const db = openStateDatabase(path.join(tmp.dir, 'state.db'))
     try {
-      const registry = createRegistry({
-        db,
+      const registry = await createRegistry({
+        repository: createSqliteRegistryRepository(db),
         clock: createManualClock(T0),
         logger: createLogger('silent'),
         events: createEventBus(),

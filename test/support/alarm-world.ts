@@ -16,7 +16,11 @@ import {
   createSqliteLivenessRepository,
   type Liveness,
 } from '../../services/liveness/index.ts'
-import { createRegistry, type Registry } from '../../services/registry/index.ts'
+import {
+  createRegistry,
+  createSqliteRegistryRepository,
+  type Registry,
+} from '../../services/registry/index.ts'
 import { createManualClock, type ManualClock } from '../../services/shared/clock.ts'
 import { createLogger } from '../../services/shared/log.ts'
 import { createSpool, type Spool } from '../../services/spool/index.ts'
@@ -76,11 +80,17 @@ export async function createAlarmWorld(
     throw err
   })
   const db = openStateDatabase(path.join(dir, 'state.db'))
-  const registry = createRegistry({ db, clock, logger, events })
+  const registry = await createRegistry({
+    repository: createSqliteRegistryRepository(db),
+    clock,
+    logger,
+    events,
+  })
   if (opts.fresh !== false && registry.communities().length === 0) {
     const district = loadDistrict()
-    for (const c of district.communities) registry.addCommunity({ ...c.properties, geometry: c.geometry })
-    for (const b of district.buildings) registry.addBuilding(b)
+    for (const c of district.communities)
+      await registry.addCommunity({ ...c.properties, geometry: c.geometry })
+    for (const b of district.buildings) await registry.addBuilding(b)
     for (const d of devices) await registry.addDevice(d)
   }
   const liveness = await createLiveness({

@@ -1,0 +1,18 @@
+import type { DeviceStates } from '../../../liveness/index.ts'
+import type { Registry } from '../../../registry/index.ts'
+
+export interface RegistryRoutesDeps {
+  registry: Registry
+  /** Live device state for GET /api/devices and /api/devices/{id}. */
+  liveness: DeviceStates
+}
+
+const DEFAULT_LIMIT = 100
+
+export const page = (q: { limit?: number | undefined; offset?: number | undefined }) => ({
+  limit: q.limit ?? DEFAULT_LIMIT,
+  offset: q.offset ?? 0,
+})
+
+export const streetOfCommunity = (registry: Pick<Registry, 'community'>) => (community: string) =>
+  registry.community(community)?.street

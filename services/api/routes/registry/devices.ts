@@ -1,0 +1,108 @@
+/** Devices over HTTP, each with its live state. */
+import { notRegistered } from '../../../shared/index.ts'
+import { assertInScope, callerOf, scopedFilter } from '../../auth.ts'
+import {
+  DeviceCreated,
+  DeviceIn,
+  DeviceOut,
+  DevicePage,
+  DevicePatchIn,
+  DeviceQuery,
+  errors,
+  IdParams,
+} from '../../schemas.ts'
+import type { ApiInstance } from '../../types.ts'
+import { deviceView } from '../../views.ts'
+import { page, type RegistryRoutesDeps, streetOfCommunity } from './common.ts'
+
+export function registerDeviceRoutes(api: ApiInstance, { registry, liveness }: RegistryRoutesDeps): void {
+  const streetOf = streetOfCommunity(registry)
+
+  api.post(
+    '/devices',
+    {
+      schema: {
+        tags: ['registry'],
+        summary: 'Register a device; its MQTT secret is in the answer, and only there',
+        body: DeviceIn,
+        response: { 201: DeviceCreated, ...errors(400, 401, 403, 409) },
+      },
+    },
+    async (request, reply) => {
+      const { location, ...rest } = request.body
+      const { device, secret } = await registry.addDevice({
+        ...rest,
+        ...(location ? { location: [location[0] as number, location[1] as number] } : {}),
+      })
+      reply.header('cache-control', 'no-store')
+      return reply.status(201).send({ id: device.id, secret, community: device.community })
+    },
+  )
+
+  api.get(
+    '/devices',
+    {
+      config: { role: 'officer' },
+      schema: {
+        tags: ['registry'],
+        summary: 'Devices inside the caller’s scope, paged, each with its live state',
+        querystring: DeviceQuery,
+        response: { 200: DevicePage, ...errors(400, 401, 403) },
+      },
+    },
+    async (request) => {
+      const caller = callerOf(request)
+      const { building, kind, gateway } = request.query
+      if (building !== undefined) {
+        const b = registry.building(building)
+        if (b) assertInScope(caller, b, `building ${b.id}`)
+      }
+      const filter = { ...scopedFilter(caller, request.query, streetOf), building, kind, gateway }
+      const p = await registry.listDevices(filter, page(request.query))
+      return { ...p, items: p.items.map((d) => deviceView(d, liveness.get(d.id))) }
+    },
+  )
+
+  api.get(
+    '/devices/:id',
+    {
+      config: { role: 'officer' },
+      schema: {
+        tags: ['registry'],
+        summary: 'A device’s record and live state (online, last seen, battery, last rejection)',
+        params: IdParams,
+        response: { 200: DeviceOut, ...errors(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const d = registry.device(request.params.id)
+      if (d === undefined) throw notRegistered(`device ${request.params.id} is not registered`)
+      assertInScope(callerOf(request), d, `device ${d.id}`)
+      return deviceView(d, liveness.get(d.id))
+    },
+  )
+
+  api.patch(
+    '/devices/:id',
+    {
+      schema: {
+        tags: ['registry'],
+        summary: 'Change thresholds, floor, location, or enable / disable a device',
+        description: 'Disabling closes the device’s MQTT connection and refuses it at CONNECT until enabled.',
+        params: IdParams,
+        body: DevicePatchIn,
+        response: { 200: DeviceOut, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { location, ...rest } = request.body
+      const d = await registry.updateDevice(request.params.id, {
+        ...rest,
+        ...(location !== undefined
+          ? { location: location === null ? null : [location[0] as number, location[1] as number] }
+          : {}),
+      })
+      return deviceView(d, liveness.get(d.id))
+    },
+  )
+}

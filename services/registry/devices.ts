@@ -1,0 +1,153 @@
+/**
+ * Devices (gateways are devices of kind `gateway`): registered in a building with a generated
+ * MQTT secret, changed (thresholds, floor, location, enabled), listed by page.
+ */
+import { checkThresholds, DEVICE_KINDS, type DeviceKind, isDeviceKind } from '../../devices/catalogue.ts'
+import {
+  alreadyRegistered,
+  type Clock,
+  type EventBus,
+  invalidInput,
+  type Logger,
+  notRegistered,
+} from '../shared/index.ts'
+import { checkBoolean, checkFloor, checkId, checkPosition } from './checks.ts'
+import type { RegistryRepository } from './repository.ts'
+import { generateSecret, hashGeneratedSecret } from './secrets.ts'
+import { addTo, principalIdTaken, type RegistryState, recordsOf } from './state.ts'
+import type { Device, DeviceInput, DevicePatch, Registry, RegistryEvents } from './types.ts'
+
+export interface DevicesDeps {
+  state: Pick<RegistryState, 'devices' | 'devicesByBuilding' | 'buildings' | 'responders'>
+  repository: Pick<RegistryRepository, 'insertDevice' | 'updateDevice' | 'deviceIds'>
+  clock: Clock
+  log: Logger
+  events: EventBus<RegistryEvents>
+  /** A disabled principal's remembered secret is forgotten. */
+  forgetPrincipal(id: string): void
+}
+
+export type Devices = Pick<
+  Registry,
+  'device' | 'devicesOfBuilding' | 'allDevices' | 'addDevice' | 'updateDevice' | 'listDevices'
+>
+
+/** The device a valid input describes (in memory terms), or `invalid_input`. */
+function deviceOfInput(
+  input: DeviceInput,
+  state: Pick<RegistryState, 'devices' | 'buildings'>,
+  now: number,
+): Device {
+  const id = checkId(input.id, 'device')
+  if (!isDeviceKind(input.kind)) {
+    throw invalidInput(
+      `kind ${JSON.stringify(input.kind)} is not a device kind (known: ${DEVICE_KINDS.join(', ')})`,
+    )
+  }
+  const kind: DeviceKind = input.kind
+  const building = state.buildings.get(input.building)
+  if (building === undefined)
+    throw invalidInput(`building ${JSON.stringify(input.building)} is not registered`)
+  const location = input.location === undefined ? undefined : checkPosition(input.location, 'location')
+  const floor = input.floor === undefined ? undefined : checkFloor(input.floor)
+  if (input.gateway !== undefined) {
+    const gw = state.devices.get(input.gateway)
+    if (gw === undefined)
+      throw invalidInput(`gateway ${JSON.stringify(input.gateway)} is not a registered device`)
+    if (gw.kind !== 'gateway')
+      throw invalidInput(`gateway ${input.gateway} is a ${gw.kind} device, not a gateway`)
+    if (kind === 'gateway') throw invalidInput('a gateway cannot be carried by another gateway')
+  }
+  if (input.thresholds !== undefined) {
+    const reason = checkThresholds(kind, input.thresholds)
+    if (reason) throw invalidInput(reason)
+  }
+  const device: Device = {
+    id,
+    kind,
+    building: building.id,
+    community: building.community,
+    street: building.street,
+    enabled: true,
+    createdAt: now,
+  }
+  if (location) device.location = location
+  if (floor !== undefined) device.floor = floor
+  if (input.gateway !== undefined) device.gateway = input.gateway
+  if (input.thresholds !== undefined && Object.keys(input.thresholds).length > 0) {
+    device.thresholds = { ...input.thresholds }
+  }
+  return device
+}
+
+/** The device after a valid patch, or `invalid_input`. */
+function patched(current: Device, patch: DevicePatch): Device {
+  const next: Device = { ...current }
+  if (patch.thresholds !== undefined) {
+    if (patch.thresholds === null || Object.keys(patch.thresholds).length === 0) delete next.thresholds
+    else {
+      const reason = checkThresholds(current.kind, patch.thresholds)
+      if (reason) throw invalidInput(reason)
+      next.thresholds = { ...patch.thresholds }
+    }
+  }
+  if (patch.floor !== undefined) {
+    if (patch.floor === null) delete next.floor
+    else next.floor = checkFloor(patch.floor)
+  }
+  if (patch.location !== undefined) {
+    if (patch.location === null) delete next.location
+    else next.location = checkPosition(patch.location, 'location')
+  }
+  if (patch.enabled !== undefined) next.enabled = checkBoolean(patch.enabled, 'enabled')
+  return next
+}
+
+export function createDevices(deps: DevicesDeps): Devices {
+  const { state, repository, clock, log, events } = deps
+  const { devices, devicesByBuilding } = state
+  return {
+    device: (id) => devices.get(id),
+    devicesOfBuilding: (building) => recordsOf(devices, devicesByBuilding.get(building) ?? []),
+    allDevices: () => devices.values(),
+
+    async addDevice(input: DeviceInput) {
+      const device = deviceOfInput(input, state, clock.now())
+      const { id } = device
+      const taken = principalIdTaken(state, id)
+      if (taken) throw alreadyRegistered(`id ${id} is already registered as ${taken}`)
+      const secret = generateSecret()
+      if (!(await repository.insertDevice(device, hashGeneratedSecret(secret))))
+        throw alreadyRegistered(`device ${id} is already registered`)
+      devices.set(id, device)
+      addTo(devicesByBuilding, device.building, id)
+      log.info(
+        { device: id, kind: device.kind, building: device.building, community: device.community },
+        'device registered',
+      )
+      return { device, secret }
+    },
+
+    async updateDevice(id: string, patch: DevicePatch): Promise<Device> {
+      const current = devices.get(id)
+      if (current === undefined) throw notRegistered(`device ${id} is not registered`)
+      const next = patched(current, patch)
+      await repository.updateDevice(next, clock.now())
+      devices.set(id, next)
+      if (current.enabled && !next.enabled) {
+        deps.forgetPrincipal(id)
+        log.info({ device: id }, 'device disabled')
+        events.emit('principal.disabled', id)
+      } else if (!current.enabled && next.enabled) {
+        log.info({ device: id }, 'device enabled')
+      }
+      return next
+    },
+
+    async listDevices(filter, p) {
+      const { building, community, street, kind, gateway } = filter
+      const { ids, total } = await repository.deviceIds({ building, community, street, kind, gateway }, p)
+      return { items: recordsOf(devices, ids), total, limit: p.limit, offset: p.offset }
+    },
+  }
+}

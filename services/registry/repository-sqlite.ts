@@ -1,0 +1,345 @@
+/**
+ * The registry's repository in SQLite (tables of services/state/migrations/state/), the only
+ * registry file that touches SQLite. better-sqlite3 works synchronously: every method does
+ * its work at once and returns a settled promise.
+ */
+import type { Statement } from 'better-sqlite3'
+import type { SqliteDb } from '../state/index.ts'
+import type { IdPage, RegistryRepository, RegistrySnapshot, SecretHolder } from './repository.ts'
+import type {
+  Building,
+  Community,
+  Device,
+  LonLat,
+  Officer,
+  PageRequest,
+  Responder,
+  ResponderType,
+  TravelMode,
+} from './types.ts'
+
+interface CommunityRow {
+  id: string
+  name: string
+  street: string
+  geometry: string
+  created_at: number
+}
+interface BuildingRow {
+  id: string
+  name: string
+  lon: number
+  lat: number
+  community: string
+  street: string
+  responsible: string
+  created_at: number
+}
+interface DeviceRow {
+  id: string
+  kind: string
+  building: string
+  community: string
+  street: string
+  lon: number | null
+  lat: number | null
+  floor: number | null
+  gateway: string | null
+  thresholds: string | null
+  enabled: number
+  created_at: number
+}
+interface ResponderRow {
+  id: string
+  name: string
+  type: string
+  mode: string
+  lon: number | null
+  lat: number | null
+  on_duty: number
+  building: string | null
+  community: string | null
+  street: string | null
+  enabled: number
+  created_at: number
+}
+interface OfficerRow {
+  id: string
+  name: string
+  scope: string
+  created_at: number
+}
+
+// Hashes are not loaded with the records: read one at a time when a secret is checked.
+const DEVICE_COLUMNS =
+  'id, kind, building, community, street, lon, lat, floor, gateway, thresholds, enabled, created_at'
+const RESPONDER_COLUMNS =
+  'id, name, type, mode, lon, lat, on_duty, building, community, street, enabled, created_at'
+
+/** The columns each list may filter on (by equality); nothing else reaches the SQL text. */
+const FILTER_COLUMNS = {
+  devices: ['building', 'community', 'street', 'kind', 'gateway'],
+  buildings: ['community', 'street'],
+  responders: ['community', 'street', 'type', 'building'],
+} as const
+type ListTable = keyof typeof FILTER_COLUMNS
+
+const lonLat = (lon: number | null, lat: number | null): LonLat | undefined =>
+  lon === null || lat === null ? undefined : [lon, lat]
+
+function communityOf(r: CommunityRow): Community {
+  return {
+    id: r.id,
+    name: r.name,
+    street: r.street,
+    geometry: JSON.parse(r.geometry),
+    createdAt: r.created_at,
+  }
+}
+function buildingOf(r: BuildingRow): Building {
+  return {
+    id: r.id,
+    name: r.name,
+    location: [r.lon, r.lat],
+    community: r.community,
+    street: r.street,
+    responsible: JSON.parse(r.responsible),
+    createdAt: r.created_at,
+  }
+}
+function deviceOf(r: DeviceRow): Device {
+  const d: Device = {
+    id: r.id,
+    kind: r.kind as Device['kind'],
+    building: r.building,
+    community: r.community,
+    street: r.street,
+    enabled: r.enabled === 1,
+    createdAt: r.created_at,
+  }
+  const location = lonLat(r.lon, r.lat)
+  if (location) d.location = location
+  if (r.floor !== null) d.floor = r.floor
+  if (r.gateway !== null) d.gateway = r.gateway
+  if (r.thresholds !== null) d.thresholds = JSON.parse(r.thresholds)
+  return d
+}
+function responderOf(r: ResponderRow): Responder {
+  const x: Responder = {
+    id: r.id,
+    name: r.name,
+    type: r.type as ResponderType,
+    mode: r.mode as TravelMode,
+    onDuty: r.on_duty === 1,
+    enabled: r.enabled === 1,
+    createdAt: r.created_at,
+  }
+  const location = lonLat(r.lon, r.lat)
+  if (location) x.location = location
+  if (r.building !== null) x.building = r.building
+  if (r.community !== null) x.community = r.community
+  if (r.street !== null) x.street = r.street
+  return x
+}
+function officerOf(r: OfficerRow): Officer {
+  return { id: r.id, name: r.name, scope: r.scope, createdAt: r.created_at }
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code
+  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE'
+}
+
+/** Run an insert: true when stored, false when the id is taken; other errors propagate. */
+function inserted(run: () => unknown): boolean {
+  try {
+    run()
+    return true
+  } catch (err) {
+    if (isUniqueViolation(err)) return false
+    throw err
+  }
+}
+
+function loadAll(db: SqliteDb): RegistrySnapshot {
+  const all = <R, T>(sql: string, of: (r: R) => T): T[] => {
+    const out: T[] = []
+    for (const r of db.prepare<[], R>(sql).iterate()) out.push(of(r))
+    return out
+  }
+  return {
+    streets: all<{ name: string }, string>('SELECT name FROM streets', (r) => r.name),
+    communities: all('SELECT * FROM communities', communityOf),
+    buildings: all('SELECT * FROM buildings', buildingOf),
+    devices: all(`SELECT ${DEVICE_COLUMNS} FROM devices`, deviceOf),
+    responders: all(`SELECT ${RESPONDER_COLUMNS} FROM responders`, responderOf),
+    officers: all('SELECT id, name, scope, created_at FROM officers', officerOf),
+  }
+}
+
+/** The paged id queries: one COUNT and one page of ids per call, statements kept by text. */
+function createPager(db: SqliteDb) {
+  const statements = new Map<string, Statement<unknown[]>>()
+  const prepared = (sql: string) => {
+    let s = statements.get(sql)
+    if (s === undefined) {
+      s = db.prepare<unknown[]>(sql)
+      statements.set(sql, s)
+    }
+    return s
+  }
+  return (table: ListTable, filter: Record<string, string | undefined>, p: PageRequest): IdPage => {
+    const columns = FILTER_COLUMNS[table].filter((k) => filter[k] !== undefined)
+    const params = columns.map((k) => filter[k])
+    const where = columns.length ? `WHERE ${columns.map((k) => `${k} = ?`).join(' AND ')}` : ''
+    const total = (prepared(`SELECT COUNT(*) AS n FROM ${table} ${where}`).get(...params) as { n: number }).n
+    const rows = prepared(`SELECT id FROM ${table} ${where} ORDER BY id LIMIT ? OFFSET ?`).all(
+      ...params,
+      p.limit,
+      p.offset,
+    ) as { id: string }[]
+    return { ids: rows.map((r) => r.id), total }
+  }
+}
+
+function createStatements(db: SqliteDb) {
+  return {
+    insertStreet: db.prepare('INSERT OR IGNORE INTO streets (name, created_at) VALUES (?, ?)'),
+    insertCommunity: db.prepare(
+      'INSERT INTO communities (id, name, street, geometry, created_at) VALUES (?, ?, ?, ?, ?)',
+    ),
+    insertBuilding: db.prepare(
+      `INSERT INTO buildings (id, name, lon, lat, community, street, responsible, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    insertDevice: db.prepare(
+      `INSERT INTO devices (id, kind, building, community, street, lon, lat, floor, gateway, thresholds,
+         enabled, secret_hash, created_at, updated_at)
+       VALUES (@id, @kind, @building, @community, @street, @lon, @lat, @floor, @gateway, @thresholds,
+         1, @secret_hash, @created_at, @created_at)`,
+    ),
+    updateDevice: db.prepare(
+      `UPDATE devices SET lon = @lon, lat = @lat, floor = @floor, thresholds = @thresholds, enabled = @enabled,
+         updated_at = @updated_at WHERE id = @id`,
+    ),
+    insertResponder: db.prepare(
+      `INSERT INTO responders (id, name, type, mode, lon, lat, on_duty, building, community, street, enabled,
+         secret_hash, created_at, updated_at)
+       VALUES (@id, @name, @type, @mode, @lon, @lat, @on_duty, @building, @community, @street, 1,
+         @secret_hash, @created_at, @created_at)`,
+    ),
+    updateResponder: db.prepare(
+      `UPDATE responders SET mode = @mode, lon = @lon, lat = @lat, on_duty = @on_duty, community = @community,
+         street = @street, enabled = @enabled, updated_at = @updated_at WHERE id = @id`,
+    ),
+    insertOfficer: db.prepare(
+      'INSERT INTO officers (id, name, scope, token_hash, created_at) VALUES (?, ?, ?, ?, ?)',
+    ),
+    deviceHash: db.prepare<[string], { secret_hash: string }>('SELECT secret_hash FROM devices WHERE id = ?'),
+    responderHash: db.prepare<[string], { secret_hash: string }>(
+      'SELECT secret_hash FROM responders WHERE id = ?',
+    ),
+    officerHash: db.prepare<[string], { token_hash: string }>('SELECT token_hash FROM officers WHERE id = ?'),
+    adminHash: db.prepare<[], { token_hash: string }>('SELECT token_hash FROM admin_token WHERE id = 1'),
+    upsertAdmin: db.prepare(
+      `INSERT INTO admin_token (id, token_hash, created_at) VALUES (1, ?, ?)
+       ON CONFLICT(id) DO UPDATE SET token_hash = excluded.token_hash, created_at = excluded.created_at`,
+    ),
+  }
+}
+
+export function createSqliteRegistryRepository(db: SqliteDb): RegistryRepository {
+  const s = createStatements(db)
+  const page = createPager(db)
+  const insertCommunity = db.transaction((c: Community) => {
+    s.insertStreet.run(c.street, c.createdAt)
+    s.insertCommunity.run(c.id, c.name, c.street, JSON.stringify(c.geometry), c.createdAt)
+  })
+  return {
+    load: async () => loadAll(db),
+    insertCommunity: async (c) => inserted(() => insertCommunity(c)),
+    insertBuilding: async (b) =>
+      inserted(() =>
+        s.insertBuilding.run(
+          b.id,
+          b.name,
+          b.location[0],
+          b.location[1],
+          b.community,
+          b.street,
+          JSON.stringify(b.responsible),
+          b.createdAt,
+        ),
+      ),
+    insertDevice: async (d, secretHash) =>
+      inserted(() =>
+        s.insertDevice.run({
+          id: d.id,
+          kind: d.kind,
+          building: d.building,
+          community: d.community,
+          street: d.street,
+          lon: d.location?.[0] ?? null,
+          lat: d.location?.[1] ?? null,
+          floor: d.floor ?? null,
+          gateway: d.gateway ?? null,
+          thresholds: d.thresholds ? JSON.stringify(d.thresholds) : null,
+          secret_hash: secretHash,
+          created_at: d.createdAt,
+        }),
+      ),
+    async updateDevice(d, updatedAt) {
+      s.updateDevice.run({
+        id: d.id,
+        lon: d.location?.[0] ?? null,
+        lat: d.location?.[1] ?? null,
+        floor: d.floor ?? null,
+        thresholds: d.thresholds ? JSON.stringify(d.thresholds) : null,
+        enabled: d.enabled ? 1 : 0,
+        updated_at: updatedAt,
+      })
+    },
+    insertResponder: async (r, secretHash) =>
+      inserted(() =>
+        s.insertResponder.run({
+          id: r.id,
+          name: r.name,
+          type: r.type,
+          mode: r.mode,
+          lon: r.location?.[0] ?? null,
+          lat: r.location?.[1] ?? null,
+          on_duty: r.onDuty ? 1 : 0,
+          building: r.building ?? null,
+          community: r.community ?? null,
+          street: r.street ?? null,
+          secret_hash: secretHash,
+          created_at: r.createdAt,
+        }),
+      ),
+    async updateResponder(r, updatedAt) {
+      s.updateResponder.run({
+        id: r.id,
+        mode: r.mode,
+        lon: r.location?.[0] ?? null,
+        lat: r.location?.[1] ?? null,
+        on_duty: r.onDuty ? 1 : 0,
+        community: r.community ?? null,
+        street: r.street ?? null,
+        enabled: r.enabled ? 1 : 0,
+        updated_at: updatedAt,
+      })
+    },
+    insertOfficer: async (o, tokenHash) =>
+      inserted(() => s.insertOfficer.run(o.id, o.name, o.scope, tokenHash, o.createdAt)),
+    secretHash: async (holder: SecretHolder, id) =>
+      (holder === 'responder' ? s.responderHash : s.deviceHash).get(id)?.secret_hash,
+    officerTokenHash: async (id) => s.officerHash.get(id)?.token_hash,
+    adminTokenHash: async () => s.adminHash.get()?.token_hash,
+    async storeAdminTokenHash(hash, at) {
+      s.upsertAdmin.run(hash, at)
+    },
+    deviceIds: async (f, p) => page('devices', { ...f }, p),
+    buildingIds: async (f, p) => page('buildings', { ...f }, p),
+    responderIds: async (f, p) => page('responders', { ...f }, p),
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * What the registry keeps, in its own words: every record, the salted hashes of the
+ * principals' secrets and of the officers' and administrator's tokens, and the paged
+ * queries behind the lists. Every method returns a Promise, so that a networked database
+ * can sit behind it; SQLite is one implementation (./repository-sqlite.ts).
+ *
+ * Hashes are read one at a time when a secret is checked and never loaded with the rest.
+ * An insert resolves `false` when a record with that id is already stored (the registry
+ * answers `already_registered`); any other failure rejects.
+ */
+import type {
+  Building,
+  BuildingFilter,
+  Community,
+  Device,
+  DeviceFilter,
+  Officer,
+  PageRequest,
+  Responder,
+  ResponderFilter,
+} from './types.ts'
+
+/** Everything the registry holds in memory, as read at start. */
+export interface RegistrySnapshot {
+  streets: string[]
+  communities: Community[]
+  buildings: Building[]
+  devices: Device[]
+  responders: Responder[]
+  officers: Officer[]
+}
+
+/** One page of ids in id order, and how many records match the filter. */
+export interface IdPage {
+  ids: string[]
+  total: number
+}
+
+/** The principals whose secrets are stored (a gateway is a device). */
+export type SecretHolder = 'device' | 'responder'
+
+export interface RegistryRepository {
+  load(): Promise<RegistrySnapshot>
+
+  /** The community and its street (kept once, whatever the number of its communities). */
+  insertCommunity(community: Community): Promise<boolean>
+  insertBuilding(building: Building): Promise<boolean>
+  insertDevice(device: Device, secretHash: string): Promise<boolean>
+  /** Location, floor, thresholds and enabled of a stored device. */
+  updateDevice(device: Device, updatedAt: number): Promise<void>
+  insertResponder(responder: Responder, secretHash: string): Promise<boolean>
+  /** Mode, location, duty, community, street and enabled of a stored responder. */
+  updateResponder(responder: Responder, updatedAt: number): Promise<void>
+  insertOfficer(officer: Officer, tokenHash: string): Promise<boolean>
+
+  secretHash(holder: SecretHolder, id: string): Promise<string | undefined>
+  officerTokenHash(id: string): Promise<string | undefined>
+  adminTokenHash(): Promise<string | undefined>
+  /** Replaces the administrator token's hash (there is one administrator token). */
+  storeAdminTokenHash(hash: string, at: number): Promise<void>
+
+  deviceIds(filter: DeviceFilter, page: PageRequest): Promise<IdPage>
+  buildingIds(filter: BuildingFilter, page: PageRequest): Promise<IdPage>
+  responderIds(filter: ResponderFilter, page: PageRequest): Promise<IdPage>
+}
