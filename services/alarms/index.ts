@@ -3,6 +3,8 @@
  * (./engine.ts), the per-device rules (./rules.ts), the incident lifecycle (./lifecycle.ts)
  * and its store (./incidents.ts), and the incident and device-health routes.
  */
+
+export { createIncidentBook } from './book.ts'
 export {
   type ActiveCondition,
   type AlarmEngine,
@@ -36,6 +38,13 @@ export {
   OPEN_STATUSES,
   URGENCY,
 } from './lifecycle.ts'
+export type {
+  AlarmRepository,
+  ConditionRepository,
+  IncidentRepository,
+  StoredCondition,
+} from './repository.ts'
+export { createSqliteAlarmRepository } from './repository-sqlite.ts'
 export { type IncidentRoutesDeps, registerIncidentRoutes } from './routes.ts'
 export { evaluateReading, newDetectorMemory } from './rules.ts'
 export {
