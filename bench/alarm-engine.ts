@@ -14,8 +14,9 @@ import os from 'node:os'
 import path from 'node:path'
 import client from 'prom-client'
 import type { DeviceKind } from '../devices/catalogue.ts'
+import { createIncidentBook } from '../services/alarms/book.ts'
 import { createAlarmEngine } from '../services/alarms/engine.ts'
-import { createIncidentStore } from '../services/alarms/incidents.ts'
+import { createSqliteAlarmRepository } from '../services/alarms/repository-sqlite.ts'
 import { createEventBus } from '../services/events/index.ts'
 import type { Reading } from '../services/intake/types.ts'
 import { createLiveness, createSqliteLivenessRepository } from '../services/liveness/index.ts'
@@ -126,23 +127,28 @@ async function once(seed: number): Promise<EngineBenchResult> {
       logger: createLogger('silent'),
     })
     const spool = createSpool({ file: path.join(dir, 'spool.db'), commitMs: 2 })
-    const incidents = createIncidentStore(db)
+    const repository = createSqliteAlarmRepository(db)
+    const incidents = await createIncidentBook(repository)
     const engine = createAlarmEngine({
       clock,
       events,
-      directory: {
+      registry: {
         device: (id) => devices.get(id),
         building: (id) => buildings.get(id),
-        allDevices: () => list.values(),
+        listDevices: async (_f, page) => ({
+          items: list.slice(page.offset, page.offset + page.limit),
+          total: list.length,
+          ...page,
+        }),
       },
       liveness,
       incidents,
-      db,
+      repository,
       spool,
       logger: createLogger('silent'),
       metrics: new client.Registry(),
     })
-    engine.start()
+    await engine.start()
 
     // Throughput: quiet telemetry from every device, 20 readings each, 10 s apart.
     const readings: Reading[] = new Array(READINGS)
@@ -164,6 +170,7 @@ async function once(seed: number): Promise<EngineBenchResult> {
     }
     const start = process.hrtime.bigint()
     for (let i = 0; i < READINGS; i++) events.emit('reading', readings[i]!)
+    await engine.flushed()
     const seconds = Number(process.hrtime.bigint() - start) / 1e9
     const readingsPerSecond = READINGS / seconds
 
@@ -194,6 +201,7 @@ async function once(seed: number): Promise<EngineBenchResult> {
       opened = 0n
       const before = process.hrtime.bigint()
       events.emit('reading', reading)
+      await engine.flushed()
       if (opened === 0n) throw new Error('no incident opened')
       lat.push(Number(opened - before) / 1e6)
       // Let the spool's group commit and other I/O run between alarms, as in service.

@@ -43,18 +43,18 @@ async function once(): Promise<number[]> {
   linkage.start()
   const took: number[] = []
   for (let i = 0; i < CONFIRMS; i++) {
-    world.advance(60)
-    world.reading('f7-heat', { temperature: 22 })
-    world.advance(60)
-    world.reading('f7-heat', { temperature: 80 })
+    await world.advance(60)
+    await world.reading('f7-heat', { temperature: 22 })
+    await world.advance(60)
+    await world.reading('f7-heat', { temperature: 80 })
     const open = world.open()[0]
     if (open === undefined) throw new Error('no incident')
     arrived = 0
     const start = performance.now()
-    world.engine.act(open.id, 'confirm', 'officer:bench')
+    await world.engine.act(open.id, 'confirm', 'officer:bench')
     while (arrived === 0) await new Promise((r) => setImmediate(r))
     took.push(arrived - start)
-    world.engine.act(open.id, 'resolve', 'officer:bench')
+    await world.engine.act(open.id, 'resolve', 'officer:bench')
   }
   linkage.stop()
   world.close()

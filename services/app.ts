@@ -9,7 +9,8 @@ import client from 'prom-client'
 import { Type } from 'typebox'
 import {
   createAlarmEngine,
-  createIncidentStore,
+  createIncidentBook,
+  createSqliteAlarmRepository,
   registerDeviceHealthRoute,
   registerIncidentRoutes,
 } from './alarms/index.ts'
@@ -111,19 +112,20 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
   const pipeline = createPipeline({ spool, store, logger, metrics, clock })
   pipeline.start()
 
-  const incidents = createIncidentStore(stateDb)
+  const alarmRepository = createSqliteAlarmRepository(stateDb)
+  const incidents = await createIncidentBook(alarmRepository)
   const engine = createAlarmEngine({
     clock,
     events,
-    directory: registry,
+    registry,
     liveness,
     incidents,
-    db: stateDb,
+    repository: alarmRepository,
     spool,
     logger: logger.child({ stage: 'alarms' }),
     metrics,
   })
-  engine.start()
+  await engine.start()
   const geometry = createDispatchGeometry({ registry, events, clock, logger, params: config.eta })
 
   const broker = await createBroker({ registry, intake, events, logger, metrics })
@@ -186,7 +188,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
         registerDeviceHealthRoute(api, {
           events,
           registry,
-          deviceStates: liveness,
+          liveness,
           conditions: (device) => engine.conditions(device),
           clock,
         }),

@@ -17,7 +17,7 @@ export interface DeviceHealthDeps {
   /** Device state and condition changes end a summary's reuse. */
   events: Pick<EventBus<AlarmEvents & LivenessEvents>, 'on' | 'removeListeners'>
   registry: Pick<Registry, 'community' | 'communities' | 'allDevices'>
-  deviceStates: DeviceStates
+  liveness: DeviceStates
   conditions: (device: string) => ActiveCondition[]
   clock: Clock
 }
@@ -133,7 +133,7 @@ async function summarize(
   deps: DeviceHealthDeps,
   communities: Map<string, Tally>,
 ): Promise<Omit<HealthBody, 'problems'> & { problems: { total: number; ranked: ProblemOut[] } }> {
-  const { registry, deviceStates, conditions, clock } = deps
+  const { registry, liveness, conditions, clock } = deps
   const totals = zero()
   const buckets: ProblemOut[][] = [[], [], [], [], [], []]
   let problemCount = 0
@@ -142,7 +142,7 @@ async function summarize(
     if (++n % CHUNK === 0) await new Promise<void>((resolve) => setImmediate(resolve))
     const tally = communities.get(d.community)
     if (tally === undefined) continue
-    const state = deviceStates.get(d.id)
+    const state = liveness.get(d.id)
     const conds = conditions(d.id)
     const online = state?.online === true
     const neverSeen = state === undefined

@@ -1,25 +1,24 @@
 /**
  * The alarm engine stage: readings and device events in, device signals and incidents out
  * (./engine.ts), the per-device rules (./rules.ts), the incident lifecycle (./lifecycle.ts)
- * and its store (./incidents.ts), and the incident and device-health routes.
+ * and the incidents behind a repository (./incidents.ts, ./book.ts, ./repository.ts), and the incident and device-health routes.
  */
+
+export { createIncidentBook } from './book.ts'
 export {
   type ActiveCondition,
   type AlarmEngine,
-  type AlarmEngineOptions,
+  type AlarmEngineDeps,
   createAlarmEngine,
 } from './engine.ts'
 export type { AlarmEvents, IncidentChangeType, IncidentEvent, SignalEvent } from './events.ts'
 export { type DeviceHealthDeps, HEALTH_CACHE_MS, registerDeviceHealthRoute } from './health.ts'
 export {
-  createIncidentStore,
   type Incident,
   type IncidentBook,
   type IncidentDevice,
   type IncidentFilter,
-  type IncidentStore,
   InvalidTransition,
-  incidentBook,
   newIncidentId,
   type Resolution,
   type TimelineEntry,
@@ -36,6 +35,13 @@ export {
   OPEN_STATUSES,
   URGENCY,
 } from './lifecycle.ts'
+export type {
+  AlarmRepository,
+  ConditionRepository,
+  IncidentRepository,
+  StoredCondition,
+} from './repository.ts'
+export { createSqliteAlarmRepository } from './repository-sqlite.ts'
 export { type IncidentRoutesDeps, registerIncidentRoutes } from './routes.ts'
 export { evaluateReading, newDetectorMemory } from './rules.ts'
 export {

@@ -7,13 +7,13 @@ import { type ApiInstance, assertInScope, callerOf, errors, IdParams, iso, scope
 import type { Registry } from '../registry/index.ts'
 import { notRegistered } from '../shared/index.ts'
 import type { AlarmEngine } from './engine.ts'
-import type { IncidentStore } from './incidents.ts'
+import type { IncidentBook } from './incidents.ts'
 import { INCIDENT_STATUSES, OFFICER_ACTIONS, type OfficerAction, URGENCY } from './lifecycle.ts'
 import { IncidentOut, incidentDetailOut, incidentView } from './views.ts'
 
 export interface IncidentRoutesDeps {
-  engine: AlarmEngine
-  incidents: IncidentStore
+  engine: Pick<AlarmEngine, 'act' | 'conditions'>
+  incidents: Pick<IncidentBook, 'get' | 'timeline' | 'list'>
   registry: Pick<Registry, 'community' | 'device'>
   /**
    * More of the incident from later stages (dispatch's offers, linkage's audit log and
@@ -72,7 +72,7 @@ export function registerIncidentRoutes(
       const q = request.query
       const where = scopedFilter(callerOf(request), { community: q.community, street: q.street }, streetOf)
       const page = { limit: q.limit ?? 100, offset: q.offset ?? 0 }
-      const { items, total } = incidents.list(
+      const { items, total } = await incidents.list(
         {
           ...(q.status !== undefined ? { status: q.status } : {}),
           ...where,
@@ -97,10 +97,10 @@ export function registerIncidentRoutes(
       },
     },
     async (request) => {
-      const i = incidents.get(request.params.id)
+      const i = await incidents.get(request.params.id)
       if (i === undefined) throw notRegistered(`incident ${request.params.id} does not exist`)
       assertInScope(callerOf(request), i, `incident ${i.id}`)
-      return { ...incidentView(i, incidents.timeline(i.id)), ...extras?.view(i.id) }
+      return { ...incidentView(i, await incidents.timeline(i.id)), ...extras?.view(i.id) }
     },
   )
 
@@ -119,13 +119,13 @@ export function registerIncidentRoutes(
       },
       async (request) => {
         const caller = callerOf(request)
-        const i = incidents.get(request.params.id)
+        const i = await incidents.get(request.params.id)
         if (i === undefined) throw notRegistered(`incident ${request.params.id} does not exist`)
         assertInScope(caller, i, `incident ${i.id}`)
         const actor = caller.role === 'administrator' ? 'administrator' : `officer:${caller.officer.id}`
         const reason = (request.body as { reason?: string } | null | undefined)?.reason
-        const next = engine.act(i.id, action, actor, reason)
-        return incidentView(next, incidents.timeline(next.id))
+        const next = await engine.act(i.id, action, actor, reason)
+        return incidentView(next, await incidents.timeline(next.id))
       },
     )
   }

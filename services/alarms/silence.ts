@@ -14,7 +14,7 @@ export interface SilenceWatch {
   stop(): void
 }
 
-export interface SilenceWatchOptions {
+export interface SilenceWatchDeps {
   clock: Clock
   /** Silence allowed before offline, ms (3 × reporting interval). */
   allowanceMs(device: string): number | undefined
@@ -23,7 +23,7 @@ export interface SilenceWatchOptions {
   onSilent(device: string, lastSeen: number, at: number): void
 }
 
-export function createSilenceWatch(opts: SilenceWatchOptions): SilenceWatch {
+export function createSilenceWatch(opts: SilenceWatchDeps): SilenceWatch {
   const { clock } = opts
   /** device → the earliest time it could be silent, as last computed. */
   const since = new Map<string, number>()

@@ -98,18 +98,18 @@ async function run(ops: Op[], twice: boolean, onStep?: (w: AlarmWorld) => void):
   const world = await createAlarmWorld(DEVICES, { dir: dir.dir, fresh: false, onClose: dir.cleanup })
   let seq = 0
   for (const o of ops) {
-    if (o.op === 'advance') world.advance(o.seconds)
+    if (o.op === 'advance') await world.advance(o.seconds)
     else if (o.op === 'reading') {
       const d = DEVICES[o.device]!
       const reading = { ts: world.clock.now() - o.lag * 1000, seq: ++seq }
-      world.reading(d.id, values(d.kind, o.level), reading)
-      if (twice) world.reading(d.id, values(d.kind, o.level), reading)
-    } else if (o.op === 'event') world.event(DEVICES[o.device]!.id, o.type)
+      await world.reading(d.id, values(d.kind, o.level), reading)
+      if (twice) await world.reading(d.id, values(d.kind, o.level), reading)
+    } else if (o.op === 'event') await world.event(DEVICES[o.device]!.id, o.type)
     else {
       const open = world.open()[0]
       if (open) {
         try {
-          world.engine.act(open.id, o.action, 'officer:duty-1')
+          await world.engine.act(open.id, o.action, 'officer:duty-1')
         } catch {
           // an action the lifecycle does not allow is refused (409); nothing changes
         }
@@ -120,19 +120,21 @@ async function run(ops: Op[], twice: boolean, onStep?: (w: AlarmWorld) => void):
   return world
 }
 
-function projection(w: AlarmWorld) {
+async function projection(w: AlarmWorld) {
   // Incident ids are random: order by what identifies an incident instead.
-  const all = w
-    .all()
-    .sort((a, b) => a.openedAt - b.openedAt || (a.building ?? '').localeCompare(b.building ?? ''))
-  return all.map((i) => ({
-    building: i.building,
-    status: i.status,
-    devices: i.devices,
-    openedAt: i.openedAt,
-    alarmAt: i.alarmAt,
-    timeline: w.incidents.timeline(i.id),
-  }))
+  const all = (await w.all()).sort(
+    (a, b) => a.openedAt - b.openedAt || (a.building ?? '').localeCompare(b.building ?? ''),
+  )
+  return Promise.all(
+    all.map(async (i) => ({
+      building: i.building,
+      status: i.status,
+      devices: i.devices,
+      openedAt: i.openedAt,
+      alarmAt: i.alarmAt,
+      timeline: await w.incidents.timeline(i.id),
+    })),
+  )
 }
 
 describe('alarm engine properties', () => {
@@ -144,8 +146,8 @@ describe('alarm engine properties', () => {
           expect(new Set(buildings).size).toBe(buildings.length)
         })
         try {
-          for (const i of world.all()) {
-            const at = world.incidents.timeline(i.id).map((e) => e.at)
+          for (const i of await world.all()) {
+            const at = (await world.incidents.timeline(i.id)).map((e) => e.at)
             expect(at).toEqual([...at].sort((a, b) => a - b))
             expect(at[0]).toBeGreaterThanOrEqual(T0)
           }
@@ -163,7 +165,7 @@ describe('alarm engine properties', () => {
         const once = await run(ops, false)
         const twice = await run(ops, true)
         try {
-          expect(projection(twice)).toEqual(projection(once))
+          expect(await projection(twice)).toEqual(await projection(once))
           for (const d of DEVICES) {
             expect(twice.engine.conditions(d.id)).toEqual(once.engine.conditions(d.id))
           }

@@ -79,21 +79,22 @@ describe('alarm scenarios', () => {
             track(world)
           }
           world.clock.set(at)
+          await world.engine.flushed()
           if (step.reading) {
             const r = step.reading
-            world.reading(r.device, r.values, {
+            await world.reading(r.device, r.values, {
               ...(r.tsAt !== undefined ? { ts: T0 + Math.round(r.tsAt * 1000) } : {}),
               ...(r.seq !== undefined ? { seq: r.seq } : {}),
             })
           }
-          if (step.event) world.event(step.event.device, step.event.type, step.event.detail)
-          if (step.status) world.status(step.status.device, step.status.online, step.status.cause)
+          if (step.event) await world.event(step.event.device, step.event.type, step.event.detail)
+          if (step.status) await world.status(step.status.device, step.status.online, step.status.cause)
           for (const [device, want] of Object.entries(step.check ?? {})) {
             expect(conditionsOf(world, device), `${device} at ${step.at} s`).toEqual([...want].sort())
           }
         }
 
-        const all = world.all()
+        const all = await world.all()
         expect(all.map((i) => i.building)).toEqual(s.expect.incidents.map((i) => i.building))
         for (const [k, want] of s.expect.incidents.entries()) {
           const got = all[k]!
@@ -103,7 +104,7 @@ describe('alarm scenarios', () => {
           if (want.alarmAt !== undefined) expect(got.alarmAt, 'alarm time').toBe(T0 + want.alarmAt * 1000)
           if (want.devices) expect(got.devices.map((d) => d.device)).toEqual(want.devices)
           if (want.conditions) expect(got.devices.flatMap((d) => d.conditions)).toEqual(want.conditions)
-          const timeline = world.incidents.timeline(got.id)
+          const timeline = await world.incidents.timeline(got.id)
           if (want.statuses) {
             expect(
               timeline.filter((e) => e.type === 'opened' || e.type === 'status').map((e) => e.status),

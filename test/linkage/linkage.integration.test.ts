@@ -141,8 +141,8 @@ async function receiver(answer?: (n: number) => number | 'hang'): Promise<Receiv
   return r
 }
 
-function onlyIncident(h: Harness) {
-  const all = h.world.all()
+async function onlyIncident(h: Harness) {
+  const all = await h.world.all()
   expect(all).toHaveLength(1)
   return all[0]!
 }
@@ -157,8 +157,8 @@ const tower = (webhook: string): BuildingInput => ({
 describe('escalation ladder', () => {
   it('community at once, street at 60 s, district at 180 s, then nothing more', async () => {
     const h = await harness({ devices: [{ id: 'f7-heat', kind: 'heat', building: 'factory-7' }] })
-    h.world.reading('f7-heat', { temperature: 72 })
-    const inc = onlyIncident(h)
+    await h.world.reading('f7-heat', { temperature: 72 })
+    const inc = await onlyIncident(h)
     expect(inc).toMatchObject({ status: 'alarm', community: 'xixiang-01', street: 'xixiang', alarmAt: T0 })
     await h.flush()
 
@@ -186,11 +186,11 @@ describe('escalation ladder', () => {
       { step: 2, deadline: T0 + 180_000, audience: 'district' },
     ])
 
-    h.world.advance(59.999)
+    await h.world.advance(59.999)
     await h.flush()
     expect(h.escalations).toEqual([])
 
-    h.world.advance(0.001)
+    await h.world.advance(0.001)
     await h.flush()
     expect(h.escalations).toEqual([
       expect.objectContaining({
@@ -211,7 +211,7 @@ describe('escalation ladder', () => {
       at: T0 + 60_000,
     })
 
-    h.world.advance(120)
+    await h.world.advance(120)
     await h.flush()
     expect(h.escalations.map((e) => [e.step, e.scope, e.at - T0])).toEqual([
       [1, 'street:xixiang', 60_000],
@@ -223,7 +223,7 @@ describe('escalation ladder', () => {
       officers: ['o-district'],
     })
 
-    h.world.advance(3600)
+    await h.world.advance(3600)
     await h.flush()
     expect(h.escalations).toHaveLength(2)
     expect(h.linkage.pendingEscalations(inc.id)).toEqual([])
@@ -249,14 +249,14 @@ describe('escalation ladder', () => {
 
   it('stops when the alarm is acknowledged in time', async () => {
     const h = await harness({ devices: [{ id: 'shop-heat', kind: 'heat', building: 'shop-12' }] })
-    h.world.reading('shop-heat', { temperature: 80 })
-    const inc = onlyIncident(h)
+    await h.world.reading('shop-heat', { temperature: 80 })
+    const inc = await onlyIncident(h)
     await h.flush()
-    h.world.advance(45)
-    h.world.engine.act(inc.id, 'acknowledge', 'officer:o-xinan', 'on my way')
+    await h.world.advance(45)
+    await h.world.engine.act(inc.id, 'acknowledge', 'officer:o-xinan', 'on my way')
     await h.flush()
     expect(h.linkage.pendingEscalations(inc.id)).toEqual([])
-    h.world.advance(600)
+    await h.world.advance(600)
     await h.flush()
     expect(h.escalations).toEqual([])
     expect(h.notifications.map((n) => n.purpose)).toEqual(['duty_officers'])
@@ -269,23 +269,23 @@ describe('escalation ladder', () => {
 
   it('after the street, a confirmation stops the district step', async () => {
     const h = await harness({ devices: [{ id: 'f7-heat', kind: 'heat', building: 'factory-7' }] })
-    h.world.reading('f7-heat', { temperature: 72 })
-    const inc = onlyIncident(h)
+    await h.world.reading('f7-heat', { temperature: 72 })
+    const inc = await onlyIncident(h)
     await h.flush()
-    h.world.advance(100)
-    h.world.engine.act(inc.id, 'confirm', 'officer:o-street')
+    await h.world.advance(100)
+    await h.world.engine.act(inc.id, 'confirm', 'officer:o-street')
     await h.flush()
-    h.world.advance(600)
+    await h.world.advance(600)
     await h.flush()
     expect(h.escalations.map((e) => e.scope)).toEqual(['street:xixiang'])
   })
 
   it('resumes its deadlines from SQLite after a restart, without alerting twice', async () => {
     const h = await harness({ devices: [{ id: 'f7-heat', kind: 'heat', building: 'factory-7' }] })
-    h.world.reading('f7-heat', { temperature: 72 })
-    const inc = onlyIncident(h)
+    await h.world.reading('f7-heat', { temperature: 72 })
+    const inc = await onlyIncident(h)
     await h.flush()
-    h.world.advance(30)
+    await h.world.advance(30)
     const rows = h.world.db
       .prepare('SELECT incident, step, deadline FROM linkage_timers ORDER BY step')
       .all() as { incident: string; step: number; deadline: number }[]
@@ -296,10 +296,10 @@ describe('escalation ladder', () => {
 
     const again = h.restart()
     await again.flushed()
-    h.world.advance(30)
+    await h.world.advance(30)
     await again.flushed()
     expect(h.escalations.map((e) => [e.scope, e.at - T0])).toEqual([['street:xixiang', 60_000]])
-    h.world.advance(120)
+    await h.world.advance(120)
     await again.flushed()
     expect(h.escalations.map((e) => [e.scope, e.at - T0])).toEqual([
       ['street:xixiang', 60_000],
@@ -315,8 +315,8 @@ describe('escalation ladder', () => {
       devices: [{ id: 'f7-heat', kind: 'heat', building: 'factory-7' }],
       settings: { smsGatewayUrl: sms.url },
     })
-    h.world.reading('f7-heat', { temperature: 72 })
-    const inc = onlyIncident(h)
+    await h.world.reading('f7-heat', { temperature: 72 })
+    const inc = await onlyIncident(h)
     await h.flush()
     await until(() => sms.requests.length === 1, 'the SMS gateway call')
     const req = sms.requests[0]!
@@ -342,13 +342,13 @@ describe('119: the fire command centre', () => {
       devices: [{ id: 'f7-heat', kind: 'heat', building: 'factory-7' }],
       settings: { fireCentreUrl: centre.url },
     })
-    h.world.reading('f7-heat', { temperature: 72 })
-    const inc = onlyIncident(h)
+    await h.world.reading('f7-heat', { temperature: 72 })
+    const inc = await onlyIncident(h)
     await h.flush()
-    h.world.advance(10)
+    await h.world.advance(10)
     const confirmAt = h.world.clock.now()
     const started = performance.now()
-    h.world.engine.act(inc.id, 'confirm', 'officer:o-comm', 'seen on camera')
+    await h.world.engine.act(inc.id, 'confirm', 'officer:o-comm', 'seen on camera')
     await until(() => centre.requests.length === 1, 'the first request to 119')
     const latencyMs = performance.now() - started
     expect(latencyMs).toBeLessThan(1000)
@@ -362,14 +362,14 @@ describe('119: the fire command centre', () => {
       error: 'HTTP 500',
       nextAttemptAt: confirmAt + 500,
     })
-    h.world.advance(0.499)
+    await h.world.advance(0.499)
     expect(fc().attempts).toBe(1)
-    h.world.advance(0.001)
+    await h.world.advance(0.001)
     await until(() => centre.requests.length === 2, 'the second request to 119')
     await until(() => fc().attempts === 2, 'the second failure recorded')
     // Second failure: ceiling 2 s × 0.5 = 1 s.
     expect(fc()).toMatchObject({ status: 'retrying', nextAttemptAt: confirmAt + 1500 })
-    h.world.advance(1)
+    await h.world.advance(1)
     await until(() => centre.requests.length === 3, 'the third request to 119')
     await until(() => fc().status === 'delivered', 'the delivery')
     expect(fc()).toMatchObject({
@@ -423,9 +423,9 @@ describe('119: the fire command centre', () => {
 
   it('records that nothing was forwarded when FC_FIRE_CENTRE_URL is not set', async () => {
     const h = await harness({ devices: [{ id: 'f7-heat', kind: 'heat', building: 'factory-7' }] })
-    h.world.reading('f7-heat', { temperature: 72 })
-    const inc = onlyIncident(h)
-    h.world.engine.act(inc.id, 'confirm', 'officer:o-comm')
+    await h.world.reading('f7-heat', { temperature: 72 })
+    const inc = await onlyIncident(h)
+    await h.world.engine.act(inc.id, 'confirm', 'officer:o-comm')
     await h.flush()
     expect(h.linkage.audit(inc.id).find((a) => a.purpose === 'fire_centre')).toMatchObject({
       status: 'no_channel',
@@ -445,8 +445,8 @@ describe('119: the fire command centre', () => {
       settings: { fireCentreUrl: centre.url },
       webhookMaxAttempts: 3,
     })
-    h.world.reading('t3-heat', { temperature: 90 })
-    const inc = onlyIncident(h)
+    await h.world.reading('t3-heat', { temperature: 90 })
+    const inc = await onlyIncident(h)
     await h.flush()
     await until(() => hanging.requests.length === 1, 'the request to the hanging receiver')
 
@@ -462,17 +462,17 @@ describe('119: the fire command centre', () => {
 
     // The per-request timeout runs on the injected clock.
     const resp = () => h.linkage.audit(inc.id).find((a) => a.purpose === 'responsible')!
-    h.world.advance(5)
+    await h.world.advance(5)
     await until(() => resp().status === 'retrying', 'the timeout recorded')
     expect(resp()).toMatchObject({ attempts: 1, error: 'no answer within 5 s', nextAttemptAt: T0 + 5500 })
 
     // The street is alerted on time.
-    h.world.advance(55)
+    await h.world.advance(55)
     await h.flush()
     expect(h.escalations.map((e) => [e.scope, e.at])).toEqual([['street:xixiang', T0 + 60_000]])
 
     // A confirmation goes to 119 at once, while the responsible party's receiver still hangs.
-    h.world.engine.act(inc.id, 'confirm', 'officer:o-comm')
+    await h.world.engine.act(inc.id, 'confirm', 'officer:o-comm')
     await until(() => centre.requests.length === 1, 'the request to 119')
     expect(centre.requests[0]!.json).toMatchObject({ event: 'fire_centre', sentAt: iso(T0 + 60_000) })
     await until(
@@ -483,8 +483,8 @@ describe('119: the fire command centre', () => {
 
     // The hanging receiver: 3 attempts, each cut at 5 s, then a dead letter.
     await until(() => resp().attempts === 2, 'the second timeout recorded')
-    h.world.advance((resp().nextAttemptAt! - h.world.clock.now()) / 1000)
-    h.world.advance(5)
+    await h.world.advance((resp().nextAttemptAt! - h.world.clock.now()) / 1000)
+    await h.world.advance(5)
     await until(() => resp().status === 'dead_letter', 'the dead letter')
     expect(resp()).toMatchObject({ attempts: 3, error: 'no answer within 5 s' })
     expect(h.linkage.deadLetters()).toEqual([
@@ -575,7 +575,7 @@ describe('linked devices', () => {
     linkage.start()
     cleanups.push(() => linkage.stop())
 
-    world0.reading('f7-heat', { temperature: 72 })
+    await world0.reading('f7-heat', { temperature: 72 })
     const inc = world0.open()[0]!
     await linkage.flushed()
     await until(() => received.length === 1, 'the first command at the device')
@@ -634,8 +634,8 @@ describe('linked devices', () => {
         { id: 'f7-valve', kind: 'gas_valve', building: 'factory-7' },
       ],
     })
-    h.world.reading('shop-gas', { lel: 40 })
-    const gasInc = onlyIncident(h)
+    await h.world.reading('shop-gas', { lel: 40 })
+    const gasInc = await onlyIncident(h)
     expect(gasInc.cause).toBe('gas')
     await h.flush()
     const sent = () => h.published.map((p) => [p.topic, p.payload.action]).sort()
@@ -666,14 +666,14 @@ describe('linked devices', () => {
 
     // A fire in factory 7: no valve is closed for heat alone…
     h.published.length = 0
-    h.world.reading('f7-heat', { temperature: 75 })
+    await h.world.reading('f7-heat', { temperature: 75 })
     const fire = h.world.open().find((i) => i.building === 'factory-7')!
     await h.flush()
     expect(h.published).toEqual([])
     expect(h.linkage.commands(fire.id)).toEqual([])
     // …until a gas alarm joins the incident.
-    h.world.advance(20)
-    h.world.reading('f7-gas', { lel: 30 })
+    await h.world.advance(20)
+    await h.world.reading('f7-gas', { lel: 30 })
     await h.flush()
     expect(h.published.map((p) => [p.topic, p.payload.action, p.at])).toEqual([
       ['dev/f7-valve/cmd', 'valve.close', T0 + 20_000],
@@ -690,11 +690,11 @@ describe('linked devices', () => {
         { id: 'f7-sounder', kind: 'sounder', building: 'factory-7' },
       ],
     })
-    h.world.reading('f7-heat', { temperature: 72 })
-    const inc = onlyIncident(h)
+    await h.world.reading('f7-heat', { temperature: 72 })
+    const inc = await onlyIncident(h)
     await h.flush()
     expect(h.published.map((p) => p.at - T0)).toEqual([0])
-    h.world.advance(3.5)
+    await h.world.advance(3.5)
     expect(h.published.map((p) => p.at - T0)).toEqual([0, 3500])
     // The device refuses attempt 2: a failed attempt, retried after the next backoff (2 + 0.5 × 8 s).
     h.world.events.emit('command.ack', {
@@ -711,16 +711,16 @@ describe('linked devices', () => {
       lastError: 'attempt 2 refused by the device: jammed',
       nextAttemptAt: T0 + 3500 + 6000,
     })
-    h.world.advance(6)
+    await h.world.advance(6)
     expect(h.published.map((p) => p.at - T0)).toEqual([0, 3500, 9500])
 
-    h.world.advance(2)
-    h.world.engine.act(inc.id, 'false-alarm', 'officer:o-comm', 'a welding torch')
+    await h.world.advance(2)
+    await h.world.engine.act(inc.id, 'false-alarm', 'officer:o-comm', 'a welding torch')
     await h.flush()
     const [cmd] = h.linkage.commands(inc.id)
     expect(cmd).toMatchObject({ status: 'cancelled', attempts: 3, cancelledAt: T0 + 11_500 })
     expect(cmd!.nextAttemptAt).toBeUndefined()
-    h.world.advance(3600)
+    await h.world.advance(3600)
     await h.flush()
     expect(h.published).toHaveLength(3)
     // A late acknowledgement changes nothing.
@@ -751,12 +751,12 @@ describe('linked devices', () => {
         { id: 'f7-sounder', kind: 'sounder', building: 'factory-7' },
       ],
     })
-    h.world.reading('f7-heat', { temperature: 72 })
-    const inc = onlyIncident(h)
+    await h.world.reading('f7-heat', { temperature: 72 })
+    const inc = await onlyIncident(h)
     await h.flush()
     const again = h.restart()
     await again.flushed()
-    h.world.advance(3.5)
+    await h.world.advance(3.5)
     expect(h.published.map((p) => [p.payload.action, p.at - T0])).toEqual([
       ['sounder.on', 0],
       ['sounder.on', 3500],
@@ -775,7 +775,7 @@ describe('linked devices', () => {
         { id: 't3-door', kind: 'door_release', building: 'tower-3' },
       ],
     })
-    h.world.reading('t3-elec', { residual_current: 420, cable_temperature: 40 })
+    await h.world.reading('t3-elec', { residual_current: 420, cable_temperature: 40 })
     await h.flush()
     await until(() => hook.requests.length === 1, 'the warning webhook')
     const req = hook.requests[0]!
@@ -787,7 +787,7 @@ describe('linked devices', () => {
       responsible: { name: 'Li Na' },
     })
     expect(req.json.data.message).toMatch(/Power is not cut automatically/)
-    expect(h.world.all()).toEqual([])
+    expect(await h.world.all()).toEqual([])
     expect(h.published).toEqual([])
     expect(h.notifications).toEqual([])
     await until(() => h.linkage.auditOfDevice('t3-elec')[0]?.status === 'delivered', 'the warning audit')
@@ -832,10 +832,10 @@ describe('rules per community', () => {
       ],
       rules: loadRulesFile(path.join(RULES, 'fast-street.yaml')),
     })
-    h.world.reading('f7-heat', { temperature: 72 })
-    const inc = onlyIncident(h)
+    await h.world.reading('f7-heat', { temperature: 72 })
+    const inc = await onlyIncident(h)
     await h.flush()
-    h.world.advance(100)
+    await h.world.advance(100)
     await h.flush()
     expect(h.escalations.map((e) => [e.scope, e.at - T0])).toEqual([
       ['street:xixiang', 30_000],
@@ -896,10 +896,10 @@ describe('rules per community', () => {
     })
     expect((await call('GET', '/api/linkage/rules/xinan-01', h.officers['o-comm']!)).statusCode).toBe(403)
 
-    h.world.reading('shop-heat', { temperature: 80 })
-    const inc = onlyIncident(h)
+    await h.world.reading('shop-heat', { temperature: 80 })
+    const inc = await onlyIncident(h)
     await h.flush()
-    h.world.advance(20)
+    await h.world.advance(20)
     await h.flush()
     expect(h.escalations.map((e) => [e.scope, e.at - T0])).toEqual([['district', 20_000]])
 

@@ -6,9 +6,11 @@
 import path from 'node:path'
 import client from 'prom-client'
 import type { DeviceEventType, ValueName } from '../../devices/catalogue.ts'
+import { createIncidentBook } from '../../services/alarms/book.ts'
 import { type AlarmEngine, createAlarmEngine } from '../../services/alarms/engine.ts'
 import type { IncidentEvent, SignalEvent } from '../../services/alarms/events.ts'
-import { createIncidentStore, type Incident, type IncidentStore } from '../../services/alarms/incidents.ts'
+import type { Incident, IncidentBook } from '../../services/alarms/incidents.ts'
+import { createSqliteAlarmRepository } from '../../services/alarms/repository-sqlite.ts'
 import { createEventBus, type EventBus } from '../../services/events/index.ts'
 import type { Reading } from '../../services/intake/types.ts'
 import {
@@ -38,7 +40,7 @@ export interface AlarmWorld {
   events: EventBus
   registry: Registry
   liveness: Liveness
-  incidents: IncidentStore
+  incidents: IncidentBook
   engine: AlarmEngine
   db: SqliteDb
   spool: Spool
@@ -49,12 +51,13 @@ export interface AlarmWorld {
     device: string,
     values: Partial<Record<ValueName, number>>,
     opts?: { ts?: number; seq?: number },
-  ): void
-  event(device: string, type: DeviceEventType, detail?: string): void
-  status(device: string, online: boolean, cause?: 'birth' | 'last_will'): void
+  ): Promise<void>
+  /** Each of these resolves when the engine has processed what it caused. */
+  event(device: string, type: DeviceEventType, detail?: string): Promise<void>
+  status(device: string, online: boolean, cause?: 'birth' | 'last_will'): Promise<void>
   /** Advance the clock by seconds. */
-  advance(seconds: number): void
-  all(): Incident[]
+  advance(seconds: number): Promise<void>
+  all(): Promise<Incident[]>
   open(): Incident[]
   /** Stop the engine and close the databases, keeping the files (for a restart). */
   crash(): void
@@ -100,19 +103,20 @@ export async function createAlarmWorld(
     logger,
   })
   const spool = createSpool({ file: path.join(dir, 'spool.db'), commitMs: 1 })
-  const incidents = createIncidentStore(db)
+  const repository = createSqliteAlarmRepository(db)
+  const incidents = await createIncidentBook(repository)
   const engine = createAlarmEngine({
     clock,
     events,
-    directory: registry,
+    registry,
     liveness,
     incidents,
-    db,
+    repository,
     spool,
     logger,
     metrics: new client.Registry(),
   })
-  engine.start()
+  await engine.start()
   const signals: SignalEvent[] = []
   const incidentEvents: IncidentEvent[] = []
   events.on(test, 'signal', (s) => signals.push(s))
@@ -132,7 +136,7 @@ export async function createAlarmWorld(
     dir,
     signals,
     incidentEvents,
-    reading(device, values, o = {}) {
+    async reading(device, values, o = {}) {
       const d = registry.device(device)
       if (d === undefined) throw new Error(`no device ${device}`)
       const r: Reading = {
@@ -148,8 +152,9 @@ export async function createAlarmWorld(
       }
       liveness.reading(r)
       events.emit('reading', r)
+      await engine.flushed()
     },
-    event(device, type, detail) {
+    async event(device, type, detail) {
       const d = registry.device(device)!
       liveness.seen(device, clock.now())
       events.emit('device.event', {
@@ -163,17 +168,20 @@ export async function createAlarmWorld(
         type,
         ...(detail !== undefined ? { detail } : {}),
       })
+      await engine.flushed()
     },
-    status(device, online, cause) {
+    async status(device, online, cause) {
       liveness.status(device, online, cause ?? (online ? 'birth' : 'last_will'), clock.now())
+      await engine.flushed()
     },
-    advance(seconds) {
+    async advance(seconds) {
       clock.advance(seconds * 1000)
+      await engine.flushed()
     },
-    all: () =>
-      incidents
-        .list({}, { limit: 1000, offset: 0 })
-        .items.sort((a, b) => a.openedAt - b.openedAt || (a.building ?? '').localeCompare(b.building ?? '')),
+    all: async () =>
+      (await incidents.list({}, { limit: 1000, offset: 0 })).items.sort(
+        (a, b) => a.openedAt - b.openedAt || (a.building ?? '').localeCompare(b.building ?? ''),
+      ),
     open: () => incidents.openIncidents(),
     crash() {
       if (closed) return
