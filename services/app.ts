@@ -10,6 +10,7 @@ import { Type } from 'typebox'
 import {
   createAlarmEngine,
   createIncidentStore,
+  incidentBook,
   registerDeviceHealthRoute,
   registerIncidentRoutes,
 } from './alarms/index.ts'
@@ -20,7 +21,7 @@ import { bundleConsole, registerConsoleRoutes } from './console/index.ts'
 import { createDispatcher, createDispatchGeometry, OfferOut, registerOfferRoutes } from './dispatch/index.ts'
 import { createEventBus, type EventBus } from './events/index.ts'
 import { createIntake } from './intake/index.ts'
-import { createLinkage, LinkageSummaryOut } from './linkage/index.ts'
+import { createLinkage, createSqliteLinkageRepository, LinkageSummaryOut } from './linkage/index.ts'
 import { createLiveness } from './liveness/index.ts'
 import { createPipeline } from './pipeline/index.ts'
 import { createRegistry } from './registry/index.ts'
@@ -120,15 +121,15 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
   const linkage = createLinkage({
     clock,
     events,
-    db: stateDb,
+    repository: createSqliteLinkageRepository(stateDb),
     registry,
-    incidents,
+    incidents: incidentBook(incidents),
     publish: broker.publish,
     settings: config.linkage,
     logger: logger.child({ stage: 'linkage' }),
     metrics,
   })
-  linkage.start()
+  await linkage.start()
   const dispatcher = createDispatcher({
     clock,
     events,
