@@ -82,32 +82,53 @@ interface Cmd {
 
 const plural = (n: number) => (n === 1 ? '' : 's')
 
-export function createCommands(deps: CommandsDeps): Commands {
-  const { clock, commands: repository, notifier, timeline, logger, defer } = deps
-  const policy = deps.backoff ?? COMMAND_BACKOFF
-  const random = deps.random ?? Math.random
+/** The commands in memory, and the one way they change: written first, then taken. */
+interface CommandState {
+  byIncident: Map<string, Cmd[]>
+  byId: Map<string, Cmd>
+  /** Pending commands being driven. */
+  live: Map<string, Cmd>
+  keep(c: Cmd): void
+  update(c: Cmd, change: (r: CommandRecord) => void): Promise<void>
+}
+
+function createCommandState(deps: CommandsDeps): CommandState {
   const byIncident = new Map<string, Cmd[]>()
   const byId = new Map<string, Cmd>()
-  /** Pending commands being driven. */
-  const live = new Map<string, Cmd>()
-
-  function keep(c: Cmd): void {
-    byId.set(c.rec.id, c)
-    const list = byIncident.get(c.rec.incident)
-    if (list === undefined) byIncident.set(c.rec.incident, [c])
-    else list.push(c)
+  return {
+    byIncident,
+    byId,
+    live: new Map(),
+    keep(c) {
+      byId.set(c.rec.id, c)
+      const list = byIncident.get(c.rec.incident)
+      if (list === undefined) byIncident.set(c.rec.incident, [c])
+      else list.push(c)
+    },
+    async update(c, change) {
+      const next = { ...c.rec }
+      change(next)
+      next.updatedAt = deps.clock.now()
+      await deps.commands.save(next)
+      c.rec = next
+    },
   }
+}
 
-  /** Write the command as `change` makes it, then take it as its state. */
-  async function update(c: Cmd, change: (r: CommandRecord) => void): Promise<void> {
-    const next = { ...c.rec }
-    change(next)
-    next.updatedAt = clock.now()
-    await repository.save(next)
-    c.rec = next
-  }
+interface Attempts {
+  /** The next attempt (at `at`), with `change` written in the same update. */
+  send(c: Cmd, change?: (r: CommandRecord) => void, at?: number): Promise<void>
+  /** Wait for an acknowledgement until `at` (`ms` long); then the next attempt, in its turn. */
+  waitUntil(c: Cmd, at: number, ms: number): void
+}
 
-  /** Wait for an acknowledgement until `at`; then the next attempt, in its turn. */
+/** Attempt after attempt, each awaiting its acknowledgement, until one comes or they run out. */
+function createAttempts(deps: CommandsDeps, state: CommandState): Attempts {
+  const { clock, notifier, timeline, logger, defer } = deps
+  const { update } = state
+  const policy = deps.backoff ?? COMMAND_BACKOFF
+  const random = deps.random ?? Math.random
+
   function waitUntil(c: Cmd, at: number, ms: number): void {
     c.timer?.cancel()
     c.waitMs = ms
@@ -158,28 +179,22 @@ export function createCommands(deps: CommandsDeps): Commands {
   /** The wait for an acknowledgement ran out at `at`: the next attempt, or give up. */
   async function noAck(c: Cmd, at: number): Promise<void> {
     c.timer = undefined
-    if (c.rec.status !== 'pending' || !live.has(c.rec.id)) return
+    if (c.rec.status !== 'pending' || !state.live.has(c.rec.id)) return
     const r = c.rec
     const lastError =
       r.lastError === undefined || !r.lastError.startsWith(`attempt ${r.attempts} `)
         ? `attempt ${r.attempts} not acknowledged within ${Math.round(c.waitMs / 100) / 10} s`
         : r.lastError
-    if (deps.maxAttempts === undefined || r.attempts < deps.maxAttempts) {
-      await send(
-        c,
-        (next) => {
-          next.lastError = lastError
-        },
-        at,
-      )
-      return
-    }
-    await update(c, (next) => {
+    const withError = (next: CommandRecord) => {
       next.lastError = lastError
+    }
+    if (deps.maxAttempts === undefined || r.attempts < deps.maxAttempts) return send(c, withError, at)
+    await update(c, (next) => {
+      withError(next)
       next.status = 'failed'
       delete next.nextAttemptAt
     })
-    live.delete(r.id)
+    state.live.delete(r.id)
     await timeline.add(r.incident, {
       at,
       type: 'command',
@@ -189,6 +204,71 @@ export function createCommands(deps: CommandsDeps): Commands {
     })
     logger.error({ incident: r.incident, device: r.device, action: r.action }, 'linked device command failed')
   }
+
+  return { send, waitUntil }
+}
+
+/** A `command.ack`: ok acknowledges the command; a refusal of the latest attempt retries sooner. */
+async function acknowledge(
+  deps: CommandsDeps,
+  state: CommandState,
+  attempts: Attempts,
+  ack: CommandAck,
+): Promise<void> {
+  const { clock, timeline, logger } = deps
+  const dot = ack.id.lastIndexOf('.')
+  const id = dot > 0 ? ack.id.slice(0, dot) : ack.id
+  const n = Number(ack.id.slice(dot + 1))
+  const attempt = Number.isInteger(n) ? n : '?'
+  const c = state.live.get(id)
+  if (c === undefined) {
+    const known = state.byId.get(id)
+    if (known !== undefined)
+      logger.debug({ device: ack.device, command: id, status: known.rec.status }, 'late command ack')
+    return
+  }
+  if (c.rec.device !== ack.device) {
+    logger.warn({ device: ack.device, command: id }, 'command ack from another device; ignored')
+    return
+  }
+  const at = clock.now()
+  if (ack.ok) {
+    c.timer?.cancel()
+    c.timer = undefined
+    await state.update(c, (r) => {
+      r.status = 'acknowledged'
+      r.acknowledgedAt = at
+      r.acknowledgedId = ack.id
+      delete r.nextAttemptAt
+    })
+    state.live.delete(id)
+    const r = c.rec
+    await timeline.add(r.incident, {
+      at,
+      type: 'command',
+      device: r.device,
+      action: r.action,
+      reason: `${r.action} acknowledged by ${r.device} (attempt ${attempt} of ${r.attempts})`,
+    })
+    return
+  }
+  // A refusal of the latest attempt: try again after a backoff rather than waiting out the ack.
+  const again =
+    n === c.rec.attempts
+      ? backoffDelay(n, deps.backoff ?? COMMAND_BACKOFF, deps.random ?? Math.random)
+      : undefined
+  await state.update(c, (r) => {
+    r.lastError = `attempt ${attempt} refused by the device${ack.detail ? `: ${ack.detail}` : ''}`
+    if (again !== undefined) r.nextAttemptAt = at + again
+  })
+  if (again !== undefined) attempts.waitUntil(c, at + again, again)
+}
+
+export function createCommands(deps: CommandsDeps): Commands {
+  const { clock, commands: repository, timeline, logger } = deps
+  const state = createCommandState(deps)
+  const { live, byIncident, byId } = state
+  const attempts = createAttempts(deps, state)
 
   async function issue(i: Incident, device: string, action: LinkedAction): Promise<void> {
     if (byIncident.get(i.id)?.some((c) => c.rec.device === device && c.rec.action === action)) return
@@ -208,18 +288,18 @@ export function createCommands(deps: CommandsDeps): Commands {
     }
     if (!(await repository.insert(stored))) return // already issued for this incident
     const c: Cmd = { rec: stored.record, place: stored.place, waitMs: 0 }
-    keep(c)
+    state.keep(c)
     live.set(c.rec.id, c)
     await timeline.add(i.id, { at, type: 'command', device, action, reason: `${action} sent to ${device}` })
     logger.info({ incident: i.id, device, action, command: c.rec.id }, 'linked device command')
-    await send(c)
+    await attempts.send(c)
   }
 
   async function cancel(c: Cmd, why: string): Promise<void> {
     c.timer?.cancel()
     c.timer = undefined
     const at = clock.now()
-    await update(c, (r) => {
+    await state.update(c, (r) => {
       r.status = 'cancelled'
       r.cancelledAt = at
       delete r.nextAttemptAt
@@ -235,53 +315,6 @@ export function createCommands(deps: CommandsDeps): Commands {
     })
   }
 
-  async function onAck(ack: CommandAck): Promise<void> {
-    const dot = ack.id.lastIndexOf('.')
-    const id = dot > 0 ? ack.id.slice(0, dot) : ack.id
-    const n = Number(ack.id.slice(dot + 1))
-    const attempt = Number.isInteger(n) ? n : '?'
-    const c = live.get(id)
-    if (c === undefined) {
-      const known = byId.get(id)
-      if (known !== undefined)
-        logger.debug({ device: ack.device, command: id, status: known.rec.status }, 'late command ack')
-      return
-    }
-    if (c.rec.device !== ack.device) {
-      logger.warn({ device: ack.device, command: id }, 'command ack from another device; ignored')
-      return
-    }
-    if (ack.ok) {
-      c.timer?.cancel()
-      c.timer = undefined
-      const at = clock.now()
-      await update(c, (r) => {
-        r.status = 'acknowledged'
-        r.acknowledgedAt = at
-        r.acknowledgedId = ack.id
-        delete r.nextAttemptAt
-      })
-      live.delete(id)
-      const r = c.rec
-      await timeline.add(r.incident, {
-        at,
-        type: 'command',
-        device: r.device,
-        action: r.action,
-        reason: `${r.action} acknowledged by ${r.device} (attempt ${attempt} of ${r.attempts})`,
-      })
-      return
-    }
-    // A refusal of the latest attempt: try again after a backoff rather than waiting out the ack.
-    const again = n === c.rec.attempts ? backoffDelay(n, policy, random) : undefined
-    const at = clock.now()
-    await update(c, (r) => {
-      r.lastError = `attempt ${attempt} refused by the device${ack.detail ? `: ${ack.detail}` : ''}`
-      if (again !== undefined) r.nextAttemptAt = at + again
-    })
-    if (again !== undefined) waitUntil(c, at + again, again)
-  }
-
   /** A pending command found at start: resume it, or cancel it if its incident ended meanwhile. */
   async function resume(c: Cmd): Promise<void> {
     live.set(c.rec.id, c)
@@ -290,12 +323,9 @@ export function createCommands(deps: CommandsDeps): Commands {
       await cancel(c, `incident ${i?.status ?? 'gone'} while the service was stopped`)
       return
     }
-    if (c.rec.attempts === 0) {
-      await send(c)
-      return
-    }
+    if (c.rec.attempts === 0) return attempts.send(c)
     const due = c.rec.nextAttemptAt ?? clock.now()
-    waitUntil(c, due, Math.max(0, due - (c.rec.lastAttemptAt ?? due)))
+    attempts.waitUntil(c, due, Math.max(0, due - (c.rec.lastAttemptAt ?? due)))
   }
 
   return {
@@ -305,7 +335,7 @@ export function createCommands(deps: CommandsDeps): Commands {
       for (const { device, action } of linkedActions(i, devices, rules.devices))
         await issue(i, device, action)
     },
-    onAck,
+    onAck: (ack) => acknowledge(deps, state, attempts, ack),
     async cancelIncident(incident, why) {
       for (const c of [...live.values()]) if (c.rec.incident === incident) await cancel(c, why)
     },
@@ -314,7 +344,7 @@ export function createCommands(deps: CommandsDeps): Commands {
       const all = await repository.all()
       byIncident.clear()
       byId.clear()
-      for (const s of all) keep({ rec: s.record, place: s.place, waitMs: 0 })
+      for (const s of all) state.keep({ rec: s.record, place: s.place, waitMs: 0 })
       for (const c of byId.values()) if (c.rec.status === 'pending' && !live.has(c.rec.id)) await resume(c)
     },
     stop() {

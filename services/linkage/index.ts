@@ -35,7 +35,7 @@ import { createRulesBook, loadRulesFile, type RulesBook, RulesError, type RulesF
 import { createTimelineLog, type TimelineLog } from './timeline.ts'
 import type { AuditRecord, CommandRecord, LinkageEvents, LinkageTimelineEntry } from './types.ts'
 import { createWebhookChannel } from './webhook.ts'
-import { createWorkQueue } from './work.ts'
+import { createWorkQueue, type Task } from './work.ts'
 
 export type { BackoffPolicy } from './backoff.ts'
 export { backoffCeiling, backoffDelay, COMMAND_BACKOFF, WEBHOOK_BACKOFF } from './backoff.ts'
@@ -184,7 +184,8 @@ function notifierOf(
   })
 }
 
-export function createLinkage(deps: LinkageDeps): Linkage {
+/** The stage's parts, each given what it uses. */
+function partsOf(deps: LinkageDeps) {
   const { clock, events, repository, registry, incidents, logger } = deps
   const settings = deps.settings ?? {}
   const file = rulesFileOf(deps)
@@ -198,6 +199,7 @@ export function createLinkage(deps: LinkageDeps): Linkage {
   const { delivered, escalated } = counters(deps.metrics)
   const notifier = notifierOf(deps, audit, timeline, delivered)
   const work = createWorkQueue(logger)
+  const defer = (task: Task, first?: boolean) => work.defer(task, first)
   const alerts: AlertDeps = {
     clock,
     registry,
@@ -212,7 +214,7 @@ export function createLinkage(deps: LinkageDeps): Linkage {
     incidents,
     rules,
     logger,
-    defer: (task, first) => work.defer(task, first),
+    defer,
   })
   const commands = createCommands({
     clock,
@@ -222,7 +224,7 @@ export function createLinkage(deps: LinkageDeps): Linkage {
     incidents,
     timeline,
     logger,
-    defer: (task, first) => work.defer(task, first),
+    defer,
     ...(deps.commands?.backoff ? { backoff: deps.commands.backoff } : {}),
     ...(deps.commands?.maxAttempts !== undefined ? { maxAttempts: deps.commands.maxAttempts } : {}),
     ...(deps.random ? { random: deps.random } : {}),
@@ -247,6 +249,13 @@ export function createLinkage(deps: LinkageDeps): Linkage {
     centre,
     commands,
   })
+  return { rules, timeline, audit, notifier, work, ladder, commands, react, escalated }
+}
+
+export function createLinkage(deps: LinkageDeps): Linkage {
+  const { events, registry, incidents, logger } = deps
+  const settings = deps.settings ?? {}
+  const { rules, timeline, audit, notifier, work, ladder, commands, react, escalated } = partsOf(deps)
 
   const onIncidentEvent = (e: IncidentEvent): void => {
     if (e.change === 'verification') return
