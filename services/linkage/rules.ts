@@ -5,7 +5,7 @@
  * party by webhook or SMS, the community's duty officers at once on the stream, the street's
  * after 60 s, the district's after 180 s, 119 on a confirmed fire, every linked device), the
  * rules file's `defaults`, its `communities["<id>"]`, and what an administrator set through
- * the API (kept in SQLite). Objects merge by key; the `escalation` list replaces the one
+ * the API (kept through the repository). Objects merge by key; the `escalation` list replaces the one
  * before it as a whole.
  *
  * Validation is pure and names the bad entry:
