@@ -9,7 +9,7 @@
  * server (so it includes the HTTP send: an upper bound of "leaving").
  */
 import client from 'prom-client'
-import { createLinkage } from '../services/linkage/index.ts'
+import { createLinkage, createSqliteLinkageRepository } from '../services/linkage/index.ts'
 import { systemClock } from '../services/shared/clock.ts'
 import { createLogger } from '../services/shared/log.ts'
 import { createAlarmWorld } from '../test/support/alarm-world.ts'
@@ -28,7 +28,7 @@ async function once(): Promise<number[]> {
   const linkage = createLinkage({
     clock: systemClock,
     events: world.events,
-    db: world.db,
+    repository: createSqliteLinkageRepository(world.db),
     registry: world.registry,
     incidents: world.incidents,
     publish: async () => {},
@@ -40,7 +40,7 @@ async function once(): Promise<number[]> {
     logger: createLogger('silent'),
     metrics: new client.Registry(),
   })
-  linkage.start()
+  await linkage.start()
   const took: number[] = []
   for (let i = 0; i < CONFIRMS; i++) {
     await world.advance(60)

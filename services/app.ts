@@ -21,7 +21,7 @@ import { bundleConsole, registerConsoleRoutes } from './console/index.ts'
 import { createDispatcher, createDispatchGeometry, OfferOut, registerOfferRoutes } from './dispatch/index.ts'
 import { createEventBus, type EventBus } from './events/index.ts'
 import { createIntake } from './intake/index.ts'
-import { createLinkage, LinkageSummaryOut } from './linkage/index.ts'
+import { createLinkage, createSqliteLinkageRepository, LinkageSummaryOut } from './linkage/index.ts'
 import { createLiveness, createSqliteLivenessRepository } from './liveness/index.ts'
 import { createPipeline } from './pipeline/index.ts'
 import { createRegistry, createSqliteRegistryRepository } from './registry/index.ts'
@@ -132,7 +132,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
   const linkage = createLinkage({
     clock,
     events,
-    db: stateDb,
+    repository: createSqliteLinkageRepository(stateDb),
     registry,
     incidents,
     publish: broker.publish,
@@ -140,7 +140,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     logger: logger.child({ stage: 'linkage' }),
     metrics,
   })
-  linkage.start()
+  await linkage.start()
   const dispatcher = createDispatcher({
     clock,
     events,

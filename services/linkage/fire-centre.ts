@@ -25,13 +25,13 @@ export interface FireCentreDeps {
 }
 
 export interface FireCentre {
-  forward(incident: Incident): void
+  forward(incident: Incident): Promise<void>
 }
 
 export function createFireCentre(deps: FireCentreDeps): FireCentre {
   const { clock, notifier, timeline } = deps
   return {
-    forward(i) {
+    async forward(i) {
       const at = clock.now()
       const building = i.building !== undefined ? deps.registry.building(i.building) : undefined
       const n = {
@@ -45,8 +45,11 @@ export function createFireCentre(deps: FireCentreDeps): FireCentre {
         maxAttempts: deps.maxAttempts ?? 10,
       }
       if (!deps.rules.forCommunity(i.community).fireCentre) {
-        notifier.noChannel(n, `community ${i.community}'s rules do not forward to the fire command centre`)
-        timeline.add(i.id, {
+        await notifier.noChannel(
+          n,
+          `community ${i.community}'s rules do not forward to the fire command centre`,
+        )
+        await timeline.add(i.id, {
           at,
           type: 'forwarded',
           channel: 'none',
@@ -56,8 +59,8 @@ export function createFireCentre(deps: FireCentreDeps): FireCentre {
         return
       }
       if (deps.url === undefined) {
-        notifier.noChannel(n, 'no fire command centre webhook is configured (FC_FIRE_CENTRE_URL)')
-        timeline.add(i.id, {
+        await notifier.noChannel(n, 'no fire command centre webhook is configured (FC_FIRE_CENTRE_URL)')
+        await timeline.add(i.id, {
           at,
           type: 'forwarded',
           channel: 'none',
@@ -67,8 +70,8 @@ export function createFireCentre(deps: FireCentreDeps): FireCentre {
         })
         return
       }
-      notifier.notify({ ...n, channel: 'webhook', target: deps.url })
-      timeline.add(i.id, {
+      await notifier.notify({ ...n, channel: 'webhook', target: deps.url })
+      await timeline.add(i.id, {
         at,
         type: 'forwarded',
         channel: 'webhook',

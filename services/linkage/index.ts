@@ -5,53 +5,42 @@
  * 119, and the building's sounders, door releases and (for gas) valves are commanded.
  *
  * The stage listens on the bus (`incident`, `signal`, `command.ack`) and does nothing in the
- * listeners but queue: the work runs on the next turn of the event loop, forwarding to 119
- * first, and every delivery then runs on its own (./notifier.ts), so neither a slow receiver
- * nor linkage itself delays the alarm engine or another alert.
- *
- * Wiring (composition root, services/app.ts):
- *
- *   const linkage = createLinkage({
- *     clock, events, db: stateDb, registry, incidents,
- *     publish: (topic, payload, qos) => new Promise((resolve, reject) =>
- *       broker.aedes.publish({ cmd: 'publish', topic, payload, qos, retain: false, dup: false },
- *         (err) => (err ? reject(err) : resolve()))),
- *     settings: config.linkage, logger: logger.child({ stage: 'linkage' }), metrics,
- *   })            // throws ConfigError('FC_LINKAGE_RULES', …) for a bad rules file
- *   linkage.start()                     // after engine.start() and createBroker()
- *   routes: [..., linkage.routes]       // in createApi
- *   stop(): linkage.stop() before stateDb.close()
+ * listeners but queue (./work.ts): the work runs on a later turn of the event loop, one
+ * reaction at a time, forwarding to 119 first, and every delivery then runs on its own
+ * (./notifier.ts), so neither a slow receiver nor linkage itself delays the alarm engine or
+ * another alert. What it keeps goes through its repository (./repository.ts) before it
+ * changes in memory; what it did is read from memory.
  */
 import type { Registry as Metrics } from 'prom-client'
 import client from 'prom-client'
-import type { AlarmEvents, Incident, IncidentEvent, IncidentStore, SignalEvent } from '../alarms/index.ts'
-import { isOpen } from '../alarms/index.ts'
+import type { AlarmEvents, IncidentBook, IncidentEvent, SignalEvent } from '../alarms/index.ts'
 import type { ApiInstance } from '../api/kit.ts'
+import type { Publish } from '../broker/index.ts'
 import { ConfigError, type LinkageSettings } from '../config/index.ts'
 import type { CommandAck, IntakeEvents } from '../intake/index.ts'
 import type { Registry } from '../registry/index.ts'
 import type { Clock, EventBus, Logger } from '../shared/index.ts'
-import type { SqliteDb } from '../state/index.ts'
+import type { AlertDeps } from './alerts.ts'
+import { createAuditLog, type DeadLetter } from './audit.ts'
 import type { BackoffPolicy } from './backoff.ts'
+import { createMqttChannel, createSseChannel } from './channels.ts'
 import { createCommands } from './commands.ts'
 import { createFireCentre } from './fire-centre.ts'
 import { createLadder } from './ladder.ts'
-import {
-  createMqttChannel,
-  createNotifier,
-  createSseChannel,
-  createWebhookChannel,
-  type DeadLetter,
-  type Publish,
-} from './notifier.ts'
+import { createNotifier, type Notifier } from './notifier.ts'
+import { createReactions } from './reactions.ts'
+import type { LinkageRepository } from './repository.ts'
 import { linkageView, registerLinkageRoutes } from './routes.ts'
 import { createRulesBook, loadRulesFile, type RulesBook, RulesError, type RulesFile } from './rules.ts'
-import { createTimelineLog } from './timeline.ts'
+import { createTimelineLog, type TimelineLog } from './timeline.ts'
 import type { AuditRecord, CommandRecord, LinkageEvents, LinkageTimelineEntry } from './types.ts'
+import { createWebhookChannel } from './webhook.ts'
+import { createWorkQueue, type Task } from './work.ts'
 
 export type { BackoffPolicy } from './backoff.ts'
 export { backoffCeiling, backoffDelay, COMMAND_BACKOFF, WEBHOOK_BACKOFF } from './backoff.ts'
-export type { Publish } from './notifier.ts'
+export type { LinkageRepository } from './repository.ts'
+export { createSqliteLinkageRepository } from './repository-sqlite.ts'
 export { LinkageSummaryOut } from './routes.ts'
 export type { CommunityRules, CommunityRulesInput, RulesFile } from './rules.ts'
 export { DEFAULT_RULES, loadRulesFile, parseRulesFile, RulesError, validateRulesFile } from './rules.ts'
@@ -61,10 +50,10 @@ export type * from './types.ts'
 export interface LinkageDeps {
   clock: Clock
   events: EventBus<AlarmEvents & IntakeEvents & LinkageEvents>
-  /** The state database: audit log, timers, commands, timeline and rules live in it. */
-  db: SqliteDb
+  /** The audit log, timers, commands, timeline and rules. */
+  repository: LinkageRepository
   registry: Pick<Registry, 'building' | 'community' | 'officers' | 'devicesOfBuilding'>
-  incidents: Pick<IncidentStore, 'get' | 'openIncidents'>
+  incidents: Pick<IncidentBook, 'getOpen' | 'get' | 'openIncidents'>
   /** The broker's publish (QoS 1 for commands). */
   publish: Publish
   /** From loadConfig().linkage: FC_FIRE_CENTRE_URL, FC_WEBHOOK_SECRET, FC_SMS_GATEWAY_URL, FC_LINKAGE_RULES. */
@@ -80,8 +69,11 @@ export interface LinkageDeps {
 }
 
 export interface Linkage {
-  /** Resume timers, commands and interrupted webhooks; catch up on alarms missed while stopped; listen. */
-  start(): void
+  /**
+   * Load what the repository keeps; resume timers, commands and interrupted webhooks; catch
+   * up on alarms missed while stopped; listen.
+   */
+  start(): Promise<void>
   /** Stop listening; disarm timers and in-flight deliveries (their state stays for the next start). */
   stop(): void
   /** HTTP routes under /api: GET /linkage/incidents/{id}, GET|PUT|DELETE /linkage/rules/{community}, GET /linkage/dead-letters. */
@@ -106,52 +98,74 @@ export interface Linkage {
   settled(): Promise<void>
 }
 
-const ALARM_LEVEL = new Set<Incident['status']>(['alarm', 'acknowledged', 'confirmed'])
-
-export function createLinkage(deps: LinkageDeps): Linkage {
-  const { clock, events, db, registry, incidents, logger } = deps
-  const settings = deps.settings ?? {}
-
-  let file: RulesFile | undefined = deps.rules
-  if (file === undefined && settings.rulesFile !== undefined) {
-    try {
-      file = loadRulesFile(settings.rulesFile)
-    } catch (err) {
-      if (err instanceof RulesError)
-        throw new ConfigError('FC_LINKAGE_RULES', `${settings.rulesFile}: ${err.message}`)
-      throw new ConfigError(
-        'FC_LINKAGE_RULES',
-        `cannot read ${settings.rulesFile}: ${(err as Error).message}`,
-      )
-    }
+/** The rules file named by FC_LINKAGE_RULES, read at once: a bad one stops the start. */
+function rulesFileOf(deps: LinkageDeps): RulesFile | undefined {
+  const file = deps.settings?.rulesFile
+  if (deps.rules !== undefined || file === undefined) return deps.rules
+  try {
+    return loadRulesFile(file)
+  } catch (err) {
+    if (err instanceof RulesError) throw new ConfigError('FC_LINKAGE_RULES', `${file}: ${err.message}`)
+    throw new ConfigError('FC_LINKAGE_RULES', `cannot read ${file}: ${(err as Error).message}`)
   }
-  const rules = createRulesBook({ db, now: () => clock.now(), ...(file ? { file } : {}) })
-  const timeline = createTimelineLog(db)
+}
 
-  const delivered = deps.metrics
-    ? new client.Counter({
-        name: 'firecircle_linkage_notifications_total',
-        help: 'Linked alerts by purpose, channel and outcome',
-        labelNames: ['purpose', 'channel', 'status'],
-        registers: [deps.metrics],
-      })
-    : undefined
-  const escalated = deps.metrics
-    ? new client.Counter({
-        name: 'firecircle_linkage_escalations_total',
-        help: 'Unacknowledged alarms escalated, by audience',
-        labelNames: ['audience'],
-        registers: [deps.metrics],
-      })
-    : undefined
+function counters(metrics: Metrics | undefined) {
+  if (metrics === undefined) return {}
+  return {
+    delivered: new client.Counter({
+      name: 'firecircle_linkage_notifications_total',
+      help: 'Linked alerts by purpose, channel and outcome',
+      labelNames: ['purpose', 'channel', 'status'],
+      registers: [metrics],
+    }),
+    escalated: new client.Counter({
+      name: 'firecircle_linkage_escalations_total',
+      help: 'Unacknowledged alarms escalated, by audience',
+      labelNames: ['audience'],
+      registers: [metrics],
+    }),
+  }
+}
 
-  const notifier = createNotifier({
-    db,
+/** A webhook's final outcome on the incident's timeline: 119 accepted it, or a dead letter. */
+function deliveryOnTimeline(
+  timeline: TimelineLog,
+  clock: Clock,
+): NonNullable<Parameters<typeof createNotifier>[0]['onOutcome']> {
+  return async (n, o) => {
+    if (n.incident === undefined || n.channel !== 'webhook') return
+    if (o.status !== 'dead_letter' && !(n.purpose === 'fire_centre' && o.status === 'delivered')) return
+    await timeline.add(n.incident, {
+      at: clock.now(),
+      type: 'delivery',
+      channel: n.channel,
+      audience: n.audience,
+      notification: n.id,
+      reason:
+        o.status === 'delivered'
+          ? `${n.audience} accepted the alert (HTTP ${o.httpStatus}, attempt ${o.attempts})`
+          : `alert to ${n.audience} failed after ${o.attempts} attempt${o.attempts === 1 ? '' : 's'} (${o.error}): dead letter`,
+    })
+  }
+}
+
+function notifierOf(
+  deps: LinkageDeps,
+  audit: ReturnType<typeof createAuditLog>,
+  timeline: TimelineLog,
+  delivered: ReturnType<typeof counters>['delivered'],
+): Notifier {
+  const { clock, logger } = deps
+  const settings = deps.settings ?? {}
+  const onTimeline = deliveryOnTimeline(timeline, clock)
+  return createNotifier({
     clock,
     logger,
+    audit,
     channels: {
       mqtt: createMqttChannel({ publish: deps.publish, clock }),
-      sse: createSseChannel({ events, clock }),
+      sse: createSseChannel({ events: deps.events, clock }),
       webhook: createWebhookChannel({
         clock,
         logger,
@@ -163,39 +177,57 @@ export function createLinkage(deps: LinkageDeps): Linkage {
         ...(deps.fetch ? { fetch: deps.fetch } : {}),
       }),
     },
-    onOutcome(n, o) {
+    async onOutcome(n, o) {
       delivered?.inc({ purpose: n.purpose, channel: n.channel, status: o.status })
-      if (n.incident === undefined || n.channel !== 'webhook') return
-      if (o.status === 'dead_letter' || (n.purpose === 'fire_centre' && o.status === 'delivered')) {
-        try {
-          timeline.add(n.incident, {
-            at: clock.now(),
-            type: 'delivery',
-            channel: n.channel,
-            audience: n.audience,
-            notification: n.id,
-            reason:
-              o.status === 'delivered'
-                ? `${n.audience} accepted the alert (HTTP ${o.httpStatus}, attempt ${o.attempts})`
-                : `alert to ${n.audience} failed after ${o.attempts} attempt${o.attempts === 1 ? '' : 's'} (${o.error}): dead letter`,
-          })
-        } catch {}
-      }
+      await onTimeline(n, o)
     },
   })
+}
 
-  const smsGateway = settings.smsGatewayUrl
-  const ladder = createLadder({
+/** The stage's parts, each given what it uses. */
+function partsOf(deps: LinkageDeps) {
+  const { clock, events, repository, registry, incidents, logger } = deps
+  const settings = deps.settings ?? {}
+  const file = rulesFileOf(deps)
+  const rules = createRulesBook({
+    repository: repository.rules,
+    now: () => clock.now(),
+    ...(file ? { file } : {}),
+  })
+  const timeline = createTimelineLog(repository.timeline)
+  const audit = createAuditLog(repository.audit)
+  const { delivered, escalated } = counters(deps.metrics)
+  const notifier = notifierOf(deps, audit, timeline, delivered)
+  const work = createWorkQueue(logger)
+  const defer = (task: Task, first?: boolean) => work.defer(task, first)
+  const alerts: AlertDeps = {
     clock,
-    db,
-    events,
-    incidents,
-    rules,
     registry,
     notifier,
     timeline,
+    ...(settings.smsGatewayUrl !== undefined ? { smsGatewayUrl: settings.smsGatewayUrl } : {}),
+  }
+  const ladder = createLadder({
+    ...alerts,
+    timers: repository.timers,
+    events,
+    incidents,
+    rules,
     logger,
-    ...(smsGateway !== undefined ? { smsGatewayUrl: smsGateway } : {}),
+    defer,
+  })
+  const commands = createCommands({
+    clock,
+    commands: repository.commands,
+    notifier,
+    registry,
+    incidents,
+    timeline,
+    logger,
+    defer,
+    ...(deps.commands?.backoff ? { backoff: deps.commands.backoff } : {}),
+    ...(deps.commands?.maxAttempts !== undefined ? { maxAttempts: deps.commands.maxAttempts } : {}),
+    ...(deps.random ? { random: deps.random } : {}),
   })
   const centre = createFireCentre({
     clock,
@@ -208,135 +240,69 @@ export function createLinkage(deps: LinkageDeps): Linkage {
       ? { maxAttempts: deps.webhook.fireCentreMaxAttempts }
       : {}),
   })
-  const commands = createCommands({
-    clock,
-    db,
-    notifier,
-    registry,
+  const react = createReactions({
+    alerts,
+    marks: repository.incidents,
     incidents,
-    timeline,
-    logger,
-    ...(deps.commands?.backoff ? { backoff: deps.commands.backoff } : {}),
-    ...(deps.commands?.maxAttempts !== undefined ? { maxAttempts: deps.commands.maxAttempts } : {}),
-    ...(deps.random ? { random: deps.random } : {}),
+    rules,
+    ladder,
+    centre,
+    commands,
   })
+  return { rules, timeline, audit, notifier, work, ladder, commands, react, escalated }
+}
 
-  // What linkage has done per incident, so that a restart neither repeats nor misses it.
-  const stateOf = db.prepare<[string], { alarm_handled_at: number | null; forwarded_at: number | null }>(
-    'SELECT alarm_handled_at, forwarded_at FROM linkage_incidents WHERE incident = ?',
-  )
-  const markAlarm = db.prepare<[string, number]>(
-    `INSERT INTO linkage_incidents (incident, alarm_handled_at) VALUES (?, ?)
-     ON CONFLICT (incident) DO UPDATE SET alarm_handled_at = excluded.alarm_handled_at`,
-  )
-  const markForwarded = db.prepare<[string, number]>(
-    `INSERT INTO linkage_incidents (incident, forwarded_at) VALUES (?, ?)
-     ON CONFLICT (incident) DO UPDATE SET forwarded_at = excluded.forwarded_at`,
-  )
-
-  // ---- the work queue: listeners only queue; 119 goes first -----------------------------
-  const urgent: (() => void)[] = []
-  const normal: (() => void)[] = []
-  let scheduled = false
-  let running = false
-  const BATCH = 256
-
-  function defer(fn: () => void, first = false): void {
-    if (!running) return
-    ;(first ? urgent : normal).push(fn)
-    if (!scheduled) {
-      scheduled = true
-      setImmediate(drain)
-    }
-  }
-
-  function drain(): void {
-    scheduled = false
-    for (let k = 0; k < BATCH && running; k++) {
-      const fn = urgent.shift() ?? normal.shift()
-      if (fn === undefined) return
-      try {
-        fn()
-      } catch (err) {
-        logger.error({ err }, 'linkage work failed')
-      }
-    }
-    if (running && (urgent.length > 0 || normal.length > 0) && !scheduled) {
-      scheduled = true
-      setImmediate(drain)
-    }
-  }
-
-  // ---- what each event means ------------------------------------------------------------
-
-  function forward(i: Incident): void {
-    if (stateOf.get(i.id)?.forwarded_at != null) return
-    markForwarded.run(i.id, clock.now())
-    centre.forward(i)
-  }
-
-  function alarm(i: Incident): void {
-    const r = rules.forCommunity(i.community)
-    if (stateOf.get(i.id)?.alarm_handled_at == null) {
-      markAlarm.run(i.id, clock.now())
-      ladder.onAlarm(i, i.status === 'alarm')
-    }
-    commands.ensure(i, r)
-  }
-
-  function onIncident(e: IncidentEvent): void {
-    // The latest state: a later event may have been queued behind this one.
-    const i = incidents.get(e.incident.id) ?? e.incident
-    const s = i.status
-    if (s === 'confirmed') forward(i)
-    if (ALARM_LEVEL.has(s)) alarm(i)
-    if (s !== 'alarm' && s !== 'verifying') ladder.cancel(i.id, `incident ${s}`)
-    if (!isOpen(s))
-      commands.cancelIncident(i.id, `incident ${s === 'false_alarm' ? 'marked a false alarm' : s}`)
-  }
+export function createLinkage(deps: LinkageDeps): Linkage {
+  const { events, registry, incidents, logger } = deps
+  const settings = deps.settings ?? {}
+  const { rules, timeline, audit, notifier, work, ladder, commands, react, escalated } = partsOf(deps)
 
   const onIncidentEvent = (e: IncidentEvent): void => {
     if (e.change === 'verification') return
-    defer(() => onIncident(e), e.incident.status === 'confirmed')
+    work.defer(() => react.onIncident(e), e.incident.status === 'confirmed')
   }
   const onSignal = (s: SignalEvent): void => {
     // An electrical-fire warning alerts the responsible party; it never cuts power.
-    if (s.active && s.condition.startsWith('electrical_')) defer(() => ladder.onWarning(s))
+    if (s.active && s.condition.startsWith('electrical_')) work.defer(() => react.onWarning(s))
   }
-  const onAck = (a: CommandAck): void => defer(() => commands.onAck(a))
+  const onAck = (a: CommandAck): void => work.defer(() => commands.onAck(a))
   const onEscalation = (e: { audience: string }) => escalated?.inc({ audience: e.audience })
 
-  function catchUp(): void {
-    for (const i of incidents.openIncidents()) {
-      const st = stateOf.get(i.id)
-      if (i.status === 'confirmed' && st?.forwarded_at == null) forward(i)
-      if (ALARM_LEVEL.has(i.status) && st?.alarm_handled_at == null) alarm(i)
-    }
+  async function load(): Promise<number> {
+    await Promise.all([rules.load(), timeline.load(), audit.load()])
+    await ladder.start()
+    await commands.start()
+    return notifier.resume()
   }
 
   async function flushed(): Promise<void> {
-    while (scheduled || urgent.length > 0 || normal.length > 0) {
-      await new Promise<void>((r) => setImmediate(r))
-    }
+    do {
+      await work.idle()
+      await audit.idle()
+    } while (work.busy())
   }
 
   const owner = { stage: 'linkage' }
+  let running = false
   return {
-    start() {
+    async start() {
       if (running) return
       running = true
-      ladder.start()
-      commands.start()
-      const resumed = notifier.resume()
+      work.open()
       events.on(owner, 'incident', onIncidentEvent)
       events.on(owner, 'signal', onSignal)
       events.on(owner, 'command.ack', onAck)
       events.on(owner, 'linkage.escalation', onEscalation)
-      defer(catchUp)
+      let resumed = 0
+      // First in the queue: what the listeners queue meanwhile runs on what was loaded.
+      await work.run(async () => {
+        resumed = await load()
+      }, true)
+      work.defer(() => react.catchUp())
       logger.info(
         {
           fireCentre: settings.fireCentreUrl !== undefined,
-          smsGateway: smsGateway !== undefined,
+          smsGateway: settings.smsGatewayUrl !== undefined,
           signed: settings.webhookSecret !== undefined,
           resumedWebhooks: resumed,
         },
@@ -350,8 +316,7 @@ export function createLinkage(deps: LinkageDeps): Linkage {
       if (!running) return
       running = false
       events.removeListeners(owner)
-      urgent.length = 0
-      normal.length = 0
+      work.close()
       ladder.stop()
       commands.stop()
       notifier.close()
@@ -361,28 +326,29 @@ export function createLinkage(deps: LinkageDeps): Linkage {
         incidents,
         registry,
         rules,
-        audit: notifier.audit,
+        audit: audit.audit,
         commands: commands.list,
         timeline: timeline.list,
         pending: ladder.pending,
-        deadLetters: (limit) => notifier.deadLetters(limit),
+        deadLetters: (limit) => audit.deadLetters(limit),
       }),
     view: (id) =>
       linkageView(
-        { audit: notifier.audit, commands: commands.list, timeline: timeline.list, pending: ladder.pending },
+        { audit: audit.audit, commands: commands.list, timeline: timeline.list, pending: ladder.pending },
         id,
       ),
-    audit: notifier.audit,
-    auditOfDevice: notifier.auditOfDevice,
+    audit: audit.audit,
+    auditOfDevice: audit.auditOfDevice,
     commands: commands.list,
     timeline: timeline.list,
     pendingEscalations: ladder.pending,
-    deadLetters: (limit) => notifier.deadLetters(limit),
+    deadLetters: (limit) => audit.deadLetters(limit),
     rules,
     flushed,
     async settled() {
       await flushed()
       await notifier.settled()
+      await flushed()
     },
   }
 }

@@ -4,16 +4,16 @@
  * administrator's rules per community (validated, errors naming the bad entry).
  */
 import { Type } from 'typebox'
-import type { Incident } from '../alarms/index.ts'
+import type { IncidentBook } from '../alarms/index.ts'
 import { type ApiInstance, assertInScope, callerOf, errors, IdParams, iso } from '../api/kit.ts'
 import type { Registry } from '../registry/index.ts'
 import { notRegistered } from '../shared/index.ts'
-import type { DeadLetter } from './notifier.ts'
+import type { DeadLetter } from './audit.ts'
 import type { RulesBook } from './rules.ts'
 import type { AuditRecord, CommandRecord, LinkageTimelineEntry } from './types.ts'
 
 export interface LinkageRoutesDeps {
-  incidents: { get(id: string): Incident | undefined }
+  incidents: Pick<IncidentBook, 'get'>
   registry: Pick<Registry, 'community'>
   rules: RulesBook
   audit(incident: string): AuditRecord[]
@@ -166,7 +166,8 @@ export function linkageView(
   }
 }
 
-export function registerLinkageRoutes(api: ApiInstance, deps: LinkageRoutesDeps): void {
+/** GET /linkage/incidents/{id}: what linkage did for an incident. */
+function incidentRoute(api: ApiInstance, deps: LinkageRoutesDeps): void {
   api.get(
     '/linkage/incidents/:id',
     {
@@ -191,13 +192,16 @@ export function registerLinkageRoutes(api: ApiInstance, deps: LinkageRoutesDeps)
       },
     },
     async (request) => {
-      const i = deps.incidents.get(request.params.id)
+      const i = await deps.incidents.get(request.params.id)
       if (i === undefined) throw notRegistered(`incident ${request.params.id} does not exist`)
       assertInScope(callerOf(request), i, `incident ${i.id}`)
       return { incident: i.id, ...linkageView(deps, i.id) } as never
     },
   )
+}
 
+/** GET /linkage/rules/{community}: the rules in force. */
+function rulesGetRoute(api: ApiInstance, deps: LinkageRoutesDeps): void {
   api.get(
     '/linkage/rules/:community',
     {
@@ -220,7 +224,10 @@ export function registerLinkageRoutes(api: ApiInstance, deps: LinkageRoutesDeps)
       }
     },
   )
+}
 
+/** PUT /linkage/rules/{community}: an administrator sets a community’s rules. */
+function rulesPutRoute(api: ApiInstance, deps: LinkageRoutesDeps): void {
   api.put(
     '/linkage/rules/:community',
     {
@@ -240,11 +247,14 @@ export function registerLinkageRoutes(api: ApiInstance, deps: LinkageRoutesDeps)
       const c = deps.registry.community(request.params.community)
       if (c === undefined) throw notRegistered(`community ${request.params.community} does not exist`)
       // A RulesError is an invalid_input DomainError naming the entry.
-      const override = deps.rules.set(c.id, request.body ?? {})
+      const override = await deps.rules.set(c.id, request.body ?? {})
       return { community: c.id, rules: deps.rules.forCommunity(c.id), override }
     },
   )
+}
 
+/** DELETE /linkage/rules/{community}: the file and the defaults apply again. */
+function rulesDeleteRoute(api: ApiInstance, deps: LinkageRoutesDeps): void {
   api.delete(
     '/linkage/rules/:community',
     {
@@ -258,11 +268,14 @@ export function registerLinkageRoutes(api: ApiInstance, deps: LinkageRoutesDeps)
     async (request) => {
       const c = deps.registry.community(request.params.community)
       if (c === undefined) throw notRegistered(`community ${request.params.community} does not exist`)
-      deps.rules.clear(c.id)
+      await deps.rules.clear(c.id)
       return { community: c.id, rules: deps.rules.forCommunity(c.id), override: null }
     },
   )
+}
 
+/** GET /linkage/dead-letters: notifications given up. */
+function deadLettersRoute(api: ApiInstance, deps: LinkageRoutesDeps): void {
   api.get(
     '/linkage/dead-letters',
     {
@@ -294,4 +307,12 @@ export function registerLinkageRoutes(api: ApiInstance, deps: LinkageRoutesDeps)
       items: deps.deadLetters(request.query.limit ?? 100).map((d) => ({ ...d, at: iso(d.at)! })),
     }),
   )
+}
+
+export function registerLinkageRoutes(api: ApiInstance, deps: LinkageRoutesDeps): void {
+  incidentRoute(api, deps)
+  rulesGetRoute(api, deps)
+  rulesPutRoute(api, deps)
+  rulesDeleteRoute(api, deps)
+  deadLettersRoute(api, deps)
 }

@@ -5,7 +5,7 @@
  * party by webhook or SMS, the community's duty officers at once on the stream, the street's
  * after 60 s, the district's after 180 s, 119 on a confirmed fire, every linked device), the
  * rules file's `defaults`, its `communities["<id>"]`, and what an administrator set through
- * the API (kept in SQLite). Objects merge by key; the `escalation` list replaces the one
+ * the API (kept through the repository). Objects merge by key; the `escalation` list replaces the one
  * before it as a whole.
  *
  * Validation is pure and names the bad entry:
@@ -15,7 +15,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import YAML from 'yaml'
 import { DomainError } from '../shared/index.ts'
-import type { SqliteDb } from '../state/index.ts'
+import type { RulesRepository } from './repository.ts'
 
 export const RESPONSIBLE_CHANNELS = ['webhook', 'sms'] as const
 export type ResponsibleChannel = (typeof RESPONSIBLE_CHANNELS)[number]
@@ -336,28 +336,33 @@ export function mergeRules(
 
 /** The rules in force: defaults, the file, and what administrators set through the API. */
 export interface RulesBook {
+  /** Load the administrators' rules (at start). */
+  load(): Promise<void>
   forCommunity(community: string): CommunityRules
   /** What an administrator set for the community through the API, if anything. */
   override(community: string): CommunityRulesInput | undefined
-  /** Validate (naming the bad entry, under `body`) and keep an override; returns it. */
-  set(community: string, input: unknown, at?: number): CommunityRulesInput
-  clear(community: string): boolean
+  /** Validate (naming the bad entry, under `body`) and keep an override; resolves with it. */
+  set(community: string, input: unknown, at?: number): Promise<CommunityRulesInput>
+  clear(community: string): Promise<boolean>
 }
 
-export function createRulesBook(opts: { db: SqliteDb; file?: RulesFile; now: () => number }): RulesBook {
-  const { db, file } = opts
-  const put = db.prepare<[string, string, number]>(
-    'INSERT OR REPLACE INTO linkage_rules (community, rules, updated_at) VALUES (?, ?, ?)',
-  )
-  const del = db.prepare<[string]>('DELETE FROM linkage_rules WHERE community = ?')
+export interface RulesBookDeps {
+  repository: RulesRepository
+  file?: RulesFile
+  now: () => number
+}
+
+export function createRulesBook(deps: RulesBookDeps): RulesBook {
+  const { repository, file } = deps
   const overrides = new Map<string, CommunityRulesInput>()
-  for (const row of db
-    .prepare<[], { community: string; rules: string }>('SELECT community, rules FROM linkage_rules')
-    .all()) {
-    overrides.set(row.community, JSON.parse(row.rules) as CommunityRulesInput)
-  }
   const cache = new Map<string, CommunityRules>()
   return {
+    async load() {
+      const all = await repository.all()
+      overrides.clear()
+      cache.clear()
+      for (const { community, rules } of all) overrides.set(community, rules)
+    },
     forCommunity(community) {
       let r = cache.get(community)
       if (r === undefined) {
@@ -372,17 +377,18 @@ export function createRulesBook(opts: { db: SqliteDb; file?: RulesFile; now: () 
       return r
     },
     override: (community) => overrides.get(community),
-    set(community, input, at = opts.now()) {
+    async set(community, input, at = deps.now()) {
       const valid = validateCommunityRules(input, 'body')
-      put.run(community, JSON.stringify(valid), at)
+      await repository.put(community, valid, at)
       overrides.set(community, valid)
       cache.delete(community)
       return valid
     },
-    clear(community) {
+    async clear(community) {
+      const had = overrides.has(community)
+      await repository.delete(community)
+      overrides.delete(community)
       cache.delete(community)
-      const had = overrides.delete(community)
-      del.run(community)
       return had
     },
   }

@@ -10,16 +10,16 @@ import type { MqttClient } from 'mqtt'
 import client from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createApi } from '../../services/api/index.ts'
-import { createBroker } from '../../services/broker/index.ts'
+import { createBroker, type Publish } from '../../services/broker/index.ts'
 import { ConfigError, type LinkageSettings, loadConfig } from '../../services/config/index.ts'
 import { createIntake } from '../../services/intake/index.ts'
 import {
   createLinkage,
+  createSqliteLinkageRepository,
   type Linkage,
   type LinkageDeps,
   type LinkageEscalation,
   type LinkageStreamNotification,
-  type Publish,
   type RulesFile,
   verifySignature,
 } from '../../services/linkage/index.ts'
@@ -50,7 +50,7 @@ interface Harness {
   officers: Record<string, string>
   deps: LinkageDeps
   /** A second linkage on the same database and clock (a restart). */
-  restart(): Linkage
+  restart(): Promise<Linkage>
   flush(): Promise<void>
   close(): void
 }
@@ -88,7 +88,7 @@ async function harness(
   const deps: LinkageDeps = {
     clock: world.clock,
     events: world.events,
-    db: world.db,
+    repository: createSqliteLinkageRepository(world.db),
     registry: world.registry,
     incidents: world.incidents,
     publish:
@@ -104,7 +104,7 @@ async function harness(
     ...(o.webhookMaxAttempts !== undefined ? { webhook: { maxAttempts: o.webhookMaxAttempts } } : {}),
   }
   let linkage = createLinkage(deps)
-  linkage.start()
+  await linkage.start()
   const notifications: LinkageStreamNotification[] = []
   const escalations: LinkageEscalation[] = []
   world.events.on(test, 'linkage.notification', (n) => notifications.push(n))
@@ -119,10 +119,10 @@ async function harness(
     escalations,
     officers,
     deps,
-    restart() {
+    async restart() {
       linkage.stop()
       linkage = createLinkage(deps)
-      linkage.start()
+      await linkage.start()
       return linkage
     },
     flush: () => linkage.flushed(),
@@ -294,7 +294,7 @@ describe('escalation ladder', () => {
       { incident: inc.id, step: 2, deadline: T0 + 180_000 },
     ])
 
-    const again = h.restart()
+    const again = await h.restart()
     await again.flushed()
     await h.world.advance(30)
     await again.flushed()
@@ -565,14 +565,14 @@ describe('linked devices', () => {
     const linkage = createLinkage({
       clock: world0.clock,
       events: world0.events,
-      db: world0.db,
+      repository: createSqliteLinkageRepository(world0.db),
       registry: world0.registry,
       incidents: world0.incidents,
       publish,
       logger,
       random: () => 0.5,
     })
-    linkage.start()
+    await linkage.start()
     cleanups.push(() => linkage.stop())
 
     await world0.reading('f7-heat', { temperature: 72 })
@@ -695,6 +695,7 @@ describe('linked devices', () => {
     await h.flush()
     expect(h.published.map((p) => p.at - T0)).toEqual([0])
     await h.world.advance(3.5)
+    await h.flush()
     expect(h.published.map((p) => p.at - T0)).toEqual([0, 3500])
     // The device refuses attempt 2: a failed attempt, retried after the next backoff (2 + 0.5 × 8 s).
     h.world.events.emit('command.ack', {
@@ -712,6 +713,7 @@ describe('linked devices', () => {
       nextAttemptAt: T0 + 3500 + 6000,
     })
     await h.world.advance(6)
+    await h.flush()
     expect(h.published.map((p) => p.at - T0)).toEqual([0, 3500, 9500])
 
     await h.world.advance(2)
@@ -754,9 +756,10 @@ describe('linked devices', () => {
     await h.world.reading('f7-heat', { temperature: 72 })
     const inc = await onlyIncident(h)
     await h.flush()
-    const again = h.restart()
+    const again = await h.restart()
     await again.flushed()
     await h.world.advance(3.5)
+    await again.flushed()
     expect(h.published.map((p) => [p.payload.action, p.at - T0])).toEqual([
       ['sounder.on', 0],
       ['sounder.on', 3500],
@@ -807,7 +810,7 @@ describe('rules per community', () => {
       createLinkage({
         clock: world.clock,
         events: world.events,
-        db: world.db,
+        repository: createSqliteLinkageRepository(world.db),
         registry: world.registry,
         incidents: world.incidents,
         publish: async () => {},

@@ -9,9 +9,9 @@ import {
   COMMAND_BACKOFF,
   WEBHOOK_BACKOFF,
 } from '../../services/linkage/backoff.ts'
-import { redactUrl, webhookBody } from '../../services/linkage/notifier.ts'
 import { sign, verifySignature } from '../../services/linkage/sign.ts'
 import type { Notification } from '../../services/linkage/types.ts'
+import { redactUrl, webhookBody } from '../../services/linkage/webhook.ts'
 
 const SECRET = 'a-shared-secret-of-some-length'
 
