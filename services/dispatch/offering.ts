@@ -71,44 +71,47 @@ export interface Offering {
   published(): Promise<void>
 }
 
+/** The responders assigned to the incident's building (for `building` rules), wherever they are. */
+async function buildingCandidates(
+  deps: Pick<OfferingDeps, 'index' | 'registry' | 'policy'>,
+  i: Incident & { building: string },
+  limitS: number,
+  exclude: ReadonlySet<string>,
+  found: ReadonlySet<string>,
+  types?: ResponderType[],
+): Promise<Candidate[]> {
+  const { index, registry, policy } = deps
+  const [lon, lat] = i.location
+  const out: Candidate[] = []
+  for (const type of Object.keys(policy) as ResponderType[]) {
+    if (policy[type].select !== 'building' || (types !== undefined && !types.includes(type))) continue
+    const page = await registry.listResponders({ building: i.building, type }, { limit: 1000, offset: 0 })
+    for (const r of page.items) {
+      if (!r.enabled || exclude.has(r.id) || found.has(r.id)) continue
+      const st = index.get(r.id)
+      if (st === undefined || !st.onDuty || st.busy) continue
+      // A guard with no position yet is taken to be at the building guarded.
+      const at = st.located ? [st.lon, st.lat] : (registry.building(i.building)?.location ?? i.location)
+      const d = haversineM(lon, lat, at[0]!, at[1]!)
+      const eta = etaSeconds(d, st.mode, index.params)
+      out.push({
+        id: r.id,
+        type: r.type,
+        mode: st.mode,
+        eta_s: eta,
+        distance_m: d,
+        building: i.building,
+        inside: withinLimit(eta, limitS),
+      })
+    }
+  }
+  return out
+}
+
 export function createOffering(deps: OfferingDeps): Offering {
   const { events, index, registry, state, timers, journal, logger, policy, timings } = deps
   /** Offers are published one after the other, in the order they were made (nearest first). */
   let publishing: Promise<void> = Promise.resolve()
-
-  async function buildingCandidates(
-    i: Incident & { building: string },
-    limitS: number,
-    exclude: ReadonlySet<string>,
-    found: ReadonlySet<string>,
-    types?: ResponderType[],
-  ): Promise<Candidate[]> {
-    const [lon, lat] = i.location
-    const out: Candidate[] = []
-    for (const type of Object.keys(policy) as ResponderType[]) {
-      if (policy[type].select !== 'building' || (types !== undefined && !types.includes(type))) continue
-      const page = await registry.listResponders({ building: i.building, type }, { limit: 1000, offset: 0 })
-      for (const r of page.items) {
-        if (!r.enabled || exclude.has(r.id) || found.has(r.id)) continue
-        const st = index.get(r.id)
-        if (st === undefined || !st.onDuty || st.busy) continue
-        // A guard with no position yet is taken to be at the building guarded.
-        const at = st.located ? [st.lon, st.lat] : (registry.building(i.building)?.location ?? i.location)
-        const d = haversineM(lon, lat, at[0]!, at[1]!)
-        const eta = etaSeconds(d, st.mode, index.params)
-        out.push({
-          id: r.id,
-          type: r.type,
-          mode: st.mode,
-          eta_s: eta,
-          distance_m: d,
-          building: i.building,
-          inside: withinLimit(eta, limitS),
-        })
-      }
-    }
-    return out
-  }
 
   async function candidates(
     i: Incident,
@@ -135,7 +138,7 @@ export function createOffering(deps: OfferingDeps): Offering {
     if (i.building === undefined) return out
     const found = new Set(out.map((c) => c.id))
     const b = i as Incident & { building: string }
-    return [...out, ...(await buildingCandidates(b, limitS, exclude, found, types))]
+    return [...out, ...(await buildingCandidates(deps, b, limitS, exclude, found, types))]
   }
 
   function publishOffer(i: Incident, o: OfferRecord, building: { id: string; name: string } | undefined) {
