@@ -18,7 +18,13 @@ import { createApi } from './api/index.ts'
 import { createBroker, startMqttListeners } from './broker/index.ts'
 import { type Config, ConfigError } from './config/index.ts'
 import { bundleConsole, registerConsoleRoutes } from './console/index.ts'
-import { createDispatcher, createDispatchGeometry, OfferOut, registerOfferRoutes } from './dispatch/index.ts'
+import {
+  createDispatcher,
+  createDispatchGeometry,
+  createSqliteDispatchRepository,
+  OfferOut,
+  registerOfferRoutes,
+} from './dispatch/index.ts'
 import { createEventBus, type EventBus } from './events/index.ts'
 import { createIntake } from './intake/index.ts'
 import { createLinkage, createSqliteLinkageRepository, LinkageSummaryOut } from './linkage/index.ts'
@@ -144,16 +150,16 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
   const dispatcher = createDispatcher({
     clock,
     events,
-    incidents,
+    incidents: incidents,
     index: geometry.index,
     registry,
     publish: broker.publish,
-    db: stateDb,
+    repository: createSqliteDispatchRepository(stateDb),
     spool,
     logger: logger.child({ stage: 'dispatch' }),
     metrics,
   })
-  dispatcher.start()
+  await dispatcher.start()
 
   // The console is bundled in the background; its first request waits for it.
   const consoleBundle = bundleConsole()
@@ -193,7 +199,14 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
           clock,
         }),
       geometry.routes,
-      (api) => registerOfferRoutes(api, { dispatcher, incidents, geometry, registry, clock }),
+      (api) =>
+        registerOfferRoutes(api, {
+          dispatcher,
+          incidents: incidents,
+          geometry,
+          registry,
+          clock,
+        }),
       linkage.routes,
       (api) => {
         stream = registerStreamRoute(api, { events, registry, logger })
@@ -247,7 +260,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     await api.close()
     engine.stop()
     linkage.stop()
-    dispatcher.stop()
+    await dispatcher.stop()
     geometry.close()
     // Everything acknowledged is in the spool; try to hand it to the store in the time left.
     const left = Math.max(0, deadlineMs - (Date.now() - started) - 300)

@@ -9,7 +9,7 @@
  *   responder was on scene within 300 s of the alarm.
  */
 import { Type } from 'typebox'
-import type { IncidentStore } from '../alarms/index.ts'
+import type { IncidentBook } from '../alarms/index.ts'
 import {
   type ApiInstance,
   assertInScope,
@@ -30,7 +30,7 @@ import { OfferOut } from './views.ts'
 
 export interface OfferRoutesDeps {
   dispatcher: Pick<Dispatcher, 'reply' | 'offersView' | 'limitS' | 'record' | 'kpi' | 'timings'>
-  incidents: Pick<IncidentStore, 'get'>
+  incidents: Pick<IncidentBook, 'get'>
   geometry: Pick<DispatchGeometry, 'circle'>
   registry: Pick<Registry, 'community'>
   clock: Pick<Clock, 'now'>
@@ -108,8 +108,8 @@ const DAY_MS = 86_400_000
 export function registerOfferRoutes(api: ApiInstance, deps: OfferRoutesDeps): void {
   const { dispatcher, incidents, geometry, registry, clock } = deps
 
-  function incidentInScope(request: Parameters<typeof callerOf>[0], id: string) {
-    const i = incidents.get(id)
+  async function incidentInScope(request: Parameters<typeof callerOf>[0], id: string) {
+    const i = await incidents.get(id)
     if (i === undefined) throw notRegistered(`incident ${id} does not exist`)
     assertInScope(callerOf(request), i, `incident ${i.id}`)
     return i
@@ -131,10 +131,10 @@ export function registerOfferRoutes(api: ApiInstance, deps: OfferRoutesDeps): vo
     },
     async (request) => {
       const caller = callerOf(request)
-      const i = incidentInScope(request, request.params.id)
+      const i = await incidentInScope(request, request.params.id)
       const actor = caller.role === 'administrator' ? 'administrator' : `officer:${caller.officer.id}`
       const { responder, answer } = request.body
-      const r = dispatcher.reply(i.id, responder, answer, actor, 'http')
+      const r = await dispatcher.reply(i.id, responder, answer, actor, 'http')
       const view = dispatcher.offersView(i.id).find((o) => o.responder === responder)!
       return { incident: i.id, offer: view, repeated: r.repeated }
     },
@@ -154,7 +154,7 @@ export function registerOfferRoutes(api: ApiInstance, deps: OfferRoutesDeps): vo
       },
     },
     async (request) => {
-      const i = incidentInScope(request, request.params.id)
+      const i = await incidentInScope(request, request.params.id)
       const limit = dispatcher.limitS(i.id)
       return geometry.circle(i.location[0], i.location[1], limit, {
         onDuty: true,
@@ -186,7 +186,7 @@ export function registerOfferRoutes(api: ApiInstance, deps: OfferRoutesDeps): vo
         { community: q.community, street: q.street },
         (c) => registry.community(c)?.street,
       )
-      const k = dispatcher.kpi({ from, to, ...where })
+      const k = await dispatcher.kpi({ from, to, ...where })
       return {
         from: iso(from),
         to: iso(to),

@@ -236,6 +236,67 @@ function passes(e: Entry, f: WithinFilter | undefined): boolean {
 const byEtaThenId = (a: NearbyResponder, b: NearbyResponder) =>
   a.eta_s - b.eta_s || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
+/** A position given with details must be valid: checked before anything changes. */
+function check(r: ResponderInfo): void {
+  const loc = r.location
+  if (loc !== undefined && (!validLonLat(loc.lon, loc.lat) || !Number.isFinite(loc.ts))) {
+    throw new RangeError(`responder ${r.id}: location [${loc.lon}, ${loc.lat}] at ${loc.ts} is not valid`)
+  }
+}
+
+/** A new entry with no position yet (in no tree). */
+function unplaced(r: ResponderInfo): Entry {
+  return {
+    id: r.id,
+    type: r.type,
+    mode: r.mode,
+    onDuty: r.onDuty,
+    busy: false,
+    located: false,
+    lon: Number.NaN,
+    lat: Number.NaN,
+    cos: Number.NaN,
+    ts: Number.NEGATIVE_INFINITY,
+    minX: Number.NaN,
+    minY: Number.NaN,
+    maxX: Number.NaN,
+    maxY: Number.NaN,
+  }
+}
+
+/** The responders within `limitS` of [lon, lat] by ETA: a search per mode's tree, then the exact ETA. */
+function searchWithin(
+  trees: Record<TravelMode, RBush<Entry>>,
+  params: EtaParams,
+  lon: number,
+  lat: number,
+  limitS: number,
+  filter: WithinFilter | undefined,
+): NearbyResponder[] {
+  if (!validLonLat(lon, lat)) throw new RangeError(`[${lon}, ${lat}] is not a valid [lon, lat]`)
+  if (!Number.isFinite(limitS)) throw new RangeError(`limit ${limitS} s is not a finite number`)
+  const out: NearbyResponder[] = []
+  const cos = cosLat(lat)
+  for (const mode of TRAVEL_MODES) {
+    if (filter?.modes !== undefined && !filter.modes.includes(mode)) continue
+    if (!reachable(limitS, mode, params)) continue
+    const tree = trees[mode]
+    for (const box of capBoxes(lon, lat, reachRadiusM(limitS, mode, params))) {
+      for (const e of tree.search(box)) {
+        if (!passes(e, filter)) continue
+        const d = haversineCosM(lon, lat, cos, e.lon, e.lat, e.cos)
+        const eta = etaSeconds(d, mode, params)
+        if (!withinLimit(eta, limitS)) continue
+        const r = state(e) as NearbyResponder
+        r.distance_m = d
+        r.eta_s = eta
+        out.push(r)
+      }
+    }
+  }
+  return out.sort(byEtaThenId)
+}
+
 export function createResponderIndex(params: EtaParams = DEFAULT_ETA_PARAMS): ResponderIndex {
   const entries = new Map<string, Entry>()
   const trees = {} as Record<TravelMode, RBush<Entry>>
@@ -253,34 +314,11 @@ export function createResponderIndex(params: EtaParams = DEFAULT_ETA_PARAMS): Re
     e.ts = ts
   }
 
-  /** A position given with details must be valid: checked before anything changes. */
-  function check(r: ResponderInfo): void {
-    const loc = r.location
-    if (loc !== undefined && (!validLonLat(loc.lon, loc.lat) || !Number.isFinite(loc.ts))) {
-      throw new RangeError(`responder ${r.id}: location [${loc.lon}, ${loc.lat}] at ${loc.ts} is not valid`)
-    }
-  }
-
   /** Apply details (and a newer position) to an entry that is out of its tree. */
   function apply(r: ResponderInfo): Entry {
     let e = entries.get(r.id)
     if (e === undefined) {
-      e = {
-        id: r.id,
-        type: r.type,
-        mode: r.mode,
-        onDuty: r.onDuty,
-        busy: false,
-        located: false,
-        lon: Number.NaN,
-        lat: Number.NaN,
-        cos: Number.NaN,
-        ts: Number.NEGATIVE_INFINITY,
-        minX: Number.NaN,
-        minY: Number.NaN,
-        maxX: Number.NaN,
-        maxY: Number.NaN,
-      }
+      e = unplaced(r)
       entries.set(r.id, e)
     }
     e.type = r.type
@@ -373,30 +411,7 @@ export function createResponderIndex(params: EtaParams = DEFAULT_ETA_PARAMS): Re
       return e === undefined ? undefined : state(e)
     },
 
-    within(lon, lat, limitS, filter) {
-      if (!validLonLat(lon, lat)) throw new RangeError(`[${lon}, ${lat}] is not a valid [lon, lat]`)
-      if (!Number.isFinite(limitS)) throw new RangeError(`limit ${limitS} s is not a finite number`)
-      const out: NearbyResponder[] = []
-      const cos = cosLat(lat)
-      for (const mode of TRAVEL_MODES) {
-        if (filter?.modes !== undefined && !filter.modes.includes(mode)) continue
-        if (!reachable(limitS, mode, params)) continue
-        const tree = trees[mode]
-        for (const box of capBoxes(lon, lat, reachRadiusM(limitS, mode, params))) {
-          for (const e of tree.search(box)) {
-            if (!passes(e, filter)) continue
-            const d = haversineCosM(lon, lat, cos, e.lon, e.lat, e.cos)
-            const eta = etaSeconds(d, mode, params)
-            if (!withinLimit(eta, limitS)) continue
-            const r = state(e) as NearbyResponder
-            r.distance_m = d
-            r.eta_s = eta
-            out.push(r)
-          }
-        }
-      }
-      return out.sort(byEtaThenId)
-    },
+    within: (lon, lat, limitS, filter) => searchWithin(trees, params, lon, lat, limitS, filter),
 
     responders() {
       return entries.values()

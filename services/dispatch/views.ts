@@ -1,6 +1,10 @@
 /** Dispatch as the API shows it: offers with ISO times. */
+import type { Static } from 'typebox'
 import { Type } from 'typebox'
-import { OFFER_STATES } from './types.ts'
+import type { Registry } from '../registry/index.ts'
+import { iso } from '../shared/index.ts'
+import { tenth } from './circle.ts'
+import { OFFER_STATES, type OfferRecord } from './types.ts'
 
 const IsoTime = Type.String({ description: 'ISO 8601 time (UTC)' })
 
@@ -22,3 +26,26 @@ export const OfferOut = Type.Object({
   enRouteAt: Type.Optional(IsoTime),
   onSceneAt: Type.Optional(IsoTime),
 })
+
+export type OfferView = Static<typeof OfferOut>
+
+export function offerView(o: OfferRecord, registry: Pick<Registry, 'responder'>): OfferView {
+  const name = registry.responder(o.responder)?.name
+  return {
+    responder: o.responder,
+    ...(name !== undefined ? { name } : {}),
+    type: o.type,
+    mode: o.mode,
+    eta_s: tenth(o.eta_s),
+    distance_m: tenth(o.distance_m),
+    inside: o.inside,
+    state: o.state,
+    round: o.round,
+    limit_s: o.limitS,
+    offeredAt: iso(o.offeredAt),
+    expiresAt: iso(o.expiresAt),
+    ...(o.answeredAt !== undefined ? { answeredAt: iso(o.answeredAt) } : {}),
+    ...(o.enRouteAt !== undefined ? { enRouteAt: iso(o.enRouteAt) } : {}),
+    ...(o.onSceneAt !== undefined ? { onSceneAt: iso(o.onSceneAt) } : {}),
+  }
+}

@@ -1,38 +1,12 @@
 /**
- * Dispatch in SQLite (the state database): every offer with its state and times, and per
- * incident the widening step and its deadline, so that after a restart the timers resume from
- * the stored deadlines, and the 5-minute KPI is a query.
+ * Dispatch in SQLite (the state database's `dispatch_offers` and `dispatch_incidents`,
+ * services/state/migrations/state): the only file of the stage that speaks SQL. With
+ * better-sqlite3 every call does its work at once and returns a settled promise.
  */
 import type { ResponderType, TravelMode } from '../registry/index.ts'
 import type { SqliteDb } from '../state/index.ts'
+import type { DispatchRepository } from './repository.ts'
 import type { DispatchRecord, OfferRecord, OfferState } from './types.ts'
-
-export interface KpiFilter {
-  from: number
-  to: number
-  community?: string
-  street?: string
-}
-
-export interface KpiCounts {
-  incidents: number
-  withResponderOnScene: number
-  withinLimit: number
-}
-
-export interface DispatchStore {
-  record(incident: string): DispatchRecord | undefined
-  putRecord(r: DispatchRecord): void
-  /** Records not closed. */
-  openRecords(): DispatchRecord[]
-  offer(incident: string, responder: string): OfferRecord | undefined
-  /** The incident's offers, nearest ETA first within each round. */
-  offers(incident: string): OfferRecord[]
-  /** Write offers (insert or replace) and the record in one transaction. */
-  save(offers: readonly OfferRecord[], record?: DispatchRecord): void
-  /** Incidents whose alarm fell in [from, to]: how many, with a responder on scene, on scene within `limitMs`. */
-  kpi(filter: KpiFilter, limitMs: number): KpiCounts
-}
 
 interface OfferRow {
   incident: string
@@ -104,7 +78,7 @@ function recordOf(r: RecordRow): DispatchRecord {
   return d
 }
 
-export function createDispatchStore(db: SqliteDb): DispatchStore {
+export function createSqliteDispatchRepository(db: SqliteDb): DispatchRepository {
   const putOffer = db.prepare<[OfferRow]>(
     `INSERT OR REPLACE INTO dispatch_offers (incident, responder, type, mode, eta_s, distance_m, inside, state,
        round, radius_s, offered_at, expires_at, answered_at, en_route_at, on_scene_at)
@@ -117,16 +91,10 @@ export function createDispatchStore(db: SqliteDb): DispatchStore {
      VALUES (@incident, @community, @street, @alarm_at, @started_at, @step, @limit_s,
        @deadline, @state, @first_on_scene_at, @closed_at)`,
   )
-  const getOffer = db.prepare<[string, string], OfferRow>(
-    'SELECT * FROM dispatch_offers WHERE incident = ? AND responder = ?',
+  const allOffers = db.prepare<[], OfferRow>(
+    'SELECT * FROM dispatch_offers ORDER BY incident, round, eta_s, responder',
   )
-  const getOffers = db.prepare<[string], OfferRow>(
-    'SELECT * FROM dispatch_offers WHERE incident = ? ORDER BY round, eta_s, responder',
-  )
-  const getRec = db.prepare<[string], RecordRow>('SELECT * FROM dispatch_incidents WHERE incident = ?')
-  const openRecs = db.prepare<[], RecordRow>(
-    `SELECT * FROM dispatch_incidents WHERE state != 'closed' ORDER BY started_at`,
-  )
+  const allRecs = db.prepare<[], RecordRow>('SELECT * FROM dispatch_incidents ORDER BY started_at, incident')
 
   const row = (o: OfferRecord): OfferRow => ({
     incident: o.incident,
@@ -165,19 +133,10 @@ export function createDispatchStore(db: SqliteDb): DispatchStore {
   })
 
   return {
-    record(incident) {
-      const r = getRec.get(incident)
-      return r === undefined ? undefined : recordOf(r)
-    },
-    putRecord: (r) => void putRec.run(recRow(r)),
-    openRecords: () => openRecs.all().map(recordOf),
-    offer(incident, responder) {
-      const r = getOffer.get(incident, responder)
-      return r === undefined ? undefined : offerOf(r)
-    },
-    offers: (incident) => getOffers.all(incident).map(offerOf),
-    save: (offers, record) => saveTx(offers, record),
-    kpi(filter, limitMs) {
+    records: async () => allRecs.all().map(recordOf),
+    offers: async () => allOffers.all().map(offerOf),
+    save: async (offers, record) => saveTx(offers, record),
+    async kpi(filter, limitMs) {
       const where = ['alarm_at >= ?', 'alarm_at <= ?']
       const args: (string | number)[] = [filter.from, filter.to]
       if (filter.community !== undefined) {

@@ -1,0 +1,45 @@
+/**
+ * Dispatch at start: the timers resume from the stored deadlines, busy responders stay busy,
+ * dispatch of an incident that closed while dispatch was stopped stops, and an alarm that
+ * came while it was stopped is dispatched.
+ */
+import type { Incident, IncidentBook } from '../alarms/index.ts'
+import type { Closing } from './closing.ts'
+import { DISPATCHING, type Offering } from './offering.ts'
+import type { ResponderIndex } from './responder-index.ts'
+import type { DispatchState } from './state.ts'
+import type { DispatchTimers } from './timers.ts'
+import { COMMITTED } from './types.ts'
+
+export interface ResumeDeps {
+  incidents: Pick<IncidentBook, 'openIncidents'>
+  index: Pick<ResponderIndex, 'setBusy'>
+  state: Pick<DispatchState, 'openRecords' | 'offers' | 'record'>
+  timers: Pick<DispatchTimers, 'armExpiry' | 'armWidening'>
+  offering: Pick<Offering, 'begin'>
+  closing: Pick<Closing, 'close'>
+  /** The incident, open or closed. */
+  incident(id: string): Promise<Incident | undefined>
+}
+
+export function createResume(deps: ResumeDeps): (at: number) => Promise<void> {
+  const { index, state, timers } = deps
+  return async function resume(now) {
+    for (const rec of state.openRecords()) {
+      const i = await deps.incident(rec.incident)
+      if (i === undefined || !DISPATCHING.has(i.status)) {
+        await deps.closing.close(i, rec, now)
+        continue
+      }
+      for (const o of state.offers(rec.incident)) {
+        if (o.state === 'offered') timers.armExpiry(o)
+        if (COMMITTED.has(o.state)) index.setBusy(o.responder, rec.incident)
+      }
+      timers.armWidening(rec)
+    }
+    // Alarms that came while dispatch was not running.
+    for (const i of deps.incidents.openIncidents()) {
+      if (DISPATCHING.has(i.status) && state.record(i.id) === undefined) await deps.offering.begin(i, now)
+    }
+  }
+}
