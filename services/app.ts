@@ -14,7 +14,7 @@ import {
   registerDeviceHealthRoute,
   registerIncidentRoutes,
 } from './alarms/index.ts'
-import { createApi } from './api/index.ts'
+import { type ApiInstance, createApi } from './api/index.ts'
 import { createBroker, startMqttListeners } from './broker/index.ts'
 import { type Config, ConfigError } from './config/index.ts'
 import { bundleConsole, registerConsoleRoutes } from './console/index.ts'
@@ -34,7 +34,7 @@ import { createRegistry, createSqliteRegistryRepository } from './registry/index
 import { type Clock, createLogger, type Logger, systemClock } from './shared/index.ts'
 import { createSpool } from './spool/index.ts'
 import { checkpointInBackground, openStateDatabase, STATE_CHECKPOINT_MS } from './state/index.ts'
-import { createTelemetryStore } from './store/index.ts'
+import { createTelemetryStore, type TelemetryStore } from './store/index.ts'
 import { registerStreamRoute, type Stream } from './stream/index.ts'
 
 export interface RunningService {
@@ -54,23 +54,18 @@ export interface ServiceDeps {
   events?: EventBus
 }
 
-export async function startService(config: Config, deps: ServiceDeps = {}): Promise<RunningService> {
-  const clock = deps.clock ?? systemClock
-  const logger = deps.logger ?? createLogger(config.logLevel)
-  const metrics = new client.Registry()
-  client.collectDefaultMetrics({ register: metrics })
-
+/** FC_DATA_DIR exists and is writable, or the start stops naming it. */
+function prepareDataDir(dataDir: string): void {
   try {
-    fs.mkdirSync(config.dataDir, { recursive: true })
-    fs.accessSync(config.dataDir, fs.constants.W_OK)
+    fs.mkdirSync(dataDir, { recursive: true })
+    fs.accessSync(dataDir, fs.constants.W_OK)
   } catch (err) {
-    throw new ConfigError('FC_DATA_DIR', `cannot use ${config.dataDir}: ${(err as Error).message}`)
+    throw new ConfigError('FC_DATA_DIR', `cannot use ${dataDir}: ${(err as Error).message}`)
   }
-  const events =
-    deps.events ?? createEventBus((err, event) => logger.error({ err, event }, 'an event listener failed'))
+}
 
-  // The telemetry store is checked first: a wrong FC_INFLUX_* stops the start before
-  // anything listens.
+/** The telemetry store, checked first: a wrong FC_INFLUX_* stops the start before anything listens. */
+async function openTelemetryStore(config: Config, logger: Logger): Promise<TelemetryStore> {
   const store = createTelemetryStore({ config: config.influx, dataDir: config.dataDir, logger })
   try {
     await store.verify()
@@ -78,7 +73,20 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     await store.close().catch(() => {})
     throw err
   }
+  return store
+}
 
+interface Kit {
+  config: Config
+  clock: Clock
+  logger: Logger
+  metrics: client.Registry
+  events: EventBus
+  store: TelemetryStore
+}
+
+/** The reading's way in: state, registry, spool, liveness, intake, pipeline. */
+async function buildIntakeSide({ config, clock, logger, metrics, events, store }: Kit) {
   // State (registry, incidents, device conditions): WAL with synchronous=NORMAL, so every
   // committed change survives a crash of the process (SIGKILL) without an fsync on the alarm
   // path (an fsync here costs ~4 ms at p99, the alarm budget is 1 ms). The spool, which
@@ -117,7 +125,14 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
   })
   const pipeline = createPipeline({ spool, store, logger, metrics, clock })
   pipeline.start()
+  return { stateDb, stopCheckpoints, registry, generatedAdminToken, spool, liveness, intake, pipeline }
+}
 
+type IntakeSide = Awaited<ReturnType<typeof buildIntakeSide>>
+
+/** What turns readings into action: the broker, alarms, dispatch, linkage. */
+async function buildAlarmSide(kit: Kit, { stateDb, registry, liveness, intake, spool }: IntakeSide) {
+  const { config, clock, logger, metrics, events } = kit
   const alarmRepository = createSqliteAlarmRepository(stateDb)
   const incidents = await createIncidentBook(alarmRepository)
   const engine = createAlarmEngine({
@@ -150,7 +165,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
   const dispatcher = createDispatcher({
     clock,
     events,
-    incidents: incidents,
+    incidents,
     index: geometry.index,
     registry,
     publish: broker.publish,
@@ -160,6 +175,64 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     metrics,
   })
   await dispatcher.start()
+  return { incidents, engine, geometry, broker, linkage, dispatcher }
+}
+
+type AlarmSide = Awaited<ReturnType<typeof buildAlarmSide>>
+
+/** The routes the stages add under /api, each stage's own, handed to the HTTP layer. */
+function stageRoutes(
+  { clock, logger, events }: Kit,
+  { registry, liveness }: IntakeSide,
+  { incidents, engine, geometry, linkage, dispatcher }: AlarmSide,
+  onStream: (stream: Stream) => void,
+): ((api: ApiInstance) => void | Promise<void>)[] {
+  return [
+    (api) =>
+      registerIncidentRoutes(api, {
+        engine,
+        incidents,
+        registry,
+        extras: {
+          schema: {
+            offers: Type.Optional(
+              Type.Array(OfferOut, { description: 'responders offered the incident (dispatch)' }),
+            ),
+            linkage: Type.Optional(LinkageSummaryOut),
+          },
+          view: (id) => ({ offers: dispatcher.offersView(id), linkage: linkage.view(id) }),
+        },
+      }),
+    (api) =>
+      registerDeviceHealthRoute(api, {
+        events,
+        registry,
+        liveness,
+        conditions: (device) => engine.conditions(device),
+        clock,
+      }),
+    geometry.routes,
+    (api) => registerOfferRoutes(api, { dispatcher, incidents, geometry, registry, clock }),
+    linkage.routes,
+    (api) => onStream(registerStreamRoute(api, { events, registry, logger })),
+  ]
+}
+
+export async function startService(config: Config, deps: ServiceDeps = {}): Promise<RunningService> {
+  const clock = deps.clock ?? systemClock
+  const logger = deps.logger ?? createLogger(config.logLevel)
+  const metrics = new client.Registry()
+  client.collectDefaultMetrics({ register: metrics })
+  prepareDataDir(config.dataDir)
+  const events =
+    deps.events ?? createEventBus((err, event) => logger.error({ err, event }, 'an event listener failed'))
+  const store = await openTelemetryStore(config, logger)
+  const kit: Kit = { config, clock, logger, metrics, events, store }
+
+  const inSide = await buildIntakeSide(kit)
+  const alarmSide = await buildAlarmSide(kit, inSide)
+  const { stateDb, spool, registry, liveness, pipeline } = inSide
+  const { broker } = alarmSide
 
   // The console is bundled in the background; its first request waits for it.
   const consoleBundle = bundleConsole()
@@ -174,44 +247,9 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     metricsRegistry: metrics,
     logger,
     clock,
-    routes: [
-      (api) =>
-        registerIncidentRoutes(api, {
-          engine,
-          incidents,
-          registry,
-          extras: {
-            schema: {
-              offers: Type.Optional(
-                Type.Array(OfferOut, { description: 'responders offered the incident (dispatch)' }),
-              ),
-              linkage: Type.Optional(LinkageSummaryOut),
-            },
-            view: (id) => ({ offers: dispatcher.offersView(id), linkage: linkage.view(id) }),
-          },
-        }),
-      (api) =>
-        registerDeviceHealthRoute(api, {
-          events,
-          registry,
-          liveness,
-          conditions: (device) => engine.conditions(device),
-          clock,
-        }),
-      geometry.routes,
-      (api) =>
-        registerOfferRoutes(api, {
-          dispatcher,
-          incidents: incidents,
-          geometry,
-          registry,
-          clock,
-        }),
-      linkage.routes,
-      (api) => {
-        stream = registerStreamRoute(api, { events, registry, logger })
-      },
-    ],
+    routes: stageRoutes(kit, inSide, alarmSide, (s) => {
+      stream = s
+    }),
     site: [(app) => registerConsoleRoutes(app, { logger, bundle: consoleBundle })],
     readiness: async () => {
       const storeUp = await store.ping()
@@ -248,7 +286,6 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     'firecircle is running',
   )
 
-  let stopping: Promise<void> | undefined
   async function stop(deadlineMs = 4000): Promise<void> {
     const started = Date.now()
     accepting = false
@@ -258,10 +295,10 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     await listenersClosed
     stream?.close()
     await api.close()
-    engine.stop()
-    linkage.stop()
-    await dispatcher.stop()
-    geometry.close()
+    alarmSide.engine.stop()
+    alarmSide.linkage.stop()
+    await alarmSide.dispatcher.stop()
+    alarmSide.geometry.close()
     // Everything acknowledged is in the spool; try to hand it to the store in the time left.
     const left = Math.max(0, deadlineMs - (Date.now() - started) - 300)
     const emptied = await pipeline.drain(left)
@@ -274,16 +311,17 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     await liveness.close()
     spool.close()
     await store.close().catch(() => {})
-    stopCheckpoints()
+    inSide.stopCheckpoints()
     stateDb.close()
     logger.info('firecircle stopped')
   }
 
+  let stopping: Promise<void> | undefined
   return {
     mqttPort: listeners.tcpPort,
     httpPort,
     ...(listeners.tlsPort ? { tlsPort: listeners.tlsPort } : {}),
-    ...(generatedAdminToken ? { generatedAdminToken } : {}),
+    ...(inSide.generatedAdminToken ? { generatedAdminToken: inSide.generatedAdminToken } : {}),
     stop(deadlineMs) {
       stopping ??= stop(deadlineMs)
       return stopping

@@ -26,14 +26,14 @@ import type { Clock, EventBus, Logger } from '../shared/index.ts'
 import { createSerialQueue } from '../shared/index.ts'
 import type { Spool } from '../spool/index.ts'
 import { createOfficerActions } from './actions.ts'
-import { type ActiveCondition, createDeviceConditions } from './conditions.ts'
+import { type ActiveCondition, createDeviceConditions, type DeviceConditions } from './conditions.ts'
 import type { AlarmEvents, SignalEvent } from './events.ts'
 import { createIncidentFlow } from './incident-flow.ts'
 import type { Incident, IncidentBook } from './incidents.ts'
 import type { OfficerAction } from './lifecycle.ts'
 import type { ConditionRepository } from './repository.ts'
 import { evaluateReading, newDetectorMemory } from './rules.ts'
-import { createSilenceWatch } from './silence.ts'
+import { createSilenceWatch, type SilenceWatch } from './silence.ts'
 import { CONDITIONS, type ConditionChange, type ConditionType, type DetectorMemory } from './types.ts'
 import { createVerifications } from './verification.ts'
 
@@ -126,6 +126,31 @@ function changesOf(e: DeviceEvent): ConditionChange[] {
     active: false,
     ts: e.ts,
   }))
+}
+
+/**
+ * Supervise every registered device; each gets a full allowance from `startedAt`, so a
+ * restart does not declare the district offline before its devices reconnect.
+ */
+async function superviseAll(
+  deps: {
+    registry: Pick<Registry, 'listDevices'>
+    liveness: Pick<Liveness, 'get'>
+    conditions: Pick<DeviceConditions, 'has'>
+    silence: Pick<SilenceWatch, 'watch'>
+  },
+  startedAt: number,
+): Promise<void> {
+  let offset = 0
+  for (;;) {
+    const page = await deps.registry.listDevices({}, { limit: 10_000, offset })
+    for (const d of page.items) {
+      if (!d.enabled || deps.conditions.has(d.id, 'offline')) continue
+      deps.silence.watch(d.id, Math.max(startedAt, deps.liveness.get(d.id)?.lastSeen ?? 0))
+    }
+    offset += page.items.length
+    if (page.items.length === 0 || offset >= page.total) break
+  }
 }
 
 export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
@@ -255,19 +280,7 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
     async start() {
       await conditions.load()
       for (const i of incidents.openIncidents()) if (i.status === 'verifying') verifications.schedule(i)
-      const startedAt = clock.now()
-      // Supervise every registered device; each gets a full allowance from now, so a
-      // restart does not declare the district offline before its devices reconnect.
-      let offset = 0
-      for (;;) {
-        const page = await registry.listDevices({}, { limit: 10_000, offset })
-        for (const d of page.items) {
-          if (!d.enabled || conditions.has(d.id, 'offline')) continue
-          silence.watch(d.id, Math.max(startedAt, liveness.get(d.id)?.lastSeen ?? 0))
-        }
-        offset += page.items.length
-        if (page.items.length === 0 || offset >= page.total) break
-      }
+      await superviseAll({ registry, liveness, conditions, silence }, clock.now())
       events.on(owner, 'reading', onReading)
       events.on(owner, 'device.event', onDeviceEvent)
       events.on(owner, 'device.state', onDeviceState)

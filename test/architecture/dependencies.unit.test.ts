@@ -6,7 +6,9 @@
  *   layer's entrance for a stage's routes is `api/kit.ts`; `index.ts` is for the root);
  * - a stage imports the composition root (services/app.ts, services/main.ts);
  * - the device side is reached other than through `devices/catalogue.ts`;
- * - stages import each other, directly or round a longer cycle.
+ * - stages import each other, directly or round a longer cycle;
+ * - ARCHITECTURE.md's table of stages is not the truth: a folder without its row, an import
+ *   its "may import" column does not allow, a test folder that is not there.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -127,6 +129,33 @@ function stageCycles(edges: Edge[]): string[][] {
   return cycles
 }
 
+/** ARCHITECTURE.md's table: stage → the stages it may import, and its tests' folder. */
+function declaredMap(): Map<string, { mayImport: Set<string>; tests: string }> {
+  const text = fs.readFileSync(path.join(ROOT, 'ARCHITECTURE.md'), 'utf8')
+  const table = text.slice(text.indexOf('<!-- stages:'))
+  const rows = new Map<string, { mayImport: Set<string>; tests: string }>()
+  for (const line of table.split('\n').slice(1)) {
+    if (!line.startsWith('|')) {
+      if (rows.size > 0) break
+      continue
+    }
+    const cells = line.split('|').map((c) => c.trim())
+    const [stage, folder, , mayImport, tests] = cells.slice(1)
+    if (stage === undefined || stage === 'stage' || stage.startsWith('---')) continue
+    if (folder !== `\`services/${stage}/\``) throw new Error(`ARCHITECTURE.md: row ${stage} names ${folder}`)
+    rows.set(stage, {
+      mayImport: new Set(
+        (mayImport ?? '')
+          .split(',')
+          .map((x) => x.trim())
+          .filter((x) => x !== '' && x !== '—'),
+      ),
+      tests: (tests ?? '').replaceAll('`', ''),
+    })
+  }
+  return rows
+}
+
 describe('the stage map', () => {
   const edges = graph()
 
@@ -158,6 +187,26 @@ describe('the stage map', () => {
 
   it('has no two stages importing each other, directly or round a cycle', () => {
     expect(stageCycles(edges).map((c) => c.join(' → '))).toEqual([])
+  })
+
+  it('is the one ARCHITECTURE.md draws: every stage a row, every import allowed there, every test folder there', () => {
+    const declared = declaredMap()
+    const folders = fs
+      .readdirSync(SERVICES, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort()
+    expect([...declared.keys()].sort()).toEqual(folders)
+    const undeclared = new Set<string>()
+    for (const { from, to } of edges) {
+      const a = stageOf(from)
+      const b = stageOf(to)
+      if (a === b || a === '(root)' || b.startsWith('../')) continue
+      if (!declared.get(a)?.mayImport.has(b)) undeclared.add(`${a} → ${b} (${rel(from)})`)
+    }
+    expect([...undeclared]).toEqual([])
+    for (const [stage, row] of declared)
+      expect(fs.existsSync(path.join(ROOT, row.tests)), `${stage}: ${row.tests}`).toBe(true)
   })
 
   it('catches what it is for (the check itself, on made-up edges)', () => {

@@ -153,7 +153,9 @@ describe('the duty officer console in a real browser', () => {
     const shownAfterMs = Date.now() - sent
     console.log(`console: the new fire appeared in the queue ${shownAfterMs} ms after the PUBLISH`)
 
-    expect(await item.textContent()).toContain('Hengfeng electronics factory')
+    // The alarm is drawn at once; the building's name follows with its own request (GET
+    // /api/buildings/{id}), a moment later on a loaded machine: wait for it, don't race it.
+    await expect.poll(() => item.textContent(), { timeout: 5000 }).toContain('Hengfeng electronics factory')
     await page.getByTestId('new-alarm').waitFor()
     expect(await page.getByTestId('new-alarm').textContent()).toContain('NEW FIRE ALARM')
     expect(Number(await page.locator('body').getAttribute('data-cues'))).toBeGreaterThan(cuesBefore)

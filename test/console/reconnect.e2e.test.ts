@@ -51,7 +51,10 @@ describe('the console across a restart of the service', () => {
     await c.publishAsync('dev/rc-heat/telemetry', JSON.stringify({ values: { temperature: 80 } }), { qos: 1 })
     await c.endAsync()
     await page.locator('.fc-queue-item[data-status="alarm"]').waitFor({ timeout: 5000 })
-    expect(await page.getByTestId('new-alarm').textContent()).toContain('Hengfeng electronics factory')
+    // The banner names the building once its own request has answered: wait for it.
+    await expect
+      .poll(() => page.getByTestId('new-alarm').textContent(), { timeout: 5000 })
+      .toContain('Hengfeng electronics factory')
     await page.close()
   }, 60_000)
 })
