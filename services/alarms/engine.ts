@@ -245,18 +245,21 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
     for (const c of changes) await apply(place, c)
   }
 
+  function evaluate(r: Reading): ConditionChange[] {
+    const rt = runtime(r.device, r.kind, registry.device(r.device)?.thresholds)
+    return evaluateReading(rt.memory, r, rt.rules)
+  }
+
   const onReading = (r: Reading): void => {
     if (!silence.watching(r.device)) silence.watch(r.device, r.receivedAt)
-    const d = registry.device(r.device)
-    // Readings that change nothing (nearly all) are evaluated at once when nothing is queued.
-    const evaluate = () =>
-      evaluateReading(runtime(r.device, r.kind, d?.thresholds).memory, r, runtimes.get(r.device)!.rules)
+    // Readings that change nothing (nearly all) are evaluated at once when nothing is queued,
+    // with no task, promise or closure made for them.
     if (queue.size() === 0) {
-      const changes = evaluate()
+      const changes = evaluate(r)
       if (changes.length > 0) queue.run(() => applyAll(r, changes)).catch(fail('reading'))
       return
     }
-    queue.run(() => applyAll(r, evaluate())).catch(fail('reading'))
+    queue.run(() => applyAll(r, evaluate(r))).catch(fail('reading'))
   }
 
   const onDeviceEvent = (e: DeviceEvent): void => {
