@@ -91,8 +91,13 @@ the figures before and after are in [PROFILE.md](PROFILE.md).
 - node: ${process.version}
 
 ${sections.join('\n')}`
+/** Side-by-side comparisons written by hand below this line survive a new run. */
+const KEPT = '<!-- comparisons: kept by npm run bench -->'
 if (only.length === 0) {
   fs.mkdirSync(path.join(ROOT, 'docs'), { recursive: true })
-  fs.writeFileSync(path.join(ROOT, 'docs/BENCHMARKS.md'), doc)
+  const file = path.join(ROOT, 'docs/BENCHMARKS.md')
+  const before = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : ''
+  const kept = before.includes(KEPT) ? `\n${before.slice(before.indexOf(KEPT))}` : ''
+  fs.writeFileSync(file, doc + kept)
   process.stdout.write('\nwrote docs/BENCHMARKS.md\n')
 }
