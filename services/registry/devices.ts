@@ -3,28 +3,21 @@
  * MQTT secret, changed (thresholds, floor, location, enabled), listed by page.
  */
 import { checkThresholds, DEVICE_KINDS, type DeviceKind, isDeviceKind } from '../../devices/catalogue.ts'
-import {
-  alreadyRegistered,
-  type Clock,
-  type EventBus,
-  invalidInput,
-  type Logger,
-  notRegistered,
-} from '../shared/index.ts'
+import { alreadyRegistered, type Clock, invalidInput, type Logger, notRegistered } from '../shared/index.ts'
 import { checkBoolean, checkFloor, checkId, checkPosition } from './checks.ts'
+import type { EnabledChange } from './enabled.ts'
 import type { RegistryRepository } from './repository.ts'
 import { generateSecret, hashGeneratedSecret } from './secrets.ts'
 import { addTo, principalIdTaken, type RegistryState, recordsOf } from './state.ts'
-import type { Device, DeviceInput, DevicePatch, Registry, RegistryEvents } from './types.ts'
+import type { Device, DeviceInput, DevicePatch, Registry } from './types.ts'
 
 export interface DevicesDeps {
   state: Pick<RegistryState, 'devices' | 'devicesByBuilding' | 'buildings' | 'responders'>
   repository: Pick<RegistryRepository, 'insertDevice' | 'updateDevice' | 'deviceIds'>
   clock: Clock
   log: Logger
-  events: EventBus<RegistryEvents>
-  /** A disabled principal's remembered secret is forgotten. */
-  forgetPrincipal(id: string): void
+  /** A principal disabled or enabled again (./enabled.ts). */
+  enabledChanged: EnabledChange
 }
 
 export type Devices = Pick<
@@ -104,7 +97,7 @@ function patched(current: Device, patch: DevicePatch): Device {
 }
 
 export function createDevices(deps: DevicesDeps): Devices {
-  const { state, repository, clock, log, events } = deps
+  const { state, repository, clock, log } = deps
   const { devices, devicesByBuilding } = state
   return {
     device: (id) => devices.get(id),
@@ -134,13 +127,7 @@ export function createDevices(deps: DevicesDeps): Devices {
       const next = patched(current, patch)
       await repository.updateDevice(next, clock.now())
       devices.set(id, next)
-      if (current.enabled && !next.enabled) {
-        deps.forgetPrincipal(id)
-        log.info({ device: id }, 'device disabled')
-        events.emit('principal.disabled', id)
-      } else if (!current.enabled && next.enabled) {
-        log.info({ device: id }, 'device enabled')
-      }
+      deps.enabledChanged('device', id, current.enabled, next.enabled)
       return next
     },
 

@@ -15,6 +15,7 @@ import { createAuthentication } from './authentication.ts'
 import { createBuildings } from './buildings.ts'
 import { createCommunities } from './communities.ts'
 import { createDevices } from './devices.ts'
+import { enabledChange } from './enabled.ts'
 import { createOfficers } from './officers.ts'
 import type { RegistryRepository } from './repository.ts'
 import { createResponders } from './responders.ts'
@@ -51,11 +52,11 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
   )
 
   const auth = createAuthentication({ state, repository, adminTokenHash, log })
-  const { forgetPrincipal } = auth
+  const enabledChanged = enabledChange({ forgetPrincipal: auth.forgetPrincipal, log, events })
   const communities = createCommunities({ state, repository, clock, log })
   const buildings = createBuildings({ state, repository, clock, log })
-  const devices = createDevices({ state, repository, clock, log, events, forgetPrincipal })
-  const responders = createResponders({ state, repository, clock, log, events, forgetPrincipal })
+  const devices = createDevices({ state, repository, clock, log, enabledChanged })
+  const responders = createResponders({ state, repository, clock, log, events, enabledChanged })
   const officers = createOfficers({ state, repository, auth, clock, log })
 
   const writes = createSerialQueue()

@@ -18,6 +18,7 @@ import {
   checkText,
   checkTravelMode,
 } from './checks.ts'
+import type { EnabledChange } from './enabled.ts'
 import type { RegistryRepository } from './repository.ts'
 import { generateSecret, hashGeneratedSecret } from './secrets.ts'
 import { addTo, byId, principalIdTaken, type RegistryState, recordsOf } from './state.ts'
@@ -35,8 +36,8 @@ export interface RespondersDeps {
   clock: Clock
   log: Logger
   events: EventBus<RegistryEvents>
-  /** A disabled principal's remembered secret is forgotten. */
-  forgetPrincipal(id: string): void
+  /** A principal disabled or enabled again (./enabled.ts). */
+  enabledChanged: EnabledChange
 }
 
 export type Responders = Pick<
@@ -136,11 +137,7 @@ export function createResponders(deps: RespondersDeps): Responders {
       const next = patched(current, patch)
       await repository.updateResponder(next, clock.now())
       responders.set(id, next)
-      if (current.enabled && !next.enabled) {
-        deps.forgetPrincipal(id)
-        log.info({ responder: id }, 'responder disabled')
-        events.emit('principal.disabled', id)
-      }
+      deps.enabledChanged('responder', id, current.enabled, next.enabled)
       events.emit('responder.changed', next)
       return next
     },
