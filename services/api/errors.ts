@@ -34,6 +34,7 @@ export const HTTP_OF: Record<DomainCode, { status: number; error: string }> = {
   reply_refused: { status: 409, error: 'conflict' },
   linkage_refused: { status: 409, error: 'conflict' },
   store_unavailable: { status: 503, error: 'unavailable' },
+  partition_moved: { status: 409, error: 'conflict' },
 }
 
 const CODE_OF_STATUS: Record<number, string> = {

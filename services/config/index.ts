@@ -4,6 +4,7 @@
  * the entry point prints it as one line and exits. Nothing falls back silently.
  */
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 
 export class ConfigError extends Error {
@@ -69,6 +70,55 @@ export interface Config {
   linkage: LinkageSettings
   /** Travel model of the 5-minute circle (docs/DOMAIN.md defaults unless set). */
   eta: EtaSettings
+  /** FC_DATABASE_URL set: a node of a cluster on PostgreSQL; unset: the embedded single node. */
+  cluster?: ClusterSettings
+}
+
+export interface ClusterSettings {
+  /** FC_DATABASE_URL: postgres://… (all state and every acknowledged MQTT message). */
+  databaseUrl: string
+  /** FC_NODE_ID: the node's unique name; default host name and HTTP port. */
+  nodeId: string
+  /** FC_LEASE_S in ms: a node that stops renewing its work this long loses it. */
+  leaseMs: number
+}
+
+const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,62}$/
+
+function cluster(env: Env, httpPort: number, hasInflux: boolean): ClusterSettings | undefined {
+  const databaseUrl = present(env, 'FC_DATABASE_URL')
+  if (databaseUrl === undefined) {
+    for (const name of ['FC_NODE_ID', 'FC_LEASE_S']) {
+      if (present(env, name) !== undefined)
+        throw new ConfigError(name, 'applies to a cluster only: set FC_DATABASE_URL as well, or unset it')
+    }
+    return undefined
+  }
+  let parsed: URL
+  try {
+    parsed = new URL(databaseUrl)
+  } catch {
+    throw new ConfigError(
+      'FC_DATABASE_URL',
+      'is not a URL (e.g. postgres://firecircle:secret@db:5432/firecircle)',
+    )
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:')
+    throw new ConfigError('FC_DATABASE_URL', `must be a postgres:// URL, not ${parsed.protocol}//`)
+  if (!hasInflux) {
+    throw new ConfigError(
+      'FC_DATABASE_URL',
+      'a cluster needs FC_INFLUX_URL as well (the embedded telemetry store would die with its node)',
+    )
+  }
+  const nodeId = present(env, 'FC_NODE_ID') ?? `${os.hostname()}:${httpPort}`
+  if (!NODE_ID.test(nodeId))
+    throw new ConfigError('FC_NODE_ID', `"${nodeId}" must be 1-63 letters, digits, '.', '_', ':' or '-'`)
+  return {
+    databaseUrl,
+    nodeId,
+    leaseMs: positiveNumber(env, 'FC_LEASE_S', 10, { min: 1, max: 300 }) * 1000,
+  }
 }
 
 export interface LinkageSettings {
@@ -258,9 +308,11 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('FC_ADMIN_TOKEN', 'must be at least 16 characters')
   }
   const host = present(env, 'FC_HOST') ?? '0.0.0.0'
+  const httpPort = port(env, 'FC_HTTP_PORT', 8080)
+  const clusterSettings = cluster(env, httpPort, influx(env) !== undefined)
   return {
     mqttPort: port(env, 'FC_MQTT_PORT', 1883),
-    httpPort: port(env, 'FC_HTTP_PORT', 8080),
+    httpPort,
     host,
     dataDir: path.resolve(present(env, 'FC_DATA_DIR') ?? './data'),
     ...(adminToken !== undefined ? { adminToken } : {}),
@@ -276,5 +328,6 @@ export function loadConfig(env: Env = process.env): Config {
     }),
     linkage: linkage(env),
     eta: eta(env),
+    ...(clusterSettings !== undefined ? { cluster: clusterSettings } : {}),
   }
 }

@@ -28,6 +28,8 @@ export type DomainCode =
   | 'linkage_refused'
   /** A store the answer depends on did not answer. */
   | 'store_unavailable'
+  /** The work this change belongs to moved to another node of the cluster (a fenced write). */
+  | 'partition_moved'
 
 export class DomainError extends Error {
   constructor(

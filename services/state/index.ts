@@ -25,3 +25,12 @@ export function openStateDatabase(file: string, opts: { synchronous?: 'FULL' | '
   }
   return db
 }
+export {
+  migratePostgres,
+  openPostgres,
+  type PartitionFence,
+  type PgClient,
+  type PgDatabase,
+  partitionMoved,
+  redactedUrl,
+} from './postgres.ts'

@@ -17,6 +17,9 @@ import type { SqliteDb } from './sqlite.ts'
 /** The schemas, one per database file. */
 export type SchemaName = 'state' | 'spool' | 'telemetry'
 
+/** The one schema of a cluster's PostgreSQL database (./postgres.ts). */
+export type MigrationSet = SchemaName | 'postgres'
+
 export interface Migration {
   version: number
   name: string
@@ -26,10 +29,10 @@ export interface Migration {
 const FILE = /^(\d{3})_([a-z0-9_]+)\.sql$/
 const FOLDER = path.join(import.meta.dirname, 'migrations')
 
-const cache = new Map<SchemaName, Migration[]>()
+const cache = new Map<MigrationSet, Migration[]>()
 
 /** The migrations of a schema, in order; their numbers run 1, 2, 3, … without a gap. */
-export function migrations(schema: SchemaName): Migration[] {
+export function migrations(schema: MigrationSet): Migration[] {
   const known = cache.get(schema)
   if (known) return known
   const dir = path.join(FOLDER, schema)

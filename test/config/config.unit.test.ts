@@ -85,4 +85,42 @@ describe('settings', () => {
       }).influx,
     ).toEqual({ api: 'v2', url: 'http://h:8086', token: 't', org: 'o', bucket: 'b' })
   })
+
+  it('reads the cluster settings: FC_DATABASE_URL needs FC_INFLUX_URL; the node settings need FC_DATABASE_URL', () => {
+    const influx = { FC_INFLUX_URL: 'http://127.0.0.1:8086', FC_INFLUX_DATABASE: 'fire' }
+    expect(loadConfig(influx).cluster).toBeUndefined()
+    expect(
+      loadConfig({
+        ...influx,
+        FC_DATABASE_URL: 'postgres://fc@db/fire',
+        FC_NODE_ID: 'node-a',
+        FC_LEASE_S: '4',
+      }).cluster,
+    ).toEqual({ databaseUrl: 'postgres://fc@db/fire', nodeId: 'node-a', leaseMs: 4000 })
+    expect(
+      loadConfig({ ...influx, FC_DATABASE_URL: 'postgresql://db/fire', FC_HTTP_PORT: '9001' }).cluster
+        ?.nodeId,
+    ).toMatch(/:9001$/)
+    const cases: [Record<string, string>, string, RegExp][] = [
+      [{ FC_DATABASE_URL: 'postgres://db/fire' }, 'FC_DATABASE_URL', /needs FC_INFLUX_URL/],
+      [{ ...influx, FC_DATABASE_URL: 'mysql://db/fire' }, 'FC_DATABASE_URL', /postgres:\/\//],
+      [{ ...influx, FC_DATABASE_URL: 'not a url' }, 'FC_DATABASE_URL', /not a URL/],
+      [{ ...influx, FC_DATABASE_URL: 'postgres://db/f', FC_NODE_ID: 'a b' }, 'FC_NODE_ID', /letters, digits/],
+      [{ ...influx, FC_DATABASE_URL: 'postgres://db/f', FC_LEASE_S: '0' }, 'FC_LEASE_S', /./],
+      [{ FC_NODE_ID: 'node-a' }, 'FC_NODE_ID', /set FC_DATABASE_URL/],
+      [{ FC_LEASE_S: '10' }, 'FC_LEASE_S', /set FC_DATABASE_URL/],
+    ]
+    for (const [env, setting, message] of cases) {
+      const err = (() => {
+        try {
+          loadConfig(env)
+        } catch (e) {
+          return e as ConfigError
+        }
+        return undefined
+      })()
+      expect(err?.setting, JSON.stringify(env)).toBe(setting)
+      expect(err?.message).toMatch(message)
+    }
+  })
 })
