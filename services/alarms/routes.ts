@@ -19,7 +19,10 @@ export interface IncidentRoutesDeps {
    * More of the incident from later stages (dispatch's offers, linkage's audit log and
    * commands): their schemas, which those stages own, and the values for one incident.
    */
-  extras?: { schema: TProperties; view: (id: string) => Record<string, unknown> }
+  extras?: {
+    schema: TProperties
+    view: (id: string) => Record<string, unknown> | Promise<Record<string, unknown>>
+  }
 }
 
 const ListQuery = Type.Object({
@@ -100,7 +103,7 @@ export function registerIncidentRoutes(
       const i = await incidents.get(request.params.id)
       if (i === undefined) throw notRegistered(`incident ${request.params.id} does not exist`)
       assertInScope(callerOf(request), i, `incident ${i.id}`)
-      return { ...incidentView(i, await incidents.timeline(i.id)), ...extras?.view(i.id) }
+      return { ...incidentView(i, await incidents.timeline(i.id)), ...(await extras?.view(i.id)) }
     },
   )
 
