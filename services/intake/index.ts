@@ -15,11 +15,13 @@ import type { Clock, EventBus, Logger } from '../shared/index.ts'
 import type { Spool } from '../spool/index.ts'
 import type { Point } from '../store/index.ts'
 import { type DecodeRejection, decodeMessage } from './decode.ts'
+import { createLivePath, type IntakeLogEntry, type LivePath } from './live.ts'
 import { deviceEventPoint, telemetryPoint } from './points.ts'
 import type { IntakeEvents } from './types.ts'
 
 export type { CommandAck, ResponderLocation, ResponderReply } from './decode.ts'
 export { decodeMessage } from './decode.ts'
+export { applyLogEntry, createLivePath, type IntakeLogEntry, type LivePath } from './live.ts'
 export type { DeviceEvent, DevicePlace, IntakeEvents, Reading } from './types.ts'
 
 export interface IntakeMessage {
@@ -37,8 +39,21 @@ export interface Intake {
   accept(msg: IntakeMessage): Promise<void>
 }
 
+/**
+ * A node of a cluster: the live path of a device's message runs on the node that owns the
+ * device's community, from the intake log (./live.ts); a responder's position and replies go
+ * to every node through the relay. Absent: the embedded node runs the live path at once.
+ */
+export interface IntakeClusterSide {
+  /** Append points and the live path's steps in one commit; resolves once committed. */
+  keep(points: readonly Point[], log: readonly IntakeLogEntry[]): Promise<void>
+  /** Hand a responder's message to the other nodes; resolves once committed. */
+  relay(event: 'responder.location' | 'responder.reply', body: unknown): Promise<void>
+}
+
 export interface IntakeDeps {
   spool: Pick<Spool, 'append'>
+  cluster?: IntakeClusterSide
   liveness: Pick<Liveness, 'reading' | 'seen' | 'status' | 'rejected' | 'clockWarning'>
   events: Pick<EventBus<IntakeEvents>, 'emit'>
   registry: Pick<PrincipalDirectory, 'device' | 'responder'>
@@ -78,11 +93,31 @@ export function createIntake(deps: IntakeDeps): Intake {
     registers: [deps.metrics],
   })
 
-  function record(r: DecodeRejection, topic: string, now: number, principal?: string): void {
+  const live = createLivePath({ liveness, events })
+  const partitionOf = (device: string) => registry.device(device)?.community
+
+  /** A cluster node's live path: each step written down as an intake log entry for its owner. */
+  function recorder(entries: IntakeLogEntry[]): LivePath {
+    const add = (device: string, entry: Omit<IntakeLogEntry, 'partition'>) => {
+      const partition = partitionOf(device)
+      if (partition !== undefined) entries.push({ partition, ...entry } as IntakeLogEntry)
+    }
+    return {
+      reading: (r) => entries.push({ partition: r.community, kind: 'reading', body: r }),
+      seen: (device, at) => add(device, { kind: 'seen', body: { device, at } }),
+      event: (e, at) => entries.push({ partition: e.community, kind: 'event', body: { ...e, at } }),
+      status: (device, online, cause, at) =>
+        add(device, { kind: 'status', body: { device, online, cause, at } }),
+      commandAck: (ack, at) => add(ack.device, { kind: 'cmd_ack', body: { ...ack, at } }),
+      rejected: (r) => add(r.device, { kind: 'rejected', body: r }),
+    }
+  }
+
+  function record(path: LivePath, r: DecodeRejection, topic: string, now: number, principal?: string): void {
     rejected.inc({ reason: r.reason })
     const device = r.device ?? (topic.startsWith('dev/') || topic.startsWith('gw/') ? principal : undefined)
     if (device !== undefined && registry.device(device) !== undefined) {
-      liveness.rejected(device, { at: now, topic, reason: r.reason, message: r.message })
+      path.rejected({ device, at: now, topic, reason: r.reason, message: r.message })
     }
     logger.debug({ topic, device, reason: r.reason }, r.message)
   }
@@ -105,8 +140,8 @@ export function createIntake(deps: IntakeDeps): Intake {
   // spool shares one promise per group), counting the messages of that group.
   let qos0Group: Promise<void> | undefined
   let qos0InGroup = { n: 0 }
-  function keep(points: Point[], qos: number): Promise<void> {
-    const written = spool.append(points)
+  function keep(points: Point[], qos: number, log?: IntakeLogEntry[]): Promise<void> {
+    const written = deps.cluster !== undefined ? deps.cluster.keep(points, log ?? []) : spool.append(points)
     if (qos === 0) {
       if (written !== qos0Group) {
         qos0Group = written
@@ -127,59 +162,78 @@ export function createIntake(deps: IntakeDeps): Intake {
     })
   }
 
+  /** The message's live path and keeping: at once (embedded), or in the log for the owner (cluster). */
+  function handle(msg: IntakeMessage, now: number, path: LivePath, log?: IntakeLogEntry[]): Promise<void> {
+    const decoded = decodeMessage(msg.topic, msg.payload, {
+      device: registry.device,
+      responder: registry.responder,
+      now,
+      ...limits,
+    })
+    switch (decoded.type) {
+      case 'rejected':
+        record(path, decoded.rejection, msg.topic, now, msg.principal)
+        return log === undefined || log.length === 0 ? Promise.resolve() : keep([], 0, log)
+      case 'telemetry': {
+        for (const r of decoded.rejections) record(path, r, msg.topic, now, msg.principal)
+        if (decoded.readings.length === 0)
+          return log === undefined || log.length === 0 ? Promise.resolve() : keep([], 0, log)
+        const points: Point[] = []
+        for (const reading of decoded.readings) {
+          if (reading.deviceTs !== undefined) untrustedTs.inc()
+          path.reading(reading)
+          points.push(telemetryPoint(reading))
+        }
+        if (msg.topic.startsWith('gw/')) path.seen(msg.principal ?? msg.topic.split('/')[1]!, now)
+        accepted.inc(decoded.readings.length)
+        return keep(points, msg.qos, log)
+      }
+      case 'event': {
+        if (decoded.event.deviceTs !== undefined) untrustedTs.inc()
+        path.event(decoded.event, now)
+        return keep([deviceEventPoint(decoded.event)], msg.qos, log)
+      }
+      case 'status': {
+        const cause = decoded.status === 'online' ? 'birth' : msg.lastWill ? 'last_will' : 'status'
+        path.status(decoded.device, decoded.status === 'online', cause, now)
+        return log === undefined ? Promise.resolve() : keep([], msg.qos, log)
+      }
+      case 'cmd_ack':
+        path.commandAck(decoded.ack, now)
+        return log === undefined ? Promise.resolve() : keep([], msg.qos, log)
+      case 'location':
+        events.emit('responder.location', decoded.location)
+        return relayed('responder.location', decoded.location, msg.qos)
+      case 'reply':
+        events.emit('responder.reply', decoded.reply)
+        return relayed('responder.reply', decoded.reply, msg.qos)
+    }
+  }
+
+  /** A responder's message, heard here at once, goes to the other nodes too (a cluster). */
+  function relayed(
+    event: 'responder.location' | 'responder.reply',
+    body: unknown,
+    qos: number,
+  ): Promise<void> {
+    if (deps.cluster === undefined) return Promise.resolve()
+    const sent = deps.cluster.relay(event, body)
+    if (qos === 0) {
+      sent.catch((err: Error) =>
+        logger.warn({ err: err.message, event }, 'a responder message was not relayed'),
+      )
+      return Promise.resolve()
+    }
+    return sent
+  }
+
   return {
     accept(msg) {
       const now = clock.now()
       countMessage(msg.topic)
-      const decoded = decodeMessage(msg.topic, msg.payload, {
-        device: registry.device,
-        responder: registry.responder,
-        now,
-        ...limits,
-      })
-      switch (decoded.type) {
-        case 'rejected':
-          record(decoded.rejection, msg.topic, now, msg.principal)
-          return Promise.resolve()
-        case 'telemetry': {
-          for (const r of decoded.rejections) record(r, msg.topic, now, msg.principal)
-          if (decoded.readings.length === 0) return Promise.resolve()
-          const points: Point[] = []
-          for (const reading of decoded.readings) {
-            if (reading.deviceTs !== undefined) untrustedTs.inc()
-            liveness.reading(reading)
-            events.emit('reading', reading)
-            points.push(telemetryPoint(reading))
-          }
-          if (msg.topic.startsWith('gw/')) liveness.seen(msg.principal ?? msg.topic.split('/')[1]!, now)
-          accepted.inc(decoded.readings.length)
-          return keep(points, msg.qos)
-        }
-        case 'event': {
-          const e = decoded.event
-          if (e.deviceTs !== undefined) {
-            untrustedTs.inc()
-            liveness.clockWarning(e.device, now, e.deviceTs)
-          }
-          liveness.seen(e.device, now)
-          events.emit('device.event', e)
-          return keep([deviceEventPoint(e)], msg.qos)
-        }
-        case 'status':
-          if (decoded.status === 'online') liveness.status(decoded.device, true, 'birth', now)
-          else liveness.status(decoded.device, false, msg.lastWill ? 'last_will' : 'status', now)
-          return Promise.resolve()
-        case 'cmd_ack':
-          liveness.seen(decoded.ack.device, now)
-          events.emit('command.ack', decoded.ack)
-          return Promise.resolve()
-        case 'location':
-          events.emit('responder.location', decoded.location)
-          return Promise.resolve()
-        case 'reply':
-          events.emit('responder.reply', decoded.reply)
-          return Promise.resolve()
-      }
+      if (deps.cluster === undefined) return handle(msg, now, live)
+      const log: IntakeLogEntry[] = []
+      return handle(msg, now, recorder(log), log)
     },
   }
 }
