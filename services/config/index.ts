@@ -81,6 +81,12 @@ export interface ClusterSettings {
   nodeId: string
   /** FC_LEASE_S in ms: a node that stops renewing its work this long loses it. */
   leaseMs: number
+  /**
+   * FC_NODE_URL: where the other nodes reach this node's HTTP port (an officer's action on an
+   * incident is passed to the node that runs its community). Default: http://FC_HOST:port, or
+   * the host name when FC_HOST is a wildcard address.
+   */
+  nodeUrl?: string
 }
 
 const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,62}$/
@@ -88,7 +94,7 @@ const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,62}$/
 function cluster(env: Env, httpPort: number, hasInflux: boolean): ClusterSettings | undefined {
   const databaseUrl = present(env, 'FC_DATABASE_URL')
   if (databaseUrl === undefined) {
-    for (const name of ['FC_NODE_ID', 'FC_LEASE_S']) {
+    for (const name of ['FC_NODE_ID', 'FC_LEASE_S', 'FC_NODE_URL']) {
       if (present(env, name) !== undefined)
         throw new ConfigError(name, 'applies to a cluster only: set FC_DATABASE_URL as well, or unset it')
     }
@@ -114,10 +120,14 @@ function cluster(env: Env, httpPort: number, hasInflux: boolean): ClusterSetting
   const nodeId = present(env, 'FC_NODE_ID') ?? `${os.hostname()}:${httpPort}`
   if (!NODE_ID.test(nodeId))
     throw new ConfigError('FC_NODE_ID', `"${nodeId}" must be 1-63 letters, digits, '.', '_', ':' or '-'`)
+  const nodeUrl = present(env, 'FC_NODE_URL')
+  if (nodeUrl !== undefined && !/^https?:\/\/[^/]+\/?$/.test(nodeUrl))
+    throw new ConfigError('FC_NODE_URL', `"${nodeUrl}" must be http://host:port (no path)`)
   return {
     databaseUrl,
     nodeId,
     leaseMs: positiveNumber(env, 'FC_LEASE_S', 10, { min: 1, max: 300 }) * 1000,
+    ...(nodeUrl !== undefined ? { nodeUrl: nodeUrl.replace(/\/$/, '') } : {}),
   }
 }
 

@@ -98,6 +98,10 @@ describe('settings', () => {
       }).cluster,
     ).toEqual({ databaseUrl: 'postgres://fc@db/fire', nodeId: 'node-a', leaseMs: 4000 })
     expect(
+      loadConfig({ ...influx, FC_DATABASE_URL: 'postgres://db/f', FC_NODE_URL: 'http://10.0.0.5:8080/' })
+        .cluster?.nodeUrl,
+    ).toBe('http://10.0.0.5:8080')
+    expect(
       loadConfig({ ...influx, FC_DATABASE_URL: 'postgresql://db/fire', FC_HTTP_PORT: '9001' }).cluster
         ?.nodeId,
     ).toMatch(/:9001$/)
@@ -109,6 +113,12 @@ describe('settings', () => {
       [{ ...influx, FC_DATABASE_URL: 'postgres://db/f', FC_LEASE_S: '0' }, 'FC_LEASE_S', /./],
       [{ FC_NODE_ID: 'node-a' }, 'FC_NODE_ID', /set FC_DATABASE_URL/],
       [{ FC_LEASE_S: '10' }, 'FC_LEASE_S', /set FC_DATABASE_URL/],
+      [{ FC_NODE_URL: 'http://a:1' }, 'FC_NODE_URL', /set FC_DATABASE_URL/],
+      [
+        { ...influx, FC_DATABASE_URL: 'postgres://db/f', FC_NODE_URL: 'ftp://x/y' },
+        'FC_NODE_URL',
+        /http:\/\/host:port/,
+      ],
     ]
     for (const [env, setting, message] of cases) {
       const err = (() => {
