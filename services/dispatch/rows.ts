@@ -43,7 +43,9 @@ export interface RecordRow {
 }
 
 /** A row as read: numbers may be strings. */
-export type Read<T> = { [K in keyof T]: T[K] extends number ? Num : T[K] extends number | null ? Num | null : T[K] }
+export type Read<T> = {
+  [K in keyof T]: T[K] extends number ? Num : T[K] extends number | null ? Num | null : T[K]
+}
 
 /** The columns in the order of OFFER_COLUMNS / RECORD_COLUMNS (for positional parameters). */
 export const OFFER_COLUMNS = [
