@@ -215,9 +215,11 @@ describe.each(backends(() => pg))('dispatch restarted over $name', (backend) => 
     await d.flushed()
     expect(w.published).toEqual(['g-xx1 inc-x', 'g-xx2 inc-x'])
     const expired: string[] = []
+    const widened: [number, number][] = []
     w.events.on({ stage: 'test' }, 'dispatch.offer', (e) => {
       if (e.change === 'expired') expired.push(e.offer.responder)
     })
+    w.events.on({ stage: 'test' }, 'dispatch.escalation', (e) => widened.push([e.step, e.at]))
     await d.stop()
     w.clock.advance(10_000) // while stopped: nothing fires
     await d.start()
@@ -231,9 +233,30 @@ describe.each(backends(() => pg))('dispatch restarted over $name', (backend) => 
     expect(await states(d, 'inc-x')).toEqual(['g-xx1 no_answer', 'g-xx2 no_answer'])
     await d.stop()
     await d.start()
-    w.clock.advance(100_000)
+    w.clock.set(T + 59_999)
     await d.flushed()
     expect(expired).toEqual(['g-xx1', 'g-xx2'])
+    expect(widened).toEqual([])
+    // Nobody accepted: the circle widens at the stored deadline, once per step across restarts.
+    w.clock.set(T + 60_000)
+    await d.flushed()
+    expect(widened).toEqual([[1, T + 60_000]])
+    await d.stop()
+    await d.start()
+    w.clock.advance(0)
+    await d.flushed()
+    expect(widened).toEqual([[1, T + 60_000]])
+    w.clock.set(T + 120_000)
+    await d.flushed()
+    await d.stop()
+    await d.start()
+    w.clock.advance(600_000) // 10 minutes is the widest step: nothing more
+    await d.flushed()
+    expect(widened).toEqual([
+      [1, T + 60_000],
+      [2, T + 120_000],
+    ])
+    expect(w.published).toEqual(['g-xx1 inc-x', 'g-xx2 inc-x'])
     await d.stop()
   })
 })
