@@ -27,11 +27,16 @@ export interface ResumeDeps {
 
 export function createResume(deps: ResumeDeps): (at: number) => Promise<void> {
   const { index, state, timers } = deps
-  /** Free the responders marked busy on an incident that is not in the open dispatch loaded. */
+  /** Free the responders marked busy other than by a committed offer of the open dispatch loaded. */
   function releaseStale(): void {
+    const committed = new Map<string, string>()
+    for (const rec of state.openRecords()) {
+      for (const o of state.offers(rec.incident))
+        if (COMMITTED.has(o.state)) committed.set(o.responder, o.incident)
+    }
     const stale: string[] = []
     for (const r of index.responders()) {
-      if (r.incident !== undefined && state.record(r.incident) === undefined) stale.push(r.id)
+      if (r.incident !== undefined && committed.get(r.id) !== r.incident) stale.push(r.id)
     }
     for (const id of stale) index.setBusy(id, undefined)
   }
