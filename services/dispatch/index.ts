@@ -1,7 +1,8 @@
 /**
  * The dispatch stage: the 5-minute fire circle (responders by ETA, ./routes.ts), offers,
  * replies and the widening circle (./offers.ts), their HTTP routes (./offer-routes.ts), and what
- * dispatch keeps (./repository.ts, in SQLite by ./repository-sqlite.ts).
+ * dispatch keeps (./repository.ts, in SQLite by ./repository-sqlite.ts, in a cluster's PostgreSQL
+ * by ./repository-postgres.ts).
  */
 export { type FireCircle, fireCircle } from './circle.ts'
 export {
@@ -24,7 +25,8 @@ export {
   dispatchTimings,
 } from './policy.ts'
 export { type RefusalReason, ReplyRefused, type ReplyResult } from './reply.ts'
-export type { DispatchRepository, KpiCounts, KpiFilter } from './repository.ts'
+export type { DispatchRepository, KpiCounts, KpiFilter, OpenDispatch } from './repository.ts'
+export { createPostgresDispatchRepository } from './repository-postgres.ts'
 export { createSqliteDispatchRepository } from './repository-sqlite.ts'
 export { createDispatchGeometry, type DispatchGeometry } from './routes.ts'
 export type * from './types.ts'

@@ -135,7 +135,7 @@ export function registerOfferRoutes(api: ApiInstance, deps: OfferRoutesDeps): vo
       const actor = caller.role === 'administrator' ? 'administrator' : `officer:${caller.officer.id}`
       const { responder, answer } = request.body
       const r = await dispatcher.reply(i.id, responder, answer, actor, 'http')
-      const view = dispatcher.offersView(i.id).find((o) => o.responder === responder)!
+      const view = (await dispatcher.offersView(i.id)).find((o) => o.responder === responder)!
       return { incident: i.id, offer: view, repeated: r.repeated }
     },
   )
@@ -155,7 +155,7 @@ export function registerOfferRoutes(api: ApiInstance, deps: OfferRoutesDeps): vo
     },
     async (request) => {
       const i = await incidentInScope(request, request.params.id)
-      const limit = dispatcher.limitS(i.id)
+      const limit = await dispatcher.limitS(i.id)
       return geometry.circle(i.location[0], i.location[1], limit, {
         onDuty: true,
         where: (r) => !r.busy || r.incident === i.id,

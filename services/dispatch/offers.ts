@@ -70,7 +70,10 @@ export interface DispatcherDeps {
 }
 
 export interface Dispatcher {
-  /** Load what is stored, resume timers and busy responders, dispatch alarms missed, listen. */
+  /**
+   * Load the open dispatch stored (replacing what memory held), resume timers and busy
+   * responders, dispatch alarms missed, listen. Also after a stop(), in the same process.
+   */
   start(): Promise<void>
   /** Stop listening, let the step under way finish, disarm timers (their deadlines stay stored). */
   stop(): Promise<void>
@@ -82,12 +85,14 @@ export interface Dispatcher {
     actor: string,
     channel: Channel,
   ): Promise<ReplyResult>
-  offers(incident: string): OfferRecord[]
+  /** The incident's offers, open (from memory) or closed (from the repository). */
+  offers(incident: string): Promise<OfferRecord[]>
   /** The offers as GET /api/incidents/{id} shows them. */
-  offersView(incident: string): OfferView[]
-  record(incident: string): DispatchRecord | undefined
-  /** The circle's current limit for the incident, seconds (the first limit before dispatch). */
-  limitS(incident: string): number
+  offersView(incident: string): Promise<OfferView[]>
+  /** The incident's dispatch record, open or closed. */
+  record(incident: string): Promise<DispatchRecord | undefined>
+  /** The circle's current (or, closed, last) limit for the incident, seconds (the first limit before dispatch). */
+  limitS(incident: string): Promise<number>
   /** The 5-minute KPI over incidents whose alarm fell in [from, to]. */
   kpi(filter: KpiFilter): Promise<KpiCounts>
   readonly policy: DispatchPolicy
@@ -190,10 +195,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       timers.cancelAll()
     },
     reply,
-    offers: (i) => state.offers(i),
-    offersView: (i) => state.offers(i).map((o) => offerView(o, registry)),
-    record: (i) => state.record(i),
-    limitS: (i) => state.record(i)?.limitS ?? firstLimit,
+    offers: (i) => state.offersOf(i),
+    offersView: async (i) => (await state.offersOf(i)).map((o) => offerView(o, registry)),
+    record: (i) => state.recordOf(i),
+    limitS: async (i) => (await state.recordOf(i))?.limitS ?? firstLimit,
     kpi: (filter) => state.kpi(filter, firstLimit * 1000),
     async flushed() {
       await work.idle()

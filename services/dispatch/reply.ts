@@ -9,6 +9,7 @@ import type { Incident } from '../alarms/index.ts'
 import type { Registry } from '../registry/index.ts'
 import type { Clock, EventBus } from '../shared/index.ts'
 import { DomainError } from '../shared/index.ts'
+import { partitionMoved } from '../state/index.ts'
 import type { DispatchCounters } from './counters.ts'
 import { type Journal, timelineEntry } from './journal.ts'
 import { DISPATCHING, type Offering } from './offering.ts'
@@ -60,7 +61,7 @@ export interface ReplyDeps {
   events: Pick<EventBus<DispatchEvents>, 'emit'>
   index: Pick<ResponderIndex, 'get' | 'setBusy'>
   registry: Pick<Registry, 'responder'>
-  state: Pick<DispatchState, 'offer' | 'offers' | 'record' | 'save'>
+  state: Pick<DispatchState, 'offer' | 'offers' | 'offersOf' | 'record' | 'save'>
   timers: Pick<DispatchTimers, 'cancelExpiry' | 'cancelWidening' | 'armWidening'>
   offering: Pick<Offering, 'moveOn'>
   journal: Journal
@@ -105,7 +106,12 @@ export function createReplyHandling(deps: ReplyDeps): HandleReply {
     }
     const i = await deps.incident(incident)
     if (i === undefined) return refuse('unknown_incident', `incident ${incident} does not exist`)
-    const o = state.offer(incident, responder)
+    // A closed incident's offers are not in memory: read from the repository, so that a late
+    // reply to it is refused for what it is (or taken as a repeat), not as never offered.
+    const held = state.record(incident) !== undefined
+    const o = held
+      ? state.offer(incident, responder)
+      : (await state.offersOf(incident)).find((x) => x.responder === responder)
     if (o === undefined) {
       if (deps.registry.responder(responder) === undefined)
         return refuse('unknown_responder', `responder ${responder} is not registered`)
@@ -119,6 +125,8 @@ export function createReplyHandling(deps: ReplyDeps): HandleReply {
         'incident_closed',
         `incident ${incident} is ${i.status}: ${answer} from ${responder} refused`,
       )
+    // Open but not in this node's working set: another node dispatches it (a cluster).
+    if (!held) throw partitionMoved(i.community)
     const st = index.get(responder)
     if (answer === 'accept' && st?.busy === true && st.incident !== incident)
       return refuse(

@@ -1,82 +1,13 @@
 /**
  * Dispatch in SQLite (the state database's `dispatch_offers` and `dispatch_incidents`,
- * services/state/migrations/state): the only file of the stage that speaks SQL. With
- * better-sqlite3 every call does its work at once and returns a settled promise.
+ * services/state/migrations/state): with better-sqlite3 every call does its work at once and
+ * returns a settled promise. The embedded node owns every community: nothing is fenced or
+ * scoped.
  */
-import type { ResponderType, TravelMode } from '../registry/index.ts'
 import type { SqliteDb } from '../state/index.ts'
 import type { DispatchRepository } from './repository.ts'
-import type { DispatchRecord, OfferRecord, OfferState } from './types.ts'
-
-interface OfferRow {
-  incident: string
-  responder: string
-  type: string
-  mode: string
-  eta_s: number
-  distance_m: number
-  inside: number
-  state: string
-  round: number
-  radius_s: number
-  offered_at: number
-  expires_at: number
-  answered_at: number | null
-  en_route_at: number | null
-  on_scene_at: number | null
-}
-
-interface RecordRow {
-  incident: string
-  community: string
-  street: string
-  alarm_at: number
-  started_at: number
-  step: number
-  limit_s: number
-  deadline: number | null
-  state: string
-  first_on_scene_at: number | null
-  closed_at: number | null
-}
-
-function offerOf(r: OfferRow): OfferRecord {
-  const o: OfferRecord = {
-    incident: r.incident,
-    responder: r.responder,
-    type: r.type as ResponderType,
-    mode: r.mode as TravelMode,
-    eta_s: r.eta_s,
-    distance_m: r.distance_m,
-    inside: r.inside === 1,
-    state: r.state as OfferState,
-    round: r.round,
-    limitS: r.radius_s,
-    offeredAt: r.offered_at,
-    expiresAt: r.expires_at,
-  }
-  if (r.answered_at !== null) o.answeredAt = r.answered_at
-  if (r.en_route_at !== null) o.enRouteAt = r.en_route_at
-  if (r.on_scene_at !== null) o.onSceneAt = r.on_scene_at
-  return o
-}
-
-function recordOf(r: RecordRow): DispatchRecord {
-  const d: DispatchRecord = {
-    incident: r.incident,
-    community: r.community,
-    street: r.street,
-    alarmAt: r.alarm_at,
-    startedAt: r.started_at,
-    step: r.step,
-    limitS: r.limit_s,
-    state: r.state as DispatchRecord['state'],
-  }
-  if (r.deadline !== null) d.deadline = r.deadline
-  if (r.first_on_scene_at !== null) d.firstOnSceneAt = r.first_on_scene_at
-  if (r.closed_at !== null) d.closedAt = r.closed_at
-  return d
-}
+import { type OfferRow, offerOf, offerRow, type RecordRow, recordOf, recordRow } from './rows.ts'
+import type { DispatchRecord, OfferRecord } from './types.ts'
 
 export function createSqliteDispatchRepository(db: SqliteDb): DispatchRepository {
   const putOffer = db.prepare<[OfferRow]>(
@@ -91,50 +22,37 @@ export function createSqliteDispatchRepository(db: SqliteDb): DispatchRepository
      VALUES (@incident, @community, @street, @alarm_at, @started_at, @step, @limit_s,
        @deadline, @state, @first_on_scene_at, @closed_at)`,
   )
-  const allOffers = db.prepare<[], OfferRow>(
-    'SELECT * FROM dispatch_offers ORDER BY incident, round, eta_s, responder',
+  // The partial index dispatch_incidents_open (state != 'closed') serves both.
+  const openRecs = db.prepare<[], RecordRow>(
+    "SELECT * FROM dispatch_incidents WHERE state != 'closed' ORDER BY started_at, incident",
   )
-  const allRecs = db.prepare<[], RecordRow>('SELECT * FROM dispatch_incidents ORDER BY started_at, incident')
-
-  const row = (o: OfferRecord): OfferRow => ({
-    incident: o.incident,
-    responder: o.responder,
-    type: o.type,
-    mode: o.mode,
-    eta_s: o.eta_s,
-    distance_m: o.distance_m,
-    inside: o.inside ? 1 : 0,
-    state: o.state,
-    round: o.round,
-    radius_s: o.limitS,
-    offered_at: o.offeredAt,
-    expires_at: o.expiresAt,
-    answered_at: o.answeredAt ?? null,
-    en_route_at: o.enRouteAt ?? null,
-    on_scene_at: o.onSceneAt ?? null,
-  })
-  const recRow = (r: DispatchRecord): RecordRow => ({
-    incident: r.incident,
-    community: r.community,
-    street: r.street,
-    alarm_at: r.alarmAt,
-    started_at: r.startedAt,
-    step: r.step,
-    limit_s: r.limitS,
-    deadline: r.deadline ?? null,
-    state: r.state,
-    first_on_scene_at: r.firstOnSceneAt ?? null,
-    closed_at: r.closedAt ?? null,
-  })
+  const openOffers = db.prepare<[], OfferRow>(
+    `SELECT o.* FROM dispatch_offers o
+     WHERE o.incident IN (SELECT incident FROM dispatch_incidents WHERE state != 'closed')
+     ORDER BY o.incident, o.round, o.eta_s, o.responder`,
+  )
+  const oneRec = db.prepare<[string], RecordRow>('SELECT * FROM dispatch_incidents WHERE incident = ?')
+  const offersOf = db.prepare<[string], OfferRow>(
+    'SELECT * FROM dispatch_offers WHERE incident = ? ORDER BY round, eta_s, responder',
+  )
 
   const saveTx = db.transaction((offers: readonly OfferRecord[], record: DispatchRecord | undefined) => {
-    for (const o of offers) putOffer.run(row(o))
-    if (record !== undefined) putRec.run(recRow(record))
+    for (const o of offers) putOffer.run(offerRow(o))
+    if (record !== undefined) putRec.run(recordRow(record))
   })
+  // One snapshot for both: a record and its offers are read together.
+  const openTx = db.transaction(() => ({
+    records: openRecs.all().map(recordOf),
+    offers: openOffers.all().map(offerOf),
+  }))
 
   return {
-    records: async () => allRecs.all().map(recordOf),
-    offers: async () => allOffers.all().map(offerOf),
+    open: async () => openTx(),
+    async record(incident) {
+      const r = oneRec.get(incident)
+      return r === undefined ? undefined : recordOf(r)
+    },
+    offersOf: async (incident) => offersOf.all(incident).map(offerOf),
     save: async (offers, record) => saveTx(offers, record),
     async kpi(filter, limitMs) {
       const where = ['alarm_at >= ?', 'alarm_at <= ?']

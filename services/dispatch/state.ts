@@ -1,21 +1,29 @@
 /**
- * Dispatch's working set in memory, written through the repository: every incident's record
- * and offers, loaded at start, so that the hot path (a reply, an expiry, the incident's view)
- * reads without waiting. A change is stored first and applied to memory only once stored.
+ * Dispatch's working set in memory, written through the repository: the open incidents'
+ * records and offers, loaded at start, so that the hot path (a reply, an expiry, the incident's
+ * view) reads without waiting. A change is stored first and applied to memory only once
+ * stored. A record saved closed leaves memory with its offers: a closed incident's dispatch
+ * is history, read from the repository when asked (`recordOf`, `offersOf`).
  */
 import type { DispatchRepository, KpiCounts, KpiFilter } from './repository.ts'
 import type { DispatchRecord, OfferRecord } from './types.ts'
 
 export interface DispatchState {
-  /** Read everything from the repository (at start). */
+  /** Replace memory with the open dispatch stored (at each start): nothing from before is kept. */
   load(): Promise<void>
+  /** An open incident's record (from memory). */
   record(incident: string): DispatchRecord | undefined
   /** Records not closed, oldest start first. */
   openRecords(): DispatchRecord[]
+  /** An open incident's offer to a responder (from memory). */
   offer(incident: string, responder: string): OfferRecord | undefined
-  /** The incident's offers, nearest ETA first within each round. */
+  /** An open incident's offers, nearest ETA first within each round (from memory). */
   offers(incident: string): OfferRecord[]
-  /** Store offers and the record together, then take them into memory. */
+  /** Any incident's record: from memory when it is open, else from the repository. */
+  recordOf(incident: string): Promise<DispatchRecord | undefined>
+  /** Any incident's offers, in offer order: from memory when it is open, else from the repository. */
+  offersOf(incident: string): Promise<OfferRecord[]>
+  /** Store offers and the record together, then take them into memory (a closed record leaves it). */
   save(offers: readonly OfferRecord[], record?: DispatchRecord): Promise<void>
   kpi(filter: KpiFilter, limitMs: number): Promise<KpiCounts>
 }
@@ -46,20 +54,33 @@ export function createDispatchState(repository: DispatchRepository): DispatchSta
 
   return {
     async load() {
-      const [recs, all] = await Promise.all([repository.records(), repository.offers()])
+      const open = await repository.open()
       records.clear()
       offers.clear()
-      for (const r of recs) records.set(r.incident, r)
-      take(all)
+      for (const r of open.records) records.set(r.incident, r)
+      // Only the loaded records' offers: memory holds open incidents and nothing else.
+      take(open.offers.filter((o) => records.has(o.incident)))
     },
     record: (incident) => records.get(incident),
-    openRecords: () =>
-      [...records.values()].filter((r) => r.state !== 'closed').sort((a, b) => a.startedAt - b.startedAt),
+    openRecords: () => [...records.values()].sort((a, b) => a.startedAt - b.startedAt),
     offer: (incident, responder) => offers.get(incident)?.find((o) => o.responder === responder),
     offers: (incident) => [...(offers.get(incident) ?? [])],
+    async recordOf(incident) {
+      return records.get(incident) ?? repository.record(incident)
+    },
+    async offersOf(incident) {
+      if (records.has(incident)) return [...(offers.get(incident) ?? [])]
+      return (await repository.offersOf(incident)).sort(byRound)
+    },
     async save(list, record) {
       if (list.length === 0 && record === undefined) return
       await repository.save(list, record)
+      if (record?.state === 'closed') {
+        records.delete(record.incident)
+        offers.delete(record.incident)
+        take(list.filter((o) => o.incident !== record.incident))
+        return
+      }
       take(list)
       if (record !== undefined) records.set(record.incident, record)
     },

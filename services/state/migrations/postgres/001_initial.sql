@@ -153,6 +153,8 @@ CREATE TABLE IF NOT EXISTS dispatch_incidents (
   closed_at BIGINT
 );
 CREATE INDEX IF NOT EXISTS dispatch_incidents_open ON dispatch_incidents (state) WHERE state != 'closed';
+-- a node's load at start: the open dispatch of the communities it owns
+CREATE INDEX IF NOT EXISTS dispatch_incidents_open_community ON dispatch_incidents (community) WHERE state <> 'closed';
 CREATE INDEX IF NOT EXISTS dispatch_incidents_alarm ON dispatch_incidents (alarm_at);
 
 -- linkage: per-community rules set by the administrator
