@@ -203,8 +203,9 @@ function pgTimers(db: PgDatabase, w: Writer): TimerRepository {
       )
       return rows.map(timerOf)
     },
-    put: (timers) =>
-      w.write(
+    put: async (timers) => {
+      if (timers.length === 0) return
+      await w.write(
         incidentsOf(timers).map((incident) => ({ incident })),
         async (c) => {
           for (const t of timers)
@@ -214,7 +215,8 @@ function pgTimers(db: PgDatabase, w: Writer): TimerRepository {
               [t.incident, t.step, t.deadline, JSON.stringify(t.spec)],
             )
         },
-      ),
+      )
+    },
     remove: (incident, step) =>
       w.write([{ incident }], async (c) => {
         await c.query('DELETE FROM linkage_timers WHERE incident = $1 AND step = $2', [incident, step])
