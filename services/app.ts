@@ -200,7 +200,7 @@ function stageRoutes(
             ),
             linkage: Type.Optional(LinkageSummaryOut),
           },
-          view: async (id) => ({ offers: await dispatcher.offersView(id), linkage: linkage.view(id) }),
+          view: async (id) => ({ offers: await dispatcher.offersView(id), linkage: await linkage.view(id) }),
         },
       }),
     (api) =>

@@ -99,6 +99,17 @@ function afterOutcome(r: AuditRecord, o: Outcome): AuditRecord {
   }
 }
 
+/** The newest `limit` of `dead` (oldest first), newest first, targets without credentials or query. */
+export function shownDeadLetters(dead: DeadLetter[], limit = 100): DeadLetter[] {
+  return dead
+    .slice(-limit)
+    .reverse()
+    .map((d) => ({
+      ...d,
+      ...(d.target !== undefined ? { target: d.channel === 'webhook' ? redactUrl(d.target) : d.target } : {}),
+    }))
+}
+
 export function createAuditLog(repository: AuditRepository): AuditLog {
   const byId = new Map<string, StoredNotification>()
   const byIncident = new Map<string, StoredNotification[]>()
@@ -178,16 +189,7 @@ export function createAuditLog(repository: AuditRepository): AuditLog {
     },
     audit: (incident) => (byIncident.get(incident) ?? []).map((s) => ({ ...s.record })),
     auditOfDevice: (device) => (byDevice.get(device) ?? []).map((s) => ({ ...s.record })),
-    deadLetters: (limit = 100) =>
-      dead
-        .slice(-limit)
-        .reverse()
-        .map((d) => ({
-          ...d,
-          ...(d.target !== undefined
-            ? { target: d.channel === 'webhook' ? redactUrl(d.target) : d.target }
-            : {}),
-        })),
+    deadLetters: (limit = 100) => shownDeadLetters(dead, limit),
     unfinished: () =>
       [...byId.values()]
         .filter((s) => s.record.status === 'pending' || s.record.status === 'retrying')

@@ -35,6 +35,7 @@ export function createMqttChannel(opts: { publish: Publish; clock: Clock }): Cha
       }
     },
     close() {},
+    open() {},
   }
 }
 
@@ -84,5 +85,6 @@ export function createSseChannel(opts: { events: EventBus<LinkageEvents>; clock:
       } satisfies Outcome)
     },
     close() {},
+    open() {},
   }
 }

@@ -170,7 +170,8 @@ function createAttempts(deps: CommandsDeps, state: CommandState): Attempts {
   }
 
   async function notPublished(c: Cmd, n: number, o: Outcome): Promise<void> {
-    if (c.rec.status !== 'pending' || c.rec.attempts !== n) return
+    // A command from before a stop is not the one loaded since: the database has the truth.
+    if (state.byId.get(c.rec.id) !== c || c.rec.status !== 'pending' || c.rec.attempts !== n) return
     await update(c, (r) => {
       r.lastError = `attempt ${n} not published: ${o.error ?? o.status}`
     }).catch(() => {})
@@ -179,7 +180,7 @@ function createAttempts(deps: CommandsDeps, state: CommandState): Attempts {
   /** The wait for an acknowledgement ran out at `at`: the next attempt, or give up. */
   async function noAck(c: Cmd, at: number): Promise<void> {
     c.timer = undefined
-    if (c.rec.status !== 'pending' || !state.live.has(c.rec.id)) return
+    if (c.rec.status !== 'pending' || state.live.get(c.rec.id) !== c) return
     const r = c.rec
     const lastError =
       r.lastError === undefined || !r.lastError.startsWith(`attempt ${r.attempts} `)

@@ -9,7 +9,12 @@
  * reaction at a time, forwarding to 119 first, and every delivery then runs on its own
  * (./notifier.ts), so neither a slow receiver nor linkage itself delays the alarm engine or
  * another alert. What it keeps goes through its repository (./repository.ts) before it
- * changes in memory; what it did is read from memory.
+ * changes in memory; what it did is read from memory, and an incident's view from the
+ * repository (on a cluster another node may work on the incident).
+ *
+ * On a cluster the stage works only on the communities this node holds the lease of (its
+ * repository loads only those), and the composition root stops and starts it again when
+ * they change: after start() its memory is exactly what was loaded.
  */
 import type { Registry as Metrics } from 'prom-client'
 import client from 'prom-client'
@@ -21,7 +26,7 @@ import type { CommandAck, IntakeEvents } from '../intake/index.ts'
 import type { Registry } from '../registry/index.ts'
 import type { Clock, EventBus, Logger } from '../shared/index.ts'
 import type { AlertDeps } from './alerts.ts'
-import { createAuditLog, type DeadLetter } from './audit.ts'
+import { createAuditLog, type DeadLetter, shownDeadLetters } from './audit.ts'
 import type { BackoffPolicy } from './backoff.ts'
 import { createMqttChannel, createSseChannel } from './channels.ts'
 import { createCommands } from './commands.ts'
@@ -30,7 +35,7 @@ import { createLadder } from './ladder.ts'
 import { createNotifier, type Notifier } from './notifier.ts'
 import { createReactions } from './reactions.ts'
 import type { LinkageRepository } from './repository.ts'
-import { linkageView, registerLinkageRoutes } from './routes.ts'
+import { type LinkageView, linkageView, registerLinkageRoutes } from './routes.ts'
 import { createRulesBook, loadRulesFile, type RulesBook, RulesError, type RulesFile } from './rules.ts'
 import { createTimelineLog, type TimelineLog } from './timeline.ts'
 import type { AuditRecord, CommandRecord, LinkageEvents, LinkageTimelineEntry } from './types.ts'
@@ -40,8 +45,9 @@ import { createWorkQueue, type Task } from './work.ts'
 export type { BackoffPolicy } from './backoff.ts'
 export { backoffCeiling, backoffDelay, COMMAND_BACKOFF, WEBHOOK_BACKOFF } from './backoff.ts'
 export type { LinkageRepository } from './repository.ts'
+export { createPostgresLinkageRepository } from './repository-postgres.ts'
 export { createSqliteLinkageRepository } from './repository-sqlite.ts'
-export { LinkageSummaryOut } from './routes.ts'
+export { LinkageSummaryOut, type LinkageView } from './routes.ts'
 export type { CommunityRules, CommunityRulesInput, RulesFile } from './rules.ts'
 export { DEFAULT_RULES, loadRulesFile, parseRulesFile, RulesError, validateRulesFile } from './rules.ts'
 export { DELIVERY_HEADER, SIGNATURE_HEADER, sign, TIMESTAMP_HEADER, verifySignature } from './sign.ts'
@@ -78,8 +84,16 @@ export interface Linkage {
   stop(): void
   /** HTTP routes under /api: GET /linkage/incidents/{id}, GET|PUT|DELETE /linkage/rules/{community}, GET /linkage/dead-letters. */
   routes: (api: ApiInstance) => void
-  /** What linkage did for an incident, rendered for GET /api/incidents/{id}. */
-  view(incident: string): ReturnType<typeof linkageView>
+  /**
+   * What linkage did for an incident, rendered for GET /api/incidents/{id}: read from the
+   * repository, so that it answers for any incident (closed, or another node's).
+   */
+  view(incident: string): Promise<LinkageView>
+  /**
+   * Read one community's rules again: another node's administrator changed them (that node
+   * emitted `linkage.rules`; the composition root relays it here).
+   */
+  refreshRules(community: string): Promise<void>
   /** Every notification for the incident with its outcome. */
   audit(incident: string): AuditRecord[]
   /** Notifications about a device with no incident (electrical-fire warnings). */
@@ -193,6 +207,7 @@ function partsOf(deps: LinkageDeps) {
     repository: repository.rules,
     now: () => clock.now(),
     ...(file ? { file } : {}),
+    onChange: (community, at) => events.emit('linkage.rules', { community, at }),
   })
   const timeline = createTimelineLog(repository.timeline)
   const audit = createAuditLog(repository.audit)
@@ -269,6 +284,9 @@ export function createLinkage(deps: LinkageDeps): Linkage {
   const onEscalation = (e: { audience: string }) => escalated?.inc({ audience: e.audience })
 
   async function load(): Promise<number> {
+    // Writes asked for before a stop land first; then memory is only what is loaded.
+    await audit.idle()
+    react.reset()
     await Promise.all([rules.load(), timeline.load(), audit.load()])
     await ladder.start()
     await commands.start()
@@ -282,6 +300,18 @@ export function createLinkage(deps: LinkageDeps): Linkage {
     } while (work.busy())
   }
 
+  async function view(id: string): Promise<LinkageView> {
+    const r = deps.repository
+    const [a, c, t, e] = await Promise.all([
+      r.audit.ofIncident(id),
+      r.commands.ofIncident(id),
+      r.timers.ofIncident(id),
+      r.timeline.ofIncident(id),
+    ])
+    const pending = t.map((x) => ({ step: x.step, deadline: x.deadline, audience: x.spec.audience }))
+    return linkageView({ audit: () => a, commands: () => c, timeline: () => e, pending: () => pending }, id)
+  }
+
   const owner = { stage: 'linkage' }
   let running = false
   return {
@@ -289,6 +319,7 @@ export function createLinkage(deps: LinkageDeps): Linkage {
       if (running) return
       running = true
       work.open()
+      notifier.open()
       events.on(owner, 'incident', onIncidentEvent)
       events.on(owner, 'signal', onSignal)
       events.on(owner, 'command.ack', onAck)
@@ -326,17 +357,11 @@ export function createLinkage(deps: LinkageDeps): Linkage {
         incidents,
         registry,
         rules,
-        audit: audit.audit,
-        commands: commands.list,
-        timeline: timeline.list,
-        pending: ladder.pending,
-        deadLetters: (limit) => audit.deadLetters(limit),
+        view,
+        deadLetters: async (limit) => shownDeadLetters(await deps.repository.audit.deadLetters(), limit),
       }),
-    view: (id) =>
-      linkageView(
-        { audit: audit.audit, commands: commands.list, timeline: timeline.list, pending: ladder.pending },
-        id,
-      ),
+    view,
+    refreshRules: (community) => rules.refresh(community),
     audit: audit.audit,
     auditOfDevice: audit.auditOfDevice,
     commands: commands.list,

@@ -39,6 +39,8 @@ export interface Notifier {
   /** Resolves when every delivery started so far has its outcome. */
   settled(): Promise<void>
   close(): void
+  /** Deliver again after a close (a start after a stop). */
+  open(): void
 }
 
 export function createNotifier(deps: NotifierDeps): Notifier {
@@ -133,6 +135,9 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     },
     close() {
       for (const c of Object.values(channels)) c?.close()
+    },
+    open() {
+      for (const c of Object.values(channels)) c?.open()
     },
   }
 }

@@ -31,6 +31,8 @@ export interface Reactions {
   onWarning(s: SignalEvent): Promise<void>
   /** Alarms and confirmations that came while linkage was stopped. */
   catchUp(): Promise<void>
+  /** Forget what was read of the marks (at a start: another node may have acted meanwhile). */
+  reset(): void
 }
 
 export function createReactions(deps: ReactionsDeps): Reactions {
@@ -85,6 +87,7 @@ export function createReactions(deps: ReactionsDeps): Reactions {
       }
     },
     onWarning: (s) => alertOnWarning(alerts, rules, s),
+    reset: () => done.clear(),
     async catchUp() {
       for (const i of incidents.openIncidents()) {
         const m = await marksOf(i.id)

@@ -12,21 +12,12 @@ import type {
   IncidentMarksRepository,
   LinkageRepository,
   RulesRepository,
-  StoredCommand,
-  StoredNotification,
   TimelineRepository,
   TimerRepository,
 } from './repository.ts'
+import { type AuditRow, type CommandRow, commandOf, notificationOf, opt } from './repository-rows.ts'
 import type { CommunityRulesInput, EscalationStep } from './rules.ts'
-import type {
-  AuditRecord,
-  CommandRecord,
-  CommandStatus,
-  DeliveryStatus,
-  LinkageTimelineEntry,
-  LinkedAction,
-  NotificationPlace,
-} from './types.ts'
+import type { AuditRecord, LinkageTimelineEntry } from './types.ts'
 
 /** Run `fn` now and hand its result (or its error) back as a promise. */
 function settled<T>(fn: () => T): Promise<T> {
@@ -36,8 +27,6 @@ function settled<T>(fn: () => T): Promise<T> {
     return Promise.reject(err)
   }
 }
-
-const opt = <T>(v: T | undefined): T | null => (v === undefined ? null : v)
 
 export function createSqliteLinkageRepository(db: SqliteDb): LinkageRepository {
   return {
@@ -58,7 +47,13 @@ function sqliteRules(db: SqliteDb): RulesRepository {
   const all = db.prepare<[], { community: string; rules: string }>(
     'SELECT community, rules FROM linkage_rules',
   )
+  const get = db.prepare<[string], { rules: string }>('SELECT rules FROM linkage_rules WHERE community = ?')
   return {
+    get: (community) =>
+      settled(() => {
+        const r = get.get(community)
+        return r === undefined ? undefined : (JSON.parse(r.rules) as CommunityRulesInput)
+      }),
     all: () =>
       settled(() =>
         all.all().map((r) => ({ community: r.community, rules: JSON.parse(r.rules) as CommunityRulesInput })),
@@ -95,6 +90,13 @@ function sqliteMarks(db: SqliteDb): IncidentMarksRepository {
   }
 }
 
+interface TimerRow {
+  incident: string
+  step: number
+  deadline: number
+  spec: string
+}
+
 function sqliteTimers(db: SqliteDb): TimerRepository {
   const insert = db.prepare<[string, number, number, string]>(
     'INSERT OR REPLACE INTO linkage_timers (incident, step, deadline, spec) VALUES (?, ?, ?, ?)',
@@ -104,61 +106,25 @@ function sqliteTimers(db: SqliteDb): TimerRepository {
   })
   const remove = db.prepare<[string, number]>('DELETE FROM linkage_timers WHERE incident = ? AND step = ?')
   const removeAll = db.prepare<[string]>('DELETE FROM linkage_timers WHERE incident = ?')
-  const all = db.prepare<[], { incident: string; step: number; deadline: number; spec: string }>(
+  const all = db.prepare<[], TimerRow>(
     'SELECT incident, step, deadline, spec FROM linkage_timers ORDER BY deadline, step',
   )
+  const of = db.prepare<[string], TimerRow>(
+    'SELECT incident, step, deadline, spec FROM linkage_timers WHERE incident = ? ORDER BY step',
+  )
+  const timerOf = (r: TimerRow): EscalationTimer => ({
+    incident: r.incident,
+    step: r.step,
+    deadline: r.deadline,
+    spec: JSON.parse(r.spec) as EscalationStep,
+  })
   return {
-    all: () =>
-      settled(() =>
-        all.all().map((r) => ({
-          incident: r.incident,
-          step: r.step,
-          deadline: r.deadline,
-          spec: JSON.parse(r.spec) as EscalationStep,
-        })),
-      ),
+    all: () => settled(() => all.all().map(timerOf)),
+    ofIncident: (incident) => settled(() => of.all(incident).map(timerOf)),
     put: (timers) => settled(() => putAll(timers)),
     remove: (incident, step) => settled(() => void remove.run(incident, step)),
     removeAll: (incident) => settled(() => void removeAll.run(incident)),
   }
-}
-
-interface CommandRow {
-  id: string
-  incident: string
-  device: string
-  action: string
-  status: string
-  attempts: number
-  created_at: number
-  updated_at: number
-  last_attempt_at: number | null
-  next_attempt_at: number | null
-  acknowledged_at: number | null
-  acknowledged_id: string | null
-  cancelled_at: number | null
-  last_error: string | null
-  place: string
-}
-
-function commandOf(r: CommandRow): StoredCommand {
-  const record: CommandRecord = {
-    id: r.id,
-    incident: r.incident,
-    device: r.device,
-    action: r.action as LinkedAction,
-    status: r.status as CommandStatus,
-    attempts: r.attempts,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    ...(r.last_attempt_at !== null ? { lastAttemptAt: r.last_attempt_at } : {}),
-    ...(r.next_attempt_at !== null ? { nextAttemptAt: r.next_attempt_at } : {}),
-    ...(r.acknowledged_at !== null ? { acknowledgedAt: r.acknowledged_at } : {}),
-    ...(r.acknowledged_id !== null ? { acknowledgedId: r.acknowledged_id } : {}),
-    ...(r.cancelled_at !== null ? { cancelledAt: r.cancelled_at } : {}),
-    ...(r.last_error !== null ? { lastError: r.last_error } : {}),
-  }
-  return { record, place: JSON.parse(r.place) as NotificationPlace }
 }
 
 function sqliteCommands(db: SqliteDb): CommandRepository {
@@ -173,8 +139,12 @@ function sqliteCommands(db: SqliteDb): CommandRepository {
      WHERE id = @id`,
   )
   const all = db.prepare<[], CommandRow>('SELECT * FROM linkage_commands ORDER BY created_at, rowid')
+  const of = db.prepare<[string], CommandRow>(
+    'SELECT * FROM linkage_commands WHERE incident = ? ORDER BY created_at, rowid',
+  )
   return {
     all: () => settled(() => all.all().map(commandOf)),
+    ofIncident: (incident) => settled(() => of.all(incident).map((r) => commandOf(r).record)),
     insert: ({ record: r, place }) =>
       settled(
         () =>
@@ -206,57 +176,6 @@ function sqliteCommands(db: SqliteDb): CommandRepository {
   }
 }
 
-interface AuditRow {
-  id: string
-  incident: string | null
-  device: string | null
-  purpose: string
-  audience: string
-  channel: string
-  target: string | null
-  target_full: string | null
-  place: string
-  status: string
-  attempts: number
-  http_status: number | null
-  error: string | null
-  created_at: number
-  first_attempt_at: number | null
-  last_attempt_at: number | null
-  next_attempt_at: number | null
-  delivered_at: number | null
-  max_attempts: number | null
-  payload: string
-}
-
-function notificationOf(r: AuditRow): StoredNotification {
-  const record: AuditRecord = {
-    id: r.id,
-    ...(r.incident !== null ? { incident: r.incident } : {}),
-    ...(r.device !== null ? { device: r.device } : {}),
-    purpose: r.purpose as AuditRecord['purpose'],
-    audience: r.audience,
-    channel: r.channel as AuditRecord['channel'],
-    ...(r.target !== null ? { target: r.target } : {}),
-    status: r.status as DeliveryStatus,
-    attempts: r.attempts,
-    ...(r.http_status !== null ? { httpStatus: r.http_status } : {}),
-    ...(r.error !== null ? { error: r.error } : {}),
-    createdAt: r.created_at,
-    ...(r.first_attempt_at !== null ? { firstAttemptAt: r.first_attempt_at } : {}),
-    ...(r.last_attempt_at !== null ? { lastAttemptAt: r.last_attempt_at } : {}),
-    ...(r.next_attempt_at !== null ? { nextAttemptAt: r.next_attempt_at } : {}),
-    ...(r.delivered_at !== null ? { deliveredAt: r.delivered_at } : {}),
-    payload: JSON.parse(r.payload) as Record<string, unknown>,
-  }
-  return {
-    record,
-    place: JSON.parse(r.place) as NotificationPlace,
-    ...(r.target_full !== null ? { fullTarget: r.target_full } : {}),
-    ...(r.max_attempts !== null ? { maxAttempts: r.max_attempts } : {}),
-  }
-}
-
 function sqliteAudit(db: SqliteDb): AuditRepository {
   const insert = db.prepare(
     `INSERT INTO linkage_audit (id, incident, device, purpose, audience, channel, target, target_full, place,
@@ -273,6 +192,9 @@ function sqliteAudit(db: SqliteDb): AuditRepository {
      WHERE id = @id`,
   )
   const all = db.prepare<[], AuditRow>('SELECT * FROM linkage_audit ORDER BY created_at, rowid')
+  const of = db.prepare<[string], AuditRow>(
+    'SELECT * FROM linkage_audit WHERE incident = ? ORDER BY created_at, rowid',
+  )
   const putDead = db.prepare(
     `INSERT OR REPLACE INTO linkage_dead_letters (id, incident, purpose, channel, target, attempts, error, at, payload)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -304,6 +226,7 @@ function sqliteAudit(db: SqliteDb): AuditRepository {
   })
   return {
     all: () => settled(() => all.all().map(notificationOf)),
+    ofIncident: (incident) => settled(() => of.all(incident).map((r) => notificationOf(r).record)),
     insert: ({ record: r, fullTarget, place, maxAttempts }) =>
       settled(
         () =>
@@ -364,7 +287,12 @@ function sqliteTimeline(db: SqliteDb): TimelineRepository {
   const all = db.prepare<[], { incident: string; data: string }>(
     'SELECT incident, data FROM linkage_timeline ORDER BY incident, at, seq',
   )
+  const of = db.prepare<[string], { data: string }>(
+    'SELECT data FROM linkage_timeline WHERE incident = ? ORDER BY at, seq',
+  )
   return {
+    ofIncident: (incident) =>
+      settled(() => of.all(incident).map((r) => JSON.parse(r.data) as LinkageTimelineEntry)),
     all: () =>
       settled(() =>
         all.all().map((r) => ({ incident: r.incident, entry: JSON.parse(r.data) as LinkageTimelineEntry })),

@@ -5,6 +5,11 @@
  * the ones given up (dead letters), and its timeline entries. Every method is asynchronous,
  * so that a networked database can sit behind it; the stage keeps its working sets in
  * memory and writes through here before it changes them.
+ *
+ * Two kinds of reading. `all()` is what the stage loads at start: on a cluster's partitioned
+ * store (./repository-postgres.ts with a fence) only the rows of the partitions (communities)
+ * this node owns, so that a node works on nothing else. The other reads (`ofIncident`, the
+ * dead letters, the rules) answer for any incident or community, whichever node works on it.
  */
 import type { CommunityRulesInput, EscalationStep } from './rules.ts'
 import type { AuditRecord, CommandRecord, LinkageTimelineEntry, NotificationPlace } from './types.ts'
@@ -12,6 +17,8 @@ import type { AuditRecord, CommandRecord, LinkageTimelineEntry, NotificationPlac
 export interface RulesRepository {
   /** Every community an administrator set rules for. */
   all(): Promise<{ community: string; rules: CommunityRulesInput }[]>
+  /** One community's rules (re-read when another node changed them). */
+  get(community: string): Promise<CommunityRulesInput | undefined>
   put(community: string, rules: CommunityRulesInput, at: number): Promise<void>
   delete(community: string): Promise<void>
 }
@@ -37,8 +44,10 @@ export interface EscalationTimer {
 }
 
 export interface TimerRepository {
-  /** Every armed step, by deadline. */
+  /** Every armed step, by deadline (of the partitions owned). */
   all(): Promise<EscalationTimer[]>
+  /** The incident's armed steps, by step. */
+  ofIncident(incident: string): Promise<EscalationTimer[]>
   /** Add (or replace) steps, together. */
   put(timers: EscalationTimer[]): Promise<void>
   remove(incident: string, step: number): Promise<void>
@@ -52,8 +61,10 @@ export interface StoredCommand {
 }
 
 export interface CommandRepository {
-  /** Every command, in the order they were issued. */
+  /** Every command, in the order they were issued (of the partitions owned). */
   all(): Promise<StoredCommand[]>
+  /** The incident's commands, in the order they were issued. */
+  ofIncident(incident: string): Promise<CommandRecord[]>
   /** A new command (status `pending`, no attempt yet); false when the incident already has it. */
   insert(command: StoredCommand): Promise<boolean>
   /** The command's state as it is now. */
@@ -82,20 +93,24 @@ export interface DeadLetter {
 }
 
 export interface AuditRepository {
-  /** Every notification, in the order they were made. */
+  /** Every notification, in the order they were made (of the partitions owned). */
   all(): Promise<StoredNotification[]>
+  /** The incident's notifications, in the order they were made. */
+  ofIncident(incident: string): Promise<AuditRecord[]>
   insert(n: StoredNotification): Promise<void>
   /** The record's state as it is now (attempts, status, times). */
   save(record: AuditRecord): Promise<void>
-  /** Every dead letter (the target as it was sent). */
+  /** Every dead letter (the target as it was sent), oldest first; of every partition. */
   deadLetters(): Promise<DeadLetter[]>
   /** Add or replace a dead letter. */
   putDeadLetter(d: DeadLetter): Promise<void>
 }
 
 export interface TimelineRepository {
-  /** Every entry, per incident by time then in the order written. */
+  /** Every entry, per incident by time then in the order written (of the partitions owned). */
   all(): Promise<{ incident: string; entry: LinkageTimelineEntry }[]>
+  /** The incident's entries, by time then in the order written. */
+  ofIncident(incident: string): Promise<LinkageTimelineEntry[]>
   add(incident: string, entry: LinkageTimelineEntry): Promise<void>
 }
 

@@ -16,11 +16,26 @@ export interface LinkageRoutesDeps {
   incidents: Pick<IncidentBook, 'get'>
   registry: Pick<Registry, 'community'>
   rules: RulesBook
+  /** What linkage did for the incident, whichever node works on it (./index.ts view). */
+  view(incident: string): Promise<LinkageView>
+  /** Newest first, of every partition. */
+  deadLetters(limit: number): Promise<DeadLetter[]>
+}
+
+/** What linkage did for an incident, as GET /api/incidents/{id} shows it. */
+export interface LinkageView {
+  audit: unknown[]
+  commands: unknown[]
+  escalations: unknown[]
+  timeline: unknown[]
+}
+
+/** Where the parts of an incident's view come from. */
+export interface LinkageViewParts {
   audit(incident: string): AuditRecord[]
   commands(incident: string): CommandRecord[]
   timeline(incident: string): LinkageTimelineEntry[]
   pending(incident: string): { step: number; deadline: number; audience: string }[]
-  deadLetters(limit: number): DeadLetter[]
 }
 
 function withIsoTimes<T extends object>(o: T, keys: readonly string[]): Record<string, unknown> {
@@ -154,10 +169,7 @@ export const LinkageSummaryOut = Type.Object(
   { description: 'what linkage did: GET /api/linkage/incidents/{id} has the full schema' },
 )
 
-export function linkageView(
-  deps: Pick<LinkageRoutesDeps, 'audit' | 'commands' | 'pending' | 'timeline'>,
-  id: string,
-): { audit: unknown[]; commands: unknown[]; escalations: unknown[]; timeline: unknown[] } {
+export function linkageView(deps: LinkageViewParts, id: string): LinkageView {
   return {
     audit: deps.audit(id).map((a) => withIsoTimes(a, AUDIT_TIMES)),
     commands: deps.commands(id).map((c) => withIsoTimes(c, COMMAND_TIMES)),
@@ -195,7 +207,7 @@ function incidentRoute(api: ApiInstance, deps: LinkageRoutesDeps): void {
       const i = await deps.incidents.get(request.params.id)
       if (i === undefined) throw notRegistered(`incident ${request.params.id} does not exist`)
       assertInScope(callerOf(request), i, `incident ${i.id}`)
-      return { incident: i.id, ...linkageView(deps, i.id) } as never
+      return { incident: i.id, ...(await deps.view(i.id)) } as never
     },
   )
 }
@@ -304,7 +316,7 @@ function deadLettersRoute(api: ApiInstance, deps: LinkageRoutesDeps): void {
       },
     },
     async (request) => ({
-      items: deps.deadLetters(request.query.limit ?? 100).map((d) => ({ ...d, at: iso(d.at)! })),
+      items: (await deps.deadLetters(request.query.limit ?? 100)).map((d) => ({ ...d, at: iso(d.at)! })),
     }),
   )
 }

@@ -344,12 +344,16 @@ export interface RulesBook {
   /** Validate (naming the bad entry, under `body`) and keep an override; resolves with it. */
   set(community: string, input: unknown, at?: number): Promise<CommunityRulesInput>
   clear(community: string): Promise<boolean>
+  /** Read one community's override again (another node set or cleared it). */
+  refresh(community: string): Promise<void>
 }
 
 export interface RulesBookDeps {
   repository: RulesRepository
   file?: RulesFile
   now: () => number
+  /** Told after an override was set or cleared here (so that other nodes re-read it). */
+  onChange?: (community: string, at: number) => void
 }
 
 export function createRulesBook(deps: RulesBookDeps): RulesBook {
@@ -382,6 +386,7 @@ export function createRulesBook(deps: RulesBookDeps): RulesBook {
       await repository.put(community, valid, at)
       overrides.set(community, valid)
       cache.delete(community)
+      deps.onChange?.(community, at)
       return valid
     },
     async clear(community) {
@@ -389,7 +394,14 @@ export function createRulesBook(deps: RulesBookDeps): RulesBook {
       await repository.delete(community)
       overrides.delete(community)
       cache.delete(community)
+      deps.onChange?.(community, deps.now())
       return had
+    },
+    async refresh(community) {
+      const rules = await repository.get(community)
+      if (rules === undefined) overrides.delete(community)
+      else overrides.set(community, rules)
+      cache.delete(community)
     },
   }
 }

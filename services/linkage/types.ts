@@ -95,6 +95,8 @@ export interface Channel {
   send(n: Notification, opts?: SendOptions): Promise<Outcome>
   /** Stop retrying and abort what is in flight (the service is stopping). */
   close(): void
+  /** Send again after a close (the stage starts again in the same process). */
+  open(): void
 }
 
 /** A row of the audit log (`linkage_audit`). */
@@ -197,10 +199,21 @@ export interface LinkageEscalation {
   reason: string
 }
 
+/** An administrator set or cleared a community's rules on this node. */
+export interface LinkageRulesChange {
+  community: string
+  at: number
+}
+
 /** What linkage tells the other stages. */
 export interface LinkageEvents {
   /** A linked alert for duty officers on the SSE stream. */
   'linkage.notification': [LinkageStreamNotification]
   /** An alarm not acknowledged in time was escalated to the street's or the district's officers. */
   'linkage.escalation': [LinkageEscalation]
+  /**
+   * A community's rules changed here; a cluster relays it so that every other node calls
+   * `linkage.refreshRules(community)`.
+   */
+  'linkage.rules': [LinkageRulesChange]
 }

@@ -230,5 +230,8 @@ export function createWebhookChannel(deps: WebhookDeps): Channel {
       for (const stop of [...stops]) stop()
       stops.clear()
     },
+    open() {
+      closed = false
+    },
   }
 }

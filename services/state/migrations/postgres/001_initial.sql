@@ -180,9 +180,11 @@ CREATE TABLE IF NOT EXISTS linkage_timers (
   PRIMARY KEY (incident, step)
 );
 
--- linkage: commands to sounders, gas valves and door releases
+-- linkage: commands to sounders, gas valves and door releases (seq: the order they were
+-- issued, SQLite's rowid)
 CREATE TABLE IF NOT EXISTS linkage_commands (
   id TEXT PRIMARY KEY,
+  seq BIGSERIAL NOT NULL,
   incident TEXT NOT NULL,
   device TEXT NOT NULL,
   action TEXT NOT NULL,
@@ -201,9 +203,11 @@ CREATE TABLE IF NOT EXISTS linkage_commands (
 );
 CREATE INDEX IF NOT EXISTS linkage_commands_pending ON linkage_commands (status) WHERE status = 'pending';
 
--- linkage: every notification (audit log) and the ones given up (dead letters)
+-- linkage: every notification (audit log) and the ones given up (dead letters); seq is the
+-- order they were written (SQLite's rowid)
 CREATE TABLE IF NOT EXISTS linkage_audit (
   id TEXT PRIMARY KEY,
+  seq BIGSERIAL NOT NULL,
   incident TEXT,
   device TEXT,
   purpose TEXT NOT NULL,
@@ -229,6 +233,7 @@ CREATE INDEX IF NOT EXISTS linkage_audit_device ON linkage_audit (device, create
 CREATE INDEX IF NOT EXISTS linkage_audit_open ON linkage_audit (status) WHERE status IN ('pending', 'retrying');
 CREATE TABLE IF NOT EXISTS linkage_dead_letters (
   id TEXT PRIMARY KEY,
+  seq BIGSERIAL NOT NULL,
   incident TEXT,
   purpose TEXT NOT NULL,
   channel TEXT NOT NULL,
