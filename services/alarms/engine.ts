@@ -165,6 +165,23 @@ async function superviseAll(
   }
 }
 
+/**
+ * Offline by silence after 3 × the kind's reporting interval. A watch that was stopped stays
+ * stopped: each start() supervises with a new one.
+ */
+function silenceWatchOf(deps: Pick<AlarmEngineDeps, 'clock' | 'registry' | 'liveness'>): SilenceWatch {
+  const { registry, liveness } = deps
+  return createSilenceWatch({
+    clock: deps.clock,
+    allowanceMs: (id) => {
+      const d = registry.device(id)
+      return d === undefined || !d.enabled ? undefined : 3 * KINDS[d.kind].reportingIntervalS * 1000
+    },
+    lastSeen: (id) => liveness.get(id)?.lastSeen,
+    onSilent: (id, _last, at) => liveness.silent(id, at),
+  })
+}
+
 export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
   const { clock, events, registry, liveness, incidents, spool, logger } = deps
   const queue = createSerialQueue()
@@ -182,17 +199,7 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
 
   const owns = deps.scope === undefined ? () => true : (community: string) => deps.scope!.owns(community)
 
-  /** A watch that was stopped stays stopped: each start() supervises with a new one. */
-  const newSilenceWatch = (): SilenceWatch =>
-    createSilenceWatch({
-      clock,
-      allowanceMs: (id) => {
-        const d = registry.device(id)
-        return d === undefined || !d.enabled ? undefined : 3 * KINDS[d.kind].reportingIntervalS * 1000
-      },
-      lastSeen: (id) => liveness.get(id)?.lastSeen,
-      onSilent: (id, _last, at) => liveness.silent(id, at),
-    })
+  const newSilenceWatch = () => silenceWatchOf(deps)
   let silence = newSilenceWatch()
 
   function runtime(
