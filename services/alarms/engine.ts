@@ -197,7 +197,8 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
   const owner = { stage: 'alarms' }
   const fail = (what: string) => (err: Error) => logger.error({ err: err.message }, `${what} failed`)
 
-  const owns = deps.scope === undefined ? () => true : (community: string) => deps.scope!.owns(community)
+  const { scope } = deps
+  const owns = scope === undefined ? () => true : (community: string) => scope.owns(community)
 
   const newSilenceWatch = () => silenceWatchOf(deps)
   let silence = newSilenceWatch()
