@@ -182,6 +182,11 @@ function silenceWatchOf(deps: Pick<AlarmEngineDeps, 'clock' | 'registry' | 'live
   })
 }
 
+/** Whether a community's devices are this engine's: all of them outside a cluster. */
+function ownsOf(scope: AlarmEngineDeps['scope']): (community: string) => boolean {
+  return scope === undefined ? () => true : (community) => scope.owns(community)
+}
+
 export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
   const { clock, events, registry, liveness, incidents, spool, logger } = deps
   const queue = createSerialQueue()
@@ -197,8 +202,7 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
   const owner = { stage: 'alarms' }
   const fail = (what: string) => (err: Error) => logger.error({ err: err.message }, `${what} failed`)
 
-  const { scope } = deps
-  const owns = scope === undefined ? () => true : (community: string) => scope.owns(community)
+  const owns = ownsOf(deps.scope)
 
   const newSilenceWatch = () => silenceWatchOf(deps)
   let silence = newSilenceWatch()
