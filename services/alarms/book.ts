@@ -3,6 +3,8 @@
  * by building, so that the engine finds the one a new alarm joins without a query. A change
  * is decided on a copy, written, then made in memory (a failed write leaves memory as it
  * was); changes run one after another in the order they were asked for, whoever asks.
+ * In a cluster the repository loads only the partitions this node owns, and `reload` (queued
+ * behind the changes asked for before it) brings memory to a changed set of partitions.
  */
 import { createSerialQueue } from '../shared/index.ts'
 import {
@@ -41,6 +43,14 @@ export async function createIncidentBook(repository: IncidentRepository): Promis
     }
   }
   for (const i of await repository.loadOpen()) index(i)
+
+  /** Replace memory with what the repository holds open now (loaded first: a failed load changes nothing). */
+  async function reload(): Promise<void> {
+    const loaded = await repository.loadOpen()
+    open.clear()
+    openByBuilding.clear()
+    for (const i of loaded) index(i)
+  }
 
   async function current(id: string): Promise<Incident> {
     const i = open.get(id) ?? (await repository.find(id))
@@ -85,6 +95,7 @@ export async function createIncidentBook(repository: IncidentRepository): Promis
         index(i)
         return i
       }),
+    reload: () => queue.run(reload),
     update: (id, change, entries) => queue.run(() => apply(id, change, entries)),
     transition: (id, to, entry, change) =>
       queue.run(async () => {

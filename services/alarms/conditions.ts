@@ -15,6 +15,7 @@ export interface ActiveCondition {
 }
 
 export interface DeviceConditions {
+  /** Replace memory with the stored conditions (a failed load leaves memory as it was). */
   load(): Promise<void>
   has(device: string, condition: ConditionType): boolean
   types(device: string): Iterable<ConditionType>
@@ -47,7 +48,10 @@ export function createDeviceConditions(repository: ConditionRepository): DeviceC
 
   return {
     async load() {
-      for (const r of await repository.loadConditions()) {
+      const stored = await repository.loadConditions()
+      // A load after a restart in place (a changed set of partitions) keeps nothing of before.
+      active.clear()
+      for (const r of stored) {
         if (r.condition in CONDITIONS) set(r.device, make(r.condition, r.since, r.value, r.threshold))
       }
     },

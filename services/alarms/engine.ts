@@ -40,8 +40,13 @@ import { createVerifications } from './verification.ts'
 export type { ActiveCondition } from './conditions.ts'
 
 export interface AlarmEngine {
-  /** Restore conditions and timers, supervise the devices, subscribe to the event stream. */
+  /**
+   * Restore conditions and timers, supervise the devices, subscribe to the event stream. After
+   * a stop() it starts afresh (in a cluster, on a changed set of partitions, after the book's
+   * reload): what it keeps in memory is then exactly what it loads now.
+   */
   start(): Promise<void>
+  /** Unsubscribe and cancel every timer; the conditions stay stored. */
   stop(): void
   /** A duty officer's action on an incident. Rejects with DomainError (not_registered, incident_transition_refused). */
   act(id: string, action: OfficerAction, actor: string, reason?: string): Promise<Incident>
@@ -63,6 +68,12 @@ export interface AlarmEngineDeps {
   spool: Pick<Spool, 'append'>
   logger: Logger
   metrics: Metrics
+  /**
+   * In a cluster: the communities whose work this node owns now. Silence is supervised, and
+   * readings, device events and device states are evaluated, only for devices of those
+   * communities (the others reach their owner). Without it every device is this engine's.
+   */
+  scope?: { owns(community: string): boolean }
 }
 
 /** Conditions decided by device events or liveness rather than by readings. */
@@ -138,6 +149,7 @@ async function superviseAll(
     liveness: Pick<Liveness, 'get'>
     conditions: Pick<DeviceConditions, 'has'>
     silence: Pick<SilenceWatch, 'watch'>
+    owns: (community: string) => boolean
   },
   startedAt: number,
 ): Promise<void> {
@@ -145,12 +157,34 @@ async function superviseAll(
   for (;;) {
     const page = await deps.registry.listDevices({}, { limit: 10_000, offset })
     for (const d of page.items) {
-      if (!d.enabled || deps.conditions.has(d.id, 'offline')) continue
+      if (!d.enabled || !deps.owns(d.community) || deps.conditions.has(d.id, 'offline')) continue
       deps.silence.watch(d.id, Math.max(startedAt, deps.liveness.get(d.id)?.lastSeen ?? 0))
     }
     offset += page.items.length
     if (page.items.length === 0 || offset >= page.total) break
   }
+}
+
+/**
+ * Offline by silence after 3 × the kind's reporting interval. A watch that was stopped stays
+ * stopped: each start() supervises with a new one.
+ */
+function silenceWatchOf(deps: Pick<AlarmEngineDeps, 'clock' | 'registry' | 'liveness'>): SilenceWatch {
+  const { registry, liveness } = deps
+  return createSilenceWatch({
+    clock: deps.clock,
+    allowanceMs: (id) => {
+      const d = registry.device(id)
+      return d === undefined || !d.enabled ? undefined : 3 * KINDS[d.kind].reportingIntervalS * 1000
+    },
+    lastSeen: (id) => liveness.get(id)?.lastSeen,
+    onSilent: (id, _last, at) => liveness.silent(id, at),
+  })
+}
+
+/** Whether a community's devices are this engine's: all of them outside a cluster. */
+function ownsOf(scope: AlarmEngineDeps['scope']): (community: string) => boolean {
+  return scope === undefined ? () => true : (community) => scope.owns(community)
 }
 
 export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
@@ -168,15 +202,10 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
   const owner = { stage: 'alarms' }
   const fail = (what: string) => (err: Error) => logger.error({ err: err.message }, `${what} failed`)
 
-  const silence = createSilenceWatch({
-    clock,
-    allowanceMs: (id) => {
-      const d = registry.device(id)
-      return d === undefined || !d.enabled ? undefined : 3 * KINDS[d.kind].reportingIntervalS * 1000
-    },
-    lastSeen: (id) => liveness.get(id)?.lastSeen,
-    onSilent: (id, _last, at) => liveness.silent(id, at),
-  })
+  const owns = ownsOf(deps.scope)
+
+  const newSilenceWatch = () => silenceWatchOf(deps)
+  let silence = newSilenceWatch()
 
   function runtime(
     device: string,
@@ -251,6 +280,7 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
   }
 
   const onReading = (r: Reading): void => {
+    if (!owns(r.community)) return
     if (!silence.watching(r.device)) silence.watch(r.device, r.receivedAt)
     // Readings that change nothing (nearly all) are evaluated at once when nothing is queued,
     // with no task, promise or closure made for them.
@@ -263,6 +293,7 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
   }
 
   const onDeviceEvent = (e: DeviceEvent): void => {
+    if (!owns(e.community)) return
     if (!silence.watching(e.device)) silence.watch(e.device, e.receivedAt)
     const changes = changesOf(e)
     if (changes.length > 0) queue.run(() => applyAll(e, changes)).catch(fail('device event'))
@@ -270,7 +301,7 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
 
   const onDeviceState = (s: DeviceLiveState): void => {
     const d = registry.device(s.device)
-    if (d === undefined) return
+    if (d === undefined || !owns(d.community)) return
     queue
       .run(async () => {
         await apply(placeOf(d), { type: 'offline', active: !s.online, ts: s.since ?? clock.now() })
@@ -281,9 +312,16 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
 
   return {
     async start() {
-      await conditions.load()
-      for (const i of incidents.openIncidents()) if (i.status === 'verifying') verifications.schedule(i)
-      await superviseAll({ registry, liveness, conditions, silence }, clock.now())
+      // Behind any reaction still running from before a stop(), so that none of them changes
+      // memory after it was loaded.
+      await queue.run(async () => {
+        await conditions.load()
+        runtimes.clear()
+        silence.stop()
+        silence = newSilenceWatch()
+        for (const i of incidents.openIncidents()) if (i.status === 'verifying') verifications.schedule(i)
+        await superviseAll({ registry, liveness, conditions, silence, owns }, clock.now())
+      })
       events.on(owner, 'reading', onReading)
       events.on(owner, 'device.event', onDeviceEvent)
       events.on(owner, 'device.state', onDeviceState)

@@ -135,4 +135,10 @@ export interface IncidentBook {
     entry: Omit<TimelineEntry, 'type' | 'status' | 'from'>,
     change?: (i: Incident) => void,
   ): Promise<{ incident: Incident; entry: TimelineEntry }>
+  /**
+   * Load the open incidents again, in place of those in memory (in a cluster: when the set of
+   * partitions this node owns changed; the engine is stopped around it). Runs after the changes
+   * asked for before it.
+   */
+  reload(): Promise<void>
 }

@@ -41,6 +41,7 @@ export type {
   IncidentRepository,
   StoredCondition,
 } from './repository.ts'
+export { createPostgresAlarmRepository } from './repository-postgres.ts'
 export { createSqliteAlarmRepository } from './repository-sqlite.ts'
 export { type IncidentRoutesDeps, registerIncidentRoutes } from './routes.ts'
 export { evaluateReading, newDetectorMemory } from './rules.ts'

@@ -22,6 +22,7 @@ export interface Verifications {
     now: number,
     windowMs: number,
   ): { device: string; at: number } | undefined
+  /** Cancel every timer and forget the recent candidates (a start after it schedules afresh). */
   stop(): void
 }
 
@@ -55,6 +56,7 @@ export function createVerifications({ clock, onDeadline }: VerificationDeps): Ve
     stop() {
       for (const t of timers.values()) t.cancel()
       timers.clear()
+      candidates.clear()
     },
   }
 }

@@ -10,6 +10,7 @@ import type { DeviceLiveState, DeviceStates, LivenessEvents, Rejection } from '.
 import { createStateWriter } from './writer.ts'
 
 export type { LivenessRepository } from './repository.ts'
+export { createPostgresLivenessRepository } from './repository-postgres.ts'
 export { createSqliteLivenessRepository } from './repository-sqlite.ts'
 export type { DeviceLiveState, DeviceStates, LivenessEvents, Rejection, RejectionReason } from './types.ts'
 
@@ -38,6 +39,11 @@ export interface Liveness extends DeviceStates {
   flush(): Promise<void>
   /** Stop the batch timer and save what changed. */
   close(): Promise<void>
+  /**
+   * Save what changed, then load the stored states in place of those in memory (in a cluster:
+   * when the set of communities this node owns changed, so that it keeps exactly theirs).
+   */
+  reload(): Promise<void>
 }
 
 export interface LivenessDeps {
@@ -124,5 +130,11 @@ export async function createLiveness(deps: LivenessDeps): Promise<Liveness> {
     },
     flush: writer.flush,
     close: writer.close,
+    async reload() {
+      await writer.flush()
+      const loaded = await repository.loadStates()
+      states.clear()
+      for (const s of loaded) states.set(s.device, s)
+    },
   }
 }

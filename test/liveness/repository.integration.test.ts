@@ -1,21 +1,35 @@
 /**
- * Liveness behind its repository: the states a service saw survive a restart, and a batch
+ * Liveness behind its repository (SQLite and PostgreSQL, the same contract): the states a
+ * service saw survive a restart. On SQLite, a batch
  * that cannot be saved (here a real "database or disk is full" from SQLite, by capping the
  * file's pages) never throws out of the batch timer, stays dirty and is saved once there is
- * room again.
+ * room again. On PostgreSQL for a cluster: a node keeps the states of its own communities'
+ * devices only (loads scoped, batches fenced by each device's community).
  */
 import path from 'node:path'
 import { Writable } from 'node:stream'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
   createLiveness,
+  createPostgresLivenessRepository,
   createSqliteLivenessRepository,
   type DeviceLiveState,
   type LivenessEvents,
+  type LivenessRepository,
 } from '../../services/liveness/index.ts'
 import { createEventBus, createLogger, createManualClock } from '../../services/shared/index.ts'
-import { openStateDatabase, type SqliteDb } from '../../services/state/index.ts'
+import { openPostgres, openStateDatabase, type SqliteDb } from '../../services/state/index.ts'
+import { ownedFence, seedDevices } from '../support/owned-fence.ts'
+import { type PostgresHarness, startPostgres } from '../support/postgres.ts'
 import { tempDir } from '../support/tmp.ts'
+
+let pg: PostgresHarness
+beforeAll(async () => {
+  pg = await startPostgres()
+}, 60_000)
+afterAll(async () => {
+  await pg?.stop()
+})
 
 const cleanups: (() => void)[] = []
 afterEach(() => {
@@ -43,17 +57,57 @@ function open(dir: string): SqliteDb {
 
 const T0 = Date.UTC(2026, 11, 1)
 
-describe('liveness repository (SQLite)', () => {
+/** Where states are kept: `open()` is the store as a service opens it (again, after a close). */
+interface Backend {
+  name: string
+  store(): Promise<{ open(): Promise<LivenessRepository>; close(): Promise<void> }>
+}
+
+const backends: Backend[] = [
+  {
+    name: 'SQLite',
+    async store() {
+      const t = tempDir()
+      cleanups.push(t.cleanup)
+      let db: SqliteDb | undefined
+      return {
+        async open() {
+          db = open(t.dir)
+          return createSqliteLivenessRepository(db)
+        },
+        async close() {
+          db?.close()
+        },
+      }
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    async store() {
+      const { url } = await pg.database()
+      let db: Awaited<ReturnType<typeof openPostgres>> | undefined
+      return {
+        async open() {
+          db = await openPostgres(url)
+          return createPostgresLivenessRepository(db)
+        },
+        async close() {
+          await db?.close()
+        },
+      }
+    },
+  },
+]
+
+describe.each(backends)('liveness repository ($name)', (backend) => {
   it('keeps every state across a reopen', async () => {
-    const t = tempDir()
-    cleanups.push(t.cleanup)
+    const store = await backend.store()
     const clock = createManualClock(T0)
     const events = createEventBus<LivenessEvents>()
     const { logger } = logLines()
 
-    const db = open(t.dir)
     const liveness = await createLiveness({
-      repository: createSqliteLivenessRepository(db),
+      repository: await store.open(),
       clock,
       events,
       logger,
@@ -65,11 +119,10 @@ describe('liveness repository (SQLite)', () => {
     liveness.clockWarning('d1', T0 + 4, T0 - 3_600_000)
     const before = ['d1', 'd2', 'd3'].map((d) => liveness.get(d))
     await liveness.close()
-    db.close()
+    await store.close()
 
-    const reopened = open(t.dir)
     const again = await createLiveness({
-      repository: createSqliteLivenessRepository(reopened),
+      repository: await store.open(),
       clock,
       events,
       logger,
@@ -78,12 +131,12 @@ describe('liveness repository (SQLite)', () => {
     expect(again.get('d2')).toMatchObject({ online: false, cause: 'last_will', since: T0 + 2 })
     expect(again.get('d1')).toMatchObject({ online: true, battery: 87, rssi: -71 })
     await again.close()
+    await store.close()
   })
 
   it('loads and saves through the repository, in batches', async () => {
-    const t = tempDir()
-    cleanups.push(t.cleanup)
-    const repo = createSqliteLivenessRepository(open(t.dir))
+    const store = await backend.store()
+    const repo = await store.open()
     const s: DeviceLiveState = { device: 'd9', online: true, since: T0, cause: 'birth', lastSeen: T0 }
     await repo.saveStates([s, { device: 'd10', online: false }])
     await repo.saveStates([{ ...s, online: false, cause: 'silence' }])
@@ -92,8 +145,11 @@ describe('liveness repository (SQLite)', () => {
       { device: 'd10', online: false },
       { ...s, online: false, cause: 'silence' },
     ])
+    await store.close()
   })
+})
 
+describe('liveness repository (SQLite): a batch that fails', () => {
   it('keeps a batch that fails to save (disk full) dirty, without throwing, and logs it once', async () => {
     const t = tempDir()
     cleanups.push(t.cleanup)
@@ -154,5 +210,97 @@ describe('liveness repository (SQLite)', () => {
     })
     expect(again.get('d199')?.lastRejection).toMatchObject({ at: T0 + 199, reason: 'schema', message: long })
     await again.close()
+  })
+})
+
+describe('liveness repository on PostgreSQL, partitioned by community (cluster)', () => {
+  async function world() {
+    const db = await pg.database()
+    await seedDevices(db, [
+      { id: 'd1', community: 'c1' },
+      { id: 'd2', community: 'c2' },
+    ])
+    return { db, fence: ownedFence(db) }
+  }
+  const stored = async (db: Awaited<ReturnType<typeof world>>['db']) =>
+    Object.fromEntries(
+      (await db.query<{ device: string; state: string }>('SELECT device, state FROM device_state')).rows.map(
+        (r) => [r.device, JSON.parse(r.state) as DeviceLiveState],
+      ),
+    )
+
+  it('loads the states of the owned communities’ devices only', async () => {
+    const { db, fence } = await world()
+    await createPostgresLivenessRepository(db).saveStates([
+      { device: 'd1', online: true, since: T0, cause: 'birth' },
+      { device: 'd2', online: false },
+      { device: 'unregistered', online: false },
+    ])
+    await fence.take('c2')
+    const scoped = createPostgresLivenessRepository(db, fence)
+    expect(await scoped.loadStates()).toEqual([{ device: 'd2', online: false }])
+    await fence.take('c1')
+    expect((await scoped.loadStates()).map((s) => s.device).sort()).toEqual(['d1', 'd2'])
+  })
+
+  it('writes a batch by each device’s community: a lost partition’s states are left to its owner, the rest saved', async () => {
+    const { db, fence } = await world()
+    await fence.take('c1', 'c2')
+    const repo = createPostgresLivenessRepository(db, fence)
+    await repo.saveStates([
+      { device: 'd1', online: true, since: T0, cause: 'birth' },
+      { device: 'd2', online: true, since: T0, cause: 'birth' },
+    ])
+    await fence.steal('c2')
+    await repo.saveStates([
+      { device: 'd1', online: false, since: T0 + 1, cause: 'last_will' },
+      { device: 'd2', online: false, since: T0 + 1, cause: 'silence' },
+      {
+        device: 'unregistered',
+        online: false,
+        lastRejection: { at: T0, topic: 't', reason: 'schema', message: 'm' },
+      },
+    ])
+    expect(await stored(db)).toEqual({
+      d1: { device: 'd1', online: false, since: T0 + 1, cause: 'last_will' },
+      d2: { device: 'd2', online: true, since: T0, cause: 'birth' },
+      unregistered: {
+        device: 'unregistered',
+        online: false,
+        lastRejection: { at: T0, topic: 't', reason: 'schema', message: 'm' },
+      },
+    })
+    // A batch wholly in the lost partition changes nothing, and does not fail (it is not this node's to retry).
+    await repo.saveStates([{ device: 'd2', online: false, since: T0 + 2, cause: 'silence' }])
+    expect((await stored(db)).d2).toEqual({ device: 'd2', online: true, since: T0, cause: 'birth' })
+  })
+
+  it('reload() keeps exactly the states of the communities owned now, saving what changed first', async () => {
+    const { db, fence } = await world()
+    await createPostgresLivenessRepository(db).saveStates([{ device: 'd2', online: true, battery: 55 }])
+    await fence.take('c1')
+    const liveness = await createLiveness({
+      repository: createPostgresLivenessRepository(db, fence),
+      clock: createManualClock(T0),
+      events: createEventBus<LivenessEvents>(),
+      logger: logLines().logger,
+      flushMs: 3_600_000,
+    })
+    expect(liveness.get('d2')).toBeUndefined()
+    liveness.status('d1', true, 'birth', T0)
+    // A partition taken: its devices' states come in, and what changed is saved, not lost.
+    await fence.take('c2')
+    await liveness.reload()
+    expect((await stored(db)).d1).toMatchObject({ online: true, cause: 'birth', since: T0 })
+    expect(liveness.get('d1')).toMatchObject({ online: true, cause: 'birth', since: T0 })
+    expect(liveness.get('d2')).toEqual({ device: 'd2', online: true, battery: 55 })
+    // A partition given up: its devices' states are the new owner's.
+    fence.drop('c1')
+    liveness.status('d1', false, 'last_will', T0 + 1)
+    await liveness.reload()
+    expect(liveness.get('d1')).toBeUndefined()
+    expect(liveness.get('d2')).toEqual({ device: 'd2', online: true, battery: 55 })
+    expect((await stored(db)).d1).toMatchObject({ online: true, cause: 'birth', since: T0 })
+    await liveness.close()
   })
 })
