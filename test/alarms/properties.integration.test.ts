@@ -121,12 +121,10 @@ async function run(ops: Op[], twice: boolean, onStep?: (w: AlarmWorld) => void):
 }
 
 async function projection(w: AlarmWorld) {
-  // Incident ids are random: order by what identifies an incident instead.
-  const all = (await w.all()).sort(
-    (a, b) => a.openedAt - b.openedAt || (a.building ?? '').localeCompare(b.building ?? ''),
-  )
-  return Promise.all(
-    all.map(async (i) => ({
+  // Incident ids are random: order by what identifies an incident instead — when, where, and
+  // (two incidents of one building opened in the same millisecond, one closed) all the rest.
+  const all = await Promise.all(
+    (await w.all()).map(async (i) => ({
       building: i.building,
       status: i.status,
       devices: i.devices,
@@ -135,6 +133,15 @@ async function projection(w: AlarmWorld) {
       timeline: await w.incidents.timeline(i.id),
     })),
   )
+  return all
+    .map((p) => ({ p, key: JSON.stringify(p) }))
+    .sort(
+      (a, b) =>
+        a.p.openedAt - b.p.openedAt ||
+        (a.p.building ?? '').localeCompare(b.p.building ?? '') ||
+        (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+    )
+    .map((x) => x.p)
 }
 
 describe('alarm engine properties', () => {
