@@ -123,6 +123,8 @@ export interface Census {
   free: string[]
   /** How many partitions there are. */
   partitions: number
+  /** Every partition (a lease whose community is gone is none). */
+  all: Set<string>
 }
 
 export async function census(db: PgDatabase, now: number, leaseMs: number): Promise<Census> {
@@ -140,7 +142,13 @@ export async function census(db: PgDatabase, now: number, leaseMs: number): Prom
     if (l.owner === null || Number(l.expires_at) <= now) free.push(l.partition)
     else holdings.set(l.owner, (holdings.get(l.owner) ?? 0) + 1)
   }
-  return { live: nodes.rows.map((n) => n.id), holdings, free, partitions: leases.rows.length }
+  return {
+    live: nodes.rows.map((n) => n.id),
+    holdings,
+    free,
+    partitions: leases.rows.length,
+    all: new Set(leases.rows.map((l) => l.partition)),
+  }
 }
 
 /**

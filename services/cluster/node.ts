@@ -123,6 +123,8 @@ async function shareOut({ db, nodeId, clock, leaseMs, held, report }: ShareOut):
   }
   const extra = surplus(c, nodeId, held.size, target)
   const given = [...held].sort(([x], [y]) => (x < y ? -1 : 1)).slice(held.size - extra)
+  // A community removed since is no partition any more: its lease is given up too.
+  for (const entry of held) if (!c.all.has(entry[0]) && !given.includes(entry)) given.push(entry)
   // Belief goes first: this node stops acting on them before the rows say they are free.
   for (const [p] of given) held.delete(p)
   report()

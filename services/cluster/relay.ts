@@ -110,7 +110,12 @@ function createListener(deps: RelayDeps, on: ListenerEvents) {
 
   async function connect(): Promise<void> {
     if (!running) return
-    const c = new pg.Client({ ...db.pool.options, application_name: `firecircle-relay-${nodeId}` })
+    // keepAlive: a connection cut without a word (a network partition) is noticed, not trusted forever.
+    const c = new pg.Client({
+      ...db.pool.options,
+      application_name: `firecircle-relay-${nodeId}`,
+      keepAlive: true,
+    })
     c.on('error', (err) => broken(c, err))
     c.on('end', () => broken(c))
     c.on('notification', (msg) => {

@@ -119,7 +119,8 @@ describe('a node without its database', () => {
     const db = await pg.database()
     const communities = await seedCommunities(db, 3)
     const w = createWorld(db)
-    const a = w.add('node-a')
+    const metrics = new client.Registry()
+    const a = w.add('node-a', metrics)
     const changes: { gained: string[]; lost: string[] }[] = []
     a.node.onChange(({ gained, lost }) => void changes.push({ gained, lost }))
     const heard: unknown[] = []
@@ -129,9 +130,13 @@ describe('a node without its database', () => {
     expect(a.node.databaseUp()).toBe(true)
     expect(a.node.owned()).toEqual(communities)
 
+    expect(await metrics.metrics()).toMatch(/^firecircle_cluster_partitions_owned 3$/m)
+    expect(await metrics.metrics()).toMatch(/^firecircle_cluster_database_up 1$/m)
+
     await pg.server.stop('immediate')
     await w.advance(ROUND_MS)
     expect(a.node.databaseUp()).toBe(false)
+    expect(await metrics.metrics()).toMatch(/^firecircle_cluster_database_up 0$/m)
     // no round succeeds; the belief runs out before the lease does (the safety margin)
     await w.advance(LEASE_MS - 2 * ROUND_MS)
     expect(a.node.owned()).toEqual([])

@@ -111,11 +111,16 @@ describe('leases on the partitions of work', () => {
     await w.advance(ROUND_MS)
     expect(Object.values(w.shares()).flat().sort()).toEqual([...communities, 'c-07'])
     expect((await a.node.ownerOf('c-07'))?.httpUrl).toMatch(/^http:\/\/node-[abc]\.example:8080$/)
+    // and one removed is none any more: whoever held it gives it up
+    await db.query("DELETE FROM communities WHERE id = 'c-07'")
+    await w.advance(ROUND_MS)
+    expect(Object.values(w.shares()).flat().sort()).toEqual(communities)
+    expect((await leases(db))['c-07']?.owner).toBeNull()
 
     // a node that stops gives its share up at once; the others take it at their next round
     await c.node.stop()
     await w.advance(ROUND_MS)
-    expect(Object.values(w.shares()).flat().sort()).toEqual([...communities, 'c-07'])
+    expect(Object.values(w.shares()).flat().sort()).toEqual(communities)
     expect(c.node.owned()).toEqual([])
     await a.node.stop()
     await b.node.stop()

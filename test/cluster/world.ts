@@ -3,6 +3,7 @@
  * sees the clock through a pausable view: paused, its timers fall due but do not run (like a
  * process under SIGSTOP, whose wall clock goes on) and run at resume, late.
  */
+import type { Registry } from 'prom-client'
 import { vi } from 'vitest'
 import { type ClusterNode, createClusterNode } from '../../services/cluster/index.ts'
 import { type Clock, createLogger, createManualClock, type ManualClock } from '../../services/shared/index.ts'
@@ -58,7 +59,7 @@ export interface Member extends Pausable {
 
 export interface World {
   base: ManualClock
-  add(id: string): Member
+  add(id: string, metrics?: Registry): Member
   /** Move the clock by `ms` in rounds' steps, each step awaiting the rounds it started. */
   advance(ms: number): Promise<void>
   /** Every member's owned partitions. */
@@ -71,7 +72,7 @@ export function createWorld(db: PgDatabase): World {
   const logger = createLogger('silent')
   return {
     base,
-    add(id) {
+    add(id, metrics) {
       const p = pausable(base)
       const node = createClusterNode({
         db,
@@ -80,6 +81,7 @@ export function createWorld(db: PgDatabase): World {
         leaseMs: LEASE_MS,
         clock: p.clock,
         logger,
+        ...(metrics ? { metrics } : {}),
       })
       const m = { ...p, node }
       members.push(m)
