@@ -177,6 +177,14 @@ describe('HAProxy in front of two embedded nodes', () => {
     const all = await servers()
     expect(all.get('mqtt_nodes/node-1')?.current).toBe(1)
     expect(all.get('mqtt_nodes/node-2')?.current).toBe(1)
+    // MQTT over WebSocket at /mqtt passes HAProxy's HTTP frontend (TCP mode) untouched.
+    const overWs = await connectAs(
+      `ws://127.0.0.1:${front.http}/mqtt`,
+      'smoke-haproxy-3',
+      secrets['smoke-haproxy-3']!,
+    )
+    expect(overWs.connected).toBe(true)
+    await overWs.endAsync()
     // A QoS 1 publish through HAProxy is acknowledged by the node behind it (publishAsync
     // resolves on the PUBACK, and rejects if the connection goes first).
     await clients[0]!.publishAsync(
