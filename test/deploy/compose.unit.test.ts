@@ -131,6 +131,7 @@ interface Service {
   depends_on?: string[] | Record<string, { condition?: string }>
   healthcheck?: { test?: unknown; disable?: boolean }
   restart?: string
+  profiles?: string[]
 }
 interface Compose {
   services: Record<string, Service>
@@ -191,6 +192,29 @@ const isBindMount = (source: string) => /^[./~]/.test(source)
 
 const compose = loadCompose({})
 const services = compose.services ?? {}
+
+/** What a plain `docker compose up` starts: the services without a profile. */
+function defaultServices(): string[] {
+  return Object.keys(services).filter((n) => (services[n]?.profiles ?? []).length === 0)
+}
+
+function dependsOn(service: Service | undefined): string[] {
+  const deps = service?.depends_on
+  if (deps === undefined) return []
+  return Array.isArray(deps) ? deps : Object.keys(deps)
+}
+
+/** What `docker compose up <names>` starts: those services and, transitively, what they depend on. */
+function withDependencies(names: string[]): string[] {
+  const seen = new Set<string>()
+  const visit = (n: string) => {
+    if (seen.has(n)) return
+    seen.add(n)
+    for (const d of dependsOn(services[n])) visit(d)
+  }
+  for (const n of names) visit(n)
+  return [...seen].sort()
+}
 const fc = services['firecircle']
 const influx = services['influxdb']
 const grafana = services['grafana']
@@ -260,12 +284,20 @@ describe('docker-compose.yml', () => {
     for (const p of published) expect(Number.isInteger(p.container)).toBe(true)
   })
 
-  it('no two services publish the same host port', () => {
-    const hostPorts = Object.values(services)
-      .flatMap((s) => portsOf(s))
-      .map((p) => p.host)
-      .filter((h): h is string => h !== undefined)
-    expect(new Set(hostPorts).size).toBe(hostPorts.length)
+  it('no two services that run together publish the same host port', () => {
+    // `docker compose up` runs the services without a profile; the cluster is started as
+    // `--profile cluster up haproxy grafana` (haproxy brings its dependencies along).
+    const runs = {
+      default: defaultServices(),
+      cluster: withDependencies(['haproxy', 'grafana']),
+    }
+    for (const [run, names] of Object.entries(runs)) {
+      const hostPorts = names
+        .flatMap((n) => portsOf(services[n]))
+        .map((p) => p.host)
+        .filter((h): h is string => h !== undefined)
+      expect(new Set(hostPorts).size, run).toBe(hostPorts.length)
+    }
   })
 
   it('the service and Grafana wait for a healthy InfluxDB, which has a health check', () => {
@@ -303,6 +335,117 @@ describe('docker-compose.yml', () => {
     const mount = mountsOf(fc).find((m) => m.target === dataDir)
     expect(mount, `a volume mounted at ${dataDir}`).toBeDefined()
     expect(isBindMount(mount!.source)).toBe(false)
+  })
+})
+
+// ---------------------------------------------------------------------------------------
+// The `cluster` profile: PostgreSQL, two nodes on it, HAProxy in front (docs/CLUSTER.md)
+
+describe('docker-compose.yml, profile cluster', () => {
+  const CLUSTER = ['postgres', 'firecircle-node-1', 'firecircle-node-2', 'haproxy']
+  const nodeNames = ['firecircle-node-1', 'firecircle-node-2']
+  const pg = services['postgres']
+  const lb = services['haproxy']
+  const pgEnv = envOf(pg)
+  const lbEnv = envOf(lb)
+
+  it('adds PostgreSQL, two nodes and HAProxy under the profile, and leaves the default run as it was', () => {
+    for (const name of CLUSTER) expect(services[name]?.profiles, name).toEqual(['cluster'])
+    expect(defaultServices().sort()).toEqual(['firecircle', 'grafana', 'influxdb'])
+    // The documented command brings the whole cluster and not the single node.
+    expect(withDependencies(['haproxy'])).toEqual(
+      ['firecircle-node-1', 'firecircle-node-2', 'haproxy', 'influxdb', 'postgres'].sort(),
+    )
+    expect(read('docker-compose.yml')).toContain('--profile cluster up -d --build haproxy')
+  })
+
+  it('runs the official postgres:15 image on a named volume, with a pg_isready health check', () => {
+    expect(pg?.image).toBe('postgres:15')
+    const data = mountsOf(pg).find((m) => m.target === '/var/lib/postgresql/data')
+    expect(data, 'a volume at /var/lib/postgresql/data').toBeDefined()
+    expect(isBindMount(data!.source)).toBe(false)
+    expect(Object.keys(compose.volumes ?? {})).toContain(data!.source)
+    expect(pg?.healthcheck?.disable).not.toBe(true)
+    expect(JSON.stringify(pg?.healthcheck?.test)).toMatch(/pg_isready/)
+    for (const name of ['POSTGRES_USER', 'POSTGRES_PASSWORD', 'POSTGRES_DB'])
+      expect(pgEnv[name], name).toBeTruthy()
+  })
+
+  it('the nodes are the same image and build as the single service, with distinct ids and data volumes', () => {
+    const ids = new Set<string>()
+    const volumes = new Set<string>()
+    for (const name of nodeNames) {
+      const node = services[name]
+      expect(node?.build, name).toEqual(fc?.build)
+      expect(node?.image, name).toBe(fc?.image)
+      const env = envOf(node)
+      ids.add(env['FC_NODE_ID'] ?? '')
+      const data = mountsOf(node).find((m) => m.target === env['FC_DATA_DIR'])
+      expect(data, `${name}: a volume at FC_DATA_DIR`).toBeDefined()
+      expect(isBindMount(data!.source)).toBe(false)
+      volumes.add(data!.source)
+      expect(portsOf(node), `${name} is reached through HAProxy only`).toEqual([])
+    }
+    expect(ids.size).toBe(nodeNames.length)
+    expect(volumes.size).toBe(nodeNames.length)
+  })
+
+  it("sets only FC_* settings the service reads, and each node's environment passes its settings check as a cluster node", () => {
+    const source = read('services/config/index.ts')
+    for (const name of nodeNames) {
+      const env = envOf(services[name])
+      for (const setting of Object.keys(env)) {
+        expect(setting.startsWith('FC_'), `${name}: ${setting}`).toBe(true)
+        expect(source, `${name}: ${setting} is not read by services/config`).toContain(`'${setting}'`)
+      }
+      const config = loadConfig(env)
+      expect(config.cluster?.nodeId).toBe(env['FC_NODE_ID'])
+      expect(config.influx?.url).toBe('http://influxdb:8086')
+      expect(config.adminToken).toBe(fcEnv['FC_ADMIN_TOKEN'])
+      // The database URL is the compose's PostgreSQL with the user, password and database it creates.
+      const url = new URL(config.cluster!.databaseUrl)
+      expect([url.protocol, url.hostname, url.port || '5432']).toEqual(['postgres:', 'postgres', '5432'])
+      expect(decodeURIComponent(url.username)).toBe(pgEnv['POSTGRES_USER'])
+      expect(decodeURIComponent(url.password)).toBe(pgEnv['POSTGRES_PASSWORD'])
+      expect(url.pathname).toBe(`/${pgEnv['POSTGRES_DB']}`)
+    }
+  })
+
+  it('the nodes wait for a healthy PostgreSQL and InfluxDB', () => {
+    for (const name of nodeNames) {
+      const deps = services[name]?.depends_on as Record<string, { condition?: string }>
+      expect(deps?.['postgres']?.condition, name).toBe('service_healthy')
+      expect(deps?.['influxdb']?.condition, name).toBe('service_healthy')
+    }
+  })
+
+  it("runs haproxy:2.6 with deploy/haproxy.cfg mounted where the image reads it, publishing the single node's ports", () => {
+    expect(lb?.image).toMatch(/^haproxy:2\.6(\.|$|-)/)
+    const cfg = mountsOf(lb).find((m) => m.target === '/usr/local/etc/haproxy/haproxy.cfg')
+    expect(cfg, 'haproxy.cfg mounted').toBeDefined()
+    expect(path.resolve(ROOT, cfg!.source)).toBe(path.resolve(ROOT, 'deploy/haproxy.cfg'))
+    expect(fs.existsSync(path.join(ROOT, 'deploy/haproxy.cfg'))).toBe(true)
+    expect(cfg!.readOnly).toBe(true)
+    expect(portsOf(lb)).toEqual(portsOf(fc))
+  })
+
+  it("gives HAProxy every node's address and ports in the variables deploy/haproxy.cfg reads", () => {
+    const cfg = read('deploy/haproxy.cfg')
+    const lbVars = Object.keys(lbEnv)
+    for (const v of lbVars) expect(cfg, `${v} is not read by deploy/haproxy.cfg`).toContain(`\${${v}`)
+    nodeNames.forEach((name, i) => {
+      const env = envOf(services[name])
+      const k = i + 1
+      expect(lbEnv[`NODE${k}_ADDR`]).toBe(name)
+      expect(lbEnv[`NODE${k}_MQTT_PORT`] ?? '1883').toBe(env['FC_MQTT_PORT'] ?? '1883')
+      expect(lbEnv[`NODE${k}_HTTP_PORT`] ?? '8080').toBe(env['FC_HTTP_PORT'] ?? '8080')
+    })
+    // HAProxy's own listeners (LB_*_BIND unset: :1883 and :8080) are the published container ports.
+    expect(lbEnv['LB_MQTT_BIND']).toBeUndefined()
+    expect(lbEnv['LB_HTTP_BIND']).toBeUndefined()
+    // Written with %{ for ${ so that the linter does not take them for template literals.
+    expect(cfg).toContain('"%{LB_MQTT_BIND-:1883}"'.replace('%', '$'))
+    expect(cfg).toContain('"%{LB_HTTP_BIND-:8080}"'.replace('%', '$'))
   })
 })
 
