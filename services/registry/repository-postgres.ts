@@ -57,61 +57,79 @@ function responderValues(r: Responder) {
   }
 }
 
-export function createPostgresRegistryRepository(db: PgDatabase): RegistryRepository {
-  async function all<R extends object, T>(client: PgClient, table: RecordTable, of: (r: R) => T) {
-    const res = await client.query<R>(`SELECT ${COLUMNS[table]} FROM ${table} ORDER BY id COLLATE "C"`)
-    return res.rows.map(of)
-  }
-  async function one<R extends object, T>(table: RecordTable, id: string, of: (r: R) => T) {
-    const res = await db.query<R>(`SELECT ${COLUMNS[table]} FROM ${table} WHERE id = $1`, [id])
-    const row = res.rows[0]
-    return row === undefined ? undefined : of(row)
-  }
-  /** Run an insert ending in ON CONFLICT (id) DO NOTHING: true when a row was stored. */
-  async function inserted(sql: string, values: unknown[]): Promise<boolean> {
-    return ((await db.query(sql, values)).rowCount ?? 0) > 0
-  }
-  async function hash(sql: string, id: string): Promise<string | undefined> {
-    return (await db.query<{ h: string }>(sql, [id])).rows[0]?.h
-  }
+/** Every record of a table, in byte order of ids. */
+async function all<R extends object, T>(client: PgClient, table: RecordTable, of: (r: R) => T) {
+  const res = await client.query<R>(`SELECT ${COLUMNS[table]} FROM ${table} ORDER BY id COLLATE "C"`)
+  return res.rows.map(of)
+}
+/** One record by id, or undefined. */
+async function one<R extends object, T>(db: PgDatabase, table: RecordTable, id: string, of: (r: R) => T) {
+  const res = await db.query<R>(`SELECT ${COLUMNS[table]} FROM ${table} WHERE id = $1`, [id])
+  const row = res.rows[0]
+  return row === undefined ? undefined : of(row)
+}
+/** Run an insert ending in ON CONFLICT (id) DO NOTHING: true when a row was stored. */
+async function inserted(db: PgDatabase, sql: string, values: unknown[]): Promise<boolean> {
+  return ((await db.query(sql, values)).rowCount ?? 0) > 0
+}
+async function hash(db: PgDatabase, sql: string, id: string): Promise<string | undefined> {
+  return (await db.query<{ h: string }>(sql, [id])).rows[0]?.h
+}
 
-  // One statement: the count and the page come from one snapshot, in one round trip.
-  async function page(table: ListTable, filter: Record<string, string | undefined>, p: PageRequest) {
-    const columns = FILTER_COLUMNS[table].filter((k) => filter[k] !== undefined)
-    const values: unknown[] = columns.map((k) => filter[k])
-    const where = columns.length ? `WHERE ${columns.map((k, i) => `${k} = $${i + 1}`).join(' AND ')}` : ''
-    const n = columns.length
-    const res = await db.query<{ total: number; ids: string[] }>(
-      `SELECT (SELECT count(*)::int4 FROM ${table} ${where}) AS total,
-         ARRAY(SELECT id FROM ${table} ${where} ORDER BY id COLLATE "C" LIMIT $${n + 1} OFFSET $${n + 2}) AS ids`,
-      [...values, p.limit, p.offset],
-    )
-    const row = res.rows[0] as { total: number; ids: string[] }
-    return { ids: row.ids, total: row.total } satisfies IdPage
-  }
+// One statement: the count and the page come from one snapshot, in one round trip.
+async function page(
+  db: PgDatabase,
+  table: ListTable,
+  filter: Record<string, string | undefined>,
+  p: PageRequest,
+) {
+  const columns = FILTER_COLUMNS[table].filter((k) => filter[k] !== undefined)
+  const values: unknown[] = columns.map((k) => filter[k])
+  const where = columns.length ? `WHERE ${columns.map((k, i) => `${k} = $${i + 1}`).join(' AND ')}` : ''
+  const n = columns.length
+  const res = await db.query<{ total: number; ids: string[] }>(
+    `SELECT (SELECT count(*)::int4 FROM ${table} ${where}) AS total,
+       ARRAY(SELECT id FROM ${table} ${where} ORDER BY id COLLATE "C" LIMIT $${n + 1} OFFSET $${n + 2}) AS ids`,
+    [...values, p.limit, p.offset],
+  )
+  const row = res.rows[0] as { total: number; ids: string[] }
+  return { ids: row.ids, total: row.total } satisfies IdPage
+}
 
-  async function insertCommunity(c: Community): Promise<boolean> {
-    try {
-      await db.tx(async (client) => {
-        await client.query(
-          'INSERT INTO streets (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING',
-          [c.street, c.createdAt],
-        )
-        const res = await client.query(
-          `INSERT INTO communities (id, name, street, geometry, created_at) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (id) DO NOTHING`,
-          [c.id, c.name, c.street, JSON.stringify(c.geometry), c.createdAt],
-        )
-        // A taken id changes nothing: not even the street a new community would have added.
-        if (res.rowCount === 0) throw new Taken()
-      })
-      return true
-    } catch (err) {
-      if (err instanceof Taken) return false
-      throw err
-    }
+async function insertCommunity(db: PgDatabase, c: Community): Promise<boolean> {
+  try {
+    await db.tx(async (client) => {
+      await client.query(
+        'INSERT INTO streets (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING',
+        [c.street, c.createdAt],
+      )
+      const res = await client.query(
+        `INSERT INTO communities (id, name, street, geometry, created_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO NOTHING`,
+        [c.id, c.name, c.street, JSON.stringify(c.geometry), c.createdAt],
+      )
+      // A taken id changes nothing: not even the street a new community would have added.
+      if (res.rowCount === 0) throw new Taken()
+    })
+    return true
+  } catch (err) {
+    if (err instanceof Taken) return false
+    throw err
   }
+}
 
+type Reads = Omit<RegistryRepository, Writes>
+type Writes =
+  | 'insertCommunity'
+  | 'insertBuilding'
+  | 'insertDevice'
+  | 'updateDevice'
+  | 'insertResponder'
+  | 'updateResponder'
+  | 'insertOfficer'
+  | 'storeAdminTokenHash'
+
+function createReads(db: PgDatabase): Reads {
   return {
     // One snapshot of every table (other nodes write meanwhile): a building is never loaded
     // without the community it was registered in.
@@ -130,15 +148,33 @@ export function createPostgresRegistryRepository(db: PgDatabase): RegistryReposi
       }),
     hasStreet: async (name) =>
       ((await db.query('SELECT 1 FROM streets WHERE name = $1', [name])).rowCount ?? 0) > 0,
-    community: (id) => one('communities', id, communityOf),
-    building: (id) => one('buildings', id, buildingOf),
-    device: (id) => one('devices', id, deviceOf),
-    responder: (id) => one('responders', id, responderOf),
-    officer: (id) => one('officers', id, officerOf),
+    community: (id) => one(db, 'communities', id, communityOf),
+    building: (id) => one(db, 'buildings', id, buildingOf),
+    device: (id) => one(db, 'devices', id, deviceOf),
+    responder: (id) => one(db, 'responders', id, responderOf),
+    officer: (id) => one(db, 'officers', id, officerOf),
 
-    insertCommunity,
+    secretHash: (holder: SecretHolder, id) =>
+      hash(
+        db,
+        `SELECT secret_hash AS h FROM ${holder === 'responder' ? 'responders' : 'devices'} WHERE id = $1`,
+        id,
+      ),
+    officerTokenHash: (id) => hash(db, 'SELECT token_hash AS h FROM officers WHERE id = $1', id),
+    adminTokenHash: async () =>
+      (await db.query<{ h: string }>('SELECT token_hash AS h FROM admin_token WHERE id = 1')).rows[0]?.h,
+    deviceIds: (f, p) => page(db, 'devices', { ...f }, p),
+    buildingIds: (f, p) => page(db, 'buildings', { ...f }, p),
+    responderIds: (f, p) => page(db, 'responders', { ...f }, p),
+  }
+}
+
+function createWrites(db: PgDatabase): Pick<RegistryRepository, Writes> {
+  return {
+    insertCommunity: (c) => insertCommunity(db, c),
     insertBuilding: (b) =>
       inserted(
+        db,
         `INSERT INTO buildings (id, name, lon, lat, community, street, responsible, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
         [
@@ -155,6 +191,7 @@ export function createPostgresRegistryRepository(db: PgDatabase): RegistryReposi
     insertDevice(d, secretHash) {
       const v = deviceValues(d)
       return inserted(
+        db,
         `INSERT INTO devices (id, kind, building, community, street, lon, lat, floor, gateway, thresholds,
            enabled, secret_hash, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $12) ON CONFLICT (id) DO NOTHING`,
@@ -185,6 +222,7 @@ export function createPostgresRegistryRepository(db: PgDatabase): RegistryReposi
     insertResponder(r, secretHash) {
       const v = responderValues(r)
       return inserted(
+        db,
         `INSERT INTO responders (id, name, type, mode, lon, lat, on_duty, building, community, street, enabled,
            secret_hash, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $12) ON CONFLICT (id) DO NOTHING`,
@@ -214,19 +252,12 @@ export function createPostgresRegistryRepository(db: PgDatabase): RegistryReposi
     },
     insertOfficer: (o, tokenHash) =>
       inserted(
+        db,
         `INSERT INTO officers (id, name, scope, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (id) DO NOTHING`,
         [o.id, o.name, o.scope, tokenHash, o.createdAt],
       ),
 
-    secretHash: (holder: SecretHolder, id) =>
-      hash(
-        `SELECT secret_hash AS h FROM ${holder === 'responder' ? 'responders' : 'devices'} WHERE id = $1`,
-        id,
-      ),
-    officerTokenHash: (id) => hash('SELECT token_hash AS h FROM officers WHERE id = $1', id),
-    adminTokenHash: async () =>
-      (await db.query<{ h: string }>('SELECT token_hash AS h FROM admin_token WHERE id = 1')).rows[0]?.h,
     async storeAdminTokenHash(h, at) {
       await db.query(
         `INSERT INTO admin_token (id, token_hash, created_at) VALUES (1, $1, $2)
@@ -234,9 +265,9 @@ export function createPostgresRegistryRepository(db: PgDatabase): RegistryReposi
         [h, at],
       )
     },
-
-    deviceIds: (f, p) => page('devices', { ...f }, p),
-    buildingIds: (f, p) => page('buildings', { ...f }, p),
-    responderIds: (f, p) => page('responders', { ...f }, p),
   }
+}
+
+export function createPostgresRegistryRepository(db: PgDatabase): RegistryRepository {
+  return { ...createReads(db), ...createWrites(db) }
 }

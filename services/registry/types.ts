@@ -247,7 +247,10 @@ export const REGISTRY_ENTITIES = [
 ] as const
 export type RegistryEntity = (typeof REGISTRY_ENTITIES)[number]
 
-/** One record a write changed: what another node reads again to stay true (Registry.refresh). */
+/**
+ * One record a write changed: what another node reads again to stay true (Registry.refresh).
+ * A community's write names the community only; its street comes with it when refreshed.
+ */
 export interface RegistryChange {
   entity: RegistryEntity
   /** The record's id (a street's name; `admin` for the administrator token). */
