@@ -72,6 +72,26 @@ async function one<R extends object, T>(db: PgDatabase, table: RecordTable, id: 
 async function inserted(db: PgDatabase, sql: string, values: unknown[]): Promise<boolean> {
   return ((await db.query(sql, values)).rowCount ?? 0) > 0
 }
+const PRINCIPAL_ID_LOCK = 0x46_43_50_52 // 'FCPR'
+
+/**
+ * Insert a device or a responder (its statement ending in ON CONFLICT (id) DO NOTHING) unless
+ * the other kind holds its id: one space of MQTT usernames. Under a lock on the id, so that
+ * two nodes registering it at once as a device and as a responder take turns and one wins.
+ */
+async function insertedPrincipal(
+  db: PgDatabase,
+  id: string,
+  other: 'devices' | 'responders',
+  sql: string,
+  values: unknown[],
+): Promise<boolean> {
+  return db.tx(async (c) => {
+    await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [PRINCIPAL_ID_LOCK, id])
+    if (((await c.query(`SELECT 1 FROM ${other} WHERE id = $1`, [id])).rowCount ?? 0) > 0) return false
+    return ((await c.query(sql, values)).rowCount ?? 0) > 0
+  })
+}
 async function hash(db: PgDatabase, sql: string, id: string): Promise<string | undefined> {
   return (await db.query<{ h: string }>(sql, [id])).rows[0]?.h
 }
@@ -190,8 +210,10 @@ function createWrites(db: PgDatabase): Pick<RegistryRepository, Writes> {
       ),
     insertDevice(d, secretHash) {
       const v = deviceValues(d)
-      return inserted(
+      return insertedPrincipal(
         db,
+        d.id,
+        'responders',
         `INSERT INTO devices (id, kind, building, community, street, lon, lat, floor, gateway, thresholds,
            enabled, secret_hash, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $12) ON CONFLICT (id) DO NOTHING`,
@@ -221,8 +243,10 @@ function createWrites(db: PgDatabase): Pick<RegistryRepository, Writes> {
     },
     insertResponder(r, secretHash) {
       const v = responderValues(r)
-      return inserted(
+      return insertedPrincipal(
         db,
+        r.id,
+        'devices',
         `INSERT INTO responders (id, name, type, mode, lon, lat, on_duty, building, community, street, enabled,
            secret_hash, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $12) ON CONFLICT (id) DO NOTHING`,

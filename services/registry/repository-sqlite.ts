@@ -33,11 +33,13 @@ function isUniqueViolation(err: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE'
 }
 
-/** Run an insert: true when stored, false when the id is taken; other errors propagate. */
-function inserted(run: () => unknown): boolean {
+/**
+ * Run an insert: true when stored, false when the id is taken (a unique violation, or no row
+ * inserted: a principal's id held by the other kind of principal); other errors propagate.
+ */
+function inserted(run: () => { changes: number }): boolean {
   try {
-    run()
-    return true
+    return run().changes > 0
   } catch (err) {
     if (isUniqueViolation(err)) return false
     throw err
@@ -101,8 +103,9 @@ function createStatements(db: SqliteDb) {
     insertDevice: db.prepare(
       `INSERT INTO devices (id, kind, building, community, street, lon, lat, floor, gateway, thresholds,
          enabled, secret_hash, created_at, updated_at)
-       VALUES (@id, @kind, @building, @community, @street, @lon, @lat, @floor, @gateway, @thresholds,
-         1, @secret_hash, @created_at, @created_at)`,
+       SELECT @id, @kind, @building, @community, @street, @lon, @lat, @floor, @gateway, @thresholds,
+         1, @secret_hash, @created_at, @created_at
+       WHERE NOT EXISTS (SELECT 1 FROM responders WHERE id = @id)`,
     ),
     updateDevice: db.prepare(
       `UPDATE devices SET lon = @lon, lat = @lat, floor = @floor, thresholds = @thresholds, enabled = @enabled,
@@ -111,8 +114,9 @@ function createStatements(db: SqliteDb) {
     insertResponder: db.prepare(
       `INSERT INTO responders (id, name, type, mode, lon, lat, on_duty, building, community, street, enabled,
          secret_hash, created_at, updated_at)
-       VALUES (@id, @name, @type, @mode, @lon, @lat, @on_duty, @building, @community, @street, 1,
-         @secret_hash, @created_at, @created_at)`,
+       SELECT @id, @name, @type, @mode, @lon, @lat, @on_duty, @building, @community, @street, 1,
+         @secret_hash, @created_at, @created_at
+       WHERE NOT EXISTS (SELECT 1 FROM devices WHERE id = @id)`,
     ),
     updateResponder: db.prepare(
       `UPDATE responders SET mode = @mode, lon = @lon, lat = @lat, on_duty = @on_duty, community = @community,
@@ -147,7 +151,7 @@ export function createSqliteRegistryRepository(db: SqliteDb): RegistryRepository
   const page = createPager(db)
   const insertCommunity = db.transaction((c: Community) => {
     s.insertStreet.run(c.street, c.createdAt)
-    s.insertCommunity.run(c.id, c.name, c.street, JSON.stringify(c.geometry), c.createdAt)
+    return s.insertCommunity.run(c.id, c.name, c.street, JSON.stringify(c.geometry), c.createdAt)
   })
   return {
     load: async () => loadAll(db),

@@ -6,7 +6,10 @@
  *
  * Hashes are read one at a time when a secret is checked and never loaded with the rest.
  * An insert resolves `false` when a record with that id is already stored (the registry
- * answers `already_registered`); any other failure rejects.
+ * answers `already_registered`); devices and responders share one space of ids (their MQTT
+ * usernames), so a device's id held by a responder is taken too, and the other way round —
+ * checked in the database, where nodes of a cluster registering at once meet. Any other
+ * failure rejects.
  *
  * SQLite is one implementation (./repository-sqlite.ts), PostgreSQL the other
  * (./repository-postgres.ts, a cluster's): both read and write the same rows, and order ids by
