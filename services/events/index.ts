@@ -6,7 +6,7 @@
  *
  * | event | emitted by | payload |
  * |---|---|---|
- * | `principal.disabled`, `responder.changed` | registry | device/gateway/responder id; Responder |
+ * | `principal.disabled`, `responder.changed`, `registry.changed` | registry | device/gateway/responder id; Responder; RegistryChange (for the other nodes of a cluster) |
  * | `device.state` | liveness | DeviceLiveState |
  * | `reading`, `device.event`, `command.ack`, `responder.location`, `responder.reply` | intake | Reading, DeviceEvent, … |
  * | `signal`, `incident` | alarms | SignalEvent, IncidentEvent |

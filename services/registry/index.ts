@@ -17,13 +17,15 @@ import { createCommunities } from './communities.ts'
 import { createDevices } from './devices.ts'
 import { enabledChange } from './enabled.ts'
 import { createOfficers } from './officers.ts'
+import { createRefresh } from './refresh.ts'
 import type { RegistryRepository } from './repository.ts'
 import { createResponders } from './responders.ts'
 import { createRegistryState } from './state.ts'
-import type { Registry, RegistryEvents } from './types.ts'
+import type { Registry, RegistryEntity, RegistryEvents } from './types.ts'
 
 export { ID_PATTERN } from './checks.ts'
 export type { IdPage, RegistryRepository, RegistrySnapshot, SecretHolder } from './repository.ts'
+export { createPostgresRegistryRepository } from './repository-postgres.ts'
 export { createSqliteRegistryRepository } from './repository-sqlite.ts'
 export { formatScope, inScope, type Place, parseScope } from './scope.ts'
 export * from './types.ts'
@@ -57,9 +59,27 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
   const buildings = createBuildings({ state, repository, clock, log })
   const devices = createDevices({ state, repository, clock, log, enabledChanged })
   const responders = createResponders({ state, repository, clock, log, events, enabledChanged })
-  const officers = createOfficers({ state, repository, auth, clock, log })
+  // After every successful write (stored and in memory): what the other nodes of a cluster
+  // read again. `refresh` does not emit it, so a change never echoes between nodes.
+  const changed = (entity: RegistryEntity, id: string) => events.emit('registry.changed', { entity, id })
+  const officers = createOfficers({
+    state,
+    repository,
+    auth,
+    clock,
+    log,
+    adminTokenStored: () => changed('admin_token', 'admin'),
+  })
+  const refresh = createRefresh({ state, repository, auth, enabledChanged, events, log })
 
   const writes = createSerialQueue()
+  /** Run a write in turn; once it succeeded, tell which record it changed. */
+  const write = <T>(entity: RegistryEntity, run: () => Promise<T>, idOf: (result: T) => string) =>
+    writes.run(async () => {
+      const result = await run()
+      changed(entity, idOf(result))
+      return result
+    })
   return {
     checkSecret: auth.checkSecret,
     authenticate: auth.authenticate,
@@ -68,13 +88,51 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
     ...devices,
     ...responders,
     ...officers,
-    addCommunity: (input) => writes.run(() => communities.addCommunity(input)),
-    addBuilding: (input) => writes.run(() => buildings.addBuilding(input)),
-    addDevice: (input) => writes.run(() => devices.addDevice(input)),
-    updateDevice: (id, patch) => writes.run(() => devices.updateDevice(id, patch)),
-    addResponder: (input) => writes.run(() => responders.addResponder(input)),
-    updateResponder: (id, patch) => writes.run(() => responders.updateResponder(id, patch)),
-    addOfficer: (input) => writes.run(() => officers.addOfficer(input)),
+    addCommunity: (input) =>
+      write(
+        'community',
+        () => communities.addCommunity(input),
+        (c) => c.id,
+      ),
+    addBuilding: (input) =>
+      write(
+        'building',
+        () => buildings.addBuilding(input),
+        (b) => b.id,
+      ),
+    addDevice: (input) =>
+      write(
+        'device',
+        () => devices.addDevice(input),
+        (r) => r.device.id,
+      ),
+    updateDevice: (id, patch) =>
+      write(
+        'device',
+        () => devices.updateDevice(id, patch),
+        (d) => d.id,
+      ),
+    addResponder: (input) =>
+      write(
+        'responder',
+        () => responders.addResponder(input),
+        (r) => r.responder.id,
+      ),
+    updateResponder: (id, patch) =>
+      write(
+        'responder',
+        () => responders.updateResponder(id, patch),
+        (r) => r.id,
+      ),
+    addOfficer: (input) =>
+      write(
+        'officer',
+        () => officers.addOfficer(input),
+        (r) => r.officer.id,
+      ),
     ensureAdminToken: (configured) => writes.run(() => officers.ensureAdminToken(configured)),
+    // In turn with the local writes: a refresh and a write never decide on the same state
+    // across an await.
+    refresh: (change) => writes.run(() => refresh(change)),
   }
 }

@@ -29,6 +29,8 @@ export interface OfficersDeps {
   auth: Pick<Authentication, 'useAdminTokenHash'>
   clock: Clock
   log: Logger
+  /** The administrator token's hash was stored (for the other nodes of a cluster). */
+  adminTokenStored?: () => void
 }
 
 export type Officers = Pick<Registry, 'officer' | 'officers' | 'addOfficer' | 'ensureAdminToken'>
@@ -43,7 +45,8 @@ function checkConfiguredAdminToken(configured: string): void {
   if (/\s/.test(configured)) throw new ConfigError('FC_ADMIN_TOKEN', 'must not contain white space')
 }
 
-export function createOfficers({ state, repository, auth, clock, log }: OfficersDeps): Officers {
+export function createOfficers(deps: OfficersDeps): Officers {
+  const { state, repository, auth, clock, log } = deps
   const { officers, communities } = state
   return {
     officer: (id) => officers.get(id),
@@ -81,6 +84,7 @@ export function createOfficers({ state, repository, auth, clock, log }: Officers
         const hash = await hashSecret(configured, CHOSEN_SECRET_PARAMS)
         await repository.storeAdminTokenHash(hash, clock.now())
         auth.useAdminTokenHash(hash)
+        deps.adminTokenStored?.()
         log.info('administrator token: from FC_ADMIN_TOKEN (stored as a salted hash)')
         return undefined
       }
@@ -92,6 +96,7 @@ export function createOfficers({ state, repository, auth, clock, log }: Officers
       const hash = hashGeneratedSecret(token)
       await repository.storeAdminTokenHash(hash, clock.now())
       auth.useAdminTokenHash(hash)
+      deps.adminTokenStored?.()
       log.info('administrator token generated at first start; the entry point shows it once')
       return token
     },

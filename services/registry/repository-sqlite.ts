@@ -6,69 +6,21 @@
 import type { Statement } from 'better-sqlite3'
 import type { SqliteDb } from '../state/index.ts'
 import type { IdPage, RegistryRepository, RegistrySnapshot, SecretHolder } from './repository.ts'
-import type {
-  Building,
-  Community,
-  Device,
-  LonLat,
-  Officer,
-  PageRequest,
-  Responder,
-  ResponderType,
-  TravelMode,
-} from './types.ts'
-
-interface CommunityRow {
-  id: string
-  name: string
-  street: string
-  geometry: string
-  created_at: number
-}
-interface BuildingRow {
-  id: string
-  name: string
-  lon: number
-  lat: number
-  community: string
-  street: string
-  responsible: string
-  created_at: number
-}
-interface DeviceRow {
-  id: string
-  kind: string
-  building: string
-  community: string
-  street: string
-  lon: number | null
-  lat: number | null
-  floor: number | null
-  gateway: string | null
-  thresholds: string | null
-  enabled: number
-  created_at: number
-}
-interface ResponderRow {
-  id: string
-  name: string
-  type: string
-  mode: string
-  lon: number | null
-  lat: number | null
-  on_duty: number
-  building: string | null
-  community: string | null
-  street: string | null
-  enabled: number
-  created_at: number
-}
-interface OfficerRow {
-  id: string
-  name: string
-  scope: string
-  created_at: number
-}
+import {
+  type BuildingRow,
+  buildingOf,
+  type CommunityRow,
+  communityOf,
+  type DeviceRow,
+  deviceOf,
+  FILTER_COLUMNS,
+  type ListTable,
+  type OfficerRow,
+  officerOf,
+  type ResponderRow,
+  responderOf,
+} from './rows.ts'
+import type { Community, PageRequest } from './types.ts'
 
 // Hashes are not loaded with the records: read one at a time when a secret is checked.
 const DEVICE_COLUMNS =
@@ -76,90 +28,26 @@ const DEVICE_COLUMNS =
 const RESPONDER_COLUMNS =
   'id, name, type, mode, lon, lat, on_duty, building, community, street, enabled, created_at'
 
-/** The columns each list may filter on (by equality); nothing else reaches the SQL text. */
-const FILTER_COLUMNS = {
-  devices: ['building', 'community', 'street', 'kind', 'gateway'],
-  buildings: ['community', 'street'],
-  responders: ['community', 'street', 'type', 'building'],
-} as const
-type ListTable = keyof typeof FILTER_COLUMNS
-
-const lonLat = (lon: number | null, lat: number | null): LonLat | undefined =>
-  lon === null || lat === null ? undefined : [lon, lat]
-
-function communityOf(r: CommunityRow): Community {
-  return {
-    id: r.id,
-    name: r.name,
-    street: r.street,
-    geometry: JSON.parse(r.geometry),
-    createdAt: r.created_at,
-  }
-}
-function buildingOf(r: BuildingRow): Building {
-  return {
-    id: r.id,
-    name: r.name,
-    location: [r.lon, r.lat],
-    community: r.community,
-    street: r.street,
-    responsible: JSON.parse(r.responsible),
-    createdAt: r.created_at,
-  }
-}
-function deviceOf(r: DeviceRow): Device {
-  const d: Device = {
-    id: r.id,
-    kind: r.kind as Device['kind'],
-    building: r.building,
-    community: r.community,
-    street: r.street,
-    enabled: r.enabled === 1,
-    createdAt: r.created_at,
-  }
-  const location = lonLat(r.lon, r.lat)
-  if (location) d.location = location
-  if (r.floor !== null) d.floor = r.floor
-  if (r.gateway !== null) d.gateway = r.gateway
-  if (r.thresholds !== null) d.thresholds = JSON.parse(r.thresholds)
-  return d
-}
-function responderOf(r: ResponderRow): Responder {
-  const x: Responder = {
-    id: r.id,
-    name: r.name,
-    type: r.type as ResponderType,
-    mode: r.mode as TravelMode,
-    onDuty: r.on_duty === 1,
-    enabled: r.enabled === 1,
-    createdAt: r.created_at,
-  }
-  const location = lonLat(r.lon, r.lat)
-  if (location) x.location = location
-  if (r.building !== null) x.building = r.building
-  if (r.community !== null) x.community = r.community
-  if (r.street !== null) x.street = r.street
-  return x
-}
-function officerOf(r: OfficerRow): Officer {
-  return { id: r.id, name: r.name, scope: r.scope, createdAt: r.created_at }
-}
-
 function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: unknown }).code
   return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE'
 }
 
-/** Run an insert: true when stored, false when the id is taken; other errors propagate. */
-function inserted(run: () => unknown): boolean {
+/**
+ * Run an insert: true when stored, false when the id is taken (a unique violation, or no row
+ * inserted: a principal's id held by the other kind of principal); other errors propagate.
+ */
+function inserted(run: () => { changes: number }): boolean {
   try {
-    run()
-    return true
+    return run().changes > 0
   } catch (err) {
     if (isUniqueViolation(err)) return false
     throw err
   }
 }
+
+const one = <R, T>(row: R | undefined, of: (r: R) => T): T | undefined =>
+  row === undefined ? undefined : of(row)
 
 function loadAll(db: SqliteDb): RegistrySnapshot {
   const all = <R, T>(sql: string, of: (r: R) => T): T[] => {
@@ -215,8 +103,9 @@ function createStatements(db: SqliteDb) {
     insertDevice: db.prepare(
       `INSERT INTO devices (id, kind, building, community, street, lon, lat, floor, gateway, thresholds,
          enabled, secret_hash, created_at, updated_at)
-       VALUES (@id, @kind, @building, @community, @street, @lon, @lat, @floor, @gateway, @thresholds,
-         1, @secret_hash, @created_at, @created_at)`,
+       SELECT @id, @kind, @building, @community, @street, @lon, @lat, @floor, @gateway, @thresholds,
+         1, @secret_hash, @created_at, @created_at
+       WHERE NOT EXISTS (SELECT 1 FROM responders WHERE id = @id)`,
     ),
     updateDevice: db.prepare(
       `UPDATE devices SET lon = @lon, lat = @lat, floor = @floor, thresholds = @thresholds, enabled = @enabled,
@@ -225,8 +114,9 @@ function createStatements(db: SqliteDb) {
     insertResponder: db.prepare(
       `INSERT INTO responders (id, name, type, mode, lon, lat, on_duty, building, community, street, enabled,
          secret_hash, created_at, updated_at)
-       VALUES (@id, @name, @type, @mode, @lon, @lat, @on_duty, @building, @community, @street, 1,
-         @secret_hash, @created_at, @created_at)`,
+       SELECT @id, @name, @type, @mode, @lon, @lat, @on_duty, @building, @community, @street, 1,
+         @secret_hash, @created_at, @created_at
+       WHERE NOT EXISTS (SELECT 1 FROM devices WHERE id = @id)`,
     ),
     updateResponder: db.prepare(
       `UPDATE responders SET mode = @mode, lon = @lon, lat = @lat, on_duty = @on_duty, community = @community,
@@ -238,6 +128,14 @@ function createStatements(db: SqliteDb) {
     deviceHash: db.prepare<[string], { secret_hash: string }>('SELECT secret_hash FROM devices WHERE id = ?'),
     responderHash: db.prepare<[string], { secret_hash: string }>(
       'SELECT secret_hash FROM responders WHERE id = ?',
+    ),
+    hasStreet: db.prepare<[string], { name: string }>('SELECT name FROM streets WHERE name = ?'),
+    community: db.prepare<[string], CommunityRow>('SELECT * FROM communities WHERE id = ?'),
+    building: db.prepare<[string], BuildingRow>('SELECT * FROM buildings WHERE id = ?'),
+    device: db.prepare<[string], DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE id = ?`),
+    responder: db.prepare<[string], ResponderRow>(`SELECT ${RESPONDER_COLUMNS} FROM responders WHERE id = ?`),
+    officer: db.prepare<[string], OfficerRow>(
+      'SELECT id, name, scope, created_at FROM officers WHERE id = ?',
     ),
     officerHash: db.prepare<[string], { token_hash: string }>('SELECT token_hash FROM officers WHERE id = ?'),
     adminHash: db.prepare<[], { token_hash: string }>('SELECT token_hash FROM admin_token WHERE id = 1'),
@@ -253,10 +151,16 @@ export function createSqliteRegistryRepository(db: SqliteDb): RegistryRepository
   const page = createPager(db)
   const insertCommunity = db.transaction((c: Community) => {
     s.insertStreet.run(c.street, c.createdAt)
-    s.insertCommunity.run(c.id, c.name, c.street, JSON.stringify(c.geometry), c.createdAt)
+    return s.insertCommunity.run(c.id, c.name, c.street, JSON.stringify(c.geometry), c.createdAt)
   })
   return {
     load: async () => loadAll(db),
+    hasStreet: async (name) => s.hasStreet.get(name) !== undefined,
+    community: async (id) => one(s.community.get(id), communityOf),
+    building: async (id) => one(s.building.get(id), buildingOf),
+    device: async (id) => one(s.device.get(id), deviceOf),
+    responder: async (id) => one(s.responder.get(id), responderOf),
+    officer: async (id) => one(s.officer.get(id), officerOf),
     insertCommunity: async (c) => inserted(() => insertCommunity(c)),
     insertBuilding: async (b) =>
       inserted(() =>

@@ -2,11 +2,18 @@
  * What the registry keeps, in its own words: every record, the salted hashes of the
  * principals' secrets and of the officers' and administrator's tokens, and the paged
  * queries behind the lists. Every method returns a Promise, so that a networked database
- * can sit behind it; SQLite is one implementation (./repository-sqlite.ts).
+ * can sit behind it.
  *
  * Hashes are read one at a time when a secret is checked and never loaded with the rest.
  * An insert resolves `false` when a record with that id is already stored (the registry
- * answers `already_registered`); any other failure rejects.
+ * answers `already_registered`); devices and responders share one space of ids (their MQTT
+ * usernames), so a device's id held by a responder is taken too, and the other way round —
+ * checked in the database, where nodes of a cluster registering at once meet. Any other
+ * failure rejects.
+ *
+ * SQLite is one implementation (./repository-sqlite.ts), PostgreSQL the other
+ * (./repository-postgres.ts, a cluster's): both read and write the same rows, and order ids by
+ * their bytes (SQLite's BINARY, PostgreSQL's "C"), so that a page is the same page on either.
  */
 import type {
   Building,
@@ -41,6 +48,15 @@ export type SecretHolder = 'device' | 'responder'
 
 export interface RegistryRepository {
   load(): Promise<RegistrySnapshot>
+
+  // One record as stored now, or undefined: how a node of a cluster keeps its memory true
+  // when another node wrote (Registry.refresh).
+  hasStreet(name: string): Promise<boolean>
+  community(id: string): Promise<Community | undefined>
+  building(id: string): Promise<Building | undefined>
+  device(id: string): Promise<Device | undefined>
+  responder(id: string): Promise<Responder | undefined>
+  officer(id: string): Promise<Officer | undefined>
 
   /** The community and its street (kept once, whatever the number of its communities). */
   insertCommunity(community: Community): Promise<boolean>

@@ -26,6 +26,13 @@ export function addTo(map: Map<string, Set<string>>, key: string, id: string): v
   else map.set(key, new Set([id]))
 }
 
+export function removeFrom(map: Map<string, Set<string>>, key: string, id: string): void {
+  const set = map.get(key)
+  if (set === undefined) return
+  set.delete(id)
+  if (set.size === 0) map.delete(key)
+}
+
 export function createRegistryState(snapshot: RegistrySnapshot): RegistryState {
   const state: RegistryState = {
     communities: new Map(),

@@ -224,6 +224,37 @@ export interface Registry extends PrincipalDirectory {
    * to print; later starts return undefined.
    */
   ensureAdminToken(configured?: string): Promise<string | undefined>
+
+  /**
+   * Read one record again from the repository after another node of a cluster wrote it (the
+   * `registry.changed` that node emitted) and change memory as the local write did there,
+   * with the same local events (`responder.changed`, `principal.disabled`) but never
+   * `registry.changed` (no echo between nodes). A record that is gone, or unchanged: nothing
+   * happens.
+   */
+  refresh(change: RegistryChange): Promise<void>
+}
+
+/** What the registry keeps, one kind of record per value (the administrator token is one). */
+export const REGISTRY_ENTITIES = [
+  'street',
+  'community',
+  'building',
+  'device',
+  'responder',
+  'officer',
+  'admin_token',
+] as const
+export type RegistryEntity = (typeof REGISTRY_ENTITIES)[number]
+
+/**
+ * One record a write changed: what another node reads again to stay true (Registry.refresh).
+ * A community's write names the community only; its street comes with it when refreshed.
+ */
+export interface RegistryChange {
+  entity: RegistryEntity
+  /** The record's id (a street's name; `admin` for the administrator token). */
+  id: string
 }
 
 /** What the registry tells the other stages. */
@@ -232,4 +263,10 @@ export interface RegistryEvents {
   'principal.disabled': [string]
   /** A responder was registered or changed (duty, mode, registered location, enabled). */
   'responder.changed': [Responder]
+  /**
+   * A write of this node's registry succeeded (after the record is stored and in memory):
+   * what a cluster relays to the other nodes, for their `Registry.refresh`. Not emitted by
+   * `refresh` itself.
+   */
+  'registry.changed': [RegistryChange]
 }

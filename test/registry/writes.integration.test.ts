@@ -1,11 +1,13 @@
 /**
  * Registry writes: the repository first, memory only when the write succeeded, and one write
- * after another, so that two writes never decide on the same state across an `await`.
+ * after another, so that two writes never decide on the same state across an `await` — on
+ * SQLite (the embedded node) and on PostgreSQL (a cluster's).
  */
 import path from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createEventBus } from '../../services/events/index.ts'
 import {
+  createPostgresRegistryRepository,
   createRegistry,
   createSqliteRegistryRepository,
   type Registry,
@@ -13,7 +15,8 @@ import {
 } from '../../services/registry/index.ts'
 import { createManualClock } from '../../services/shared/clock.ts'
 import { createLogger } from '../../services/shared/log.ts'
-import { openStateDatabase, type SqliteDb } from '../../services/state/index.ts'
+import { openStateDatabase } from '../../services/state/index.ts'
+import { type PostgresHarness, startPostgres } from '../support/postgres.ts'
 import { tempDir } from '../support/tmp.ts'
 
 const square = [
@@ -26,22 +29,57 @@ const square = [
   ],
 ]
 
-describe('registry writes', () => {
-  let tmp: ReturnType<typeof tempDir>
-  let db: SqliteDb
+let pg: PostgresHarness
+beforeAll(async () => {
+  pg = await startPostgres()
+}, 60_000)
+afterAll(async () => {
+  await pg?.stop()
+})
+
+/** A repository on a new empty database, and how to close it. */
+interface Opened {
+  repo: RegistryRepository
+  close(): Promise<void>
+}
+const BACKENDS: { name: string; open(): Promise<Opened> }[] = [
+  {
+    name: 'SQLite',
+    async open() {
+      const tmp = tempDir('firecircle-registry-writes-')
+      const db = openStateDatabase(path.join(tmp.dir, 'state.db'))
+      return {
+        repo: createSqliteRegistryRepository(db),
+        async close() {
+          db.close()
+          tmp.cleanup()
+        },
+      }
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    async open() {
+      const db = await pg.database()
+      return { repo: createPostgresRegistryRepository(db), close: () => db.close() }
+    },
+  },
+]
+
+describe.each(BACKENDS)('registry writes on $name', (backend) => {
+  let opened: Opened
   let repository: RegistryRepository
   let failInserts = false
   let registry: Registry
 
   beforeEach(async () => {
-    tmp = tempDir('firecircle-registry-writes-')
-    db = openStateDatabase(path.join(tmp.dir, 'state.db'))
-    const sqlite = createSqliteRegistryRepository(db)
+    opened = await backend.open()
+    const stored = opened.repo
     failInserts = false
     repository = {
-      ...sqlite,
+      ...stored,
       insertDevice: (d, h) =>
-        failInserts ? Promise.reject(new Error('disk full')) : sqlite.insertDevice(d, h),
+        failInserts ? Promise.reject(new Error('disk full')) : stored.insertDevice(d, h),
     }
     registry = await createRegistry({
       repository,
@@ -62,9 +100,8 @@ describe('registry writes', () => {
       responsible: { name: 'owner' },
     })
   })
-  afterEach(() => {
-    db.close()
-    tmp.cleanup()
+  afterEach(async () => {
+    await opened.close()
   })
 
   it('a write the repository refuses changes nothing in memory', async () => {
