@@ -242,3 +242,19 @@ export function createSpool(deps: SpoolDeps): Spool {
     },
   }
 }
+
+export {
+  createIntakeLogReader,
+  type IntakeLogReader,
+  type IntakeLogReaderDeps,
+  type IntakeLogRecord,
+} from './intake-log.ts'
+export {
+  COMMIT_TIMEOUT_MS,
+  createPostgresSpool,
+  INTAKE_CHANNEL,
+  MAX_PENDING,
+  type PostgresSpool,
+  type PostgresSpoolDeps,
+  SpoolFullError,
+} from './postgres.ts'
