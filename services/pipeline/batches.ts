@@ -3,14 +3,14 @@
  * the store; after a failure the batches in flight are let settle, the pipeline pauses, and
  * reading starts again from the oldest point still in the spool.
  */
-import type { Spool } from '../spool/index.ts'
+import type { PointSource, TakenBatch } from '../spool/index.ts'
 import type { Drain } from './drain.ts'
 import type { InFlight } from './in-flight.ts'
 import type { StoreHealth } from './store-health.ts'
 import type { Waker } from './wake.ts'
 
 export interface ReadBatchesDeps {
-  spool: Pick<Spool, 'oldest'>
+  spool: Pick<PointSource, 'take' | 'idlePollMs'>
   inFlight: InFlight
   health: Pick<StoreHealth, 'nextPause'>
   waker: Pick<Waker, 'idle' | 'pause'>
@@ -19,6 +19,8 @@ export interface ReadBatchesDeps {
   maxInFlight: number
   /** Whether to go on (false once stop is asked). */
   running(): boolean
+  /** The spool could not be read (a cluster's database is away): the loop pauses as after a store failure. */
+  takeFailed(err: Error): void
 }
 
 /** Runs until `running()` turns false, then waits for the batches in flight. */
@@ -38,8 +40,16 @@ export async function readBatches(deps: ReadBatchesDeps): Promise<void> {
       failed = !(await inFlight.settleOne())
       continue
     }
-    const batch = spool.oldest(batchSize, after)
-    if (batch.length === 0) {
+    let batch: TakenBatch
+    try {
+      batch = await spool.take(batchSize, after)
+    } catch (err) {
+      deps.takeFailed(err instanceof Error ? err : new Error(String(err)))
+      failed = true
+      continue
+    }
+    if (batch.points.length === 0) {
+      await batch.release()
       if (inFlight.size() > 0) {
         failed = !(await inFlight.settleOne())
         continue
@@ -50,10 +60,10 @@ export async function readBatches(deps: ReadBatchesDeps): Promise<void> {
         continue
       }
       deps.drain.emptied()
-      await waker.idle()
+      await waker.idle(spool.idlePollMs)
       continue
     }
-    after = batch[batch.length - 1]!.id
+    after = batch.points[batch.points.length - 1]!.id
     inFlight.send(batch)
   }
   await inFlight.settleAll()

@@ -1,5 +1,5 @@
 /** Waiting for an empty spool at stop, within a deadline. */
-import type { Spool } from '../spool/index.ts'
+import type { PointSource } from '../spool/index.ts'
 
 export interface Drain {
   /** Resolves true when the spool empties, or with whether it is empty at the deadline. */
@@ -8,12 +8,18 @@ export interface Drain {
   emptied(): void
 }
 
-export function createDrain(spool: Pick<Spool, 'depth'>): Drain {
+export function createDrain(spool: Pick<PointSource, 'depth'>): Drain {
   const waiters: (() => void)[] = []
   return {
     wait(deadlineMs) {
       return new Promise<boolean>((resolve) => {
-        const t = setTimeout(() => resolve(spool.depth() === 0), deadlineMs)
+        const t = setTimeout(async () => {
+          try {
+            resolve((await spool.depth()) === 0)
+          } catch {
+            resolve(false)
+          }
+        }, deadlineMs)
         waiters.push(() => {
           clearTimeout(t)
           resolve(true)

@@ -4,14 +4,14 @@
  * idle and the spool growing while InfluxDB had room to spare). Each is a distinct range of
  * spool ids, removed when its own write is acknowledged.
  */
-import type { SpooledPoint } from '../spool/index.ts'
+import type { TakenBatch } from '../spool/index.ts'
 import type { Deliver } from './deliver.ts'
 import type { PipelineMetrics } from './metrics.ts'
 import type { StoreHealth } from './store-health.ts'
 
 export interface InFlight {
   /** Hand a batch to the store without waiting for it. */
-  send(batch: SpooledPoint[]): void
+  send(batch: TakenBatch): void
   size(): number
   /** Wait for the first batch in flight to settle: whether it was delivered. */
   settleOne(): Promise<boolean>

@@ -11,7 +11,7 @@
  */
 import type { Registry } from 'prom-client'
 import type { Clock, Logger } from '../shared/index.ts'
-import type { Spool } from '../spool/index.ts'
+import type { PointSource } from '../spool/index.ts'
 import type { TelemetryStore } from '../store/index.ts'
 import { readBatches } from './batches.ts'
 import { createDeliver } from './deliver.ts'
@@ -32,7 +32,8 @@ export interface Pipeline {
 }
 
 export interface PipelineDeps {
-  spool: Pick<Spool, 'oldest' | 'remove' | 'refuse' | 'depth' | 'onCommit' | 'flush'>
+  /** The SQLite spool of an embedded node, or a cluster's spool in PostgreSQL. */
+  spool: PointSource
   store: Pick<TelemetryStore, 'write' | 'name'>
   logger: Logger
   metrics: Registry
@@ -56,7 +57,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     minRetryMs: deps.minRetryMs ?? 250,
     maxRetryMs: deps.maxRetryMs ?? 15_000,
   })
-  const deliver = createDeliver({ spool, store, clock, logger, metrics })
+  const deliver = createDeliver({ store, clock, logger, metrics })
   const inFlight = createInFlight({ deliver, health, metrics })
   const waker = createWaker()
   const drain = createDrain(spool)
@@ -78,11 +79,14 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         batchSize: deps.batchSize ?? 1000,
         maxInFlight: Math.max(1, deps.maxInFlight ?? 3),
         running: () => running,
+        takeFailed(err) {
+          logger.warn({ err: err.message }, 'the spool could not be read; the pipeline tries again')
+        },
       })
     },
     async drain(deadlineMs) {
       spool.flush()
-      if (spool.depth() === 0) return true
+      if ((await spool.depth()) === 0) return true
       waker.wake()
       return drain.wait(deadlineMs)
     },

@@ -1,6 +1,6 @@
 /** The pipeline's counters, histogram and the spool depth gauge. */
 import client, { type Counter, type Histogram, type Registry } from 'prom-client'
-import type { Spool } from '../spool/index.ts'
+import type { PointSource } from '../spool/index.ts'
 
 export interface PipelineMetrics {
   written: Counter
@@ -9,13 +9,13 @@ export interface PipelineMetrics {
   refused: Counter
 }
 
-export function createPipelineMetrics(metrics: Registry, spool: Pick<Spool, 'depth'>): PipelineMetrics {
+export function createPipelineMetrics(metrics: Registry, spool: Pick<PointSource, 'depth'>): PipelineMetrics {
   new client.Gauge({
     name: 'firecircle_spool_depth',
     help: 'Points in the durable spool not yet acknowledged by the telemetry store',
     registers: [metrics],
-    collect() {
-      this.set(spool.depth())
+    async collect() {
+      this.set(await spool.depth())
     },
   })
   return {

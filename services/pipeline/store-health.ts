@@ -4,7 +4,7 @@
  * change either way is logged once, not per batch.
  */
 import type { Logger } from '../shared/index.ts'
-import type { Spool } from '../spool/index.ts'
+import type { PointSource } from '../spool/index.ts'
 import type { TelemetryStore } from '../store/index.ts'
 import type { PipelineMetrics } from './metrics.ts'
 
@@ -18,7 +18,7 @@ export interface StoreHealth {
 
 export interface StoreHealthDeps {
   store: Pick<TelemetryStore, 'name'>
-  spool: Pick<Spool, 'depth'>
+  spool: Pick<PointSource, 'depth'>
   logger: Logger
   metrics: Pick<PipelineMetrics, 'failures'>
   minRetryMs: number
@@ -29,13 +29,18 @@ export function createStoreHealth(deps: StoreHealthDeps): StoreHealth {
   const { store, spool, logger, minRetryMs, maxRetryMs } = deps
   let healthy = true
   let retryMs = minRetryMs
+  // A cluster's spool answers its depth asynchronously; the line is logged when it has.
+  const withDepth = (log: (spooled: number | undefined) => void): void => {
+    void Promise.resolve()
+      .then(() => spool.depth())
+      .then(log, () => log(undefined))
+  }
   return {
     healthy: () => healthy,
     succeeded() {
       if (!healthy)
-        logger.info(
-          { store: store.name, spooled: spool.depth() },
-          'telemetry store is back; draining the spool',
+        withDepth((spooled) =>
+          logger.info({ store: store.name, spooled }, 'telemetry store is back; draining the spool'),
         )
       healthy = true
       retryMs = minRetryMs
@@ -43,9 +48,11 @@ export function createStoreHealth(deps: StoreHealthDeps): StoreHealth {
     failed(err) {
       deps.metrics.failures.inc()
       if (healthy) {
-        logger.warn(
-          { store: store.name, err: err.message, spooled: spool.depth() },
-          'telemetry store write failed; readings stay in the spool and are retried',
+        withDepth((spooled) =>
+          logger.warn(
+            { store: store.name, err: err.message, spooled },
+            'telemetry store write failed; readings stay in the spool and are retried',
+          ),
         )
       }
       healthy = false

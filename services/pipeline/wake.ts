@@ -4,8 +4,8 @@
  * (it would hammer a store that is down); a drain or a stop wakes either.
  */
 export interface Waker {
-  /** Sleep until woken. */
-  idle(): Promise<void>
+  /** Sleep until woken, or at most `ms` when given (a spool other nodes fill too). */
+  idle(ms?: number): Promise<void>
   /** Sleep `ms` after a store failure; only `wake()` ends it early. */
   pause(ms: number): Promise<void>
   /** New points: wake an idle pipeline, not a pausing one. */
@@ -32,7 +32,7 @@ export function createWaker(): Waker {
   }
 
   return {
-    idle: () => sleep(),
+    idle: (ms) => sleep(ms),
     async pause(ms) {
       pausing = true
       await sleep(ms)

@@ -17,12 +17,65 @@ export interface SpooledPoint {
   point: Point
 }
 
-export interface Spool {
+/**
+ * A reading or device event waiting to be evaluated by the node that holds its partition
+ * (a community). A cluster's spool commits these with their points, in the same transaction,
+ * before the PUBACK; the embedded node evaluates on its live path and keeps none.
+ */
+export interface IntakeLogEntry {
+  partition: string
+  kind: string
+  body: unknown
+}
+
+/**
+ * A batch the pipeline took from the spool. Its points stay in the spool until `finish()`:
+ * what `remove` and `refuse` record is made durable then (PostgreSQL: in the transaction that
+ * took the batch, so a node that dies mid-batch leaves its rows to another). `release()` is
+ * for a store failure: the batch's points stay and are taken again.
+ */
+export interface TakenBatch {
+  readonly points: SpooledPoint[]
+  /** The store acknowledged these points. */
+  remove(ids: readonly number[]): void | Promise<void>
+  /** The store refused this point for good: set it aside in `spool_refused`. */
+  refuse(id: number, reason: string, at: number): void | Promise<void>
+  finish(): Promise<void>
+  release(): Promise<void>
+}
+
+/**
+ * What the pipeline drains: the SQLite spool of an embedded node, or a cluster's spool in
+ * PostgreSQL (./postgres.ts) that every node's pipeline drains at once.
+ */
+export interface PointSource {
+  /**
+   * The oldest committed points not in a batch taken by someone else, at most `limit`. A
+   * reader that keeps its own cursor passes `afterId` (the SQLite spool has one reader; a
+   * cluster's spool skips the rows other batches hold and ignores it).
+   */
+  take(limit: number, afterId?: number): Promise<TakenBatch>
+  /** Points committed and not yet removed (a cluster's spool: a cheap estimate, see there). */
+  depth(): number | Promise<number>
+  /** Register a callback run after every local commit (the pipeline wakes up on it). */
+  onCommit(listener: () => void): void
+  /** Commit whatever is pending now (without waiting for it). */
+  flush(): void
+  /**
+   * How often an idle reader looks again without a commit of its own: a cluster's spool
+   * also fills from other nodes, and keeps the rows of a node that died. Undefined: only on
+   * commit.
+   */
+  readonly idlePollMs?: number
+}
+
+export interface Spool extends PointSource {
   /**
    * Add points. The promise resolves once they are on disk (the group's commit); a QoS 0
-   * caller need not wait for it.
+   * caller need not wait for it. `log` is for a cluster's spool (./postgres.ts); this one
+   * ignores it: the embedded node evaluates every reading on its live path.
    */
-  append(points: readonly Point[]): Promise<void>
+  append(points: readonly Point[], log?: readonly IntakeLogEntry[]): Promise<void>
   /** The oldest committed points (with an id above `afterId`, when given), at most `limit`. */
   oldest(limit: number, afterId?: number): SpooledPoint[]
   /** Remove points the store has acknowledged. */
@@ -38,10 +91,6 @@ export interface Spool {
   depth(): number
   /** Points appended but not yet committed. */
   pending(): number
-  /** Register a callback run after every commit (the pipeline wakes up on it). */
-  onCommit(listener: () => void): void
-  /** Commit whatever is pending now. */
-  flush(): void
   close(): void
 }
 
@@ -141,6 +190,26 @@ export function createSpool(deps: SpoolDeps): Spool {
     else for (const id of sorted) deleteOne.run(id)
   })
 
+  const remove = (ids: readonly number[]): void => {
+    if (ids.length === 0) return
+    // Without an fsync of its own: a removal lost in a crash only replays points the store
+    // already has (writes are idempotent), and the next group commit's fsync of the WAL
+    // makes it durable anyway. This keeps one fsync per store batch off the main thread.
+    db.pragma('synchronous = NORMAL')
+    try {
+      removeMany(ids)
+    } finally {
+      db.pragma('synchronous = FULL')
+    }
+    committed -= ids.length
+  }
+  const refuse = (id: number, reason: string, at: number): void => {
+    committed -= refuseOne(id, reason, at)
+  }
+  const oldest = (limit: number, afterId = 0): SpooledPoint[] =>
+    selectOldest.all(afterId, limit).map((row) => ({ id: row.id, point: JSON.parse(row.body) as Point }))
+  const settled = (): Promise<void> => Promise.resolve()
+
   return {
     append(points) {
       if (closed) return Promise.reject(new Error('spool is closed'))
@@ -151,27 +220,13 @@ export function createSpool(deps: SpoolDeps): Spool {
       }
       return group.done
     },
-    oldest(limit, afterId = 0) {
-      return selectOldest
-        .all(afterId, limit)
-        .map((row) => ({ id: row.id, point: JSON.parse(row.body) as Point }))
-    },
-    remove(ids) {
-      if (ids.length === 0) return
-      // Without an fsync of its own: a removal lost in a crash only replays points the store
-      // already has (writes are idempotent), and the next group commit's fsync of the WAL
-      // makes it durable anyway. This keeps one fsync per store batch off the main thread.
-      db.pragma('synchronous = NORMAL')
-      try {
-        removeMany(ids)
-      } finally {
-        db.pragma('synchronous = FULL')
-      }
-      committed -= ids.length
-    },
-    refuse(id, reason, at) {
-      committed -= refuseOne(id, reason, at)
-    },
+    oldest,
+    // One reader (this node's pipeline) with its own cursor: removals take effect at once,
+    // as before; a batch has nothing to commit or give back.
+    take: (limit, afterId) =>
+      Promise.resolve({ points: oldest(limit, afterId), remove, refuse, finish: settled, release: settled }),
+    remove,
+    refuse,
     refused: () => countRefused.get()?.n ?? 0,
     depth: () => committed,
     pending: () => bodies.length,
@@ -187,3 +242,19 @@ export function createSpool(deps: SpoolDeps): Spool {
     },
   }
 }
+
+export {
+  createIntakeLogReader,
+  type IntakeLogReader,
+  type IntakeLogReaderDeps,
+  type IntakeLogRecord,
+} from './intake-log.ts'
+export {
+  COMMIT_TIMEOUT_MS,
+  createPostgresSpool,
+  INTAKE_CHANNEL,
+  MAX_PENDING,
+  type PostgresSpool,
+  type PostgresSpoolDeps,
+  SpoolFullError,
+} from './postgres.ts'

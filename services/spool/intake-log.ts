@@ -1,0 +1,239 @@
+/**
+ * The intake log's reader: a cluster node evaluates the readings and device events of the
+ * partitions it holds, whichever node received them. The entries are committed by the spool
+ * with their points (./postgres.ts); this reads those of `fence.owned()` partitions in id
+ * order, hands them to `handle` (the live path: alarm engine, liveness), and only then
+ * deletes exactly those rows, in a transaction that holds each of their partitions — the
+ * rows of a partition lost meanwhile stay for its new owner.
+ *
+ * Evaluation is AT LEAST ONCE: a node that crashes (or loses the database) between `handle`
+ * and the delete leaves the entries, and they are handed again, here or to the new owner.
+ * The handler must take a reading twice without harm (the engine's conditions and incidents
+ * are keyed by device and fenced; a repeated reading is the same reading).
+ *
+ * Serial: one batch at a time. Woken by `wake()` after a local commit, by NOTIFY
+ * firecircle_intake (sent by another node's commit, on a connection of its own here), and
+ * by a poll every `pollMs` in case a notification is lost (a reconnect, a missed LISTEN).
+ */
+import type { Clock, Logger, Timer } from '../shared/index.ts'
+import { DomainError } from '../shared/index.ts'
+import type { PartitionFence, PgClient, PgDatabase } from '../state/index.ts'
+import { INTAKE_CHANNEL } from './postgres.ts'
+
+export interface IntakeLogRecord {
+  id: number
+  partition: string
+  kind: string
+  body: unknown
+  createdAt: number
+}
+
+export interface IntakeLogReader {
+  start(): void
+  /** Stop after the batch being handled; resolves when the reader is idle and unlistened. */
+  stop(): Promise<void>
+  /** Look now (a local commit added entries). */
+  wake(): void
+}
+
+export interface IntakeLogReaderDeps {
+  db: PgDatabase
+  fence: PartitionFence
+  clock: Clock
+  logger: Logger
+  handle: (entries: IntakeLogRecord[]) => Promise<void>
+  /** The fallback poll. Default 250 ms. */
+  pollMs?: number
+  /** Entries per batch. Default 500. */
+  batchSize?: number
+  /** LISTEN firecircle_intake on a connection of its own. Default true. */
+  listen?: boolean
+}
+
+const POLL_MS = 250
+const BATCH = 500
+/** The pause after a failure (the database away, the handler threw). */
+const RETRY_MS = 1_000
+
+export function createIntakeLogReader(deps: IntakeLogReaderDeps): IntakeLogReader {
+  const { db, fence, clock, logger, handle } = deps
+  const pollMs = deps.pollMs ?? POLL_MS
+  const batchSize = deps.batchSize ?? BATCH
+  let running = false
+  let loop: Promise<void> | undefined
+  let woken = false
+  let sleeper: (() => void) | undefined
+  let listener: PgClient | undefined
+  let listening: Promise<void> | undefined
+  let failing = false
+  let detach = (): void => {}
+
+  function wake(): void {
+    woken = true
+    sleeper?.()
+  }
+
+  function sleep(ms: number): Promise<void> {
+    if (woken || !running) return Promise.resolve()
+    return new Promise((resolve) => {
+      let timer: Timer | undefined
+      sleeper = () => {
+        sleeper = undefined
+        timer?.cancel()
+        resolve()
+      }
+      timer = clock.at(clock.now() + ms, () => sleeper?.())
+    })
+  }
+
+  async function listen(): Promise<void> {
+    if (deps.listen === false || listener !== undefined || !running) return
+    const c = await db.pool.connect()
+    const lost = (err: Error) => {
+      if (listener !== c) return
+      listener = undefined
+      c.release(err)
+      // The poll goes on; the next round listens again.
+    }
+    const notified = () => wake()
+    c.on('error', lost)
+    c.on('notification', notified)
+    // A pooled connection goes back to the pool: without these handlers.
+    detach = () => {
+      c.removeListener('error', lost)
+      c.removeListener('notification', notified)
+    }
+    try {
+      await c.query(`LISTEN ${INTAKE_CHANNEL}`)
+    } catch (err) {
+      detach()
+      c.release(err instanceof Error ? err : true)
+      throw err
+    }
+    listener = c
+    // Entries committed before LISTEN took effect are found by the look that follows.
+    wake()
+  }
+
+  async function unlisten(): Promise<void> {
+    const c = listener
+    if (c === undefined) return
+    listener = undefined
+    try {
+      await c.query(`UNLISTEN ${INTAKE_CHANNEL}`)
+      detach()
+      c.release()
+    } catch (err) {
+      c.release(err instanceof Error ? err : true)
+    }
+  }
+
+  async function read(owned: readonly string[]): Promise<IntakeLogRecord[]> {
+    const r = await db.query<{
+      id: string
+      partition: string
+      kind: string
+      body: string
+      created_at: string
+    }>(
+      'SELECT id, partition, kind, body, created_at FROM intake_log WHERE partition = ANY($1) ORDER BY id LIMIT $2',
+      [owned, batchSize],
+    )
+    return r.rows.map((row) => ({
+      id: Number(row.id),
+      partition: row.partition,
+      kind: row.kind,
+      body: JSON.parse(row.body) as unknown,
+      createdAt: Number(row.created_at),
+    }))
+  }
+
+  /** One look: whether there may be more right away. */
+  async function round(): Promise<boolean> {
+    if (listening === undefined && listener === undefined && deps.listen !== false) {
+      listening = listen()
+        .catch((err: Error) => logger.warn({ err: err.message }, 'intake log: LISTEN failed; polling'))
+        .finally(() => {
+          listening = undefined
+        })
+    }
+    const owned = fence.owned()
+    if (owned.length === 0) return false
+    const entries = await read(owned)
+    if (entries.length === 0) return false
+    await handle(entries)
+    await remove(db, fence, entries)
+    return entries.length === batchSize
+  }
+
+  async function run(): Promise<void> {
+    while (running) {
+      woken = false
+      let more = false
+      try {
+        more = await round()
+        if (failing) logger.info('intake log: reading again')
+        failing = false
+      } catch (err) {
+        if (!failing)
+          logger.warn(
+            { err: (err as Error).message },
+            'intake log: a batch failed; its entries stay and are handed again',
+          )
+        failing = true
+        await sleep(RETRY_MS)
+        continue
+      }
+      if (!more) await sleep(pollMs)
+    }
+  }
+
+  return {
+    start() {
+      if (running) return
+      running = true
+      loop = run()
+    },
+    async stop() {
+      running = false
+      sleeper?.()
+      await loop
+      await listening
+      await unlisten()
+    },
+    wake,
+  }
+}
+
+/**
+ * Delete the handled entries, holding each of their partitions in the same transaction. A
+ * partition lost since the read is left out (its rows stay for the new owner) and the rest
+ * is deleted in a new transaction.
+ */
+async function remove(db: PgDatabase, fence: PartitionFence, entries: IntakeLogRecord[]): Promise<void> {
+  // Sorted, so two transactions lock lease rows in the same order.
+  let held = [...new Set(entries.map((e) => e.partition))].sort()
+  while (held.length > 0) {
+    let lost: string | undefined
+    try {
+      await db.tx(async (c) => {
+        for (const p of held) {
+          try {
+            await fence.hold(c, p)
+          } catch (err) {
+            if (err instanceof DomainError && err.code === 'partition_moved') lost = p
+            throw err
+          }
+        }
+        const set = new Set(held)
+        const ids = entries.filter((e) => set.has(e.partition)).map((e) => e.id)
+        await c.query('DELETE FROM intake_log WHERE id = ANY($1::bigint[])', [ids])
+      })
+      return
+    } catch (err) {
+      if (lost === undefined) throw err
+      const gone = lost
+      held = held.filter((p) => p !== gone)
+    }
+  }
+}

@@ -1,0 +1,352 @@
+/**
+ * A cluster's intake spool, in PostgreSQL (FC_DATABASE_URL): the same promise as the SQLite
+ * spool — no PUBACK goes out while the database cannot commit the message — for every node
+ * at once.
+ *
+ * Appends are group-committed: every append within `commitMs` goes into ONE statement (a
+ * multi-row INSERT into `spool`, and into `intake_log` for the entries waiting for their
+ * partition's owner, as data-modifying CTEs of one statement, so one implicit transaction and
+ * one commit cover them all), and each append's promise resolves only after the commit
+ * returned. A failed commit rejects every append of its group, and nothing of it is written.
+ * While one commit is in flight the next group gathers (one commit in flight per spool).
+ * What waits in memory is bounded (MAX_PENDING points): a database outage rejects appends at
+ * once, counted, rather than eat the heap.
+ *
+ * A commit that timed out (COMMIT_TIMEOUT_MS) rejects its group although the server may still
+ * commit it: its messages are not acknowledged, the devices send them again, and the points
+ * are then in the spool twice (the store's writes are idempotent) and their intake log
+ * entries evaluated twice (evaluation is at least once, see ./intake-log.ts).
+ *
+ * Draining (the pipeline of every node): a batch is taken with FOR UPDATE SKIP LOCKED in a
+ * transaction held open while the batch is written to the store, then its rows are deleted
+ * and the transaction commits. Two nodes never take the same rows at once; a store failure
+ * rolls back (the rows stay); a node that dies mid-batch loses its connection, its
+ * transaction aborts and another node takes the rows.
+ */
+import client, { type Registry } from 'prom-client'
+import type { Clock, Logger, Timer } from '../shared/index.ts'
+import type { PgClient, PgDatabase } from '../state/index.ts'
+import type { Point } from '../store/index.ts'
+import type { IntakeLogEntry, PointSource, SpooledPoint, TakenBatch } from './index.ts'
+
+/** Points waiting for a commit (gathering and in flight) beyond which appends are refused at once. */
+export const MAX_PENDING = 50_000
+/** A commit not answered within this is taken as failed (the group's appends reject). */
+export const COMMIT_TIMEOUT_MS = 10_000
+/** A batch's transaction left idle this long (its node hangs on the store) is ended by the server. */
+const BATCH_IDLE_TIMEOUT = '60s'
+/** Below this many rows (the planner's estimate) the depth is counted exactly. */
+const EXACT_COUNT_BELOW = 100_000
+/** How long a depth read is reused when nothing changed here. */
+const DEPTH_CACHE_MS = 1_000
+/** An idle pipeline looks again this often (other nodes' rows, a dead node's rows). */
+const IDLE_POLL_MS = 500
+/** The channel a commit with intake log entries notifies (./intake-log.ts listens). */
+export const INTAKE_CHANNEL = 'firecircle_intake'
+
+export class SpoolFullError extends Error {
+  constructor(pending: number) {
+    super(`the spool has ${pending} points waiting for the database; this message is not acknowledged`)
+    this.name = 'SpoolFullError'
+  }
+}
+
+export interface PostgresSpool extends PointSource {
+  /**
+   * Add points (and the intake log entries that go with them, in the same transaction). The
+   * promise resolves once they are committed; it rejects at once when MAX_PENDING points wait.
+   */
+  append(points: readonly Point[], log?: readonly IntakeLogEntry[]): Promise<void>
+  /** Committed and not yet removed: exact below 100,000 rows, the planner's estimate above. */
+  depth(): Promise<number>
+  /** Points appended but not yet committed (gathering and in flight). */
+  pending(): number
+  /** Appends refused at once because MAX_PENDING points were waiting. */
+  overflowed(): number
+  /** Points set aside as refused by the store. */
+  refused(): Promise<number>
+  /** Commit what is pending and wait for it; later appends reject. */
+  close(): Promise<void>
+}
+
+export interface PostgresSpoolDeps {
+  db: PgDatabase
+  nodeId: string
+  commitMs: number
+  clock: Clock
+  logger: Logger
+  /** Where firecircle_spool_overflow_total is registered, when given. */
+  metrics?: Registry
+  /** Tests lower these. */
+  maxPending?: number
+  commitTimeoutMs?: number
+}
+
+/** One group commit: every append of the group shares its promise. */
+interface Group {
+  bodies: string[]
+  log: IntakeLogEntry[]
+  done: Promise<void>
+  resolve: () => void
+  reject: (err: Error) => void
+  /** The window closed: commit as soon as the commit in flight (if any) returns. */
+  due: boolean
+  timer: Timer
+}
+
+const INSERT_POINTS = `INSERT INTO spool (body, node, created_at)
+  SELECT b, $2, $3 FROM unnest($1::text[]) WITH ORDINALITY AS t(b, n) ORDER BY n`
+
+// One statement, so one implicit transaction: the points, the log entries and the NOTIFY
+// (sent at commit) are all in or all out.
+const INSERT_POINTS_AND_LOG = `WITH points AS (${INSERT_POINTS}),
+  entries AS (
+    INSERT INTO intake_log (partition, kind, body, node, created_at)
+    SELECT p, k, b, $2, $3 FROM unnest($4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS t(p, k, b, n)
+    ORDER BY n
+    RETURNING 1
+  )
+  SELECT pg_notify('${INTAKE_CHANNEL}', $2) FROM (SELECT 1 FROM entries LIMIT 1) AS one`
+
+export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
+  const { db, nodeId, clock, logger } = deps
+  const maxPending = deps.maxPending ?? MAX_PENDING
+  const commitTimeoutMs = deps.commitTimeoutMs ?? COMMIT_TIMEOUT_MS
+  const overflow = deps.metrics
+    ? new client.Counter({
+        name: 'firecircle_spool_overflow_total',
+        help: 'Appends refused at once because too many points were waiting for the database',
+        registers: [deps.metrics],
+      })
+    : undefined
+  const listeners: (() => void)[] = []
+  let gathering: Group | undefined
+  let inFlight: Promise<void> | undefined
+  let pending = 0
+  let overflowed = 0
+  let lastOverflowLog = Number.NEGATIVE_INFINITY
+  let closed = false
+
+  function newGroup(): Group {
+    let resolve!: () => void
+    let reject!: (err: Error) => void
+    const done = new Promise<void>((res, rej) => {
+      resolve = res
+      reject = rej
+    })
+    // A QoS 0 caller does not wait: a failed group must not become an unhandled rejection.
+    done.catch(() => {})
+    const g: Group = { bodies: [], log: [], done, resolve, reject, due: false, timer: { cancel() {} } }
+    g.timer = clock.at(clock.now() + deps.commitMs, () => {
+      g.due = true
+      commitNext()
+    })
+    return g
+  }
+
+  async function write(g: Group): Promise<void> {
+    const now = clock.now()
+    const text = g.log.length > 0 ? INSERT_POINTS_AND_LOG : INSERT_POINTS
+    const values: unknown[] = [g.bodies, nodeId, now]
+    if (g.log.length > 0)
+      values.push(
+        g.log.map((e) => e.partition),
+        g.log.map((e) => e.kind),
+        g.log.map((e) => JSON.stringify(e.body)),
+      )
+    // query_timeout (node-postgres reads it per query; its types know it only per client)
+    // bounds a commit the server does not answer.
+    const query = { text, values, query_timeout: commitTimeoutMs }
+    try {
+      await db.pool.query(query)
+    } catch (err) {
+      pending -= g.bodies.length
+      g.reject(err instanceof Error ? err : new Error(String(err)))
+      return
+    }
+    pending -= g.bodies.length
+    depthCache = undefined
+    g.resolve()
+    for (const l of listeners) l()
+  }
+
+  /** Start the gathered group's commit if its window closed and no commit is in flight. */
+  function commitNext(): void {
+    const g = gathering
+    if (inFlight !== undefined || g === undefined || !g.due) return
+    gathering = undefined
+    inFlight = write(g).finally(() => {
+      inFlight = undefined
+      commitNext()
+    })
+  }
+
+  function refuseAppend(): Promise<void> {
+    overflowed++
+    overflow?.inc()
+    const now = clock.now()
+    if (now - lastOverflowLog >= 10_000) {
+      lastOverflowLog = now
+      logger.error(
+        { pending, overflowed },
+        'spool full: the database does not keep up or is away; messages are not acknowledged',
+      )
+    }
+    return Promise.reject(new SpoolFullError(pending))
+  }
+
+  let depthCache: { at: number; n: Promise<number> } | undefined
+  function depth(): Promise<number> {
+    const now = clock.now()
+    if (depthCache === undefined || now - depthCache.at >= DEPTH_CACHE_MS) {
+      const n = db
+        .query<{ n: string }>(
+          `SELECT CASE WHEN c.reltuples >= $1 THEN c.reltuples::bigint
+             ELSE (SELECT count(*) FROM spool) END AS n
+           FROM pg_class c WHERE c.oid = 'spool'::regclass`,
+          [EXACT_COUNT_BELOW],
+        )
+        .then((r) => Number(r.rows[0]?.n ?? 0))
+      const entry = { at: now, n }
+      depthCache = entry
+      // A failed read is not reused.
+      n.catch(() => {
+        if (depthCache === entry) depthCache = undefined
+      })
+    }
+    return depthCache.n
+  }
+
+  async function take(limit: number): Promise<TakenBatch> {
+    const c = await db.pool.connect()
+    // A held connection that breaks (the database restarted) emits 'error' between queries:
+    // without a listener that would end the process. The batch's next query fails instead.
+    const broken = (): void => {}
+    c.on('error', broken)
+    const giveBack = (err?: unknown): void => {
+      c.removeListener('error', broken)
+      c.release(err === undefined ? undefined : err instanceof Error ? err : true)
+    }
+    let rows: { id: string; body: string }[]
+    try {
+      await c.query(`BEGIN; SET LOCAL idle_in_transaction_session_timeout = '${BATCH_IDLE_TIMEOUT}'`)
+      rows = (
+        await c.query<{ id: string; body: string }>(
+          'SELECT id, body FROM spool ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED',
+          [limit],
+        )
+      ).rows
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => {})
+      giveBack(err)
+      throw err
+    }
+    if (rows.length === 0) {
+      await c.query('ROLLBACK').catch(() => {})
+      giveBack()
+      return emptyBatch
+    }
+    return heldBatch(
+      c,
+      giveBack,
+      rows.map((r) => ({ id: Number(r.id), point: JSON.parse(r.body) as Point })),
+    )
+  }
+
+  function heldBatch(c: PgClient, giveBack: (err?: unknown) => void, points: SpooledPoint[]): TakenBatch {
+    const removed: number[] = []
+    const refused: { id: number; reason: string; at: number }[] = []
+    let open = true
+    const end = async (finish: boolean): Promise<void> => {
+      if (!open) return
+      open = false
+      try {
+        if (finish) await finishBatch(c, removed, refused)
+        else await c.query('ROLLBACK')
+        giveBack()
+      } catch (err) {
+        await c.query('ROLLBACK').catch(() => {})
+        giveBack(err)
+        throw err
+      } finally {
+        depthCache = undefined
+      }
+    }
+    return {
+      points,
+      remove(ids) {
+        removed.push(...ids)
+      },
+      refuse(id, reason, at) {
+        refused.push({ id, reason, at })
+      },
+      finish: () => end(true),
+      release: () => end(false),
+    }
+  }
+
+  function flush(): void {
+    if (gathering === undefined) return
+    gathering.timer.cancel()
+    gathering.due = true
+    commitNext()
+  }
+
+  return {
+    append(points, log = []) {
+      if (closed) return Promise.reject(new Error('spool is closed'))
+      if (points.length === 0 && log.length === 0) return Promise.resolve()
+      if (pending + points.length > maxPending) return refuseAppend()
+      gathering ??= newGroup()
+      const g = gathering
+      for (const p of points) g.bodies.push(JSON.stringify(p))
+      for (const e of log) g.log.push(e)
+      pending += points.length
+      return g.done
+    },
+    take,
+    depth,
+    pending: () => pending,
+    overflowed: () => overflowed,
+    async refused() {
+      const r = await db.query<{ n: string }>('SELECT count(*) AS n FROM spool_refused')
+      return Number(r.rows[0]?.n ?? 0)
+    },
+    onCommit(listener) {
+      listeners.push(listener)
+    },
+    flush,
+    idlePollMs: IDLE_POLL_MS,
+    async close() {
+      if (closed) return
+      flush()
+      closed = true
+      const last = gathering?.done
+      while (inFlight !== undefined) await inFlight
+      await last?.catch(() => {})
+    },
+  }
+}
+
+const settled = (): Promise<void> => Promise.resolve()
+const emptyBatch: TakenBatch = { points: [], remove() {}, refuse() {}, finish: settled, release: settled }
+
+/** Set the refused points aside, delete the batch's rows, commit: the batch leaves the spool. */
+async function finishBatch(
+  c: PgClient,
+  removed: readonly number[],
+  refused: readonly { id: number; reason: string; at: number }[],
+): Promise<void> {
+  if (refused.length > 0) {
+    await c.query(
+      `INSERT INTO spool_refused (id, body, reason, refused_at)
+       SELECT s.id, s.body, r.reason, r.at
+       FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS r(id, reason, at) JOIN spool s ON s.id = r.id
+       ON CONFLICT (id) DO UPDATE SET body = excluded.body, reason = excluded.reason, refused_at = excluded.refused_at`,
+      [refused.map((r) => r.id), refused.map((r) => r.reason), refused.map((r) => r.at)],
+    )
+  }
+  const ids = [...removed, ...refused.map((r) => r.id)]
+  if (ids.length > 0) await c.query('DELETE FROM spool WHERE id = ANY($1::bigint[])', [ids])
+  await c.query('COMMIT')
+}

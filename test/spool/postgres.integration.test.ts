@@ -1,0 +1,214 @@
+import pgClient from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createManualClock, systemClock } from '../../services/shared/clock.ts'
+import { createLogger } from '../../services/shared/log.ts'
+import { createPostgresSpool, SpoolFullError } from '../../services/spool/index.ts'
+import type { PgDatabase } from '../../services/state/index.ts'
+import type { Point } from '../../services/store/types.ts'
+import { type PostgresHarness, startPostgres } from '../support/postgres.ts'
+
+const point = (i: number): Point => ({
+  measurement: 'telemetry',
+  tags: { device: `d${i % 7}`, kind: 'smoke', building: 'b', community: 'c', street: 's' },
+  fields: { obscuration: i / 10, seq: i },
+  ints: ['seq'],
+  ts: 1_700_000_000_000 + i,
+})
+
+const silent = createLogger('silent')
+let pg: PostgresHarness
+beforeAll(async () => {
+  pg = await startPostgres()
+}, 60_000)
+afterAll(async () => {
+  await pg?.stop()
+})
+
+/** Another connection's view: what is committed, nothing else. */
+async function committed(url: string, sql: string): Promise<Record<string, unknown>[]> {
+  const other = new pgClient.Client(url)
+  await other.connect()
+  try {
+    return (await other.query(sql)).rows
+  } finally {
+    await other.end()
+  }
+}
+
+describe('PostgreSQL spool: group commit', () => {
+  it('commits every append of a window as ONE transaction, visible only when the promises resolve', async () => {
+    const db = await pg.database()
+    const clock = createManualClock()
+    const spool = createPostgresSpool({ db, nodeId: 'n1', commitMs: 5, clock, logger: silent })
+    let resolved = 0
+    const appends = Array.from({ length: 300 }, (_, i) => spool.append([point(i)]).then(() => resolved++))
+    expect(spool.pending()).toBe(300)
+    await new Promise((r) => setTimeout(r, 50))
+    expect(resolved).toBe(0)
+    expect(await committed(db.url, 'SELECT count(*)::int AS n FROM spool')).toEqual([{ n: 0 }])
+    clock.advance(5)
+    await Promise.all(appends)
+    // Rows written by one transaction share its id (xmin).
+    expect(
+      await committed(db.url, 'SELECT count(*)::int AS n, count(DISTINCT xmin::text)::int AS tx FROM spool'),
+    ).toEqual([{ n: 300, tx: 1 }])
+    // Stored exactly as the SQLite spool stores a point, in append order.
+    const rows = await committed(db.url, 'SELECT body, node FROM spool ORDER BY id')
+    expect(rows.map((r) => JSON.parse(r.body as string))).toEqual(
+      Array.from({ length: 300 }, (_, i) => point(i)),
+    )
+    expect(new Set(rows.map((r) => r.node))).toEqual(new Set(['n1']))
+    expect(spool.pending()).toBe(0)
+    expect(await spool.depth()).toBe(300)
+    await spool.close()
+  })
+
+  it('gathers the next group while a commit is in flight, one commit at a time', async () => {
+    const db = await pg.database()
+    const clock = createManualClock()
+    const spool = createPostgresSpool({ db, nodeId: 'n1', commitMs: 2, clock, logger: silent })
+    const first = Array.from({ length: 50 }, (_, i) => spool.append([point(i)]))
+    clock.advance(2) // the first group's commit is in flight now
+    const second = Array.from({ length: 70 }, (_, i) => spool.append([point(100 + i)]))
+    clock.advance(2) // its window closed while the first commit was out: it follows that one
+    await Promise.all([...first, ...second])
+    const groups = await committed(
+      db.url,
+      'SELECT count(*)::int AS n FROM spool GROUP BY xmin::text ORDER BY min(id)',
+    )
+    expect(groups).toEqual([{ n: 50 }, { n: 70 }])
+    await spool.close()
+  })
+
+  it('commits intake log entries with their points, atomically, and a failed group writes nothing', async () => {
+    const db = await pg.database()
+    const clock = createManualClock()
+    const spool = createPostgresSpool({ db, nodeId: 'n1', commitMs: 2, clock, logger: silent })
+    const a = spool.append(
+      [point(1)],
+      [{ partition: 'nanshan', kind: 'reading', body: { device: 'd1', v: 1 } }],
+    )
+    const b = spool.append(
+      [point(2)],
+      [{ partition: 'futian', kind: 'device.event', body: { device: 'd2' } }],
+    )
+    clock.advance(2)
+    await Promise.all([a, b])
+    const together = await committed(
+      db.url,
+      `SELECT (SELECT count(DISTINCT xmin::text) FROM (SELECT xmin FROM spool UNION ALL SELECT xmin FROM intake_log) x)::int AS tx,
+              (SELECT count(*) FROM intake_log)::int AS entries`,
+    )
+    expect(together).toEqual([{ tx: 1, entries: 2 }])
+    expect(await committed(db.url, 'SELECT partition, kind, body, node FROM intake_log ORDER BY id')).toEqual(
+      [
+        { partition: 'nanshan', kind: 'reading', body: '{"device":"d1","v":1}', node: 'n1' },
+        { partition: 'futian', kind: 'device.event', body: '{"device":"d2"}', node: 'n1' },
+      ],
+    )
+
+    // An entry the database refuses (no partition) fails its whole group: points included.
+    const ok = spool.append([point(3)])
+    const bad = spool.append(
+      [point(4)],
+      [{ partition: null as unknown as string, kind: 'reading', body: {} }],
+    )
+    clock.advance(2)
+    await expect(ok).rejects.toThrow(/null value/)
+    await expect(bad).rejects.toThrow(/null value/)
+    expect(
+      await committed(
+        db.url,
+        'SELECT (SELECT count(*) FROM spool)::int AS p, (SELECT count(*) FROM intake_log)::int AS l',
+      ),
+    ).toEqual([{ p: 2, l: 2 }])
+    await spool.close()
+  })
+
+  it('refuses appends at once beyond what may wait in memory, and counts them', async () => {
+    const db = await pg.database()
+    const clock = createManualClock()
+    const spool = createPostgresSpool({
+      db,
+      nodeId: 'n1',
+      commitMs: 2,
+      clock,
+      logger: silent,
+      maxPending: 10,
+    })
+    const kept = spool.append(Array.from({ length: 8 }, (_, i) => point(i)))
+    await expect(spool.append(Array.from({ length: 3 }, (_, i) => point(8 + i)))).rejects.toBeInstanceOf(
+      SpoolFullError,
+    )
+    expect(spool.overflowed()).toBe(1)
+    expect(spool.pending()).toBe(8)
+    clock.advance(2)
+    await kept
+    expect(spool.pending()).toBe(0)
+    const late = spool.append([point(20), point(21), point(22)])
+    await spool.close() // commits what is pending
+    await late
+    expect(await committed(db.url, 'SELECT count(*)::int AS n FROM spool')).toEqual([{ n: 11 }])
+  })
+})
+
+describe('PostgreSQL spool: the PUBACK promise across an outage', () => {
+  it('appends reject in bounded time while the server is down; nothing resolved is missing after restart', async () => {
+    const db: PgDatabase & { url: string } = await pg.database()
+    const spool = createPostgresSpool({ db, nodeId: 'n1', commitMs: 2, clock: systemClock, logger: silent })
+    const before = Array.from({ length: 100 }, (_, i) => spool.append([point(i)]))
+    await Promise.all(before)
+    await pg.server.stop('immediate')
+    try {
+      const started = Date.now()
+      const during = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) => spool.append([point(1000 + i)])),
+      )
+      // The pool's connection timeout (5 s) bounds the wait; a refused connection is faster.
+      expect(Date.now() - started).toBeLessThan(6_000)
+      expect(during.every((r) => r.status === 'rejected')).toBe(true)
+    } finally {
+      await pg.server.start()
+    }
+    await spool.append([point(2000)])
+    const rows = await committed(db.url, 'SELECT body FROM spool ORDER BY id')
+    const seqs = rows.map((r) => (JSON.parse(r.body as string) as Point).fields.seq)
+    expect(seqs).toEqual([...Array.from({ length: 100 }, (_, i) => i), 2000])
+    await spool.close()
+  }, 30_000)
+})
+
+describe('PostgreSQL spool: batches for the pipeline', () => {
+  it('two takers never hold the same rows; a released batch is taken again; refused points are set aside', async () => {
+    const db = await pg.database()
+    const clock = createManualClock()
+    const a = createPostgresSpool({ db, nodeId: 'a', commitMs: 1, clock, logger: silent })
+    const b = createPostgresSpool({ db, nodeId: 'b', commitMs: 1, clock, logger: silent })
+    const appended = a.append(Array.from({ length: 10 }, (_, i) => point(i)))
+    clock.advance(1)
+    await appended
+    const first = await a.take(4)
+    const second = await b.take(4)
+    expect(first.points.map((p) => p.point.fields.seq)).toEqual([0, 1, 2, 3])
+    expect(second.points.map((p) => p.point.fields.seq)).toEqual([4, 5, 6, 7])
+    await first.release()
+    const again = await b.take(100)
+    expect(again.points.map((p) => p.point.fields.seq)).toEqual([0, 1, 2, 3, 8, 9])
+    second.remove(second.points.map((p) => p.id))
+    await second.finish()
+    again.remove(again.points.slice(1).map((p) => p.id))
+    again.refuse(again.points[0]!.id, 'field type conflict', 42)
+    // Until the batch's transaction commits, the rows are there for everybody else.
+    expect(await committed(db.url, 'SELECT count(*)::int AS n FROM spool')).toEqual([{ n: 6 }])
+    await again.finish()
+    expect(await committed(db.url, 'SELECT count(*)::int AS n FROM spool')).toEqual([{ n: 0 }])
+    expect(await committed(db.url, 'SELECT reason, refused_at::int AS at FROM spool_refused')).toEqual([
+      { reason: 'field type conflict', at: 42 },
+    ])
+    expect(await a.refused()).toBe(1)
+    expect(await a.depth()).toBe(0)
+    const empty = await a.take(10)
+    expect(empty.points).toEqual([])
+    await Promise.all([a.close(), b.close()])
+  })
+})
