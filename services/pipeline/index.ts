@@ -8,6 +8,12 @@
  * store at once (./in-flight.ts, issue #8), each written and removed, or its refused points
  * set aside (./deliver.ts); the store's health and the pause after a failure
  * (./store-health.ts, ./wake.ts); draining at stop (./drain.ts).
+ *
+ * The spool is a PointSource: the embedded node's SQLite spool (one reader, a cursor, removal
+ * at once), or a cluster's spool in PostgreSQL that every node drains at once (a batch is
+ * held by its transaction, FOR UPDATE SKIP LOCKED, until the store acknowledged it, then
+ * deleted and committed; a store failure rolls it back). The latter also fills from other
+ * nodes, so an idle pipeline looks again every `idlePollMs`.
  */
 import type { Registry } from 'prom-client'
 import type { Clock, Logger } from '../shared/index.ts'
