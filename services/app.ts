@@ -10,30 +10,23 @@ import { Type } from 'typebox'
 import {
   createAlarmEngine,
   createIncidentBook,
-  createSqliteAlarmRepository,
   registerDeviceHealthRoute,
   registerIncidentRoutes,
 } from './alarms/index.ts'
 import { type ApiInstance, createApi } from './api/index.ts'
-import { createBroker, startMqttListeners } from './broker/index.ts'
+import { createBroker, type Publish, startMqttListeners } from './broker/index.ts'
+import { type ClusterJoin, joinCluster, registerClusterSide, scopedReplies } from './cluster-wiring.ts'
 import { type Config, ConfigError } from './config/index.ts'
 import { bundleConsole, registerConsoleRoutes } from './console/index.ts'
-import {
-  createDispatcher,
-  createDispatchGeometry,
-  createSqliteDispatchRepository,
-  OfferOut,
-  registerOfferRoutes,
-} from './dispatch/index.ts'
+import { createDispatcher, createDispatchGeometry, OfferOut, registerOfferRoutes } from './dispatch/index.ts'
 import { createEventBus, type EventBus } from './events/index.ts'
 import { createIntake } from './intake/index.ts'
-import { createLinkage, createSqliteLinkageRepository, LinkageSummaryOut } from './linkage/index.ts'
-import { createLiveness, createSqliteLivenessRepository } from './liveness/index.ts'
+import { createLinkage, LinkageSummaryOut } from './linkage/index.ts'
+import { createLiveness } from './liveness/index.ts'
+import { type NodeState, openClusterState, openEmbeddedState } from './node-state.ts'
 import { createPipeline } from './pipeline/index.ts'
-import { createRegistry, createSqliteRegistryRepository } from './registry/index.ts'
+import { createRegistry } from './registry/index.ts'
 import { type Clock, createLogger, type Logger, systemClock } from './shared/index.ts'
-import { createSpool } from './spool/index.ts'
-import { checkpointInBackground, openStateDatabase, STATE_CHECKPOINT_MS } from './state/index.ts'
 import { createTelemetryStore, type TelemetryStore } from './store/index.ts'
 import { registerStreamRoute, type Stream } from './stream/index.ts'
 
@@ -83,34 +76,25 @@ interface Kit {
   metrics: client.Registry
   events: EventBus
   store: TelemetryStore
+  state: NodeState
+  /** A node of a cluster, once it has joined (set before any MQTT client can connect). */
+  joined: { cluster?: ClusterJoin }
 }
 
-/** The reading's way in: state, registry, spool, liveness, intake, pipeline. */
-async function buildIntakeSide({ config, clock, logger, metrics, events, store }: Kit) {
-  // State (registry, incidents, device conditions): WAL with synchronous=NORMAL, so every
-  // committed change survives a crash of the process (SIGKILL) without an fsync on the alarm
-  // path (an fsync here costs ~4 ms at p99, the alarm budget is 1 ms). The spool, which
-  // carries the PUBACK promise, fsyncs every group commit (FULL).
-  const stateDb = openStateDatabase(path.join(config.dataDir, 'state.db'), { synchronous: 'NORMAL' })
-  const stopCheckpoints = checkpointInBackground(stateDb, STATE_CHECKPOINT_MS)
-  const registry = await createRegistry({
-    repository: createSqliteRegistryRepository(stateDb),
-    clock,
-    logger,
-    events,
-  })
+/** The reading's way in: registry, liveness, intake, pipeline. */
+async function buildIntakeSide({ config, clock, logger, metrics, events, store, state, joined }: Kit) {
+  const registry = await createRegistry({ repository: state.repositories.registry, clock, logger, events })
   const generatedAdminToken = await registry.ensureAdminToken(config.adminToken)
-
-  const spool = createSpool({ file: path.join(config.dataDir, 'spool.db'), commitMs: config.spoolCommitMs })
-  if (spool.depth() > 0) logger.info({ spooled: spool.depth() }, 'replaying readings left in the spool')
+  const spooled = await state.depth()
+  if (spooled > 0) logger.info({ spooled }, 'replaying readings left in the spool')
   const liveness = await createLiveness({
-    repository: createSqliteLivenessRepository(stateDb),
+    repository: state.repositories.liveness,
     clock,
     events,
     logger: logger.child({ stage: 'liveness' }),
   })
   const intake = createIntake({
-    spool,
+    spool: state.spool,
     liveness,
     events,
     registry,
@@ -122,41 +106,55 @@ async function buildIntakeSide({ config, clock, logger, metrics, events, store }
       tsPastMs: config.tsPastMs,
       maxPayloadBytes: config.maxPayloadBytes,
     },
+    ...(state.cluster !== undefined
+      ? {
+          cluster: {
+            keep: (points, log) => state.spool.append(points, log),
+            relay: (event, body) =>
+              joined.cluster?.relayBus(event, body) ?? Promise.reject(new Error('not in the cluster yet')),
+          },
+        }
+      : {}),
   })
-  const pipeline = createPipeline({ spool, store, logger, metrics, clock })
+  const pipeline = createPipeline({ spool: state.points, store, logger, metrics, clock })
   pipeline.start()
-  return { stateDb, stopCheckpoints, registry, generatedAdminToken, spool, liveness, intake, pipeline }
+  return { registry, generatedAdminToken, liveness, intake, pipeline }
 }
 
 type IntakeSide = Awaited<ReturnType<typeof buildIntakeSide>>
 
 /** What turns readings into action: the broker, alarms, dispatch, linkage. */
-async function buildAlarmSide(kit: Kit, { stateDb, registry, liveness, intake, spool }: IntakeSide) {
-  const { config, clock, logger, metrics, events } = kit
-  const alarmRepository = createSqliteAlarmRepository(stateDb)
-  const incidents = await createIncidentBook(alarmRepository)
+async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSide) {
+  const { config, clock, logger, metrics, events, state, joined } = kit
+  const incidents = await createIncidentBook(state.repositories.alarms)
   const engine = createAlarmEngine({
     clock,
     events,
     registry,
     liveness,
     incidents,
-    repository: alarmRepository,
-    spool,
+    repository: state.repositories.alarms,
+    spool: state.spool,
     logger: logger.child({ stage: 'alarms' }),
     metrics,
+    ...(state.cluster !== undefined
+      ? { scope: { owns: (community: string) => joined.cluster?.node.owns(community) ?? false } }
+      : {}),
   })
   await engine.start()
   const geometry = createDispatchGeometry({ registry, events, clock, logger, params: config.eta })
 
   const broker = await createBroker({ registry, intake, events, logger, metrics })
+  // A cluster's messages to clients go to every node (the one that holds the connection sends).
+  const publish: Publish = (topic, payload, qos) =>
+    (joined.cluster?.publish ?? broker.publish)(topic, payload, qos)
   const linkage = createLinkage({
     clock,
     events,
-    repository: createSqliteLinkageRepository(stateDb),
+    repository: state.repositories.linkage,
     registry,
     incidents,
-    publish: broker.publish,
+    publish,
     settings: config.linkage,
     logger: logger.child({ stage: 'linkage' }),
     metrics,
@@ -164,13 +162,17 @@ async function buildAlarmSide(kit: Kit, { stateDb, registry, liveness, intake, s
   await linkage.start()
   const dispatcher = createDispatcher({
     clock,
-    events,
+    // A cluster: a responder's reply reaches every node; only the one running the incident answers it.
+    events:
+      state.cluster === undefined
+        ? events
+        : scopedReplies(events, (incident) => incidents.getOpen(incident) !== undefined),
     incidents,
     index: geometry.index,
     registry,
-    publish: broker.publish,
-    repository: createSqliteDispatchRepository(stateDb),
-    spool,
+    publish,
+    repository: state.repositories.dispatch,
+    spool: state.spool,
     logger: logger.child({ stage: 'dispatch' }),
     metrics,
   })
@@ -218,21 +220,41 @@ function stageRoutes(
   ]
 }
 
+/** The state store: PostgreSQL for a node of a cluster, SQLite in FC_DATA_DIR otherwise. */
+function openState(
+  config: Config,
+  clock: Clock,
+  logger: Logger,
+  metrics: client.Registry,
+): Promise<NodeState> {
+  const { cluster } = config
+  if (cluster === undefined) return Promise.resolve(openEmbeddedState(config))
+  return openClusterState({ ...config, cluster }, { clock, logger, metrics })
+}
+
 export async function startService(config: Config, deps: ServiceDeps = {}): Promise<RunningService> {
   const clock = deps.clock ?? systemClock
   const logger = deps.logger ?? createLogger(config.logLevel)
   const metrics = new client.Registry()
+  // Every node's series say which node they come from.
+  if (config.cluster !== undefined) metrics.setDefaultLabels({ node: config.cluster.nodeId })
   client.collectDefaultMetrics({ register: metrics })
   prepareDataDir(config.dataDir)
   const events =
     deps.events ?? createEventBus((err, event) => logger.error({ err, event }, 'an event listener failed'))
   const store = await openTelemetryStore(config, logger)
-  const kit: Kit = { config, clock, logger, metrics, events, store }
+  const state = await openState(config, clock, logger, metrics).catch(async (err: unknown) => {
+    await store.close().catch(() => {})
+    throw err
+  })
+  const kit: Kit = { config, clock, logger, metrics, events, store, state, joined: {} }
 
   const inSide = await buildIntakeSide(kit)
   const alarmSide = await buildAlarmSide(kit, inSide)
-  const { stateDb, spool, registry, liveness, pipeline } = inSide
+  const { registry, liveness, pipeline } = inSide
   const { broker } = alarmSide
+  // The consoles' streams: this node's events; in a cluster every node's (./cluster-wiring.ts).
+  const streamEvents = state.cluster === undefined ? events : createEventBus()
 
   // The console is bundled in the background; its first request waits for it.
   const consoleBundle = bundleConsole()
@@ -247,24 +269,49 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     metricsRegistry: metrics,
     logger,
     clock,
-    routes: stageRoutes(kit, inSide, alarmSide, (s) => {
-      stream = s
-    }),
+    routes: [
+      ...(state.cluster !== undefined
+        ? [(a: ApiInstance) => registerClusterSide(a, () => kit.joined.cluster, state.cluster!.db, logger)]
+        : []),
+      ...stageRoutes({ ...kit, events: streamEvents }, inSide, alarmSide, (s) => {
+        stream = s
+      }),
+    ],
     site: [(app) => registerConsoleRoutes(app, { logger, bundle: consoleBundle })],
     readiness: async () => {
       const storeUp = await store.ping()
-      const checks = {
+      const stateUp = state.up()
+      const checks: Record<string, boolean | number | string> = {
         broker: accepting && !broker.aedes.closed,
-        state_store: stateDb.open,
+        state_store: stateUp,
         telemetry_store: storeUp,
-        spool_depth: spool.depth(),
+        // A cluster's spool is in the database: not asked while the database is away.
+        spool_depth: stateUp ? await state.depth().catch(() => -1) : -1,
       }
-      return { ready: checks.broker && checks.state_store && checks.telemetry_store, checks }
+      const ready = checks.broker === true && stateUp && storeUp
+      return { ready, checks }
     },
   })
   await api.listen({ port: config.httpPort, host: config.host })
   const httpAddr = api.server.address()
   const httpPort = typeof httpAddr === 'object' && httpAddr !== null ? httpAddr.port : config.httpPort
+
+  if (state.cluster !== undefined && config.cluster !== undefined) {
+    kit.joined.cluster = await joinCluster({
+      config: { ...config, cluster: config.cluster },
+      httpPort,
+      state: state.cluster,
+      clock,
+      logger,
+      metrics,
+      events,
+      streamEvents,
+      registry,
+      liveness,
+      publishLocal: broker.publish,
+      work: { ...alarmSide, liveness },
+    })
+  }
 
   const listeners = await startMqttListeners({
     broker,
@@ -281,6 +328,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
       ...(listeners.tlsPort ? { mqtts: listeners.tlsPort } : {}),
       store: store.name,
       dataDir: config.dataDir,
+      ...(config.cluster !== undefined ? { node: config.cluster.nodeId, cluster: 'PostgreSQL' } : {}),
       console: `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${httpPort}/console/`,
     },
     'firecircle is running',
@@ -295,6 +343,8 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     await listenersClosed
     stream?.close()
     await api.close()
+    // A cluster: the work goes to the other nodes at once (the leases are given up).
+    await kit.joined.cluster?.leave()
     alarmSide.engine.stop()
     alarmSide.linkage.stop()
     await alarmSide.dispatcher.stop()
@@ -304,15 +354,13 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     const emptied = await pipeline.drain(left)
     if (!emptied)
       logger.warn(
-        { spooled: spool.depth() },
+        { spooled: await state.depth().catch(() => -1) },
         'stopping with readings still spooled; they are replayed at the next start',
       )
     await pipeline.stop()
     await liveness.close()
-    spool.close()
+    await state.close()
     await store.close().catch(() => {})
-    inSide.stopCheckpoints()
-    stateDb.close()
     logger.info('firecircle stopped')
   }
 

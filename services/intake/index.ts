@@ -63,55 +63,61 @@ export interface IntakeDeps {
   limits: { tsFutureMs: number; tsPastMs: number; maxPayloadBytes: number }
 }
 
-export function createIntake(deps: IntakeDeps): Intake {
-  const { spool, liveness, events, registry, clock, logger, limits } = deps
+/** The intake's counters in /metrics. */
+function intakeCounters(metrics: Registry) {
   const messages = new client.Counter({
     name: 'firecircle_mqtt_messages_total',
     help: 'Messages received from principals, by channel',
     labelNames: ['channel'],
-    registers: [deps.metrics],
+    registers: [metrics],
   })
   const rejected = new client.Counter({
     name: 'firecircle_intake_rejected_total',
     help: 'Messages or readings dropped by the intake, by reason',
     labelNames: ['reason'],
-    registers: [deps.metrics],
+    registers: [metrics],
   })
   const accepted = new client.Counter({
     name: 'firecircle_intake_readings_total',
     help: 'Telemetry readings accepted by the intake',
-    registers: [deps.metrics],
+    registers: [metrics],
   })
   const untrustedTs = new client.Counter({
     name: 'firecircle_intake_untrusted_ts_total',
     help: 'Readings and events whose ts was outside the trusted window (stored at receive time)',
-    registers: [deps.metrics],
+    registers: [metrics],
   })
   const spoolFailures = new client.Counter({
     name: 'firecircle_spool_append_failures_total',
     help: 'Appends to the durable spool that failed (QoS 1 messages are then not acknowledged)',
-    registers: [deps.metrics],
+    registers: [metrics],
   })
+  return { messages, rejected, accepted, untrustedTs, spoolFailures }
+}
+
+/** A cluster node's live path: each step written down as an intake log entry for the owner of its community. */
+function recorder(entries: IntakeLogEntry[], partitionOf: (device: string) => string | undefined): LivePath {
+  const add = (device: string, entry: Omit<IntakeLogEntry, 'partition'>) => {
+    const partition = partitionOf(device)
+    if (partition !== undefined) entries.push({ partition, ...entry } as IntakeLogEntry)
+  }
+  return {
+    reading: (r) => entries.push({ partition: r.community, kind: 'reading', body: r }),
+    seen: (device, at) => add(device, { kind: 'seen', body: { device, at } }),
+    event: (e, at) => entries.push({ partition: e.community, kind: 'event', body: { ...e, at } }),
+    status: (device, online, cause, at) =>
+      add(device, { kind: 'status', body: { device, online, cause, at } }),
+    commandAck: (ack, at) => add(ack.device, { kind: 'cmd_ack', body: { ...ack, at } }),
+    rejected: (r) => add(r.device, { kind: 'rejected', body: r }),
+  }
+}
+
+export function createIntake(deps: IntakeDeps): Intake {
+  const { spool, liveness, events, registry, clock, logger, limits } = deps
+  const { messages, rejected, accepted, untrustedTs, spoolFailures } = intakeCounters(deps.metrics)
 
   const live = createLivePath({ liveness, events })
   const partitionOf = (device: string) => registry.device(device)?.community
-
-  /** A cluster node's live path: each step written down as an intake log entry for its owner. */
-  function recorder(entries: IntakeLogEntry[]): LivePath {
-    const add = (device: string, entry: Omit<IntakeLogEntry, 'partition'>) => {
-      const partition = partitionOf(device)
-      if (partition !== undefined) entries.push({ partition, ...entry } as IntakeLogEntry)
-    }
-    return {
-      reading: (r) => entries.push({ partition: r.community, kind: 'reading', body: r }),
-      seen: (device, at) => add(device, { kind: 'seen', body: { device, at } }),
-      event: (e, at) => entries.push({ partition: e.community, kind: 'event', body: { ...e, at } }),
-      status: (device, online, cause, at) =>
-        add(device, { kind: 'status', body: { device, online, cause, at } }),
-      commandAck: (ack, at) => add(ack.device, { kind: 'cmd_ack', body: { ...ack, at } }),
-      rejected: (r) => add(r.device, { kind: 'rejected', body: r }),
-    }
-  }
 
   function record(path: LivePath, r: DecodeRejection, topic: string, now: number, principal?: string): void {
     rejected.inc({ reason: r.reason })
@@ -233,7 +239,7 @@ export function createIntake(deps: IntakeDeps): Intake {
       countMessage(msg.topic)
       if (deps.cluster === undefined) return handle(msg, now, live)
       const log: IntakeLogEntry[] = []
-      return handle(msg, now, recorder(log), log)
+      return handle(msg, now, recorder(log, partitionOf), log)
     },
   }
 }
