@@ -4,7 +4,6 @@
  * process; `stop()` stops accepting, flushes, closes, within the shutdown deadline.
  */
 import fs from 'node:fs'
-import path from 'node:path'
 import client from 'prom-client'
 import { Type } from 'typebox'
 import {
@@ -271,7 +270,16 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     clock,
     routes: [
       ...(state.cluster !== undefined
-        ? [(a: ApiInstance) => registerClusterSide(a, () => kit.joined.cluster, state.cluster!.db, logger)]
+        ? [
+            (a: ApiInstance) =>
+              registerClusterSide(
+                a,
+                () => kit.joined.cluster,
+                state.cluster!.db,
+                (id) => registry.device(id)?.community,
+                logger,
+              ),
+          ]
         : []),
       ...stageRoutes({ ...kit, events: streamEvents }, inSide, alarmSide, (s) => {
         stream = s

@@ -38,12 +38,19 @@ export const FORWARDED = 'x-firecircle-forwarded'
 
 /** Routes answered by the node that runs the incident's community (the `:id` is an incident). */
 const INCIDENT_ROUTE = /^\/api\/(?:linkage\/)?incidents\/:id(?:\/|$)/
+/**
+ * Routes answered by the node that runs the device's community (the `:id` is a device): its
+ * live state and its conditions are kept there.
+ */
+const DEVICE_ROUTE = /^\/api\/devices\/:id(?:\/|$)/
 
 const HOP_HEADERS = ['authorization', 'content-type', 'accept', 'last-event-id']
 
 export interface ForwardingDeps {
   cluster: Pick<ClusterNode, 'nodeId' | 'owns' | 'ownerOf'>
   db: Pick<PgDatabase, 'query'>
+  /** A device's community, from this node's registry. */
+  communityOfDevice: (id: string) => string | undefined
   logger: Logger
   /** How long the owner has to answer. */
   timeoutMs?: number
@@ -59,10 +66,12 @@ export function forwardToOwner(api: ApiInstance, deps: ForwardingDeps): void {
   const { cluster, db, logger } = deps
   api.addHook('preHandler', async (request, reply) => {
     if (request.headers[FORWARDED] !== undefined) return
-    if (!INCIDENT_ROUTE.test(request.routeOptions.url ?? '')) return
+    const route = request.routeOptions.url ?? ''
+    const onIncident = INCIDENT_ROUTE.test(route)
+    if (!onIncident && !DEVICE_ROUTE.test(route)) return
     const id = (request.params as { id?: string }).id
     if (id === undefined) return
-    const community = await communityOfIncident(db, id)
+    const community = onIncident ? await communityOfIncident(db, id) : deps.communityOfDevice(id)
     if (community === undefined || cluster.owns(community)) return
     const owner = await cluster.ownerOf(community)
     if (owner === undefined || owner.node === cluster.nodeId) return
@@ -361,6 +370,7 @@ export function registerClusterSide(
   api: ApiInstance,
   joined: () => ClusterJoin | undefined,
   db: PgDatabase,
+  communityOfDevice: (id: string) => string | undefined,
   logger: Logger,
 ): void {
   const late = {
@@ -375,6 +385,6 @@ export function registerClusterSide(
       return n.node.view()
     },
   }
-  forwardToOwner(api, { cluster: late, db, logger })
+  forwardToOwner(api, { cluster: late, db, communityOfDevice, logger })
   registerClusterRoute(api, { cluster: late })
 }

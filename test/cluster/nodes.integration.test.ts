@@ -110,6 +110,14 @@ describe('a cluster of two nodes on one PostgreSQL', () => {
     const all = await c.api(1).get('/api/incidents?building=factory-7')
     expect(all.body.items.map((x: { id: string }) => x.id)).toEqual([incident.id])
 
+    // A device's live state and conditions are kept by the node that runs its community;
+    // either node answers with them.
+    for (const i of [0, 1]) {
+      const dev = await c.api(i).get('/api/devices/f7-heat-b')
+      expect(dev.body.lastSeen, `node ${i + 1}`).toBeDefined()
+      const signals = await c.api(i).get('/api/devices/f7-heat-a/signals')
+      expect(signals.body.signals.map((x: { condition: string }) => x.condition)).toEqual(['heat_fixed'])
+    }
     const owner = nodeIndex((await ownerOf(a.community))!)
     const other = 1 - owner
     const ack = await c.api(other).post(`/api/incidents/${incident.id}/acknowledge`, { reason: 'on my way' })
