@@ -400,6 +400,8 @@ describe('docker-compose.yml, profile cluster', () => {
       }
       const config = loadConfig(env)
       expect(config.cluster?.nodeId).toBe(env['FC_NODE_ID'])
+      // The other node reaches this one by its service name, on the port it listens on.
+      expect(config.cluster?.nodeUrl).toBe(`http://${name}:${config.httpPort}`)
       expect(config.influx?.url).toBe('http://influxdb:8086')
       expect(config.adminToken).toBe(fcEnv['FC_ADMIN_TOKEN'])
       // The database URL is the compose's PostgreSQL with the user, password and database it creates.
