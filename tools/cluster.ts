@@ -33,6 +33,7 @@ const INFLUX_DATABASE = 'firecircle'
 const MAX_NODES = 9
 const READY_DEADLINE_MS = 60_000
 const NODE_STOP_DEADLINE_MS = 8_000
+const REPEAT_SIGNAL_MS = 1_000
 
 export interface ClusterOptions {
   nodes: number
@@ -388,8 +389,13 @@ async function main(): Promise<void> {
     watchdog: startWatchdog(dir, options.keep),
   }
   let signals = 0
+  let firstSignalAt = 0
   const onSignal = (signal: NodeJS.Signals) => {
+    // One Ctrl-C under `npm run` arrives twice: from the terminal and again forwarded by npm.
+    // A repeat within a second is that same keystroke, not the impatient second Ctrl-C.
+    if (signals > 0 && Date.now() - firstSignalAt < REPEAT_SIGNAL_MS) return
     signals++
+    if (signals === 1) firstSignalAt = Date.now()
     if (signals > 1) {
       // A second Ctrl-C: no more waiting; the watchdog kills what is left when we are gone.
       process.stderr.write(`cluster: ${signal} again, exiting now\n`)
@@ -397,7 +403,10 @@ async function main(): Promise<void> {
     }
     process.stderr.write(`cluster: ${signal}, stopping everything\n`)
     stopCluster(cluster).then(
-      () => process.exit(0),
+      () => {
+        process.stderr.write('cluster: stopped\n')
+        process.exit(0)
+      },
       (err: Error) => {
         process.stderr.write(`cluster: error while stopping: ${err.message}\n`)
         process.exit(1)
