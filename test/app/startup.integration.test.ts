@@ -27,6 +27,11 @@ describe('start-up', () => {
       /^firecircle: cannot start: FC_INFLUX_BUCKET: is set but FC_INFLUX_URL is not/,
     ],
     [{ FC_ADMIN_TOKEN: 'abc' }, /^firecircle: cannot start: FC_ADMIN_TOKEN: must be at least 16 characters/],
+    [
+      { FC_DATABASE_URL: 'postgres://127.0.0.1:9/fire' },
+      /^firecircle: cannot start: FC_DATABASE_URL: a cluster needs FC_INFLUX_URL as well/,
+    ],
+    [{ FC_NODE_ID: 'node-1' }, /^firecircle: cannot start: FC_NODE_ID: applies to a cluster only/],
   ])('a wrong setting %o stops the start with one line naming it', async (env, line) => {
     const data = tempDir()
     try {

@@ -10,7 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ClusterHarness, startCluster } from '../support/cluster.ts'
 import { type Receiver, startReceiver } from '../support/http-receiver.ts'
 import { connectAs } from '../support/mqtt.ts'
-import { registerDevice, registerDistrict, registerResponder, until } from '../support/service.ts'
+import {
+  registerDevice,
+  registerDistrict,
+  registerResponder,
+  spawnService,
+  until,
+} from '../support/service.ts'
 
 const LEASE_S = 2
 const SECRET = 'cluster-webhook-secret-0123456789'
@@ -88,6 +94,25 @@ describe('a cluster of two nodes on one PostgreSQL', () => {
     expect(metrics).toMatch(
       /firecircle_mqtt_messages_total\{[^}]*node="node-2"|process_cpu_user_seconds_total\{node="node-2"\}/,
     )
+  })
+
+  it('a second live node named like another, or a database that does not answer, stops the start with one line', async () => {
+    const twin = await spawnService({ ...c.env(0), FC_DATA_DIR: c.dataDirs[0]! })
+    expect((await twin.exited()).code).toBe(1)
+    expect(twin.output().trim().split('\n')).toEqual([
+      expect.stringMatching(/^firecircle: cannot start: FC_NODE_ID: another live node is named node-1/),
+    ])
+    const lost = await spawnService({
+      ...c.env(0),
+      FC_NODE_ID: 'node-9',
+      FC_DATABASE_URL: 'postgres://fc:pw@127.0.0.1:9/fire',
+    })
+    expect((await lost.exited()).code).toBe(1)
+    expect(lost.output().trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^firecircle: cannot start: FC_DATABASE_URL: cannot reach postgres:\/\/fc:\*\*\*@127\.0\.0\.1:9/,
+      ),
+    ])
   })
 
   it('two detectors of one building on two nodes open one incident; an officer on either node acts on it, and 119 hears of it once', async () => {

@@ -52,7 +52,7 @@ export async function startCluster(opts: {
     const node = await spawnService(env(i))
     nodes.push(node)
   }
-  await Promise.all(nodes.map((n) => n.ready(30_000)))
+  await Promise.all(nodes.map((n) => n.ready(60_000)))
   const harness: ClusterHarness = {
     pg,
     influx,
@@ -74,7 +74,7 @@ export async function startCluster(opts: {
         FC_MQTT_PORT: String(old.mqttPort),
       })
       nodes[i] = node
-      await node.ready(30_000)
+      await node.ready(60_000)
       return node
     },
     async stop() {
