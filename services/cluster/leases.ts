@@ -1,8 +1,9 @@
 /**
  * The lease table's statements. Each statement touches one lease row at a time and runs
- * outside any transaction: a renewal or takeover waits on the FOR SHARE lock of a fenced
- * write in flight (that is the fence working), and holding one row lock while waiting for
- * another could deadlock with a transaction that holds several partitions.
+ * outside any transaction: a renewal waits on the FOR SHARE lock of its own fenced write in
+ * flight, a takeover is not made while another node's fenced write holds the row (that is
+ * the fence working), and holding one row lock while waiting for another could deadlock with
+ * a transaction that holds several partitions.
  */
 import { ConfigError } from '../config/index.ts'
 import { iso } from '../shared/index.ts'
@@ -84,7 +85,12 @@ export async function renew(
   return (r.rowCount ?? 0) > 0
 }
 
-/** Take a free or expired lease: the new epoch, or undefined when another node was first. */
+/**
+ * Take a free or expired lease: the new epoch, or undefined when another node was first or a
+ * fenced write holds the row (FOR SHARE). It does not wait for that write: a round that waited
+ * would stop renewing this node's own leases; the next round tries again, and a writer paused
+ * in its transaction is ended by the database (the fence's stallMs).
+ */
 export async function take(
   db: PgDatabase,
   nodeId: string,
@@ -94,7 +100,9 @@ export async function take(
 ): Promise<string | undefined> {
   const r = await db.query<{ epoch: string }>(
     `UPDATE cluster_leases SET owner = $2, epoch = epoch + 1, expires_at = $4, acquired_at = $3
-     WHERE partition = $1 AND (owner IS NULL OR expires_at <= $3) RETURNING epoch`,
+     WHERE partition = (SELECT partition FROM cluster_leases
+       WHERE partition = $1 AND (owner IS NULL OR expires_at <= $3) FOR UPDATE SKIP LOCKED)
+     RETURNING epoch`,
     [partition, nodeId, now, now + leaseMs],
   )
   const epoch = r.rows[0]?.epoch

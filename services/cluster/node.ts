@@ -256,7 +256,13 @@ export function createClusterNode(deps: ClusterNodeDeps): ClusterNode {
   return {
     nodeId,
     relay,
-    fence: createFence({ nodeId, clock, epochOf: (p) => held.get(p)?.epoch, owned }),
+    fence: createFence({
+      nodeId,
+      clock,
+      epochOf: (p) => held.get(p)?.epoch,
+      owned,
+      stallMs: deps.stallMs ?? leaseMs,
+    }),
     owns: (p) => {
       const h = held.get(p)
       return h !== undefined && valid(h)

@@ -15,6 +15,12 @@ export interface ClusterNodeDeps {
   mqttPort?: number
   /** FC_LEASE_S in ms: a node that stops renewing for this long loses its partitions. */
   leaseMs: number
+  /**
+   * How long a fenced write may sit idle inside its transaction before PostgreSQL ends the
+   * session (default: the lease). A process paused mid-write (SIGSTOP, a long GC) would
+   * otherwise keep the lease row locked FOR SHARE, and no other node could take it over.
+   */
+  stallMs?: number
   clock: Clock
   logger: Logger
   metrics?: Metrics

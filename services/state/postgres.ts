@@ -114,16 +114,26 @@ export async function openPostgres(
     pool,
     async tx(fn) {
       const client = await pool.connect()
+      // A connection that breaks during the transaction (the database restarted, or ended a
+      // session left idle in a transaction) emits 'error' on the checked-out client: without a
+      // listener that ends the process. The transaction's query fails instead, and the broken
+      // connection is not given back to the pool.
+      let broken: Error | undefined
+      const onError = (err: Error): void => {
+        broken = err
+      }
+      client.on('error', onError)
       try {
         await client.query('BEGIN')
         const result = await fn(client)
         await client.query('COMMIT')
         return result
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {})
+        if (broken === undefined) await client.query('ROLLBACK').catch(() => {})
         throw err
       } finally {
-        client.release()
+        client.removeListener('error', onError)
+        client.release(broken)
       }
     },
     query: (text, values) => pool.query(text, values),

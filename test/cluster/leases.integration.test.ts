@@ -8,7 +8,7 @@ import { ConfigError } from '../../services/config/index.ts'
 import { DomainError } from '../../services/shared/index.ts'
 import type { PgDatabase } from '../../services/state/index.ts'
 import { type PostgresHarness, startPostgres } from '../support/postgres.ts'
-import { createWorld, LEASE_MS, leases, ROUND_MS, seedCommunities, until } from './world.ts'
+import { createWorld, LEASE_MS, leases, ROUND_MS, seedCommunities } from './world.ts'
 
 let pg: PostgresHarness
 beforeAll(async () => {
@@ -178,7 +178,7 @@ describe('leases on the partitions of work', () => {
     for (const m of [a, b, c]) await m.node.stop()
   })
 
-  it('a takeover waits for the fenced write in flight (FOR SHARE) to commit', async () => {
+  it('a takeover is not made while a fenced write is in flight (FOR SHARE), and no round waits on it; the first round after the commit makes it', async () => {
     const db = await pg.database()
     await seedCommunities(db, 2)
     await fencedWritesTable(db)
@@ -190,6 +190,7 @@ describe('leases on the partitions of work', () => {
     await w.advance(3 * ROUND_MS)
     expect(counts(w.shares())).toEqual({ 'node-a': 1, 'node-c': 1 })
     const p = c.node.owned()[0]!
+    const own = a.node.owned()[0]!
 
     const t = await db.pool.connect()
     await t.query('BEGIN')
@@ -197,34 +198,51 @@ describe('leases on the partitions of work', () => {
     await t.query("INSERT INTO fenced_writes (partition, node) VALUES ($1, 'node-c')", [p])
     c.pause()
 
-    // rounds of node-a until one of them waits on the lock
-    let blockedRound: Promise<void> | undefined
-    for (let step = 0; step < 10 && blockedRound === undefined; step++) {
-      w.base.advance(ROUND_MS)
-      let finished = false
-      const round = a.node.settled().then(() => {
-        finished = true
-      })
-      const outcome = await until(async () => {
-        if (finished) return 'finished'
-        const r = await db.query<{ n: string }>(
-          "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
-        )
-        return Number(r.rows[0]!.n) > 0 ? 'waiting' : undefined
-      })
-      if (outcome === 'waiting') blockedRound = round
-    }
-    expect(blockedRound).toBeDefined()
-    expect(a.node.owns(p)).toBe(false)
+    // Rounds of node-a well past c's lease: each one finishes, and node-a keeps its own.
+    await w.advance(LEASE_MS + 3 * ROUND_MS)
+    expect(a.node.owned()).toEqual([own])
+    expect(a.node.databaseUp()).toBe(true)
     expect((await leases(db))[p]!.owner).toBe('node-c')
 
     await t.query('COMMIT')
     t.release()
-    await blockedRound
+    await w.advance(ROUND_MS)
     expect(a.node.owns(p)).toBe(true)
     expect((await leases(db))[p]!.owner).toBe('node-a')
     // the write made under the lease it held stands
     expect(await writesOf(db)).toEqual([{ partition: p, node: 'node-c' }])
+    c.resume()
+    await w.advance(ROUND_MS)
+    for (const m of [a, c]) await m.node.stop()
+  })
+
+  it('a fenced write whose process is paused inside its transaction is ended by the database after stallMs: the lease moves, and the woken write fails', async () => {
+    const db = await pg.database()
+    await seedCommunities(db, 2)
+    await fencedWritesTable(db)
+    const w = createWorld(db)
+    const a = w.add('node-a')
+    const c = w.add('node-c', undefined, { stallMs: 200 })
+    await a.node.start()
+    await c.node.start()
+    await w.advance(3 * ROUND_MS)
+    const p = c.node.owned()[0]!
+
+    const t = await db.pool.connect()
+    const broke = new Promise<Error>((resolve) => t.on('error', resolve))
+    await t.query('BEGIN')
+    await c.node.fence.hold(t, p)
+    await t.query("INSERT INTO fenced_writes (partition, node) VALUES ($1, 'node-c')", [p])
+    c.pause()
+    // The database ends the session it sees idle in its transaction (real time: stallMs).
+    expect((await broke).message).toMatch(/terminat/i)
+    await w.advance(LEASE_MS + ROUND_MS)
+    expect(a.node.owns(p)).toBe(true)
+    expect((await leases(db))[p]!.owner).toBe('node-a')
+    // Woken, the paused write goes on: its COMMIT fails, and nothing of it was kept.
+    await expect(t.query('COMMIT')).rejects.toThrow()
+    t.release(true)
+    expect(await writesOf(db)).toEqual([])
     c.resume()
     await w.advance(ROUND_MS)
     for (const m of [a, c]) await m.node.stop()

@@ -59,7 +59,7 @@ export interface Member extends Pausable {
 
 export interface World {
   base: ManualClock
-  add(id: string, metrics?: Registry): Member
+  add(id: string, metrics?: Registry, opts?: { stallMs?: number }): Member
   /** Move the clock by `ms` in rounds' steps, each step awaiting the rounds it started. */
   advance(ms: number): Promise<void>
   /** Every member's owned partitions. */
@@ -72,13 +72,14 @@ export function createWorld(db: PgDatabase): World {
   const logger = createLogger('silent')
   return {
     base,
-    add(id, metrics) {
+    add(id, metrics, opts) {
       const p = pausable(base)
       const node = createClusterNode({
         db,
         nodeId: id,
         httpUrl: `http://${id}.example:8080`,
         leaseMs: LEASE_MS,
+        ...(opts?.stallMs !== undefined ? { stallMs: opts.stallMs } : {}),
         clock: p.clock,
         logger,
         ...(metrics ? { metrics } : {}),

@@ -75,4 +75,33 @@ describe('PostgreSQL state (FC_DATABASE_URL)', () => {
     expect((await other.query('SELECT name FROM streets')).rows).toEqual([{ name: 'Xixiang' }])
     await other.end()
   })
+  it('a transaction whose session the database ends mid-way fails (the process goes on), changes nothing, and the next one works', async () => {
+    const db = await pg.database()
+    let uncaught: unknown
+    const onUncaught = (err: unknown) => {
+      uncaught = err
+    }
+    process.on('uncaughtException', onUncaught)
+    try {
+      const failed = await db
+        .tx(async (c) => {
+          await c.query("INSERT INTO streets (name, created_at) VALUES ('Xixiang', 1)")
+          // The session idles in its transaction, as a paused process would; the database ends it.
+          // ('end' comes after the 'error' the client emits for a connection that broke)
+          const ended = new Promise<void>((resolve) => c.once('end', () => resolve()))
+          await c.query("SET LOCAL idle_in_transaction_session_timeout = '50'")
+          await ended
+        })
+        .catch((e: unknown) => e)
+      expect(failed).toBeInstanceOf(Error)
+      // Room for a late 'error' from the broken connection to reach the process, if it would.
+      await new Promise((r) => setImmediate(r))
+      expect(uncaught).toBeUndefined()
+    } finally {
+      process.off('uncaughtException', onUncaught)
+    }
+    expect(Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM streets')).rows[0]!.n)).toBe(0)
+    await db.tx(async (c) => c.query("INSERT INTO streets (name, created_at) VALUES ('Xixiang', 1)"))
+    expect(Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM streets')).rows[0]!.n)).toBe(1)
+  })
 })
