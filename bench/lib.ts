@@ -12,7 +12,7 @@ import path from 'node:path'
 import { bboxPolygon } from '@turf/turf'
 import type { DeviceKind } from '../devices/catalogue.ts'
 import { createEventBus } from '../services/events/index.ts'
-import { createRegistry, createSqliteRegistryRepository } from '../services/registry/index.ts'
+import { createRegistry, createSqliteRegistryRepository, type Registry } from '../services/registry/index.ts'
 import { systemClock } from '../services/shared/clock.ts'
 import { createLogger } from '../services/shared/log.ts'
 import { openStateDatabase } from '../services/state/index.ts'
@@ -78,6 +78,18 @@ export async function register(
     logger: createLogger('silent'),
     events: createEventBus(),
   })
+  const out = await registerInto(registry, spec)
+  db.close()
+  return out
+}
+
+export type RegisterSpec = Parameters<typeof register>[1]
+
+/** As register(), through a registry on any repository (a cluster's: PostgreSQL). */
+export async function registerInto(
+  registry: Registry,
+  spec: RegisterSpec,
+): Promise<Registered & { gateways: Conn[] }> {
   for (const c of COMMUNITIES) {
     await registry.addCommunity({
       id: c.id,
@@ -137,7 +149,6 @@ export async function register(
     })
     out.responders.push({ id: p.id, secret: r.secret })
   }
-  db.close()
   return out
 }
 

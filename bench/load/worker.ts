@@ -49,6 +49,8 @@ export type WorkerCommand =
       durationMs: number
       /** Values for telemetry, as JSON (without braces), e.g. `"temperature":22.5,"battery":90`. */
       values: string
+      /** Paced QoS 1: time every PUBLISH → PUBACK; the `stopped` report carries them (ms). */
+      latency?: boolean
     }
   | { cmd: 'stop' }
   | { cmd: 'subscribe'; host: string; port: number; filter: string; qos: 0 | 1; id: string; secret?: string }
@@ -63,6 +65,8 @@ export interface Progress {
   /** CPU seconds this process used since `start` (user + system). */
   cpu: number
   closed: number
+  /** PUBLISH → PUBACK in ms (a `start` with `latency`), in the `stopped` report only. */
+  latencies?: number[]
 }
 
 const send = (m: unknown) => process.send?.(m)
@@ -76,6 +80,7 @@ let closed = 0
 let cpuStart = process.cpuUsage()
 let tick: NodeJS.Timeout | undefined
 let reporter: NodeJS.Timeout | undefined
+let latencies: number[] | undefined
 
 function totalAcked(): number {
   let n = 0
@@ -115,6 +120,8 @@ interface Sender {
   inFlight: number
   packetId: number
   idAt: number
+  /** packet id → performance.now() of its PUBLISH (latency runs only). */
+  sentAt?: Map<number, number>
 }
 
 function message(s: Sender, baseTs: number, qos: 0 | 1): Buffer {
@@ -126,6 +133,7 @@ function message(s: Sender, baseTs: number, qos: 0 | 1): Buffer {
     s.packetId = s.packetId === 65535 ? 1 : s.packetId + 1
     b.writeUInt16BE(s.packetId, s.idAt)
     s.inFlight++
+    s.sentAt?.set(s.packetId, performance.now())
   }
   return b
 }
@@ -258,7 +266,18 @@ function start(m: Extract<WorkerCommand, { cmd: 'start' }>): void {
   }
 
   // Paced: `rate` per second in total, topped up every 5 ms, round robin.
-  for (const s of senders) s.c.onAck = () => s.inFlight--
+  latencies = m.latency && qos === 1 ? [] : undefined
+  for (const s of senders) {
+    if (latencies) s.sentAt = new Map()
+    s.c.onAck = (id) => {
+      s.inFlight--
+      const at = s.sentAt?.get(id)
+      if (at !== undefined && latencies) {
+        s.sentAt!.delete(id)
+        latencies.push(performance.now() - at)
+      }
+    }
+  }
   const t0 = performance.now()
   let rr = 0
   tick = setInterval(() => {
@@ -290,7 +309,12 @@ function stop(): void {
   if (tick) clearInterval(tick)
   if (reporter) clearInterval(reporter)
   // Let the last acknowledgements arrive.
-  setTimeout(() => send(progress('stopped')), 500)
+  setTimeout(() => {
+    const p = progress('stopped')
+    if (latencies) p.latencies = latencies
+    latencies = undefined
+    send(p)
+  }, 500)
 }
 
 process.on('message', async (m: WorkerCommand) => {
