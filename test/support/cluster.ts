@@ -31,7 +31,10 @@ export async function startCluster(opts: {
   nodes: number
   leaseS?: number
   env?: Record<string, string>
+  /** How long a node may take to become ready (default 30 s; more on a loaded machine). */
+  readyMs?: number
 }): Promise<ClusterHarness> {
+  const readyMs = opts.readyMs ?? 30_000
   const [pg, influx] = await Promise.all([startPostgres(), startInfluxDB()])
   await influx.database('fire')
   const databaseUrl = await pg.createDatabase()
@@ -52,7 +55,7 @@ export async function startCluster(opts: {
     const node = await spawnService(env(i))
     nodes.push(node)
   }
-  await Promise.all(nodes.map((n) => n.ready(60_000)))
+  await Promise.all(nodes.map((n) => n.ready(readyMs)))
   const harness: ClusterHarness = {
     pg,
     influx,
@@ -74,7 +77,7 @@ export async function startCluster(opts: {
         FC_MQTT_PORT: String(old.mqttPort),
       })
       nodes[i] = node
-      await node.ready(60_000)
+      await node.ready(readyMs)
       return node
     },
     async stop() {
