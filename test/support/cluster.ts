@@ -34,7 +34,7 @@ export async function startCluster(opts: {
   /** How long a node may take to become ready (default 30 s; more on a loaded machine). */
   readyMs?: number
 }): Promise<ClusterHarness> {
-  const readyMs = opts.readyMs ?? 30_000
+  const readyMs = opts.readyMs ?? 60_000
   const [pg, influx] = await Promise.all([startPostgres(), startInfluxDB()])
   await influx.database('fire')
   const databaseUrl = await pg.createDatabase()
