@@ -1,10 +1,11 @@
 /**
  * The fence a partitioned write passes: inside the writer's transaction, the partition's
  * lease row is locked FOR SHARE and must still carry this node at the epoch it acquired,
- * unexpired. A takeover (an UPDATE of that row) therefore waits for the write to commit, and
- * a write by a node whose lease moved — a paused process waking up — is refused before it
- * changes anything. A writer paused while it holds the row would hold up the takeover for as
- * long as it sleeps: its transaction is ended by the database after `stallMs` idle.
+ * unexpired. A takeover (an UPDATE of that row) therefore is not made before the write
+ * commits, and a write by a node whose lease moved — a paused process waking up — is refused
+ * before it changes anything. A writer paused while it holds the row would hold up the
+ * takeover for as long as it sleeps: its transaction is ended by the database after
+ * `stallMs` idle.
  */
 import type { Clock } from '../shared/index.ts'
 import { type PartitionFence, type PgClient, partitionMoved } from '../state/index.ts'

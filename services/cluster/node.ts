@@ -252,17 +252,12 @@ export function createClusterNode(deps: ClusterNodeDeps): ClusterNode {
   }
 
   const relay = createRelay({ db, nodeId, clock, logger: log, metrics: deps.metrics })
+  const epochOf = (p: string) => held.get(p)?.epoch
 
   return {
     nodeId,
     relay,
-    fence: createFence({
-      nodeId,
-      clock,
-      epochOf: (p) => held.get(p)?.epoch,
-      owned,
-      stallMs: deps.stallMs ?? leaseMs,
-    }),
+    fence: createFence({ nodeId, clock, epochOf, owned, stallMs: deps.stallMs ?? leaseMs }),
     owns: (p) => {
       const h = held.get(p)
       return h !== undefined && valid(h)
