@@ -263,6 +263,30 @@ async function restartWork(work: PartitionWork): Promise<void> {
   await work.linkage.start()
 }
 
+/**
+ * Restart the work, and again after a pause while it fails (the database away as the
+ * partitions changed): a node must never hold communities it does not work.
+ */
+export async function restartUntilDone(
+  work: PartitionWork,
+  { clock, logger, stopped }: { clock: Clock; logger: Logger; stopped: () => boolean },
+): Promise<void> {
+  for (let attempt = 0; !stopped(); attempt++) {
+    try {
+      await restartWork(work)
+      if (attempt > 0) logger.info({ attempts: attempt + 1 }, 'the work of the communities restarted')
+      return
+    } catch (err) {
+      const pauseMs = Math.min(5000, 250 * 2 ** attempt)
+      logger.error(
+        { err: (err as Error).message, pauseMs },
+        'the work of the communities did not restart; trying again',
+      )
+      await new Promise<void>((resolve) => clock.at(clock.now() + pauseMs, resolve))
+    }
+  }
+}
+
 export interface ClusterJoin {
   readonly node: ClusterNode
   /** The service's own MQTT messages: the local broker and every other node's. */
@@ -337,13 +361,14 @@ export async function joinCluster(deps: JoinDeps): Promise<ClusterJoin> {
         await work.engine.flushed()
       }),
   })
+  let leaving = false
   node.onChange((change) =>
     serial.run(async () => {
       logger.info(
         { node: node.nodeId, owned: change.owned.length, gained: change.gained, lost: change.lost },
         'the communities this node runs changed',
       )
-      await restartWork(work)
+      await restartUntilDone(work, { clock, logger, stopped: () => leaving })
     }),
   )
   state.spool.onCommit(() => reader.wake())
@@ -355,6 +380,7 @@ export async function joinCluster(deps: JoinDeps): Promise<ClusterJoin> {
     publish: wiring.publish,
     relayBus: wiring.relayBus,
     async leave() {
+      leaving = true
       await reader.stop()
       await node.stop()
       await node.relay.stop()
