@@ -231,6 +231,20 @@ function openState(
   return openClusterState({ ...config, cluster }, { clock, logger, metrics })
 }
 
+/** GET /readyz: the broker accepting, the state store and the telemetry store answering. */
+async function readiness(store: TelemetryStore, state: NodeState, brokerUp: () => boolean) {
+  const storeUp = await store.ping()
+  const stateUp = state.up()
+  const checks: Record<string, boolean | number | string> = {
+    broker: brokerUp(),
+    state_store: stateUp,
+    telemetry_store: storeUp,
+    // A cluster's spool is in the database: not asked while the database is away.
+    spool_depth: stateUp ? await state.depth().catch(() => -1) : -1,
+  }
+  return { ready: checks.broker === true && stateUp && storeUp, checks }
+}
+
 export async function startService(config: Config, deps: ServiceDeps = {}): Promise<RunningService> {
   const clock = deps.clock ?? systemClock
   const logger = deps.logger ?? createLogger(config.logLevel)
@@ -286,19 +300,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
       }),
     ],
     site: [(app) => registerConsoleRoutes(app, { logger, bundle: consoleBundle })],
-    readiness: async () => {
-      const storeUp = await store.ping()
-      const stateUp = state.up()
-      const checks: Record<string, boolean | number | string> = {
-        broker: accepting && !broker.aedes.closed,
-        state_store: stateUp,
-        telemetry_store: storeUp,
-        // A cluster's spool is in the database: not asked while the database is away.
-        spool_depth: stateUp ? await state.depth().catch(() => -1) : -1,
-      }
-      const ready = checks.broker === true && stateUp && storeUp
-      return { ready, checks }
-    },
+    readiness: () => readiness(store, state, () => accepting && !broker.aedes.closed),
   })
   await api.listen({ port: config.httpPort, host: config.host })
   const httpAddr = api.server.address()

@@ -105,22 +105,14 @@ const INSERT_POINTS_AND_LOG = `WITH points AS (${INSERT_POINTS})
 /** The other nodes' log readers are told at most this often (they also poll, every 250 ms). */
 const ANNOUNCE_MS = 5
 
-export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
-  const { db, nodeId, clock, logger } = deps
-  const maxPending = deps.maxPending ?? MAX_PENDING
-  const commitTimeoutMs = deps.commitTimeoutMs ?? COMMIT_TIMEOUT_MS
-  const overflow = deps.metrics
-    ? new client.Counter({
-        name: 'firecircle_spool_overflow_total',
-        help: 'Appends refused at once because too many points were waiting for the database',
-        registers: [deps.metrics],
-      })
-    : undefined
-  const reader = createSpoolReader(db, clock)
+/**
+ * NOTIFY firecircle_intake after a commit with log entries, on its own (see INSERT_POINTS_AND_LOG):
+ * now, or once ANNOUNCE_MS since the last one has passed.
+ */
+function createAnnouncer(db: PgDatabase, clock: Clock, nodeId: string): () => void {
   let lastAnnounce = Number.NEGATIVE_INFINITY
   let announcing = false
-  /** NOTIFY firecircle_intake after a commit with log entries: now, or once the window ends. */
-  function announce(): void {
+  return function announce(): void {
     if (announcing) return
     const wait = lastAnnounce + ANNOUNCE_MS - clock.now()
     const send = () => {
@@ -137,6 +129,21 @@ export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
     announcing = true
     clock.at(clock.now() + wait, send)
   }
+}
+
+export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
+  const { db, nodeId, clock, logger } = deps
+  const maxPending = deps.maxPending ?? MAX_PENDING
+  const commitTimeoutMs = deps.commitTimeoutMs ?? COMMIT_TIMEOUT_MS
+  const overflow = deps.metrics
+    ? new client.Counter({
+        name: 'firecircle_spool_overflow_total',
+        help: 'Appends refused at once because too many points were waiting for the database',
+        registers: [deps.metrics],
+      })
+    : undefined
+  const reader = createSpoolReader(db, clock)
+  const announce = createAnnouncer(db, clock, nodeId)
   const listeners: (() => void)[] = []
   let gathering: Group | undefined
   let inFlight: Promise<void> | undefined
