@@ -5,11 +5,11 @@
  * centre; FC_LEASE_S is 2. Nothing here sleeps a window out: every wait polls what can be seen.
  */
 import type { MqttClient } from 'mqtt'
-import pgClient from 'pg'
+import type pgClient from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type ClusterHarness, startCluster } from '../support/cluster.ts'
-import { type Receiver, startReceiver } from '../support/http-receiver.ts'
-import { connectAs } from '../support/mqtt.ts'
+import { type ClusterHarness, type ClusterWorld, startClusterWorld } from '../support/cluster.ts'
+import type { Receiver } from '../support/http-receiver.ts'
+import type { connectAs } from '../support/mqtt.ts'
 import {
   ADMIN_TOKEN,
   must,
@@ -20,77 +20,33 @@ import {
 } from '../support/service.ts'
 
 const LEASE_S = 2
-const SECRET = 'cluster-webhook-secret-0123456789'
 
+let w: ClusterWorld
 let c: ClusterHarness
 let centre: Receiver
 let db: pgClient.Client
-const clients: MqttClient[] = []
 
 beforeAll(async () => {
-  centre = await startReceiver()
-  c = await startCluster({
-    nodes: 2,
-    leaseS: LEASE_S,
-    env: { FC_FIRE_CENTRE_URL: centre.url, FC_WEBHOOK_SECRET: SECRET },
-  })
-  db = new pgClient.Client(c.databaseUrl)
-  db.on('error', () => {})
-  await db.connect()
+  w = await startClusterWorld({ nodes: 2, leaseS: LEASE_S })
+  ;({ c, centre, db } = w)
   await registerDistrict(c.api(0))
   await balanced()
 }, 120_000)
 
 afterAll(async () => {
-  if (process.env.FC_TEST_SHOW_NODES) {
-    for (const n of c?.nodes ?? []) console.log(n.output())
-    console.log(c?.pg.server.logTail())
-  }
-  for (const m of clients) await m.endAsync(true).catch(() => {})
-  await db?.end().catch(() => {})
-  await c?.stop()
-  await centre?.close()
+  await w?.close()
 })
 
-const mqttUrl = (i: number) => `mqtt://127.0.0.1:${c.nodes[i]!.mqttPort}`
-const nodeIndex = (id: string) => Number(id.replace('node-', '')) - 1
+const nodeIndex = (id: string) => w.nodeIndex(id)
 const log = (what: string, ms: number) => console.log(`faults: ${what}: ${ms} ms`)
-
-/** Connect to node i, retrying while that node has not yet heard of a principal registered on another. */
-async function connectTo(
+const connectTo = (
   i: number,
   id: string,
   secret: string,
   extra: Parameters<typeof connectAs>[3] = {},
-): Promise<MqttClient> {
-  const m = await until(
-    () => connectAs(mqttUrl(i), id, secret, extra).catch(() => undefined),
-    `${id} to connect to node ${i + 1}`,
-    5000,
-  )
-  m.on('error', () => {})
-  clients.push(m)
-  return m
-}
-
-async function ownerOf(community: string): Promise<string | undefined> {
-  const r = await db.query<{ owner: string | null }>(
-    'SELECT owner FROM cluster_leases WHERE partition = $1 AND expires_at > 0',
-    [community],
-  )
-  return r.rows[0]?.owner ?? undefined
-}
-
-interface OpenIncident {
-  id: string
-  building: string
-  devices: { device: string }[]
-}
-
-async function openIncidents(i: number, building: string): Promise<OpenIncident[]> {
-  const r = await c.api(i).get(`/api/incidents?status=open&building=${building}`)
-  return (r.body.items as OpenIncident[] | undefined) ?? []
-}
+): Promise<MqttClient> => w.connectTo(i, id, secret, extra)
+const ownerOf = (community: string) => w.ownerOf(community)
+const openIncidents = (i: number, building: string) => w.openIncidents(i, building)
 
 /** Every node, asked, shows both nodes alive with one community each. */
 async function balanced(ms = 15_000): Promise<void> {

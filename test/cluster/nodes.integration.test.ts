@@ -5,11 +5,9 @@
  * FC_LEASE_S is 2, so a takeover happens within seconds.
  */
 import type { MqttClient } from 'mqtt'
-import pgClient from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type ClusterHarness, startCluster } from '../support/cluster.ts'
-import { type Receiver, startReceiver } from '../support/http-receiver.ts'
-import { connectAs } from '../support/mqtt.ts'
+import { type ClusterHarness, type ClusterWorld, startClusterWorld } from '../support/cluster.ts'
+import type { Receiver } from '../support/http-receiver.ts'
 import {
   registerDevice,
   registerDistrict,
@@ -19,62 +17,25 @@ import {
 } from '../support/service.ts'
 
 const LEASE_S = 2
-const SECRET = 'cluster-webhook-secret-0123456789'
 
+let w: ClusterWorld
 let c: ClusterHarness
 let centre: Receiver
-let db: pgClient.Client
-const clients: MqttClient[] = []
 
 beforeAll(async () => {
-  centre = await startReceiver()
-  c = await startCluster({
-    nodes: 2,
-    leaseS: LEASE_S,
-    env: { FC_FIRE_CENTRE_URL: centre.url, FC_WEBHOOK_SECRET: SECRET },
-  })
-  db = new pgClient.Client(c.databaseUrl)
-  await db.connect()
+  w = await startClusterWorld({ nodes: 2, leaseS: LEASE_S })
+  ;({ c, centre } = w)
   await registerDistrict(c.api(0))
 }, 120_000)
 
 afterAll(async () => {
-  if (process.env.FC_TEST_SHOW_NODES) for (const n of c?.nodes ?? []) console.log(n.output())
-  for (const m of clients) await m.endAsync(true).catch(() => {})
-  await db?.end().catch(() => {})
-  await c?.stop()
-  await centre?.close()
+  await w?.close()
 })
 
-const mqttUrl = (i: number) => `mqtt://127.0.0.1:${c.nodes[i]!.mqttPort}`
-
-/** Connect to node i, retrying while that node has not yet heard of a principal registered on another. */
-async function connectTo(i: number, id: string, secret: string): Promise<MqttClient> {
-  const m = await until(
-    () => connectAs(mqttUrl(i), id, secret).catch(() => undefined),
-    `${id} to connect to node ${i + 1}`,
-    5000,
-  )
-  clients.push(m)
-  return m
-}
-
-async function ownerOf(community: string): Promise<string | undefined> {
-  const r = await db.query<{ owner: string | null }>(
-    'SELECT owner FROM cluster_leases WHERE partition = $1',
-    [community],
-  )
-  return r.rows[0]?.owner ?? undefined
-}
-
-const nodeIndex = (id: string) => Number(id.replace('node-', '')) - 1
-
-async function openIncident(i: number, building: string) {
-  const r = await c.api(i).get('/api/incidents?status=open')
-  return (
-    r.body.items as { id: string; building: string; devices: { device: string }[] }[] | undefined
-  )?.find((x) => x.building === building)
-}
+const connectTo = (i: number, id: string, secret: string): Promise<MqttClient> => w.connectTo(i, id, secret)
+const ownerOf = (community: string) => w.ownerOf(community)
+const nodeIndex = (id: string) => w.nodeIndex(id)
+const openIncident = async (i: number, building: string) => (await w.openIncidents(i, building))[0]
 
 describe('a cluster of two nodes on one PostgreSQL', () => {
   it('divides the communities between the nodes, and GET /api/cluster shows both', async () => {

@@ -9,9 +9,20 @@
  *   await c.stop()
  */
 import fs from 'node:fs'
+import type { MqttClient } from 'mqtt'
+import pgClient from 'pg'
+import { type Receiver, startReceiver } from './http-receiver.ts'
 import { type InfluxHarness, startInfluxDB } from './influxdb.ts'
+import { connectAs } from './mqtt.ts'
 import { type PostgresHarness, startPostgres } from './postgres.ts'
-import { ADMIN_TOKEN, type ApiClient, apiClient, type SpawnedService, spawnService } from './service.ts'
+import {
+  ADMIN_TOKEN,
+  type ApiClient,
+  apiClient,
+  type SpawnedService,
+  spawnService,
+  until,
+} from './service.ts'
 import { tempDir } from './tmp.ts'
 
 export interface ClusterHarness {
@@ -94,4 +105,84 @@ export async function startCluster(opts: {
     },
   }
   return harness
+}
+
+/** What the cluster's scenario tests share: a cluster, a 119 centre, SQL access, MQTT clients. */
+export interface ClusterWorld {
+  c: ClusterHarness
+  /** The 119 fire command centre's stand-in (FC_FIRE_CENTRE_URL). */
+  centre: Receiver
+  /** A client of the cluster's database, to read leases and rows. */
+  db: pgClient.Client
+  /** Connect to node i, retrying while that node has not yet heard of a principal registered on another. */
+  connectTo(
+    i: number,
+    id: string,
+    secret: string,
+    extra?: Parameters<typeof connectAs>[3],
+  ): Promise<MqttClient>
+  /** The node that holds a community's lease now. */
+  ownerOf(community: string): Promise<string | undefined>
+  /** `node-2` → 1 */
+  nodeIndex(id: string): number
+  /** The open incidents of a building, as node i answers. */
+  openIncidents(i: number, building: string): Promise<OpenIncident[]>
+  close(): Promise<void>
+}
+
+export interface OpenIncident {
+  id: string
+  building: string
+  devices: { device: string }[]
+}
+
+export const WEBHOOK_SECRET = 'cluster-webhook-secret-0123456789'
+
+export async function startClusterWorld(opts: { nodes: number; leaseS: number }): Promise<ClusterWorld> {
+  const centre = await startReceiver()
+  const c = await startCluster({
+    ...opts,
+    env: { FC_FIRE_CENTRE_URL: centre.url, FC_WEBHOOK_SECRET: WEBHOOK_SECRET },
+  })
+  const db = new pgClient.Client(c.databaseUrl)
+  db.on('error', () => {})
+  await db.connect()
+  const clients: MqttClient[] = []
+  return {
+    c,
+    centre,
+    db,
+    async connectTo(i, id, secret, extra = {}) {
+      const m = await until(
+        () => connectAs(`mqtt://127.0.0.1:${c.nodes[i]!.mqttPort}`, id, secret, extra).catch(() => undefined),
+        `${id} to connect to node ${i + 1}`,
+        5000,
+      )
+      m.on('error', () => {})
+      clients.push(m)
+      return m
+    },
+    async ownerOf(community) {
+      const r = await db.query<{ owner: string | null }>(
+        'SELECT owner FROM cluster_leases WHERE partition = $1 AND expires_at > 0',
+        [community],
+      )
+      return r.rows[0]?.owner ?? undefined
+    },
+    nodeIndex: (id) => Number(id.replace('node-', '')) - 1,
+    async openIncidents(i, building) {
+      const r = await c.api(i).get(`/api/incidents?status=open&building=${building}`)
+      return (r.body.items as OpenIncident[] | undefined) ?? []
+    },
+    async close() {
+      if (process.env.FC_TEST_SHOW_NODES) {
+        for (const n of c.nodes) console.log(n.output())
+        console.log(c.pg.server.logTail())
+      }
+      for (const m of clients) await m.endAsync(true).catch(() => {})
+      await db.end().catch(() => {})
+      await c.stop()
+      await centre.close()
+    },
+  }
 }
