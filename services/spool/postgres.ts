@@ -92,44 +92,16 @@ interface Group {
 const INSERT_POINTS = `INSERT INTO spool (body, node, created_at)
   SELECT b, $2, $3 FROM unnest($1::text[]) WITH ORDINALITY AS t(b, n) ORDER BY n`
 
-// One statement, so one implicit transaction: the points and the log entries are all in or
-// all out. The NOTIFY that tells the other nodes' log readers is sent after the commit, on its
-// own (./postgres.ts announce): a NOTIFY inside a writing transaction holds PostgreSQL's one
-// notification lock until that commit is on disk, which queued every node's commits behind
-// one fsync at a time (bench/cluster.ts, docs/BENCHMARKS.md §Cluster).
-const INSERT_POINTS_AND_LOG = `WITH points AS (${INSERT_POINTS})
-  INSERT INTO intake_log (partition, kind, body, node, created_at)
-  SELECT p, k, b, $2, $3 FROM unnest($4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS t(p, k, b, n)
-  ORDER BY n`
-
-/** The other nodes' log readers are told at most this often (they also poll, every 250 ms). */
-const ANNOUNCE_MS = 5
-
-/**
- * NOTIFY firecircle_intake after a commit with log entries, on its own (see INSERT_POINTS_AND_LOG):
- * now, or once ANNOUNCE_MS since the last one has passed.
- */
-function createAnnouncer(db: PgDatabase, clock: Clock, nodeId: string): () => void {
-  let lastAnnounce = Number.NEGATIVE_INFINITY
-  let announcing = false
-  return function announce(): void {
-    if (announcing) return
-    const wait = lastAnnounce + ANNOUNCE_MS - clock.now()
-    const send = () => {
-      announcing = false
-      lastAnnounce = clock.now()
-      db.pool.query('SELECT pg_notify($1, $2)', [INTAKE_CHANNEL, nodeId]).catch(() => {
-        // The readers poll: a lost announcement only delays the other nodes' evaluation.
-      })
-    }
-    if (wait <= 0) {
-      send()
-      return
-    }
-    announcing = true
-    clock.at(clock.now() + wait, send)
-  }
-}
+// One statement, so one implicit transaction: the points, the log entries and the NOTIFY
+// (sent at commit) are all in or all out.
+const INSERT_POINTS_AND_LOG = `WITH points AS (${INSERT_POINTS}),
+  entries AS (
+    INSERT INTO intake_log (partition, kind, body, node, created_at)
+    SELECT p, k, b, $2, $3 FROM unnest($4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS t(p, k, b, n)
+    ORDER BY n
+    RETURNING 1
+  )
+  SELECT pg_notify('${INTAKE_CHANNEL}', $2) FROM (SELECT 1 FROM entries LIMIT 1) AS one`
 
 export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
   const { db, nodeId, clock, logger } = deps
@@ -143,7 +115,6 @@ export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
       })
     : undefined
   const reader = createSpoolReader(db, clock)
-  const announce = createAnnouncer(db, clock, nodeId)
   const listeners: (() => void)[] = []
   let gathering: Group | undefined
   let inFlight: Promise<void> | undefined
@@ -191,7 +162,6 @@ export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
     }
     pending -= g.bodies.length
     reader.changed()
-    if (g.log.length > 0) announce()
     g.resolve()
     for (const l of listeners) l()
   }
