@@ -24,8 +24,19 @@ import { createLinkage, LinkageSummaryOut } from './linkage/index.ts'
 import { createLiveness } from './liveness/index.ts'
 import { type NodeState, openClusterState, openEmbeddedState } from './node-state.ts'
 import { createPipeline } from './pipeline/index.ts'
-import { createRegistry } from './registry/index.ts'
-import { type Clock, createLogger, type Logger, systemClock } from './shared/index.ts'
+import { createGuessingThrottle, createRegistry } from './registry/index.ts'
+import {
+  type Clock,
+  type ConnectionGate,
+  type ConnectionMetrics,
+  createConnectionGate,
+  createConnectionMetrics,
+  createLogger,
+  createQuietLog,
+  type Logger,
+  type QuietLog,
+  systemClock,
+} from './shared/index.ts'
 import { createTelemetryStore, type TelemetryStore } from './store/index.ts'
 import { registerStreamRoute, type Stream } from './stream/index.ts'
 
@@ -78,6 +89,27 @@ interface Kit {
   state: NodeState
   /** A node of a cluster, once it has joined (set before any MQTT client can connect). */
   joined: { cluster?: ClusterJoin }
+  /** What faces the network: connection caps per listener, the repeated-line log. */
+  edge: Edge
+}
+
+/** The service's edge to the network (issue #12): what bounds hostile traffic. */
+interface Edge {
+  quietLog: QuietLog
+  connections: ConnectionMetrics
+  mqttGate: ConnectionGate
+  httpGate: ConnectionGate
+}
+
+function createEdge(config: Config, clock: Clock, logger: Logger, metrics: client.Registry): Edge {
+  const quietLog = createQuietLog(logger, clock)
+  const connections = createConnectionMetrics(metrics)
+  return {
+    quietLog,
+    connections,
+    mqttGate: createConnectionGate('mqtt', config.connections.mqtt, connections, quietLog),
+    httpGate: createConnectionGate('http', config.connections.http, connections, quietLog),
+  }
 }
 
 /** The reading's way in: registry, liveness, intake, pipeline. */
@@ -143,7 +175,17 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
   await engine.start()
   const geometry = createDispatchGeometry({ registry, events, clock, logger, params: config.eta })
 
-  const broker = await createBroker({ registry, intake, events, logger, metrics })
+  const broker = await createBroker({
+    registry,
+    intake,
+    events,
+    logger,
+    metrics,
+    clock,
+    quietLog: kit.edge.quietLog,
+    guessing: createGuessingThrottle(clock),
+    maxPacketBytes: config.connections.maxPacketBytes,
+  })
   // A cluster's messages to clients go to every node (the one that holds the connection sends).
   const publish: Publish = (topic, payload, qos) =>
     (joined.cluster?.publish ?? broker.publish)(topic, payload, qos)
@@ -260,7 +302,8 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     await store.close().catch(() => {})
     throw err
   })
-  const kit: Kit = { config, clock, logger, metrics, events, store, state, joined: {} }
+  const edge = createEdge(config, clock, logger, metrics)
+  const kit: Kit = { config, clock, logger, metrics, events, store, state, joined: {}, edge }
 
   const inSide = await buildIntakeSide(kit)
   const alarmSide = await buildAlarmSide(kit, inSide)
@@ -300,6 +343,9 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
       }),
     ],
     site: [(app) => registerConsoleRoutes(app, { logger, bundle: consoleBundle })],
+    guessing: createGuessingThrottle(clock),
+    quietLog: edge.quietLog,
+    connections: { gate: edge.httpGate, metrics: edge.connections },
     readiness: () => readiness(store, state, () => accepting && !broker.aedes.closed),
   })
   await api.listen({ port: config.httpPort, host: config.host })
@@ -328,6 +374,11 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     host: config.host,
     tcpPort: config.mqttPort,
     httpServer: api.server,
+    gate: edge.mqttGate,
+    httpGate: edge.httpGate,
+    connections: edge.connections,
+    quietLog: edge.quietLog,
+    maxPacketBytes: config.connections.maxPacketBytes,
     ...(config.tls ? { tls: config.tls } : {}),
   })
   accepting = true

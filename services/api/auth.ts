@@ -5,10 +5,11 @@
  * the administrator. An officer then sees only what lies inside the scope: the helpers below
  * turn "outside" into a 403 that says where the thing is and what the scope is.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { Caller, Registry } from '../registry/index.ts'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import client, { type Registry as MetricsRegistry } from 'prom-client'
+import type { Caller, GuessingThrottle, Registry } from '../registry/index.ts'
 import { inScope, type Place } from '../registry/index.ts'
-import { notAuthenticated, notPermitted, outOfScope } from '../shared/index.ts'
+import { type Clock, notAuthenticated, notPermitted, outOfScope, type QuietLog } from '../shared/index.ts'
 
 /**
  * `administrator`: registry writes and officer management. `officer`: reads, for the
@@ -34,13 +35,81 @@ declare module 'fastify' {
 
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i
 
+/** What slows guessing of bearer tokens (registry/guessing.ts): per source address and per claimed id. */
+export interface TokenGuessing {
+  guessing: GuessingThrottle
+  clock: Clock
+  quietLog: QuietLog
+  metrics: MetricsRegistry
+}
+
+/** The id a token claims: an officer's token is `<officer id>.<secret>`; anything else claims the administrator. */
+function claimedId(token: string): string {
+  const dot = token.lastIndexOf('.')
+  return dot > 0 && dot <= 128 ? `officer:${token.slice(0, dot)}` : 'administrator'
+}
+
+/**
+ * Check a bearer token with its back-off: an address in its wait gets 429 with Retry-After and
+ * no check at all; a failed check is answered late once its address or claimed id has failed
+ * too often; the right token is answered at once wherever it comes from.
+ */
+function tokenChecker(registry: Pick<Registry, 'authenticate'>, guard: TokenGuessing) {
+  const { guessing, clock, quietLog } = guard
+  const failures = new client.Counter({
+    name: 'firecircle_http_auth_failures_total',
+    help: 'Bearer tokens refused, by reason (throttled: refused unchecked while the address backs off)',
+    labelNames: ['reason'],
+    registers: [guard.metrics],
+  })
+  const wait = (ms: number) =>
+    ms <= 0 ? Promise.resolve() : new Promise<void>((resolve) => clock.at(clock.now() + ms, resolve))
+  return async (request: FastifyRequest, reply: FastifyReply, token: string): Promise<Caller | undefined> => {
+    const address = request.socket.remoteAddress ?? 'unknown'
+    const claimed = claimedId(token)
+    const backOff = guessing.waitBeforeCheck(address, claimed)
+    if (backOff > 0) {
+      failures.inc({ reason: 'throttled' })
+      quietLog.log(
+        'info',
+        'http:throttled',
+        { address },
+        'bearer token from an address in its back-off: 429 unchecked',
+      )
+      await reply
+        .code(429)
+        .header('retry-after', String(Math.ceil(backOff / 1000)))
+        .send({
+          error: 'too_many_requests',
+          message: 'too many failed sign-ins from this address: try again later',
+        })
+      return undefined
+    }
+    const caller = await registry.authenticate(token)
+    if (caller !== undefined) {
+      guessing.succeeded(address, claimed)
+      return caller
+    }
+    failures.inc({ reason: 'bad_token' })
+    const delay = guessing.failed(address, claimed)
+    quietLog.log('info', 'http:bad_token', { address, delayMs: delay }, 'bearer token refused')
+    await wait(delay)
+    throw notAuthenticated('the bearer token is not valid')
+  }
+}
+
 /**
  * Install authentication on an encapsulated instance (the /api scope): decorate requests
  * with `caller` and check the bearer token and the route's role before anything else runs.
  */
-export function installAuth(api: FastifyInstance, registry: Pick<Registry, 'authenticate'>): void {
+export function installAuth(
+  api: FastifyInstance,
+  registry: Pick<Registry, 'authenticate'>,
+  guard: TokenGuessing,
+): void {
+  const check = tokenChecker(registry, guard)
   api.decorateRequest('caller', null)
-  api.addHook('onRequest', async (request) => {
+  api.addHook('onRequest', async (request, reply) => {
     let header = request.headers.authorization
     if ((header === undefined || header === '') && request.routeOptions.config?.queryToken) {
       const t = (request.query as Record<string, unknown> | undefined)?.['access_token']
@@ -51,8 +120,8 @@ export function installAuth(api: FastifyInstance, registry: Pick<Registry, 'auth
     }
     const m = BEARER.exec(header)
     if (!m?.[1]) throw notAuthenticated('the Authorization header must be "Bearer <token>"')
-    const caller = await registry.authenticate(m[1])
-    if (caller === undefined) throw notAuthenticated('the bearer token is not valid')
+    const caller = await check(request, reply, m[1])
+    if (caller === undefined) return reply
     request.caller = caller
     const role = request.routeOptions.config?.role ?? 'administrator'
     if (role === 'administrator' && caller.role !== 'administrator') {

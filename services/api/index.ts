@@ -12,8 +12,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import type { Registry as MetricsRegistry } from 'prom-client'
 import type { DeviceStates } from '../liveness/index.ts'
-import type { Registry } from '../registry/index.ts'
-import type { Clock, Logger } from '../shared/index.ts'
+import { createGuessingThrottle, type GuessingThrottle, type Registry } from '../registry/index.ts'
+import type { Clock, ConnectionGate, ConnectionMetrics, Logger, QuietLog } from '../shared/index.ts'
+import { createQuietLog, watchAcceptErrors } from '../shared/index.ts'
 import type { TelemetryStore } from '../store/index.ts'
 import { installAuth } from './auth.ts'
 import { formatValidationErrors, installErrorHandling } from './errors.ts'
@@ -46,11 +47,30 @@ export interface ApiDeps {
   site?: ReadonlyArray<(app: FastifyInstance) => void>
   /** Largest request body in bytes (default 1 MiB; POST /api/communities allows 8 MiB). */
   bodyLimit?: number
+  /** Failed bearer tokens back off per address and per claimed id (registry/guessing.ts). */
+  guessing?: GuessingThrottle
+  /** Repeated lines (refused tokens, full listener) logged once with a count. */
+  quietLog?: QuietLog
+  /** The HTTP listener's connection caps (FC_HTTP_MAX_CONNECTIONS, per address). */
+  connections?: { gate: ConnectionGate; metrics: ConnectionMetrics }
 }
+
+/**
+ * Short timeouts for a public listener: a request's headers must arrive within 10 s and the
+ * whole request within 60 s (a slow-loris socket is closed, checked every 2 s), an idle
+ * keep-alive socket is closed after 5 s. Server-Sent Events and MQTT over WebSocket are
+ * responses and upgrades: these do not cut them.
+ */
+const HTTP_TIMEOUTS = {
+  http: { headersTimeout: 10_000, connectionsCheckingInterval: 2_000 },
+  requestTimeout: 60_000,
+  keepAliveTimeout: 5_000,
+} as const
 
 export async function createApi(opts: ApiDeps): Promise<ApiInstance> {
   const { registry, liveness, telemetryStore, metricsRegistry, readiness, clock } = opts
   const logger = opts.logger.child({ stage: 'api' })
+  const quietLog = opts.quietLog ?? createQuietLog(logger, clock)
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -58,12 +78,18 @@ export async function createApi(opts: ApiDeps): Promise<ApiInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     schemaErrorFormatter: formatValidationErrors,
+    ...HTTP_TIMEOUTS,
   })
     .setValidatorCompiler(validatorCompiler)
     .withTypeProvider<TypeBoxTypeProvider>()
 
   installErrorHandling(app, logger)
   installHttpMetrics(app, metricsRegistry)
+  if (opts.connections !== undefined) {
+    const { gate, metrics } = opts.connections
+    app.server.on('connection', (socket) => gate.admit(socket))
+    watchAcceptErrors(app.server, 'http', metrics, quietLog)
+  }
 
   await app.register(swagger, {
     openapi: {
@@ -96,7 +122,12 @@ export async function createApi(opts: ApiDeps): Promise<ApiInstance> {
 
   await app.register(
     async (api) => {
-      installAuth(api, registry)
+      installAuth(api, registry, {
+        guessing: opts.guessing ?? createGuessingThrottle(clock),
+        clock,
+        quietLog,
+        metrics: metricsRegistry,
+      })
       registerRegistryRoutes(api, { registry, liveness })
       registerTelemetryRoutes(api, { registry, telemetryStore, clock, logger })
       for (const routes of opts.routes ?? []) await routes(api)

@@ -59,3 +59,16 @@ export function maySubscribe(p: Principal, filter: string): boolean {
   if (filter.startsWith('$')) return false
   return ownsPrefix(p, filter) !== undefined
 }
+
+export type TopicViolation = 'nul_in_topic' | 'invalid_utf8'
+
+/**
+ * MQTT 3.1.1 §1.5.3: a topic must not contain U+0000, and bytes that are not well-formed UTF-8
+ * close the connection. mqtt-packet decodes ill-formed bytes to U+FFFD, so a U+FFFD is taken as
+ * ill-formed (the contract's topics are ids and channel names: nothing legitimate carries one).
+ */
+export function topicViolation(topic: string): TopicViolation | undefined {
+  if (topic.includes('\u0000')) return 'nul_in_topic'
+  if (topic.includes('\uFFFD')) return 'invalid_utf8'
+  return undefined
+}

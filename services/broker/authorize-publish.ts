@@ -7,7 +7,7 @@
 import type { Aedes } from 'aedes'
 import type { Intake } from '../intake/index.ts'
 import type { Logger } from '../shared/index.ts'
-import { mayPublish } from './acl.ts'
+import { mayPublish, topicViolation } from './acl.ts'
 import type { Principals } from './client.ts'
 import type { BrokerMetrics } from './metrics.ts'
 import { corkUntilTick } from './pubacks.ts'
@@ -17,14 +17,24 @@ export interface AuthorizePublishDeps {
   intake: Pick<Intake, 'accept'>
   principals: Pick<Principals, 'get'>
   aclDenied: BrokerMetrics['aclDenied']
+  violations: BrokerMetrics['violations']
   logger: Logger
 }
 
 export function createAuthorizePublish(deps: AuthorizePublishDeps): Aedes['authorizePublish'] {
-  const { intake, principals, aclDenied, logger } = deps
+  const { intake, principals, aclDenied, violations, logger } = deps
   return (c, packet, done) => {
     if (c === null) return authorizeOrphanWill(intake, packet, done)
     const lastWill = isLastWill(c, packet)
+    // MQTT 3.1.1 §2.3.1: a QoS 1 or 2 PUBLISH carries a non-zero packet id; §1.5.3: no U+0000
+    // and well-formed UTF-8 in a topic. Either closes the connection (nothing is acknowledged).
+    const violation =
+      packet.qos > 0 && !lastWill && !packet.messageId ? 'packet_id_zero' : topicViolation(packet.topic)
+    if (violation !== undefined) {
+      violations.inc({ violation })
+      logger.warn({ principal: c.id, violation }, 'MQTT protocol violation; closing the connection')
+      return done(new Error(`protocol violation: ${violation}`))
+    }
     const p = principals.get(c)
     if (p === undefined || !mayPublish(p, packet.topic)) {
       aclDenied.inc({ action: 'publish' })

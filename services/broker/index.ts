@@ -9,22 +9,35 @@ import type { Duplex } from 'node:stream'
 import { Aedes } from 'aedes'
 import type { Registry } from 'prom-client'
 import type { Intake } from '../intake/index.ts'
-import type { PrincipalDirectory, RegistryEvents } from '../registry/index.ts'
-import type { EventBus, Logger } from '../shared/index.ts'
+import {
+  createGuessingThrottle,
+  type GuessingThrottle,
+  type PrincipalDirectory,
+  type RegistryEvents,
+} from '../registry/index.ts'
+import {
+  type Clock,
+  createQuietLog,
+  type EventBus,
+  type Logger,
+  type QuietLog,
+  systemClock,
+} from '../shared/index.ts'
 import { createAuthenticate } from './authenticate.ts'
 import { createAuthorizePublish } from './authorize-publish.ts'
 import { createAuthorizeSubscribe } from './authorize-subscribe.ts'
-import type { Principals } from './client.ts'
+import type { Addresses, Principals } from './client.ts'
 import { closeDisabledPrincipals } from './disabled.ts'
 import { createBrokerMetrics } from './metrics.ts'
+import { BEFORE_CONNACK_BYTES, limitPacketSize } from './packet-limits.ts'
 import { publishThrough } from './publish.ts'
 
 export { type MqttListeners, type MqttListenersDeps, startMqttListeners } from './listeners.ts'
 
 export interface Broker {
   readonly aedes: Aedes
-  /** Serve one MQTT connection (TCP, TLS or WebSocket stream). */
-  handle(stream: Duplex): void
+  /** Serve one MQTT connection (TCP, TLS or WebSocket stream) from `address`. */
+  handle(stream: Duplex, address?: string): void
   connectedClients(): number
   /** Publish from the service itself (offers, commands): resolves once the broker took it. */
   publish: Publish
@@ -42,7 +55,14 @@ export interface BrokerDeps {
   intake: Pick<Intake, 'accept'>
   events: Pick<EventBus<RegistryEvents>, 'on' | 'removeListeners'>
   logger: Logger
+  /** Repeated lines (refused CONNECTs, oversize packets) logged once with a count. */
+  quietLog?: QuietLog
   metrics: Registry
+  clock?: Clock
+  /** Failed CONNECTs back off per address and per claimed id (registry/guessing.ts). */
+  guessing?: GuessingThrottle
+  /** FC_MQTT_MAX_PACKET_BYTES (default 1 MiB): no packet past it is ever buffered (./packet-limits.ts). */
+  maxPacketBytes?: number
 }
 
 export async function createBroker(deps: BrokerDeps): Promise<Broker> {
@@ -60,12 +80,26 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     concurrency: 1000,
     heartbeatInterval: 60_000,
   })
-  const { refused, aclDenied } = createBrokerMetrics(deps.metrics, aedes)
+  const { refused, aclDenied, violations, tooLarge } = createBrokerMetrics(deps.metrics, aedes)
   const principals: Principals = new WeakMap()
+  const addresses: Addresses = new WeakMap()
+  const clock = deps.clock ?? systemClock
+  const quietLog = deps.quietLog ?? createQuietLog(logger, clock)
+  const maxPacketBytes = deps.maxPacketBytes ?? 1024 * 1024
 
-  aedes.authenticate = createAuthenticate({ registry, principals, refused, logger })
-  aedes.authorizePublish = createAuthorizePublish({ intake, principals, aclDenied, logger })
-  aedes.authorizeSubscribe = createAuthorizeSubscribe({ principals, aclDenied, logger })
+  aedes.authenticate = createAuthenticate({
+    registry,
+    principals,
+    addresses,
+    refused,
+    violations,
+    guessing: deps.guessing ?? createGuessingThrottle(clock),
+    clock,
+    quietLog,
+    logger,
+  })
+  aedes.authorizePublish = createAuthorizePublish({ intake, principals, aclDenied, violations, logger })
+  aedes.authorizeSubscribe = createAuthorizeSubscribe({ principals, aclDenied, violations, logger })
   aedes.on('clientError', (c, err) => {
     logger.debug({ principal: c.id, err: err.message }, 'MQTT client error')
   })
@@ -77,8 +111,24 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
 
   return {
     aedes,
-    handle(stream) {
-      aedes.handle(stream)
+    handle(stream, address = 'unknown') {
+      const c = aedes.handle(stream)
+      addresses.set(c, address)
+      limitPacketSize(c, maxPacketBytes, (stage, declared, cmd) => {
+        tooLarge.inc({ stage })
+        quietLog.log(
+          'warn',
+          `mqtt:too_large:${stage}`,
+          {
+            address,
+            stage,
+            declared,
+            cmd,
+            limit: stage === 'after_connack' ? maxPacketBytes : BEFORE_CONNACK_BYTES,
+          },
+          'MQTT packet over the size limit: closing the connection before reading it',
+        )
+      })
     },
     connectedClients: () => aedes.connectedClients,
     publish: publishThrough(aedes),

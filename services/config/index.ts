@@ -72,6 +72,92 @@ export interface Config {
   eta: EtaSettings
   /** FC_DATABASE_URL set: a node of a cluster on PostgreSQL; unset: the embedded single node. */
   cluster?: ClusterSettings
+  /** What one client may take: packet size and connections per listener and per address (issue #12). */
+  connections: ConnectionSettings
+}
+
+export interface ConnectionSettings {
+  /** FC_MQTT_MAX_PACKET_BYTES: a packet declaring more closes its connection unread. */
+  maxPacketBytes: number
+  /** FC_MQTT_MAX_CONNECTIONS, FC_MQTT_MAX_CONNECTIONS_PER_ADDRESS (0 = no per-address cap). */
+  mqtt: { max: number; perAddress: number }
+  /** FC_HTTP_MAX_CONNECTIONS, FC_HTTP_MAX_CONNECTIONS_PER_ADDRESS (0 = no per-address cap). */
+  http: { max: number; perAddress: number }
+}
+
+/** File descriptors kept for everything but client sockets: state files, the stores' sockets, webhooks. */
+const RESERVED_FILES = 256
+
+/** The process's soft open-file limit (`ulimit -n`), from /proc on Linux; undefined elsewhere. */
+export function openFileLimit(): number | undefined {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'))
+    if (m === null) return undefined
+    return m[1] === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(m[1])
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The listeners' caps share the open-file limit: by default HTTP gets a tenth (at most 1,000)
+ * and MQTT the rest, less what the service keeps for its own files; set by hand, they must
+ * fit in it together, or the start stops naming the setting — a flood on one listener must
+ * never take the descriptors the other needs.
+ */
+function connections(env: Env, maxPayloadBytes: number, files: number | undefined): ConnectionSettings {
+  const usable = files === undefined ? 11_000 : files - RESERVED_FILES
+  if (usable < 20) {
+    throw new ConfigError(
+      'FC_MQTT_MAX_CONNECTIONS',
+      `the open-file limit (ulimit -n ${files}) leaves no room for connections: raise it to at least ${RESERVED_FILES + 20}`,
+    )
+  }
+  const httpMax = positiveNumber(
+    env,
+    'FC_HTTP_MAX_CONNECTIONS',
+    Math.max(4, Math.min(1000, Math.floor(usable / 10))),
+    {
+      min: 1,
+      max: 1_000_000,
+    },
+  )
+  const mqttMax = positiveNumber(env, 'FC_MQTT_MAX_CONNECTIONS', Math.max(1, usable - httpMax), {
+    min: 1,
+    max: 10_000_000,
+  })
+  if (mqttMax + httpMax > usable) {
+    const name =
+      present(env, 'FC_MQTT_MAX_CONNECTIONS') !== undefined
+        ? 'FC_MQTT_MAX_CONNECTIONS'
+        : 'FC_HTTP_MAX_CONNECTIONS'
+    throw new ConfigError(
+      name,
+      `FC_MQTT_MAX_CONNECTIONS (${mqttMax}) + FC_HTTP_MAX_CONNECTIONS (${httpMax}) + ${RESERVED_FILES} for the service's own files exceed the open-file limit (ulimit -n ${files}): lower them or raise the limit`,
+    )
+  }
+  const maxPacketBytes = positiveNumber(
+    env,
+    'FC_MQTT_MAX_PACKET_BYTES',
+    Math.max(1024 * 1024, maxPayloadBytes + 64 * 1024),
+    { min: 1024, max: 268_435_455 },
+  )
+  if (maxPacketBytes <= maxPayloadBytes) {
+    throw new ConfigError(
+      'FC_MQTT_MAX_PACKET_BYTES',
+      `${maxPacketBytes} must be larger than FC_MAX_PAYLOAD_BYTES (${maxPayloadBytes}): a payload between the two is dropped and acknowledged, past the cap the connection is closed`,
+    )
+  }
+  const integer = (name: string, fallback: number) => {
+    const n = positiveNumber(env, name, fallback, { min: 0, max: 10_000_000 })
+    if (!Number.isInteger(n)) throw new ConfigError(name, `"${n}" is not a whole number`)
+    return n
+  }
+  return {
+    maxPacketBytes: Math.floor(maxPacketBytes),
+    mqtt: { max: Math.floor(mqttMax), perAddress: integer('FC_MQTT_MAX_CONNECTIONS_PER_ADDRESS', 1000) },
+    http: { max: Math.floor(httpMax), perAddress: integer('FC_HTTP_MAX_CONNECTIONS_PER_ADDRESS', 256) },
+  }
 }
 
 export interface ClusterSettings {
@@ -308,7 +394,7 @@ function linkage(env: Env): LinkageSettings {
   }
 }
 
-export function loadConfig(env: Env = process.env): Config {
+export function loadConfig(env: Env = process.env, files: number | undefined = openFileLimit()): Config {
   const logLevel = present(env, 'FC_LOG_LEVEL') ?? 'info'
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError('FC_LOG_LEVEL', `"${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`)
@@ -320,6 +406,10 @@ export function loadConfig(env: Env = process.env): Config {
   const host = present(env, 'FC_HOST') ?? '0.0.0.0'
   const httpPort = port(env, 'FC_HTTP_PORT', 8080)
   const clusterSettings = cluster(env, httpPort, influx(env) !== undefined)
+  const maxPayloadBytes = positiveNumber(env, 'FC_MAX_PAYLOAD_BYTES', 64 * 1024, {
+    min: 256,
+    max: 16 * 1024 * 1024,
+  })
   return {
     mqttPort: port(env, 'FC_MQTT_PORT', 1883),
     httpPort,
@@ -332,12 +422,10 @@ export function loadConfig(env: Env = process.env): Config {
     tsFutureMs: positiveNumber(env, 'FC_TS_FUTURE_S', 600, { min: 1 }) * 1000,
     tsPastMs: positiveNumber(env, 'FC_TS_PAST_S', 7 * 24 * 3600, { min: 1 }) * 1000,
     spoolCommitMs: positiveNumber(env, 'FC_SPOOL_COMMIT_MS', 2, { min: 0, max: 1000 }),
-    maxPayloadBytes: positiveNumber(env, 'FC_MAX_PAYLOAD_BYTES', 64 * 1024, {
-      min: 256,
-      max: 16 * 1024 * 1024,
-    }),
+    maxPayloadBytes,
     linkage: linkage(env),
     eta: eta(env),
     ...(clusterSettings !== undefined ? { cluster: clusterSettings } : {}),
+    connections: connections(env, maxPayloadBytes, files),
   }
 }

@@ -24,6 +24,7 @@ import { createRegistryState } from './state.ts'
 import type { Registry, RegistryEntity, RegistryEvents } from './types.ts'
 
 export { ID_PATTERN } from './checks.ts'
+export { createGuessingThrottle, type GuessingOptions, type GuessingThrottle } from './guessing.ts'
 export type { IdPage, RegistryRepository, RegistrySnapshot, SecretHolder } from './repository.ts'
 export { createPostgresRegistryRepository } from './repository-postgres.ts'
 export { createSqliteRegistryRepository } from './repository-sqlite.ts'

@@ -4,6 +4,15 @@
  */
 export { type Clock, createManualClock, type ManualClock, systemClock, type Timer } from './clock.ts'
 export {
+  type ConnectionGate,
+  type ConnectionLimits,
+  type ConnectionMetrics,
+  createConnectionGate,
+  createConnectionMetrics,
+  type ListenerName,
+  watchAcceptErrors,
+} from './connection-gate.ts'
+export {
   alreadyRegistered,
   type DomainCode,
   DomainError,
@@ -17,5 +26,6 @@ export {
 } from './errors.ts'
 export { createEventBus, type EventBus, type EventMap } from './events.ts'
 export { createLogger, type Logger } from './log.ts'
+export { createQuietLog, type QuietLog, type QuietLogOptions } from './quiet-log.ts'
 export { createSerialQueue, type SerialQueue } from './serial.ts'
 export { iso } from './time.ts'
