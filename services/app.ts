@@ -113,7 +113,7 @@ function createEdge(config: Config, clock: Clock, logger: Logger, metrics: clien
 }
 
 /** The reading's way in: registry, liveness, intake, pipeline. */
-async function buildIntakeSide({ config, clock, logger, metrics, events, store, state, joined }: Kit) {
+async function buildIntakeSide({ config, clock, logger, metrics, events, store, state, joined, edge }: Kit) {
   const registry = await createRegistry({ repository: state.repositories.registry, clock, logger, events })
   const generatedAdminToken = await registry.ensureAdminToken(config.adminToken)
   const spooled = await state.depth()
@@ -131,6 +131,7 @@ async function buildIntakeSide({ config, clock, logger, metrics, events, store, 
     registry,
     clock,
     logger,
+    quietLog: edge.quietLog,
     metrics,
     limits: {
       tsFutureMs: config.tsFutureMs,
@@ -267,24 +268,32 @@ function openState(
   clock: Clock,
   logger: Logger,
   metrics: client.Registry,
+  quietLog: QuietLog,
 ): Promise<NodeState> {
   const { cluster } = config
-  if (cluster === undefined) return Promise.resolve(openEmbeddedState(config))
+  if (cluster === undefined) return Promise.resolve(openEmbeddedState(config, quietLog))
   return openClusterState({ ...config, cluster }, { clock, logger, metrics })
 }
 
-/** GET /readyz: the broker accepting, the state store and the telemetry store answering. */
+/**
+ * GET /readyz: the broker accepting, the state store and the telemetry store answering, and
+ * room to keep what devices send (`spool`: the spool can commit; `disk`: FC_DATA_DIR has its
+ * headroom) — a full disk is not ready, so a load balancer stops sending devices here.
+ */
 async function readiness(store: TelemetryStore, state: NodeState, brokerUp: () => boolean) {
   const storeUp = await store.ping()
   const stateUp = state.up()
+  const storage = state.storage()
   const checks: Record<string, boolean | number | string> = {
     broker: brokerUp(),
     state_store: stateUp,
     telemetry_store: storeUp,
+    ...storage,
     // A cluster's spool is in the database: not asked while the database is away.
     spool_depth: stateUp ? await state.depth().catch(() => -1) : -1,
   }
-  return { ready: checks.broker === true && stateUp && storeUp, checks }
+  const roomy = storage.spool !== false && storage.disk !== false
+  return { ready: checks.broker === true && stateUp && storeUp && roomy, checks }
 }
 
 export async function startService(config: Config, deps: ServiceDeps = {}): Promise<RunningService> {
@@ -298,11 +307,11 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
   const events =
     deps.events ?? createEventBus((err, event) => logger.error({ err, event }, 'an event listener failed'))
   const store = await openTelemetryStore(config, logger)
-  const state = await openState(config, clock, logger, metrics).catch(async (err: unknown) => {
+  const edge = createEdge(config, clock, logger, metrics)
+  const state = await openState(config, clock, logger, metrics, edge.quietLog).catch(async (err: unknown) => {
     await store.close().catch(() => {})
     throw err
   })
-  const edge = createEdge(config, clock, logger, metrics)
   const kit: Kit = { config, clock, logger, metrics, events, store, state, joined: {}, edge }
 
   const inSide = await buildIntakeSide(kit)

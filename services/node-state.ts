@@ -4,6 +4,7 @@
  * the same repositories and a spool with the same promise (a QoS 1 message is acknowledged
  * only once it is committed); only a cluster's partitioned repositories are fenced.
  */
+import fs from 'node:fs'
 import path from 'node:path'
 import type { Registry as Metrics } from 'prom-client'
 import {
@@ -34,7 +35,7 @@ import {
   createSqliteRegistryRepository,
   type RegistryRepository,
 } from './registry/index.ts'
-import type { Clock, Logger } from './shared/index.ts'
+import type { Clock, Logger, QuietLog } from './shared/index.ts'
 import { createPostgresSpool, createSpool, type PointSource, type PostgresSpool } from './spool/index.ts'
 import {
   checkpointInBackground,
@@ -65,6 +66,12 @@ export interface NodeState {
   depth(): Promise<number>
   /** The state store answers (SQLite open; PostgreSQL reachable). */
   up(): boolean
+  /**
+   * What a full disk would break, for /readyz (issue #12): `spool`, whether the spool can commit
+   * (a failed commit, then a probe write); `disk`, whether FC_DATA_DIR's file system has its
+   * headroom. A cluster keeps both in PostgreSQL: its database check says it.
+   */
+  storage(): { spool?: boolean; disk?: boolean }
   close(): Promise<void>
   /** Set for a node of a cluster. */
   readonly cluster?: {
@@ -75,14 +82,35 @@ export interface NodeState {
   }
 }
 
+/**
+ * Whether the file system under `dir` has its headroom: 64 MiB free or 2 % of its size,
+ * whichever is less. Below it /readyz says not ready before the disk is full, so a load
+ * balancer sends devices elsewhere while the spool can still commit what it is given.
+ */
+export function diskHasRoom(dir: string): boolean {
+  try {
+    const { bavail, blocks, bsize } = fs.statfsSync(dir)
+    return bavail * bsize >= Math.min(64 * 1024 * 1024, 0.02 * blocks * bsize)
+  } catch {
+    return false
+  }
+}
+
 /** The embedded single node: state.db (WAL, synchronous=NORMAL) and spool.db (FULL). */
-export function openEmbeddedState(config: Config): NodeState {
+export function openEmbeddedState(config: Config, quietLog?: QuietLog): NodeState {
   // State (registry, incidents, device conditions): WAL with synchronous=NORMAL, so every
   // committed change survives a crash of the process (SIGKILL) without an fsync on the alarm
   // path (an fsync here costs ~4 ms at p99, the alarm budget is 1 ms). The spool, which
   // carries the PUBACK promise, fsyncs every group commit (FULL).
   const stateDb = openStateDatabase(path.join(config.dataDir, 'state.db'), { synchronous: 'NORMAL' })
-  const stopCheckpoints = checkpointInBackground(stateDb, STATE_CHECKPOINT_MS)
+  const stopCheckpoints = checkpointInBackground(stateDb, STATE_CHECKPOINT_MS, (err) =>
+    quietLog?.log(
+      'error',
+      `state:checkpoint:${err.message}`,
+      { err: err.message },
+      'checkpointing the state database failed; tried again shortly',
+    ),
+  )
   const spool = createSpool({ file: path.join(config.dataDir, 'spool.db'), commitMs: config.spoolCommitMs })
   return {
     repositories: {
@@ -96,6 +124,7 @@ export function openEmbeddedState(config: Config): NodeState {
     points: spool,
     depth: async () => spool.depth(),
     up: () => stateDb.open,
+    storage: () => ({ spool: spool.writable(), disk: diskHasRoom(config.dataDir) }),
     async close() {
       spool.close()
       stopCheckpoints()
@@ -156,6 +185,7 @@ export async function openClusterState(
     depth: () => spool.depth(),
     // The node's lease rounds are its check of the database (every leaseMs/5).
     up: () => node?.databaseUp() ?? true,
+    storage: () => ({}),
     async close() {
       await spool.close().catch(() => {})
       await db.close().catch(() => {})

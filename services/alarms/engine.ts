@@ -23,7 +23,7 @@ import type { DeviceEvent, DevicePlace, IntakeEvents, Reading } from '../intake/
 import type { DeviceLiveState, Liveness, LivenessEvents } from '../liveness/index.ts'
 import type { Device, Registry } from '../registry/index.ts'
 import type { Clock, EventBus, Logger } from '../shared/index.ts'
-import { createSerialQueue } from '../shared/index.ts'
+import { createQuietLog, createSerialQueue } from '../shared/index.ts'
 import type { Spool } from '../spool/index.ts'
 import { createOfficerActions } from './actions.ts'
 import { type ActiveCondition, createDeviceConditions, type DeviceConditions } from './conditions.ts'
@@ -200,7 +200,10 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
   const runtimes = new Map<string, DeviceRuntime>()
   /** The engine's listeners on the bus, removed at stop(). */
   const owner = { stage: 'alarms' }
-  const fail = (what: string) => (err: Error) => logger.error({ err: err.message }, `${what} failed`)
+  // One line per kind of failure and window (a full disk fails every message alike), with a count.
+  const quietLog = createQuietLog(logger, clock)
+  const fail = (what: string) => (err: Error) =>
+    quietLog.log('error', `${what}:${err.message}`, { err: err.message }, `${what} failed`)
 
   const owns = ownsOf(deps.scope)
 
@@ -258,6 +261,19 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
 
   async function apply(place: DevicePlace, c: ConditionChange): Promise<void> {
     const now = clock.now()
+    try {
+      await keep(place, c, now)
+    } catch (err) {
+      // A fire must reach the officers even when the state store cannot keep it (a full disk):
+      // the alarm goes out from memory, marked unstored; the failure propagates, so the message
+      // is not acknowledged and its resend is kept once the store takes writes again.
+      if (c.active && CONDITIONS[c.type].level === 'alarm')
+        events.emit('signal', { ...signalOf(place, c, now, undefined), stored: false })
+      throw err
+    }
+  }
+
+  async function keep(place: DevicePlace, c: ConditionChange, now: number): Promise<void> {
     const spec = CONDITIONS[c.type]
     if (c.active) {
       if (!(await conditions.raise(place.device, c.type, now, c.value, c.threshold))) return

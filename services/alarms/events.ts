@@ -19,6 +19,12 @@ export interface SignalEvent {
   threshold?: number
   /** The incident the condition opened or joined, for alarm-level conditions. */
   incident?: string
+  /**
+   * false: the state store refused the change (a full disk) — the officers see the alarm from
+   * memory at once, no incident could be opened, and the device's message is not acknowledged,
+   * so its resend opens the incident once the store takes writes again.
+   */
+  stored?: false
 }
 
 export type IncidentChangeType = 'opened' | 'status' | 'device' | 'verification'

@@ -144,6 +144,12 @@ export function formatValidationErrors(errors: FastifySchemaValidationError[], d
   return new Error(parts.join('; ') || `${DATA_VAR_NAMES[dataVar] ?? dataVar} is not valid`)
 }
 
+/** SQLite's "database or disk is full" and the file system's ENOSPC/EDQUOT. */
+function isFullDisk(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code
+  return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT'
+}
+
 /** Install the one error handler and the not-found handler on the root instance. */
 export function installErrorHandling(app: ApiInstance, logger: Logger): void {
   app.setErrorHandler((err: FastifyError | DomainError | Error, request, reply) => {
@@ -163,6 +169,14 @@ export function installErrorHandling(app: ApiInstance, logger: Logger): void {
     }
     if (status === 503) {
       return reply.status(503).send({ error: 'unavailable', message: fe.message || 'unavailable' })
+    }
+    if (isFullDisk(err)) {
+      // Not a fault of ours and not the caller's: the write is refused whole (a transaction)
+      // and can be sent again once the operator frees space.
+      return reply.status(503).header('retry-after', '30').send({
+        error: 'unavailable',
+        message: 'the service’s disk is full: nothing was changed; try again later',
+      })
     }
     logger.error(
       { err, reqId: request.id, method: request.method, route: request.routeOptions.url },

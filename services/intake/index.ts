@@ -11,7 +11,7 @@ import type { Registry } from 'prom-client'
 import client from 'prom-client'
 import type { Liveness } from '../liveness/index.ts'
 import type { PrincipalDirectory } from '../registry/index.ts'
-import type { Clock, EventBus, Logger } from '../shared/index.ts'
+import { type Clock, createQuietLog, type EventBus, type Logger, type QuietLog } from '../shared/index.ts'
 import type { Spool } from '../spool/index.ts'
 import type { Point } from '../store/index.ts'
 import { type DecodeRejection, decodeMessage } from './decode.ts'
@@ -59,6 +59,8 @@ export interface IntakeDeps {
   registry: Pick<PrincipalDirectory, 'device' | 'responder'>
   clock: Clock
   logger: Logger
+  /** Repeated failures (a full disk fails every append alike) logged once with a count. */
+  quietLog?: QuietLog
   metrics: Registry
   limits: { tsFutureMs: number; tsPastMs: number; maxPayloadBytes: number }
 }
@@ -127,6 +129,7 @@ function recorder(entries: IntakeLogEntry[], partitionOf: (device: string) => st
 export function createIntake(deps: IntakeDeps): Intake {
   const { spool, liveness, events, registry, clock, logger, limits } = deps
   const { messages, rejected, accepted, untrustedTs, spoolFailures } = intakeCounters(deps.metrics)
+  const quietLog = deps.quietLog ?? createQuietLog(logger, clock)
 
   const live = createLivePath({ liveness, events })
   const partitionOf = (device: string) => registry.device(device)?.community
@@ -167,7 +170,12 @@ export function createIntake(deps: IntakeDeps): Intake {
         qos0InGroup = count
         written.catch((err: Error) => {
           spoolFailures.inc(count.n)
-          logger.error({ err: err.message, messages: count.n }, 'spool append failed for QoS 0 messages')
+          quietLog.log(
+            'error',
+            `spool:qos0:${err.message}`,
+            { err: err.message, messages: count.n },
+            'spool append failed for QoS 0 messages',
+          )
         })
       }
       qos0InGroup.n++
@@ -175,7 +183,12 @@ export function createIntake(deps: IntakeDeps): Intake {
     }
     return written.catch((err: Error) => {
       spoolFailures.inc()
-      logger.error({ err: err.message }, 'spool append failed; the QoS 1 message is not acknowledged')
+      quietLog.log(
+        'error',
+        `spool:qos1:${err.message}`,
+        { err: err.message },
+        'spool append failed; the QoS 1 message is not acknowledged',
+      )
       throw err
     })
   }

@@ -91,6 +91,12 @@ export interface Spool extends PointSource {
   depth(): number
   /** Points appended but not yet committed. */
   pending(): number
+  /**
+   * Whether the spool can commit: true while the last commit held; after a failed one (a full
+   * disk) a probe write answers, so that /readyz recovers by itself when space returns even
+   * though no device sends (the load balancer stopped sending them).
+   */
+  writable(): boolean
   close(): void
 }
 
@@ -140,6 +146,13 @@ export function createSpool(deps: SpoolDeps): Spool {
   const deleteOne = db.prepare<[number]>('DELETE FROM spool WHERE id = ?')
   const deleteRange = db.prepare<[number, number]>('DELETE FROM spool WHERE id BETWEEN ? AND ?')
   const countRows = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM spool')
+  // The probe writes a row and takes it away in one committed transaction: it needs the space
+  // a group commit needs (WAL pages, an fsync) and leaves nothing behind.
+  const probeWrite = db.transaction(() => {
+    const { lastInsertRowid } = insert.run('null')
+    deleteOne.run(Number(lastInsertRowid))
+  })
+  let lastCommitFailed = false
 
   let committed = countRows.get()?.n ?? 0
   let bodies: string[] = []
@@ -169,9 +182,11 @@ export function createSpool(deps: SpoolDeps): Spool {
       commitGroup(rows)
       committed += rows.length
     } catch (err) {
+      lastCommitFailed = true
       g.reject(err instanceof Error ? err : new Error(String(err)))
       return
     }
+    lastCommitFailed = false
     g.resolve()
     for (const l of listeners) l()
   }
@@ -230,6 +245,14 @@ export function createSpool(deps: SpoolDeps): Spool {
     refused: () => countRefused.get()?.n ?? 0,
     depth: () => committed,
     pending: () => bodies.length,
+    writable() {
+      if (!lastCommitFailed || closed) return !closed
+      try {
+        probeWrite()
+        lastCommitFailed = false
+      } catch {}
+      return !lastCommitFailed
+    },
     onCommit(listener) {
       listeners.push(listener)
     },

@@ -26,16 +26,28 @@ export const STATE_CHECKPOINT_MS = 5000
 /**
  * Move WAL checkpoints off the commit path: SQLite otherwise runs one (with an fsync) inside
  * whichever commit crosses 1000 WAL pages, which may be the commit of an alarm. Here they run
- * on their own timer instead. Returns a function that stops them (and checkpoints once).
+ * on their own timer instead. Returns a function that stops them (and checkpoints once). A
+ * checkpoint that fails (a full disk: the database file cannot grow) is told to `failed` and
+ * tried again at the next tick; it never throws out of the timer — that once took the whole
+ * service down when its disk filled (issue #12).
  */
-export function checkpointInBackground(db: SqliteDb, everyMs: number): () => void {
+export function checkpointInBackground(
+  db: SqliteDb,
+  everyMs: number,
+  failed: (err: Error) => void = () => {},
+): () => void {
   db.pragma('wal_autocheckpoint = 0')
-  const timer = setInterval(() => {
-    if (db.open) db.pragma('wal_checkpoint(PASSIVE)')
-  }, everyMs)
+  const checkpoint = () => {
+    try {
+      if (db.open) db.pragma('wal_checkpoint(PASSIVE)')
+    } catch (err) {
+      failed(err instanceof Error ? err : new Error(String(err)))
+    }
+  }
+  const timer = setInterval(checkpoint, everyMs)
   timer.unref()
   return () => {
     clearInterval(timer)
-    if (db.open) db.pragma('wal_checkpoint(PASSIVE)')
+    checkpoint()
   }
 }
