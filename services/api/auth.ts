@@ -8,7 +8,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import client, { type Registry as MetricsRegistry } from 'prom-client'
 import type { Caller, GuessingThrottle, Registry } from '../registry/index.ts'
-import { inScope, type Place } from '../registry/index.ts'
+import { HashWorkBusy, inScope, type Place } from '../registry/index.ts'
 import { type Clock, notAuthenticated, notPermitted, outOfScope, type QuietLog } from '../shared/index.ts'
 
 /**
@@ -85,7 +85,20 @@ function tokenChecker(registry: Pick<Registry, 'authenticate'>, guard: TokenGues
         })
       return undefined
     }
-    const caller = await registry.authenticate(token)
+    let caller: Caller | undefined
+    try {
+      caller = await registry.authenticate(token)
+    } catch (err) {
+      guessing.abandoned(address)
+      if (!(err instanceof HashWorkBusy)) throw err
+      failures.inc({ reason: 'busy' })
+      quietLog.log('warn', 'http:hash_busy', { address }, 'secret checks at their bound: 429')
+      await reply
+        .code(429)
+        .header('retry-after', '1')
+        .send({ error: 'too_many_requests', message: 'too many sign-ins at once: try again in a second' })
+      return undefined
+    }
     if (caller !== undefined) {
       guessing.succeeded(address, claimed)
       return caller

@@ -84,7 +84,10 @@ export function createAuthenticate(deps: AuthenticateDeps): Aedes['authenticate'
           return done(null, true)
         }
         refused.inc({ reason: check.reason })
-        if (check.reason === 'disabled') return done(refusal(5, 'principal is disabled'), false)
+        if (check.reason === 'disabled') {
+          guessing.succeeded(address, username)
+          return done(refusal(5, 'principal is disabled'), false)
+        }
         const delay = guessing.failed(address, username)
         quietLog.log(
           'info',
@@ -95,6 +98,7 @@ export function createAuthenticate(deps: AuthenticateDeps): Aedes['authenticate'
         later(delay, () => done(refusal(4, 'bad username or password'), false))
       },
       (err: Error) => {
+        guessing.abandoned(address)
         quietLog.log('error', 'mqtt:auth_unavailable', { err: err.message }, 'checking an MQTT secret failed')
         done(refusal(3, 'authentication unavailable'), false)
       },

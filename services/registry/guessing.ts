@@ -2,10 +2,11 @@
  * Guessing is throttled, not locked out (issue #12). Wrong MQTT CONNECTs and wrong bearer
  * tokens back off per source address and per claimed id, with delays growing to seconds:
  *
- * - an **address** past its free failures must wait before it is even checked again: an attempt
- *   inside its wait is refused without any hash work (MQTT: CONNACK 3 after the wait; HTTP:
- *   429 with Retry-After) — unless this address has signed in as the claimed id before (a
- *   device behind the same NAT as an attacker keeps working);
+ * - an **address** past its free failures must wait before it is even checked again, and has
+ *   at most one check at a time: an attempt inside its wait, or beside its check in flight, is
+ *   refused without any hash work (MQTT: CONNACK 3 after the wait; HTTP: 429 with
+ *   Retry-After) — unless this address has signed in as the claimed id before (a device behind
+ *   the same NAT as an attacker keeps working);
  * - a **claimed id** past its free failures makes every failed answer for it wait: the check
  *   still runs, so the right secret from anywhere gets in at once and is never slowed; a wrong
  *   one is answered late.
@@ -18,14 +19,17 @@ import type { Clock } from '../shared/index.ts'
 
 export interface GuessingThrottle {
   /**
-   * How long `address` must wait before a claim to `id` is checked: 0 to check now; else the
-   * attempt is refused unchecked (and counted as a failure of the address).
+   * How long `address` must wait before a claim to `id` is checked: 0 to check now (the check
+   * is then in flight until `failed`, `succeeded` or `abandoned`); else the attempt is refused
+   * unchecked (and counted as a failure of the address).
    */
   waitBeforeCheck(address: string, id: string): number
   /** Record a failed check; returns how long its refusal is held back (ms, 0 = at once). */
   failed(address: string, id: string): number
   /** Record a successful check: the address is known for the id from now on. */
   succeeded(address: string, id: string): void
+  /** A check that could not be made (the store away, the hash work at its bound). */
+  abandoned(address: string): void
 }
 
 export interface GuessingOptions {
@@ -72,6 +76,14 @@ export function createGuessingThrottle(clock: Clock, options: GuessingOptions = 
   const byAddress = boundedMap<Failures>(entries)
   const byId = boundedMap<Failures>(entries)
   const known = boundedMap<true>(entries)
+  /** Checks in flight per address, counted only for addresses past their free failures. */
+  const inFlight = new Map<string, number>()
+  const begin = (address: string) => inFlight.set(address, (inFlight.get(address) ?? 0) + 1)
+  const end = (address: string) => {
+    const n = (inFlight.get(address) ?? 0) - 1
+    if (n <= 0) inFlight.delete(address)
+    else inFlight.set(address, n)
+  }
 
   const decayed = (f: Failures | undefined, now: number) =>
     f === undefined ? 0 : f.count * 2 ** (-(now - f.at) / halfLife)
@@ -87,22 +99,33 @@ export function createGuessingThrottle(clock: Clock, options: GuessingOptions = 
 
   return {
     waitBeforeCheck(address, id) {
-      if (known.get(`${address}\u0000${id}`) !== undefined) return 0
+      const checkNow = () => {
+        begin(address)
+        return 0
+      }
+      if (known.get(`${address}\u0000${id}`) !== undefined) return checkNow()
       const now = clock.now()
       const f = byAddress.get(address)
-      if (f === undefined) return 0
-      const wait = f.at + delayOf(decayed(f, now)) - now
-      if (wait <= 0) return 0
+      if (f === undefined) return checkNow()
+      const delay = delayOf(decayed(f, now))
+      const wait = f.at + delay - now
+      // Past its free failures an address has one check at a time: guesses sent without
+      // waiting for their (late) answers are refused unchecked.
+      const busy = delay > 0 && (inFlight.get(address) ?? 0) > 0
+      if (wait <= 0 && !busy) return checkNow()
       bump(byAddress, address, now)
-      return wait
+      return Math.max(wait, delay, 1)
     },
+    abandoned: end,
     failed(address, id) {
+      end(address)
       const now = clock.now()
       const a = bump(byAddress, address, now)
       const i = bump(byId, id, now)
       return Math.max(delayOf(a), delayOf(i))
     },
     succeeded(address, id) {
+      end(address)
       known.set(`${address}\u0000${id}`, true)
       byId.delete(id)
     },

@@ -29,6 +29,7 @@ export type { IdPage, RegistryRepository, RegistrySnapshot, SecretHolder } from 
 export { createPostgresRegistryRepository } from './repository-postgres.ts'
 export { createSqliteRegistryRepository } from './repository-sqlite.ts'
 export { formatScope, inScope, type Place, parseScope } from './scope.ts'
+export { HashWorkBusy } from './secrets.ts'
 export * from './types.ts'
 
 export interface RegistryDeps {

@@ -117,14 +117,48 @@ function parseHash(stored: string): ParsedHash | undefined {
 }
 
 /**
+ * The hash work is bounded (issue #12): every wrong bearer token once cost an scrypt on the
+ * libuv pool, without limit (53/s took the pool from everything else that uses it: file
+ * writes, DNS). At most `SCRYPT_AT_ONCE` checks run and `SCRYPT_WAITING` wait; a check past
+ * them is refused at once with HashWorkBusy (MQTT: CONNACK 3; HTTP: 429), never queued.
+ */
+export const SCRYPT_AT_ONCE = 2
+export const SCRYPT_WAITING = 32
+
+export class HashWorkBusy extends Error {
+  constructor() {
+    super('too many secret checks at once: try again shortly')
+    this.name = 'HashWorkBusy'
+  }
+}
+
+let running = 0
+const waiting: (() => void)[] = []
+
+async function boundedScrypt(secret: string, salt: Buffer, params: ScryptParams): Promise<Buffer> {
+  if (running >= SCRYPT_AT_ONCE) {
+    if (waiting.length >= SCRYPT_WAITING) throw new HashWorkBusy()
+    // The slot is handed over by the check that ends (below): `running` stays as it is.
+    await new Promise<void>((resolve) => waiting.push(resolve))
+  } else running++
+  try {
+    return await scrypt(secret, salt, params)
+  } finally {
+    const next = waiting.shift()
+    if (next !== undefined) next()
+    else running--
+  }
+}
+
+/**
  * True when `secret` hashes to `stored` (either form). Compared in constant time; a malformed
- * hash is false.
+ * hash is false. Rejects with HashWorkBusy when the scrypt work is at its bound.
  */
 export async function verifySecret(secret: string, stored: string): Promise<boolean> {
   if (stored.startsWith(`${HMAC_PREFIX}$`)) return verifyHmac(secret, stored)
   const parsed = parseHash(stored)
   if (parsed === undefined) return false
-  const candidate = await scrypt(secret, parsed.salt, parsed.params)
+  const candidate = await boundedScrypt(secret, parsed.salt, parsed.params)
   return candidate.length === parsed.hash.length && timingSafeEqual(candidate, parsed.hash)
 }
 
