@@ -220,6 +220,9 @@ function nodeEnv(cluster: Cluster, node: NodeSpec): NodeJS.ProcessEnv {
     FC_HTTP_PORT: String(node.httpPort),
     FC_DATA_DIR: node.dataDir,
     FC_ADMIN_TOKEN: cluster.adminToken,
+    // Behind HAProxy every connection comes from it: the per-source caps are HAProxy's.
+    FC_MQTT_MAX_CONNECTIONS_PER_ADDRESS: '0',
+    FC_HTTP_MAX_CONNECTIONS_PER_ADDRESS: '0',
     FC_INFLUX_URL: cluster.influx?.url,
     FC_INFLUX_DATABASE: INFLUX_DATABASE,
     FC_LOG_LEVEL: process.env['FC_LOG_LEVEL'] ?? 'info',

@@ -134,3 +134,53 @@ describe('settings', () => {
     }
   })
 })
+
+describe('what one client may take (issue #12)', () => {
+  it('shares the open-file limit between the listeners by default', () => {
+    const c = loadConfig({}, 20_000)
+    expect(c.connections.http.max).toBe(1000)
+    expect(c.connections.mqtt.max).toBe(20_000 - 1000 - 256)
+    expect(c.connections.mqtt.perAddress).toBe(1000)
+    expect(c.connections.http.perAddress).toBe(256)
+    expect(c.connections.maxPacketBytes).toBe(1024 * 1024)
+    const small = loadConfig({}, 1024)
+    expect(small.connections.http.max + small.connections.mqtt.max).toBeLessThanOrEqual(1024 - 256)
+    expect(small.connections.http.max).toBeGreaterThan(0)
+  })
+
+  it('refuses caps that do not fit the open-file limit together, naming the setting', () => {
+    const err = (env: Record<string, string>, files: number) => {
+      try {
+        loadConfig(env, files)
+      } catch (e) {
+        return e as ConfigError
+      }
+      throw new Error('expected a ConfigError')
+    }
+    expect(err({ FC_MQTT_MAX_CONNECTIONS: '100000' }, 4096).setting).toBe('FC_MQTT_MAX_CONNECTIONS')
+    expect(err({ FC_MQTT_MAX_CONNECTIONS: '100000' }, 4096).message).toMatch(/ulimit -n 4096/)
+    expect(err({ FC_HTTP_MAX_CONNECTIONS: '5000' }, 4096).setting).toBe('FC_HTTP_MAX_CONNECTIONS')
+    expect(err({}, 200).setting).toBe('FC_MQTT_MAX_CONNECTIONS')
+  })
+
+  it.each([
+    [{ FC_MQTT_MAX_PACKET_BYTES: '65536' }, 'FC_MQTT_MAX_PACKET_BYTES', /larger than FC_MAX_PAYLOAD_BYTES/],
+    [{ FC_MQTT_MAX_PACKET_BYTES: 'lots' }, 'FC_MQTT_MAX_PACKET_BYTES', /not a number/],
+    [{ FC_MQTT_MAX_PACKET_BYTES: '300000000' }, 'FC_MQTT_MAX_PACKET_BYTES', /not a number between/],
+    [{ FC_MQTT_MAX_CONNECTIONS_PER_ADDRESS: '-1' }, 'FC_MQTT_MAX_CONNECTIONS_PER_ADDRESS', /not a number/],
+    [{ FC_HTTP_MAX_CONNECTIONS_PER_ADDRESS: '2.5' }, 'FC_HTTP_MAX_CONNECTIONS_PER_ADDRESS', /whole number/],
+  ])('%o is refused naming %s', (env, setting, message) => {
+    const e = error(env)
+    expect(e.setting).toBe(setting)
+    expect(e.message).toMatch(message)
+  })
+
+  it('keeps the packet cap above a larger payload limit by default; 0 turns a per-address cap off', () => {
+    const c = loadConfig({
+      FC_MAX_PAYLOAD_BYTES: String(4 * 1024 * 1024),
+      FC_MQTT_MAX_CONNECTIONS_PER_ADDRESS: '0',
+    })
+    expect(c.connections.maxPacketBytes).toBe(4 * 1024 * 1024 + 64 * 1024)
+    expect(c.connections.mqtt.perAddress).toBe(0)
+  })
+})

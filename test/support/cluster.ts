@@ -59,6 +59,8 @@ export async function startCluster(opts: {
     FC_LEASE_S: String(opts.leaseS ?? 2),
     FC_DATA_DIR: dirs[i]!.dir,
     FC_ADMIN_TOKEN: ADMIN_TOKEN,
+    FC_MQTT_MAX_CONNECTIONS_PER_ADDRESS: '0',
+    FC_HTTP_MAX_CONNECTIONS_PER_ADDRESS: '0',
     ...opts.env,
   })
   // One after the other: the first creates the schema, the others find it (both are safe).
