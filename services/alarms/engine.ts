@@ -187,23 +187,52 @@ function ownsOf(scope: AlarmEngineDeps['scope']): (community: string) => boolean
   return scope === undefined ? () => true : (community) => scope.owns(community)
 }
 
-export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
-  const { clock, events, registry, liveness, incidents, spool, logger } = deps
-  const queue = createSerialQueue()
-  const signals: Counter = new client.Counter({
+function signalCounter(metrics: Metrics): Counter {
+  return new client.Counter({
     name: 'firecircle_alarm_signals_total',
     help: 'Device conditions raised, by class and condition',
     labelNames: ['class', 'condition'],
-    registers: [deps.metrics],
+    registers: [metrics],
   })
+}
+
+/** One line per kind of failure and window (a full disk fails every message alike), with a count. */
+function failureLog(logger: Logger, clock: Clock) {
+  const quietLog = createQuietLog(logger, clock)
+  return (what: string) => (err: Error) =>
+    quietLog.log('error', `${what}:${err.message}`, { err: err.message }, `${what} failed`)
+}
+
+/**
+ * Keep a condition change; when the state store cannot (a full disk), a fire still reaches the
+ * officers: the alarm goes out from memory, marked unstored, and the failure propagates, so the
+ * message is not acknowledged and its resend is kept once the store takes writes again.
+ */
+async function keptOrShown(
+  events: Pick<EventBus<AlarmEvents>, 'emit'>,
+  place: DevicePlace,
+  c: ConditionChange,
+  now: number,
+  keep: () => Promise<void>,
+): Promise<void> {
+  try {
+    await keep()
+  } catch (err) {
+    if (c.active && CONDITIONS[c.type].level === 'alarm')
+      events.emit('signal', { ...signalOf(place, c, now, undefined), stored: false })
+    throw err
+  }
+}
+
+export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
+  const { clock, events, registry, liveness, incidents, spool, logger } = deps
+  const queue = createSerialQueue()
+  const signals = signalCounter(deps.metrics)
   const conditions = createDeviceConditions(deps.repository)
   const runtimes = new Map<string, DeviceRuntime>()
   /** The engine's listeners on the bus, removed at stop(). */
   const owner = { stage: 'alarms' }
-  // One line per kind of failure and window (a full disk fails every message alike), with a count.
-  const quietLog = createQuietLog(logger, clock)
-  const fail = (what: string) => (err: Error) =>
-    quietLog.log('error', `${what}:${err.message}`, { err: err.message }, `${what} failed`)
+  const fail = failureLog(logger, clock)
 
   const owns = ownsOf(deps.scope)
 
@@ -259,18 +288,9 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
   })
   const act = createOfficerActions({ clock, incidents, verifications, emit: flow.emit })
 
-  async function apply(place: DevicePlace, c: ConditionChange): Promise<void> {
+  const apply = (place: DevicePlace, c: ConditionChange): Promise<void> => {
     const now = clock.now()
-    try {
-      await keep(place, c, now)
-    } catch (err) {
-      // A fire must reach the officers even when the state store cannot keep it (a full disk):
-      // the alarm goes out from memory, marked unstored; the failure propagates, so the message
-      // is not acknowledged and its resend is kept once the store takes writes again.
-      if (c.active && CONDITIONS[c.type].level === 'alarm')
-        events.emit('signal', { ...signalOf(place, c, now, undefined), stored: false })
-      throw err
-    }
+    return keptOrShown(events, place, c, now, () => keep(place, c, now))
   }
 
   async function keep(place: DevicePlace, c: ConditionChange, now: number): Promise<void> {
