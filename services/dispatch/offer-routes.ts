@@ -110,8 +110,9 @@ export function registerOfferRoutes(api: ApiInstance, deps: OfferRoutesDeps): vo
 
   async function incidentInScope(request: Parameters<typeof callerOf>[0], id: string) {
     const i = await incidents.get(id)
-    if (i === undefined) throw notRegistered(`incident ${id} does not exist`)
-    assertInScope(callerOf(request), i, `incident ${i.id}`)
+    const missing = `incident ${id} does not exist`
+    if (i === undefined) throw notRegistered(missing)
+    assertInScope(callerOf(request), i, missing)
     return i
   }
 
