@@ -4,7 +4,7 @@
  * media type) by what went wrong. The body is always `{error, message}`. Bad input is
  * always a 4xx; a 500 means a fault of ours, is logged, and says no more than that.
  */
-import type { FastifyError, FastifySchemaValidationError } from 'fastify'
+import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify'
 import { Type } from 'typebox'
 import { type DomainCode, DomainError, type Logger } from '../shared/index.ts'
 import type { ApiInstance } from './types.ts'
@@ -144,6 +144,34 @@ export function formatValidationErrors(errors: FastifySchemaValidationError[], d
   return new Error(parts.join('; ') || `${DATA_VAR_NAMES[dataVar] ?? dataVar} is not valid`)
 }
 
+/** A path as an error message may quote it: short, whatever the client sent. */
+function quotedPath(url: string): string {
+  const path = url.split('?')[0] ?? url
+  return path.length > 200 ? `${path.slice(0, 200)}…` : path
+}
+
+/**
+ * Fastify's `frameworkErrors`: the errors its router raises before any route or hook runs (a
+ * path that is not valid percent-encoding, a path parameter over `maxParamLength`). Without
+ * this they bypass the error handler and answer `{error: "Bad Request", code, message,
+ * statusCode}` quoting the whole path (found by test/api/fuzz.integration.test.ts).
+ */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const path = quotedPath(request.raw.url ?? '')
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    reply.status(414).send({ error: 'uri_too_long', message: `a path segment of ${path} is too long` })
+    return
+  }
+  if (err.code === 'FST_ERR_BAD_URL') {
+    reply
+      .status(400)
+      .send({ error: 'bad_request', message: `${path} is not a valid URL (bad percent-encoding)` })
+    return
+  }
+  // Anything else the router raises (an async constraint failing) is ours, not the client's.
+  reply.status(500).send({ error: 'internal', message: `internal error (request ${request.id})` })
+}
+
 /** Install the one error handler and the not-found handler on the root instance. */
 export function installErrorHandling(app: ApiInstance, logger: Logger): void {
   app.setErrorHandler((err: FastifyError | DomainError | Error, request, reply) => {
@@ -174,8 +202,8 @@ export function installErrorHandling(app: ApiInstance, logger: Logger): void {
   })
 
   app.setNotFoundHandler((request, reply) => {
-    const url = request.url.split('?')[0] ?? request.url
-    const path = url.length > 200 ? `${url.slice(0, 200)}…` : url
-    reply.status(404).send({ error: 'not_found', message: `no route ${request.method} ${path}` })
+    reply
+      .status(404)
+      .send({ error: 'not_found', message: `no route ${request.method} ${quotedPath(request.url)}` })
   })
 }

@@ -16,7 +16,7 @@ import type { Registry } from '../registry/index.ts'
 import type { Clock, Logger } from '../shared/index.ts'
 import type { TelemetryStore } from '../store/index.ts'
 import { installAuth } from './auth.ts'
-import { formatValidationErrors, installErrorHandling } from './errors.ts'
+import { formatValidationErrors, frameworkErrors, installErrorHandling } from './errors.ts'
 import { installHttpMetrics, registerOpsRoutes } from './routes/ops.ts'
 import { registerRegistryRoutes } from './routes/registry/index.ts'
 import { registerTelemetryRoutes } from './routes/telemetry.ts'
@@ -58,6 +58,7 @@ export async function createApi(opts: ApiDeps): Promise<ApiInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     schemaErrorFormatter: formatValidationErrors,
+    frameworkErrors,
   })
     .setValidatorCompiler(validatorCompiler)
     .withTypeProvider<TypeBoxTypeProvider>()

@@ -6,6 +6,8 @@
  * Raw node:http (not fetch) so that a GET can carry a body and any content type goes out.
  */
 import http from 'node:http'
+import v8 from 'node:v8'
+import vm from 'node:vm'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -21,12 +23,36 @@ let svc: TestService
 let officerToken = ''
 let adminToken = ''
 
+/** A JSON Schema as the OpenAPI document has it (TypeBox's output), read loosely. */
+type Schema = {
+  $ref?: string
+  type?: string | string[]
+  const?: unknown
+  enum?: unknown[]
+  anyOf?: Schema[]
+  oneOf?: Schema[]
+  allOf?: Schema[]
+  properties?: Record<string, Schema>
+  required?: string[]
+  additionalProperties?: boolean | Schema
+  items?: Schema
+  minItems?: number
+  maxItems?: number
+  minLength?: number
+  maxLength?: number
+  minimum?: number
+  maximum?: number
+  format?: string
+}
+
 interface Operation {
   method: string
   path: string
   query: string[]
-  body?: { properties: string[] }
+  querySchemas: Record<string, Schema>
+  body?: { properties: string[]; schema: Schema }
 }
+let components: Record<string, Schema> = {}
 let operations: Operation[] = []
 
 /** Ids that exist, so that random bodies reach the handlers behind the lookups too. */
@@ -60,25 +86,29 @@ beforeAll(async () => {
     await svc.api.post('/api/officers', { id: 'o-xx', name: 'Li Na', scope: 'community:xixiang-01' })
   ).body.token
   const doc = (await svc.api.get('/docs/json')).body as {
+    components?: { schemas?: Record<string, Schema> }
     paths: Record<
       string,
       Record<
         string,
         {
-          parameters?: { in: string; name: string }[]
-          requestBody?: { content: Record<string, { schema?: { properties?: Record<string, unknown> } }> }
+          parameters?: { in: string; name: string; schema?: Schema }[]
+          requestBody?: { content: Record<string, { schema?: Schema }> }
         }
       >
     >
   }
+  components = doc.components?.schemas ?? {}
   operations = Object.entries(doc.paths).flatMap(([path, ops]) =>
     Object.entries(ops).map(([method, op]) => {
-      const schema = op.requestBody?.content['application/json']?.schema
+      const schema = op.requestBody?.content['application/json']?.schema ?? {}
+      const query = (op.parameters ?? []).filter((p) => p.in === 'query')
       return {
         method: method.toUpperCase(),
         path,
-        query: (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name),
-        ...(op.requestBody ? { body: { properties: Object.keys(schema?.properties ?? {}) } } : {}),
+        query: query.map((p) => p.name),
+        querySchemas: Object.fromEntries(query.map((p) => [p.name, p.schema ?? {}])),
+        ...(op.requestBody ? { body: { properties: Object.keys(schema.properties ?? {}), schema } } : {}),
       }
     }),
   )
@@ -180,6 +210,9 @@ function queryOf(names: string[]) {
     })
 }
 
+/** Past every body limit: made once, shared by every route's generator. */
+const OVERSIZE = Buffer.from(JSON.stringify({ name: 'x'.repeat(3 * 1024 * 1024) }))
+
 const anyJson = fc.oneof(fc.jsonValue(), text, fc.integer(), fc.constant(null))
 
 function bodyOf(properties: string[]) {
@@ -195,7 +228,7 @@ function bodyOf(properties: string[]) {
     { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 200 }).map((s) => Buffer.from(s)) },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)) },
     // Past every body limit: the parser must refuse it, not buffer it into a 500.
-    { weight: 1, arbitrary: fc.constant(Buffer.from(JSON.stringify({ name: 'x'.repeat(3 * 1024 * 1024) }))) },
+    { weight: 1, arbitrary: fc.constant(OVERSIZE) },
     { weight: 1, arbitrary: fc.constant(undefined) },
   )
 }
@@ -220,6 +253,184 @@ const contentType = fc.oneof(
   },
   { weight: 1, arbitrary: fc.string({ maxLength: 30 }).filter((s) => /^[\x21-\x7e]*$/.test(s)) },
 )
+
+// ------------------------------------------------- inputs shaped by the route's own schema
+
+/** [lon, lat]: mostly inside the district, sometimes anywhere or on the edge of the world. */
+const lonLat = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.tuple(
+      fc.double({ min: 113.85, max: 113.9, noNaN: true }),
+      fc.double({ min: 22.56, max: 22.6, noNaN: true }),
+    ),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.tuple(
+      fc.double({ min: -180, max: 180, noNaN: true }),
+      fc.double({ min: -90, max: 90, noNaN: true }),
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      [180, 90],
+      [-180, -90],
+      [0, 0],
+      [180.000001, 0],
+      [113.87, 90],
+      [1e308, -1e308],
+    ),
+  },
+)
+/** A ring: closed or not, degenerate (one point), self-crossing, long. */
+const ring = fc.oneof(
+  fc.array(lonLat, { minLength: 3, maxLength: 8 }).map((ps) => [...ps, ps[0]!]),
+  fc.array(lonLat, { minLength: 0, maxLength: 5 }),
+  lonLat.map((p) => [p, p, p, p]),
+  fc.array(lonLat, { minLength: 200, maxLength: 600 }).map((ps) => [...ps, ps[0]!]),
+)
+const polygon = fc.array(ring, { minLength: 0, maxLength: 3 })
+const coordinates = fc.oneof(
+  polygon,
+  fc.array(polygon, { minLength: 0, maxLength: 3 }),
+  lonLat,
+  fc.jsonValue(),
+)
+
+function resolve(s: Schema): Schema {
+  if (s.$ref === undefined) return s
+  return components[s.$ref.split('/').pop() ?? ''] ?? {}
+}
+
+function numberIn(s: Schema, integer: boolean): fc.Arbitrary<number> {
+  const min = s.minimum ?? -1e9
+  const max = s.maximum ?? 1e9
+  const inRange = integer
+    ? fc.integer({ min: Math.ceil(min), max: Math.floor(max) })
+    : fc.double({ min, max, noNaN: true })
+  return fc.oneof(
+    { weight: 5, arbitrary: inRange },
+    { weight: 1, arbitrary: fc.constantFrom(min, max, min - 1, max + 1, 0, -0, 1e308, -1e308, 0.5, 2 ** 53) },
+  )
+}
+
+/** Values the schema allows, mostly; one in thirty is something else entirely. */
+function fromSchema(raw: Schema, name = '', depth = 0): fc.Arbitrary<unknown> {
+  const s = resolve(raw)
+  if (depth > 6) return fc.constant(null)
+  const good = ((): fc.Arbitrary<unknown> => {
+    if (name === 'coordinates') return coordinates
+    if (s.const !== undefined) return fc.constant(s.const)
+    if (s.enum) return fc.constantFrom(...s.enum)
+    const alternatives = s.anyOf ?? s.oneOf
+    if (alternatives) return fc.oneof(...alternatives.map((a) => fromSchema(a, name, depth + 1)))
+    if (s.allOf?.[0]) return fromSchema(s.allOf[0], name, depth + 1)
+    const type = Array.isArray(s.type) ? s.type[0] : s.type
+    switch (type) {
+      case 'object': {
+        const props = s.properties ?? {}
+        const model: Record<string, fc.Arbitrary<unknown>> = {}
+        for (const [k, v] of Object.entries(props)) model[k] = fromSchema(v, k, depth + 1)
+        const known = fc.record(model, { requiredKeys: (s.required ?? []).filter((k) => k in props) })
+        if (typeof s.additionalProperties === 'object') {
+          const extra = fc.dictionary(
+            fc.oneof(
+              fc.constantFrom('temperature', 'obscuration', 'alarm_obscuration'),
+              fc.string({ maxLength: 12 }),
+            ),
+            fromSchema(s.additionalProperties, '', depth + 1),
+            { maxKeys: 4 },
+          )
+          return fc.tuple(known, extra).map(([a, b]) => ({ ...b, ...a }))
+        }
+        return known
+      }
+      case 'array':
+        return fc.array(fromSchema(s.items ?? {}, name, depth + 1), {
+          minLength: s.minItems ?? 0,
+          maxLength: Math.min(s.maxItems ?? 6, (s.minItems ?? 0) + 6),
+        })
+      case 'string':
+        if (s.format === 'date-time' || /time|from|to|at$|until/i.test(name))
+          return fc.oneof(
+            fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+            text,
+          )
+        if (name === 'id' || name === 'building' || name === 'gateway')
+          return fc.oneof(fc.constantFrom(...KNOWN), fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/))
+        if (name === 'scope')
+          return fc.oneof(
+            fc.constantFrom(
+              'district',
+              'street:xixiang',
+              'community:xixiang-01',
+              'community:nowhere',
+              'street:',
+            ),
+            text,
+          )
+        return fc.oneof(
+          { weight: 3, arbitrary: fc.constantFrom(...KNOWN) },
+          {
+            weight: 2,
+            arbitrary: fc.string({
+              minLength: s.minLength ?? 0,
+              maxLength: Math.min(s.maxLength ?? 40, 200),
+            }),
+          },
+          { weight: 1, arbitrary: text },
+        )
+      case 'integer':
+        return numberIn(s, true)
+      case 'number':
+        return numberIn(s, false)
+      case 'boolean':
+        return fc.boolean()
+      case 'null':
+        return fc.constant(null)
+      default:
+        return anyJson
+    }
+  })()
+  return fc.oneof({ weight: 29, arbitrary: good }, { weight: 1, arbitrary: anyJson })
+}
+
+function shapedQuery(op: Operation) {
+  const model: Record<string, fc.Arbitrary<unknown>> = {}
+  for (const [k, v] of Object.entries(op.querySchemas)) model[k] = fromSchema(v, k)
+  return fc.record(model, { requiredKeys: [] }).map((q) => {
+    const u = new URLSearchParams()
+    for (const [k, v] of Object.entries(q)) {
+      if (k === 'access_token') continue
+      u.append(k, typeof v === 'string' ? v : JSON.stringify(v))
+    }
+    const str = u.toString()
+    return str === '' ? '' : `?${str}`
+  })
+}
+
+function shapedRequest(op: Operation) {
+  const params = op.path.match(/\{[^}]+\}/g) ?? []
+  return fc.record({
+    path: fc
+      .tuple(...params.map(() => fc.oneof(fc.constantFrom(...KNOWN), text).map(encodeSegment)))
+      .map((values) => {
+        let p = op.path
+        params.forEach((name, i) => {
+          p = p.replace(name, values[i] ?? '')
+        })
+        return p
+      }),
+    query: shapedQuery(op),
+    body: op.body
+      ? fromSchema(op.body.schema).map((v) => Buffer.from(JSON.stringify(v) ?? 'null'))
+      : fc.constant(undefined),
+    type: fc.constant('application/json'),
+    officer: fc.boolean(),
+  })
+}
 
 // ---------------------------------------------------------------- the run
 
@@ -247,20 +458,47 @@ function request(op: Operation) {
   })
 }
 
+/** RSS after a full collection, so that garbage not yet collected does not count as growth. */
+function settledRss(): number {
+  v8.setFlagsFromString('--expose-gc')
+  ;(vm.runInNewContext('gc') as () => void)()
+  return process.memoryUsage().rss
+}
+
 describe('random requests on every route of the OpenAPI document', () => {
   it('never a 5xx, every 4xx is {error, message}, /healthz still answers, memory bounded', async () => {
     expect(operations.length).toBeGreaterThan(30)
-    const rssBefore = process.memoryUsage().rss
+    const rssBefore = settledRss()
     const defects = new Map<string, string>()
     let sent = 0
     const statuses = new Map<number, number>()
-    for (const op of operations) {
+    type Sent = {
+      path: string
+      query: string
+      body: Buffer | null | undefined
+      type: string | undefined
+      officer: boolean
+    }
+    const plans = operations.flatMap((op) => [
+      { op, arbitrary: request(op) as fc.Arbitrary<Sent> },
+      { op, arbitrary: shapedRequest(op) as fc.Arbitrary<Sent> },
+    ])
+    for (const { op, arbitrary } of plans) {
       await fc.assert(
-        fc.asyncProperty(request(op), async (r) => {
+        fc.asyncProperty(arbitrary, async (r) => {
           const token = r.officer ? officerToken : adminToken
           const a = await send(op.method, r.path + r.query, token, r.body ?? undefined, r.type)
           sent++
           statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1)
+          if (process.env['FC_FUZZ_SHOW'] && op.method !== 'GET' && r.type === 'application/json')
+            console.log(
+              op.method,
+              op.path,
+              r.officer,
+              a.status,
+              a.body.slice(0, 150),
+              r.body?.toString().slice(0, 200),
+            )
           const where = `${op.method} ${op.path}`
           const shown = `${op.method} ${(r.path + r.query).slice(0, 160)} [${r.type}] ${r.body?.toString().slice(0, 120)}`
           if (a.status >= 500) {
@@ -270,12 +508,17 @@ describe('random requests on every route of the OpenAPI document', () => {
             try {
               parsed = JSON.parse(a.body)
             } catch {}
+            // Exactly {error, message}, error one of the API's stable codes (no framework leftovers).
+            const body = parsed as { error?: unknown; message?: unknown } | null
             const ok =
               a.type.startsWith('application/json') &&
-              typeof parsed === 'object' &&
-              parsed !== null &&
-              typeof (parsed as { error?: unknown }).error === 'string' &&
-              typeof (parsed as { message?: unknown }).message === 'string'
+              typeof body === 'object' &&
+              body !== null &&
+              Object.keys(body).sort().join() === 'error,message' &&
+              typeof body.error === 'string' &&
+              /^[a-z_]+$/.test(body.error) &&
+              typeof body.message === 'string' &&
+              body.message.length <= 1000
             if (!ok)
               defects.set(`${where} ${a.status} shape`, `${shown} → ${a.status} ${a.body.slice(0, 200)}`)
           }
@@ -294,7 +537,7 @@ describe('random requests on every route of the OpenAPI document', () => {
     expect(sent).toBeGreaterThan(operations.length * 10)
     expect((await send('GET', '/healthz', adminToken)).status).toBe(200)
     expect((await svc.api.get('/api/me')).status).toBe(200)
-    const grownMB = (process.memoryUsage().rss - rssBefore) / 2 ** 20
+    const grownMB = (settledRss() - rssBefore) / 2 ** 20
     expect(grownMB).toBeLessThan(150)
   }, 90_000)
 })
