@@ -83,6 +83,15 @@ function where(dataVar: string, instancePath: string): string {
   return parts.reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : `${acc}.${p}`), base)
 }
 
+/**
+ * Property names as a message quotes them: the client chose the unknown ones, so at most five,
+ * each cut to 64 characters (a 100 KB key must not come back as a 100 KB message).
+ */
+function quoteNames(names: string[]): string {
+  const shown = names.slice(0, 5).map((n) => `"${n.length > 64 ? `${n.slice(0, 64)}…` : n}"`)
+  return `${shown.join(', ')}${names.length > 5 ? ` and ${names.length - 5} more` : ''}`
+}
+
 type ValidationError = FastifySchemaValidationError & { keyword?: string; params?: Record<string, unknown> }
 
 /** What is wrong at one place, from the validator's errors there (TypeBox or Ajv shaped). */
@@ -93,14 +102,14 @@ function describe(errors: ValidationError[]): string {
     const names =
       (unknown.params?.additionalProperties as string[] | undefined) ??
       [unknown.params?.additionalProperty as string | undefined].filter((x): x is string => x !== undefined)
-    return `has unknown propert${names.length === 1 ? 'y' : 'ies'} ${names.map((n) => `"${n}"`).join(', ')}`
+    return `has unknown propert${names.length === 1 ? 'y' : 'ies'} ${quoteNames(names)}`
   }
   const required = useful.find((e) => e.keyword === 'required')
   if (required) {
     const names =
       (required.params?.requiredProperties as string[] | undefined) ??
       [required.params?.missingProperty as string | undefined].filter((x): x is string => x !== undefined)
-    return `is missing required propert${names.length === 1 ? 'y' : 'ies'} ${names.map((n) => `"${n}"`).join(', ')}`
+    return `is missing required propert${names.length === 1 ? 'y' : 'ies'} ${quoteNames(names)}`
   }
   const enumError = useful.find((e) => e.keyword === 'enum')
   if (enumError) {

@@ -229,6 +229,13 @@ function bodyOf(properties: string[]) {
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)) },
     // Past every body limit: the parser must refuse it, not buffer it into a 500.
     { weight: 1, arbitrary: fc.constant(OVERSIZE) },
+    // Long property names the client made up: a refusal may name them, not echo them whole.
+    {
+      weight: 1,
+      arbitrary: fc
+        .array(fc.string({ minLength: 1000, maxLength: 4000 }), { minLength: 1, maxLength: 8 })
+        .map((keys) => Buffer.from(JSON.stringify(Object.fromEntries(keys.map((k) => [k, 1]))))),
+    },
     { weight: 1, arbitrary: fc.constant(undefined) },
   )
 }
@@ -540,4 +547,17 @@ describe('random requests on every route of the OpenAPI document', () => {
     const grownMB = (settledRss() - rssBefore) / 2 ** 20
     expect(grownMB).toBeLessThan(150)
   }, 90_000)
+
+  it('a refusal names what was wrong without echoing it: a 100 KB property name on every write route', async () => {
+    const body = Buffer.from(JSON.stringify({ [`k${'x'.repeat(100_000)}`]: 1, id: 'z'.repeat(70_000) }))
+    const writes = operations.filter((op) => op.body !== undefined)
+    expect(writes.length).toBeGreaterThan(10)
+    for (const op of writes) {
+      const url = op.path.replace(/\{[^}]+\}/g, 'xixiang-01')
+      const a = await send(op.method, url, adminToken, body, 'application/json')
+      expect(a.status, `${op.method} ${url}`).toBeGreaterThanOrEqual(400)
+      expect(a.status, `${op.method} ${url}`).toBeLessThan(500)
+      expect(a.body.length, `${op.method} ${url}: ${a.body.slice(0, 200)}`).toBeLessThan(1000)
+    }
+  })
 })
