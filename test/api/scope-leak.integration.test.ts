@@ -19,12 +19,15 @@ let svc: TestService
 const clock = createManualClock(Date.now())
 let xinanOfficer = ''
 let incident = ''
+/** An incident inside the officer's own street (shop-12, xinan-01). */
+let ownIncident = ''
 
 beforeAll(async () => {
   svc = await startTestService({ clock })
   await registerDistrict(svc.api)
   const heat = await registerDevice(svc.api, { id: 'f7-heat', kind: 'heat', building: 'factory-7' })
   await registerDevice(svc.api, { id: 'shop-smoke', kind: 'smoke', building: 'shop-12' })
+  const shopHeat = await registerDevice(svc.api, { id: 'shop-heat', kind: 'heat', building: 'shop-12' })
   const guard = await svc.api.post('/api/responders', {
     id: 'guard-f7',
     name: 'Wang Wei',
@@ -45,6 +48,13 @@ beforeAll(async () => {
     const list = await svc.api.get('/api/incidents?status=open')
     return list.body.items?.[0]?.id as string | undefined
   }, 'the incident to open')
+  const s = await connectAs(svc.mqttUrl, 'shop-heat', shopHeat.secret)
+  await s.publishAsync('dev/shop-heat/telemetry', JSON.stringify({ values: { temperature: 74 } }), { qos: 1 })
+  await s.endAsync()
+  ownIncident = await until(async () => {
+    const list = await svc.api.get('/api/incidents?status=open&community=xinan-01')
+    return list.body.items?.[0]?.id as string | undefined
+  }, 'the incident in xinan to open')
 })
 afterAll(async () => svc?.stop())
 
@@ -65,10 +75,16 @@ async function raw(method: string, url: string, body?: unknown): Promise<string>
  * Ask for the thing that exists elsewhere and for one that exists nowhere; the second answer,
  * with the made-up id put back, must be the first, byte for byte. `{id}` marks the id.
  */
-async function expectAlike(method: string, template: string, elsewhere: string, body?: unknown) {
+async function expectAlike(
+  method: string,
+  template: string,
+  elsewhere: string,
+  body?: unknown,
+  bodyFor?: (id: string) => unknown,
+) {
   const nowhere = `${elsewhere.slice(0, 3)}zz-nowhere`
-  const outside = await raw(method, template.replace('{id}', elsewhere), body)
-  const missing = await raw(method, template.replace('{id}', nowhere), body)
+  const outside = await raw(method, template.replace('{id}', elsewhere), bodyFor ? bodyFor(elsewhere) : body)
+  const missing = await raw(method, template.replace('{id}', nowhere), bodyFor ? bodyFor(nowhere) : body)
   expect(outside, `${method} ${template}`).toMatch(
     /^404 application\/json; charset=utf-8 \{"error":"not_found"/,
   )
@@ -104,6 +120,15 @@ describe('an out-of-scope id answers like a missing one', () => {
       responder: 'guard-f7',
       answer: 'accept',
     })
+  })
+
+  it('dispatch: a reply on the officer’s own incident for a responder elsewhere, never offered it', async () => {
+    const offers = (await svc.api.get(`/api/incidents/${ownIncident}`)).body.offers as { responder: string }[]
+    expect(offers.map((o) => o.responder)).not.toContain('guard-f7')
+    await expectAlike('POST', `/api/incidents/${ownIncident}/replies`, 'guard-f7', undefined, (id) => ({
+      responder: id,
+      answer: 'accept',
+    }))
   })
 
   it('linkage: an incident’s linkage and a community’s rules', async () => {
