@@ -1,6 +1,6 @@
 /**
  * Incidents over HTTP (docs/PROTOCOL.md): lists, one incident with its devices and timeline, and
- * the duty officer's actions. An officer sees and acts only inside the scope (403 outside).
+ * the duty officer's actions. An officer sees and acts only inside the scope (outside it, a 404 like a missing one).
  */
 import { type TProperties, Type } from 'typebox'
 import { type ApiInstance, assertInScope, callerOf, errors, IdParams, iso, scopedFilter } from '../api/kit.ts'
@@ -101,8 +101,9 @@ export function registerIncidentRoutes(
     },
     async (request) => {
       const i = await incidents.get(request.params.id)
-      if (i === undefined) throw notRegistered(`incident ${request.params.id} does not exist`)
-      assertInScope(callerOf(request), i, `incident ${i.id}`)
+      const missing = `incident ${request.params.id} does not exist`
+      if (i === undefined) throw notRegistered(missing)
+      assertInScope(callerOf(request), i, missing)
       return { ...incidentView(i, await incidents.timeline(i.id)), ...(await extras?.view(i.id)) }
     },
   )
@@ -123,8 +124,9 @@ export function registerIncidentRoutes(
       async (request) => {
         const caller = callerOf(request)
         const i = await incidents.get(request.params.id)
-        if (i === undefined) throw notRegistered(`incident ${request.params.id} does not exist`)
-        assertInScope(caller, i, `incident ${i.id}`)
+        const missing = `incident ${request.params.id} does not exist`
+        if (i === undefined) throw notRegistered(missing)
+        assertInScope(caller, i, missing)
         const actor = caller.role === 'administrator' ? 'administrator' : `officer:${caller.officer.id}`
         const reason = (request.body as { reason?: string } | null | undefined)?.reason
         const next = await engine.act(i.id, action, actor, reason)
@@ -161,8 +163,9 @@ export function registerIncidentRoutes(
     },
     async (request) => {
       const d = registry.device(request.params.id)
-      if (d === undefined) throw notRegistered(`device ${request.params.id} does not exist`)
-      assertInScope(callerOf(request), d, `device ${d.id}`)
+      const missing = `device ${request.params.id} does not exist`
+      if (d === undefined) throw notRegistered(missing)
+      assertInScope(callerOf(request), d, missing)
       return {
         device: d.id,
         signals: engine.conditions(d.id).map((c) => ({ ...c, since: iso(c.since) })),

@@ -2,14 +2,23 @@
  * Who may call ([docs/PROTOCOL.md §Who may call]): `Authorization: Bearer <token>`, the token
  * being the administrator's or a duty officer's. Every route under /api declares the role it
  * needs in its config (`config: { role: 'officer' }`); a route that declares nothing needs
- * the administrator. An officer then sees only what lies inside the scope: the helpers below
- * turn "outside" into a 403 that says where the thing is and what the scope is.
+ * the administrator. An officer then sees only what lies inside the scope, and learns nothing
+ * of what lies outside it (issue #12): a single thing outside the scope gets the very 404 a
+ * missing one gets, and a list asked for wider than the scope gets a 403 that names only the
+ * caller's own scope, never where anything else is.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import client, { type Registry as MetricsRegistry } from 'prom-client'
 import type { Caller, GuessingThrottle, Registry } from '../registry/index.ts'
 import { HashWorkBusy, inScope, type Place } from '../registry/index.ts'
-import { type Clock, notAuthenticated, notPermitted, outOfScope, type QuietLog } from '../shared/index.ts'
+import {
+  type Clock,
+  notAuthenticated,
+  notPermitted,
+  notRegistered,
+  outOfScope,
+  type QuietLog,
+} from '../shared/index.ts'
 
 /**
  * `administrator`: registry writes and officer management. `officer`: reads, for the
@@ -151,18 +160,15 @@ export function callerOf(request: FastifyRequest): Caller {
   return request.caller
 }
 
-function describePlace(place: Place): string {
-  if (place.community !== undefined) return `community ${place.community} (street ${place.street ?? '?'})`
-  if (place.street !== undefined) return `street ${place.street}`
-  return 'no community'
-}
-
-/** 403 unless the caller may see a thing at `place`; `what` names it ("device d-1"). */
-export function assertInScope(caller: Caller, place: Place, what: string): void {
+/**
+ * 404 unless the caller may see a thing at `place`. `missing` is the message the route
+ * gives for an id nobody registered ("device d-1 is not registered"): an officer outside
+ * the scope gets byte for byte the same answer, so it learns neither that the thing exists
+ * nor where it is.
+ */
+export function assertInScope(caller: Caller, place: Place, missing: string): void {
   if (caller.role === 'administrator') return
-  if (!inScope(caller.scope, place)) {
-    throw outOfScope(`${what} is in ${describePlace(place)}, outside your scope (${caller.officer.scope})`)
-  }
+  if (!inScope(caller.scope, place)) throw notRegistered(missing)
 }
 
 /** True when the caller may see a thing at `place`. */
@@ -170,10 +176,19 @@ export function canSee(caller: Caller, place: Place): boolean {
   return caller.role === 'administrator' || inScope(caller.scope, place)
 }
 
+/** The 403 of a filter wider than the scope: it names the caller's scope and nothing else. */
+function wider(caller: Extract<Caller, { role: 'officer' }>): Error {
+  return outOfScope(
+    `you may see only ${caller.officer.scope}: filter within it, or leave out community and street`,
+  )
+}
+
 /**
  * Narrow a list filter to the caller's scope. An officer asking for a community or street
- * outside the scope gets a 403 (not an empty list); asking for nothing gets the scope.
- * `streetOf` answers which street a community belongs to.
+ * outside the scope gets a 403 (not an empty list) whose message names only the officer's
+ * own scope: a community that exists elsewhere and one that exists nowhere are refused
+ * alike. Asking for nothing gets the scope. `streetOf` answers which street a community
+ * belongs to.
  */
 export function scopedFilter(
   caller: Caller,
@@ -188,18 +203,18 @@ export function scopedFilter(
   if (scope.level === 'district') return out
   if (scope.level === 'community') {
     if (out.community !== undefined && out.community !== scope.community) {
-      throw outOfScope(`community ${out.community} is outside your scope (${caller.officer.scope})`)
+      throw wider(caller)
     }
     if (out.street !== undefined && out.street !== streetOf(scope.community)) {
-      throw outOfScope(`street ${out.street} is outside your scope (${caller.officer.scope})`)
+      throw wider(caller)
     }
     return { ...out, community: scope.community }
   }
   if (out.street !== undefined && out.street !== scope.street) {
-    throw outOfScope(`street ${out.street} is outside your scope (${caller.officer.scope})`)
+    throw wider(caller)
   }
   if (out.community !== undefined && streetOf(out.community) !== scope.street) {
-    throw outOfScope(`community ${out.community} is outside your scope (${caller.officer.scope})`)
+    throw wider(caller)
   }
   return { ...out, street: scope.street }
 }

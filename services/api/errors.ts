@@ -4,7 +4,7 @@
  * media type) by what went wrong. The body is always `{error, message}`. Bad input is
  * always a 4xx; a 500 means a fault of ours, is logged, and says no more than that.
  */
-import type { FastifyError, FastifySchemaValidationError } from 'fastify'
+import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify'
 import { Type } from 'typebox'
 import { type DomainCode, DomainError, type Logger } from '../shared/index.ts'
 import type { ApiInstance } from './types.ts'
@@ -83,6 +83,15 @@ function where(dataVar: string, instancePath: string): string {
   return parts.reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : `${acc}.${p}`), base)
 }
 
+/**
+ * Property names as a message quotes them: the client chose the unknown ones, so at most five,
+ * each cut to 64 characters (a 100 KB key must not come back as a 100 KB message).
+ */
+function quoteNames(names: string[]): string {
+  const shown = names.slice(0, 5).map((n) => `"${n.length > 64 ? `${n.slice(0, 64)}…` : n}"`)
+  return `${shown.join(', ')}${names.length > 5 ? ` and ${names.length - 5} more` : ''}`
+}
+
 type ValidationError = FastifySchemaValidationError & { keyword?: string; params?: Record<string, unknown> }
 
 /** What is wrong at one place, from the validator's errors there (TypeBox or Ajv shaped). */
@@ -93,14 +102,14 @@ function describe(errors: ValidationError[]): string {
     const names =
       (unknown.params?.additionalProperties as string[] | undefined) ??
       [unknown.params?.additionalProperty as string | undefined].filter((x): x is string => x !== undefined)
-    return `has unknown propert${names.length === 1 ? 'y' : 'ies'} ${names.map((n) => `"${n}"`).join(', ')}`
+    return `has unknown propert${names.length === 1 ? 'y' : 'ies'} ${quoteNames(names)}`
   }
   const required = useful.find((e) => e.keyword === 'required')
   if (required) {
     const names =
       (required.params?.requiredProperties as string[] | undefined) ??
       [required.params?.missingProperty as string | undefined].filter((x): x is string => x !== undefined)
-    return `is missing required propert${names.length === 1 ? 'y' : 'ies'} ${names.map((n) => `"${n}"`).join(', ')}`
+    return `is missing required propert${names.length === 1 ? 'y' : 'ies'} ${quoteNames(names)}`
   }
   const enumError = useful.find((e) => e.keyword === 'enum')
   if (enumError) {
@@ -150,6 +159,34 @@ function isFullDisk(err: unknown): boolean {
   return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT'
 }
 
+/** A path as an error message may quote it: short, whatever the client sent. */
+function quotedPath(url: string): string {
+  const path = url.split('?')[0] ?? url
+  return path.length > 200 ? `${path.slice(0, 200)}…` : path
+}
+
+/**
+ * Fastify's `frameworkErrors`: the errors its router raises before any route or hook runs (a
+ * path that is not valid percent-encoding, a path parameter over `maxParamLength`). Without
+ * this they bypass the error handler and answer `{error: "Bad Request", code, message,
+ * statusCode}` quoting the whole path (found by test/api/fuzz.integration.test.ts).
+ */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const path = quotedPath(request.raw.url ?? '')
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    reply.status(414).send({ error: 'uri_too_long', message: `a path segment of ${path} is too long` })
+    return
+  }
+  if (err.code === 'FST_ERR_BAD_URL') {
+    reply
+      .status(400)
+      .send({ error: 'bad_request', message: `${path} is not a valid URL (bad percent-encoding)` })
+    return
+  }
+  // Anything else the router raises (an async constraint failing) is ours, not the client's.
+  reply.status(500).send({ error: 'internal', message: `internal error (request ${request.id})` })
+}
+
 /** Install the one error handler and the not-found handler on the root instance. */
 export function installErrorHandling(app: ApiInstance, logger: Logger): void {
   app.setErrorHandler((err: FastifyError | DomainError | Error, request, reply) => {
@@ -188,8 +225,8 @@ export function installErrorHandling(app: ApiInstance, logger: Logger): void {
   })
 
   app.setNotFoundHandler((request, reply) => {
-    const url = request.url.split('?')[0] ?? request.url
-    const path = url.length > 200 ? `${url.slice(0, 200)}…` : url
-    reply.status(404).send({ error: 'not_found', message: `no route ${request.method} ${path}` })
+    reply
+      .status(404)
+      .send({ error: 'not_found', message: `no route ${request.method} ${quotedPath(request.url)}` })
   })
 }

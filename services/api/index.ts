@@ -17,7 +17,7 @@ import type { Clock, ConnectionGate, ConnectionMetrics, Logger, QuietLog } from 
 import { createQuietLog, watchAcceptErrors } from '../shared/index.ts'
 import type { TelemetryStore } from '../store/index.ts'
 import { installAuth } from './auth.ts'
-import { formatValidationErrors, installErrorHandling } from './errors.ts'
+import { formatValidationErrors, frameworkErrors, installErrorHandling } from './errors.ts'
 import { installHttpMetrics, registerOpsRoutes } from './routes/ops.ts'
 import { registerRegistryRoutes } from './routes/registry/index.ts'
 import { registerTelemetryRoutes } from './routes/telemetry.ts'
@@ -79,6 +79,7 @@ export async function createApi(opts: ApiDeps): Promise<ApiInstance> {
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     schemaErrorFormatter: formatValidationErrors,
     ...HTTP_TIMEOUTS,
+    frameworkErrors,
   })
     .setValidatorCompiler(validatorCompiler)
     .withTypeProvider<TypeBoxTypeProvider>()

@@ -14,6 +14,7 @@ import {
   type ApiInstance,
   assertInScope,
   callerOf,
+  canSee,
   errors,
   IdParams,
   iso,
@@ -32,7 +33,7 @@ export interface OfferRoutesDeps {
   dispatcher: Pick<Dispatcher, 'reply' | 'offersView' | 'limitS' | 'record' | 'kpi' | 'timings'>
   incidents: Pick<IncidentBook, 'get'>
   geometry: Pick<DispatchGeometry, 'circle'>
-  registry: Pick<Registry, 'community'>
+  registry: Pick<Registry, 'community' | 'responder'>
   clock: Pick<Clock, 'now'>
 }
 
@@ -110,8 +111,9 @@ export function registerOfferRoutes(api: ApiInstance, deps: OfferRoutesDeps): vo
 
   async function incidentInScope(request: Parameters<typeof callerOf>[0], id: string) {
     const i = await incidents.get(id)
-    if (i === undefined) throw notRegistered(`incident ${id} does not exist`)
-    assertInScope(callerOf(request), i, `incident ${i.id}`)
+    const missing = `incident ${id} does not exist`
+    if (i === undefined) throw notRegistered(missing)
+    assertInScope(callerOf(request), i, missing)
     return i
   }
 
@@ -134,6 +136,14 @@ export function registerOfferRoutes(api: ApiInstance, deps: OfferRoutesDeps): vo
       const i = await incidentInScope(request, request.params.id)
       const actor = caller.role === 'administrator' ? 'administrator' : `officer:${caller.officer.id}`
       const { responder, answer } = request.body
+      // An officer learns nothing of responders outside the scope: one never offered this
+      // incident answers as if it did not exist (issue #12), not "never offered" (409).
+      if (caller.role !== 'administrator') {
+        const offered = (await dispatcher.offersView(i.id)).some((o) => o.responder === responder)
+        const r = registry.responder(responder)
+        if (!offered && (r === undefined || !canSee(caller, r)))
+          throw notRegistered(`responder ${responder} is not registered`)
+      }
       const r = await dispatcher.reply(i.id, responder, answer, actor, 'http')
       const view = (await dispatcher.offersView(i.id)).find((o) => o.responder === responder)!
       return { incident: i.id, offer: view, repeated: r.repeated }

@@ -205,8 +205,9 @@ function incidentRoute(api: ApiInstance, deps: LinkageRoutesDeps): void {
     },
     async (request) => {
       const i = await deps.incidents.get(request.params.id)
-      if (i === undefined) throw notRegistered(`incident ${request.params.id} does not exist`)
-      assertInScope(callerOf(request), i, `incident ${i.id}`)
+      const missing = `incident ${request.params.id} does not exist`
+      if (i === undefined) throw notRegistered(missing)
+      assertInScope(callerOf(request), i, missing)
       return { incident: i.id, ...(await deps.view(i.id)) } as never
     },
   )
@@ -227,8 +228,9 @@ function rulesGetRoute(api: ApiInstance, deps: LinkageRoutesDeps): void {
     },
     async (request) => {
       const c = deps.registry.community(request.params.community)
-      if (c === undefined) throw notRegistered(`community ${request.params.community} does not exist`)
-      assertInScope(callerOf(request), { community: c.id, street: c.street }, `community ${c.id}`)
+      const missing = `community ${request.params.community} does not exist`
+      if (c === undefined) throw notRegistered(missing)
+      assertInScope(callerOf(request), { community: c.id, street: c.street }, missing)
       return {
         community: c.id,
         rules: deps.rules.forCommunity(c.id),

@@ -77,16 +77,24 @@ export const DEFAULT_RULES: CommunityRules = {
   devices: { sounders: true, gasValves: true, doorReleases: true },
 }
 
-/** Rules that did not validate; `errors` name each bad entry. */
+/** The message names this many bad entries at most: a hostile body must not grow the answer. */
+const ERRORS_SHOWN = 5
+
+/** Rules that did not validate; `errors` name each bad entry (the message, the first few). */
 export class RulesError extends DomainError {
   constructor(readonly errors: string[]) {
+    const shown = errors.slice(0, ERRORS_SHOWN).join('; ')
+    const more = errors.length > ERRORS_SHOWN ? `; and ${errors.length - ERRORS_SHOWN} more` : ''
     super(
       'invalid_input',
-      errors.length === 1 ? (errors[0] as string) : `${errors.length} errors: ${errors.join('; ')}`,
+      errors.length === 1 ? (errors[0] as string) : `${errors.length} errors: ${shown}${more}`,
     )
     this.name = 'RulesError'
   }
 }
+
+/** A value quoted in an error, cut short: the message names it, it does not echo a megabyte. */
+const quoted = (v: string) => JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v)
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
 const MAX_STEPS = 10
@@ -102,7 +110,10 @@ const list = (xs: readonly string[]) => xs.map((x) => `"${x}"`).join(', ')
 
 function knownKeys(v: Record<string, unknown>, known: readonly string[], at: string, errors: Errors): void {
   for (const k of Object.keys(v)) {
-    if (!known.includes(k)) errors.push(`${at}.${k} is not a known setting (known: ${known.join(', ')})`)
+    if (!known.includes(k)) {
+      const key = k.length > 80 ? `${k.slice(0, 80)}…` : k
+      errors.push(`${at}.${key} is not a known setting (known: ${known.join(', ')})`)
+    }
   }
 }
 
@@ -146,7 +157,7 @@ function url(v: unknown, at: string, errors: Errors): string | undefined {
     const u = new URL(v)
     if (u.protocol === 'http:' || u.protocol === 'https:') return v
   } catch {}
-  errors.push(`${at} must be an http:// or https:// URL, not "${v}"`)
+  errors.push(`${at} must be an http:// or https:// URL, not ${quoted(v)}`)
   return undefined
 }
 

@@ -78,15 +78,15 @@ describe('incidents over HTTP and SSE', () => {
     expect(one.body.timeline[0]).toMatchObject({ type: 'opened', status: 'alarm', actor: 'device:f7-heat' })
     expect((await svc.api.get('/api/incidents?status=open', xinanOfficer)).body.items).toEqual([])
     const denied = await svc.api.get(`/api/incidents/${id}`, xinanOfficer)
-    expect(denied.status).toBe(403)
-    expect(denied.body).toMatchObject({ error: 'forbidden' })
-    expect(denied.body.message).toMatch(/outside your scope/)
+    // Outside the scope it answers as if the incident did not exist (issue #12).
+    expect(denied.status).toBe(404)
+    expect(denied.body).toEqual({ error: 'not_found', message: `incident ${id} does not exist` })
   })
 
   it('moves through acknowledge → confirm → resolve with actor and reason; refuses what the lifecycle does not allow', async () => {
     const id = (await svc.api.get('/api/incidents?status=open', districtOfficer)).body.items[0].id
     const forbidden = await svc.api.post(`/api/incidents/${id}/acknowledge`, {}, xinanOfficer)
-    expect(forbidden.status).toBe(403)
+    expect(forbidden.status).toBe(404)
     const ack = await svc.api.post(
       `/api/incidents/${id}/acknowledge`,
       { reason: 'watching the camera' },
@@ -134,8 +134,8 @@ describe('incidents over HTTP and SSE', () => {
     expect(ghost.status).toBe(404)
     expect(ghost.body).toMatchObject({ error: 'not_found' })
     const elsewhere = await svc.api.get('/api/devices/f7-heat/signals', xinanOfficer)
-    expect(elsewhere.status).toBe(403)
-    expect(elsewhere.body.message).toMatch(/outside your scope/)
+    expect(elsewhere.status).toBe(404)
+    expect(elsewhere.body).toEqual({ error: 'not_found', message: 'device f7-heat does not exist' })
     expect((await svc.api.get('/api/devices/f7-heat/signals', xixiangOfficer)).status).toBe(200)
     // EventSource cannot send headers: the stream takes ?access_token=, and refuses a bad one.
     const refused = await fetch(`${svc.base}/api/stream?access_token=not-a-token`)

@@ -98,4 +98,28 @@ describe('linkage rules', () => {
     // Other communities keep the defaults.
     expect(mergeRules(DEFAULT_RULES, file.defaults, file.communities?.['xinan-01'])).toEqual(DEFAULT_RULES)
   })
+
+  it('a hostile body does not grow the message: the first five errors, a count, values cut short', () => {
+    const long = `ftp://${'x'.repeat(100_000)}`
+    const input = Object.fromEntries([
+      ['dutyOfficers', { channels: ['webhook'], webhook: long }],
+      ...Array.from({ length: 11 }, (_, i) => [`unknown${i}`, true]),
+    ])
+    let message = ''
+    try {
+      validateCommunityRules(input, 'body')
+    } catch (err) {
+      expect(err).toBeInstanceOf(RulesError)
+      expect((err as RulesError).errors).toHaveLength(12)
+      message = (err as Error).message
+    }
+    expect(message).toMatch(/^12 errors: /)
+    expect(message).toMatch(/; and 7 more$/)
+    expect(message.length).toBeLessThan(1000)
+    const one = errorsOf(() =>
+      validateCommunityRules({ dutyOfficers: { channels: ['webhook'], webhook: long } }, 'body'),
+    )
+    expect(one.join().length).toBeLessThan(300)
+    expect(one.join()).toContain('ftp://xxx')
+  })
 })

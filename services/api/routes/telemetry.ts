@@ -48,8 +48,9 @@ export function registerTelemetryRoutes(
     },
     async (request) => {
       const device = registry.device(request.params.id)
-      if (device === undefined) throw notRegistered(`device ${request.params.id} is not registered`)
-      assertInScope(callerOf(request), device, `device ${device.id}`)
+      const missing = `device ${request.params.id} is not registered`
+      if (device === undefined) throw notRegistered(missing)
+      assertInScope(callerOf(request), device, missing)
 
       const reported = KINDS[device.kind].values
       const field = request.query.field ?? reported[0]

@@ -65,8 +65,9 @@ export function registerBuildingRoutes(
     },
     async (request) => {
       const b = registry.building(request.params.id)
-      if (b === undefined) throw notRegistered(`building ${request.params.id} is not registered`)
-      assertInScope(callerOf(request), b, `building ${b.id}`)
+      const missing = `building ${request.params.id} is not registered`
+      if (b === undefined) throw notRegistered(missing)
+      assertInScope(callerOf(request), b, missing)
       return buildingView(b)
     },
   )

@@ -74,8 +74,9 @@ export function registerCommunityRoutes(
     },
     async (request) => {
       const c = registry.community(request.params.id)
-      if (c === undefined) throw notRegistered(`community ${request.params.id} is not registered`)
-      assertInScope(callerOf(request), { community: c.id, street: c.street }, `community ${c.id}`)
+      const missing = `community ${request.params.id} is not registered`
+      if (c === undefined) throw notRegistered(missing)
+      assertInScope(callerOf(request), { community: c.id, street: c.street }, missing)
       return communityFeature(c, registry)
     },
   )

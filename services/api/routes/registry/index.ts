@@ -1,7 +1,7 @@
 /**
  * The registry over HTTP: communities, buildings, devices, responders, duty officers, one
  * file per entity. Writes need the administrator; reads are for the administrator or an
- * officer, who sees only what lies inside the scope (403 outside it).
+ * officer, who sees only what lies inside the scope (outside it, a 404 like a missing one).
  */
 import type { ApiInstance } from '../../types.ts'
 import { registerMeRoute, registerOfficerRoutes } from './access.ts'

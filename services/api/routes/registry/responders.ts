@@ -75,8 +75,9 @@ export function registerResponderRoutes(
     },
     async (request) => {
       const r = registry.responder(request.params.id)
-      if (r === undefined) throw notRegistered(`responder ${request.params.id} is not registered`)
-      assertInScope(callerOf(request), r, `responder ${r.id}`)
+      const missing = `responder ${request.params.id} is not registered`
+      if (r === undefined) throw notRegistered(missing)
+      assertInScope(callerOf(request), r, missing)
       return responderView(r)
     },
   )
