@@ -3,7 +3,7 @@
  * being the administrator's or a duty officer's. Every route under /api declares the role it
  * needs in its config (`config: { role: 'officer' }`); a route that declares nothing needs
  * the administrator. An officer then sees only what lies inside the scope, and learns nothing
- * of what lies outside it (issue #12): a single thing outside the scope gets the very 404 a
+ * of what lies outside it (issue #12): a single thing outside the scope gets the very answer a
  * missing one gets, and a list asked for wider than the scope gets a 403 that names only the
  * caller's own scope, never where anything else is.
  */
@@ -161,10 +161,10 @@ export function callerOf(request: FastifyRequest): Caller {
 }
 
 /**
- * 404 unless the caller may see a thing at `place`. `missing` is the message the route
- * gives for an id nobody registered ("device d-1 is not registered"): an officer outside
- * the scope gets byte for byte the same answer, so it learns neither that the thing exists
- * nor where it is.
+ * Refuse as missing unless the caller may see a thing at `place`. `missing` is the message the
+ * route gives for an id nobody registered ("device d-1 is not registered"): an officer outside
+ * the scope gets byte for byte the same answer (a 403 for an officer, ./errors.ts), so it
+ * learns neither that the thing exists nor where it is.
  */
 export function assertInScope(caller: Caller, place: Place, missing: string): void {
   if (caller.role === 'administrator') return

@@ -191,6 +191,15 @@ export function frameworkErrors(err: FastifyError, request: FastifyRequest, repl
 export function installErrorHandling(app: ApiInstance, logger: Logger): void {
   app.setErrorHandler((err: FastifyError | DomainError | Error, request, reply) => {
     if (err instanceof DomainError) {
+      // PROTOCOL.md §Who may call: an officer gets 403 outside the scope. To leak nothing
+      // (issue #12), what does not exist is outside every scope: a missing thing and a thing
+      // elsewhere get the very same 403 (the routes give both the same not-found message).
+      if (
+        err.code === 'not_registered' &&
+        (request as { caller?: { role?: string } | null }).caller?.role === 'officer'
+      ) {
+        return reply.status(403).send({ error: 'forbidden', message: `${err.message} in your scope` })
+      }
       const { status, error } = HTTP_OF[err.code]
       if (status === 401) reply.header('www-authenticate', 'Bearer')
       return reply.status(status).send({ error, message: err.message })

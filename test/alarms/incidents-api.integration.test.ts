@@ -78,15 +78,18 @@ describe('incidents over HTTP and SSE', () => {
     expect(one.body.timeline[0]).toMatchObject({ type: 'opened', status: 'alarm', actor: 'device:f7-heat' })
     expect((await svc.api.get('/api/incidents?status=open', xinanOfficer)).body.items).toEqual([])
     const denied = await svc.api.get(`/api/incidents/${id}`, xinanOfficer)
-    // Outside the scope it answers as if the incident did not exist (issue #12).
-    expect(denied.status).toBe(404)
-    expect(denied.body).toEqual({ error: 'not_found', message: `incident ${id} does not exist` })
+    // Outside the scope: 403, word for word what a missing incident gets (issue #12).
+    expect(denied.status).toBe(403)
+    expect(denied.body).toEqual({
+      error: 'forbidden',
+      message: `incident ${id} does not exist in your scope`,
+    })
   })
 
   it('moves through acknowledge → confirm → resolve with actor and reason; refuses what the lifecycle does not allow', async () => {
     const id = (await svc.api.get('/api/incidents?status=open', districtOfficer)).body.items[0].id
     const forbidden = await svc.api.post(`/api/incidents/${id}/acknowledge`, {}, xinanOfficer)
-    expect(forbidden.status).toBe(404)
+    expect(forbidden.status).toBe(403)
     const ack = await svc.api.post(
       `/api/incidents/${id}/acknowledge`,
       { reason: 'watching the camera' },
@@ -122,7 +125,7 @@ describe('incidents over HTTP and SSE', () => {
   })
 
   it('refuses bad input with a clear 4xx and changes nothing', async () => {
-    expect((await svc.api.post('/api/incidents/nope/acknowledge', {}, districtOfficer)).status).toBe(404)
+    expect((await svc.api.post('/api/incidents/nope/acknowledge', {}, districtOfficer)).status).toBe(403)
     const bad = await svc.api.get('/api/incidents?status=burning', districtOfficer)
     expect(bad.status).toBe(400)
     expect(bad.body.message).toMatch(/status/)
@@ -131,11 +134,14 @@ describe('incidents over HTTP and SSE', () => {
     expect(r.status).toBe(400)
     expect((await svc.api.request('GET', '/api/stream', undefined, 'bad-token')).status).toBe(401)
     const ghost = await svc.api.get('/api/devices/ghost/signals', districtOfficer)
-    expect(ghost.status).toBe(404)
-    expect(ghost.body).toMatchObject({ error: 'not_found' })
+    expect(ghost.status).toBe(403)
+    expect(ghost.body).toMatchObject({ error: 'forbidden' })
     const elsewhere = await svc.api.get('/api/devices/f7-heat/signals', xinanOfficer)
-    expect(elsewhere.status).toBe(404)
-    expect(elsewhere.body).toEqual({ error: 'not_found', message: 'device f7-heat does not exist' })
+    expect(elsewhere.status).toBe(403)
+    expect(elsewhere.body).toEqual({
+      error: 'forbidden',
+      message: 'device f7-heat does not exist in your scope',
+    })
     expect((await svc.api.get('/api/devices/f7-heat/signals', xixiangOfficer)).status).toBe(200)
     // EventSource cannot send headers: the stream takes ?access_token=, and refuses a bad one.
     const refused = await fetch(`${svc.base}/api/stream?access_token=not-a-token`)

@@ -86,11 +86,11 @@ async function expectAlike(
   const outside = await raw(method, template.replace('{id}', elsewhere), bodyFor ? bodyFor(elsewhere) : body)
   const missing = await raw(method, template.replace('{id}', nowhere), bodyFor ? bodyFor(nowhere) : body)
   expect(outside, `${method} ${template}`).toMatch(
-    /^404 application\/json; charset=utf-8 \{"error":"not_found"/,
+    /^403 application\/json; charset=utf-8 \{"error":"forbidden"/,
   )
   expect(outside, `${method} ${template}`).toBe(missing.replaceAll(nowhere, elsewhere))
   // Beyond the id it was asked for, nothing says where the thing is.
-  expect(outside.replaceAll(elsewhere, '{id}')).not.toMatch(/xixiang|factory|scope/)
+  expect(outside.replaceAll(elsewhere, '{id}')).not.toMatch(/xixiang|factory|outside|scope \(/)
 }
 
 describe('an out-of-scope id answers like a missing one', () => {

@@ -354,7 +354,7 @@ describe('dispatch: the 5-minute fire circle end to end', () => {
       { responder: 'g-250', answer: 'accept' },
       xinanOfficer,
     )
-    expect(outside.status).toBe(404)
+    expect(outside.status).toBe(403)
 
     const after = await incident(A)
     expect(after.offers).toEqual(snapshot.offers)
@@ -424,7 +424,7 @@ describe('dispatch: the 5-minute fire circle end to end', () => {
     expect(
       points.map((f: { properties: { id: string; eta_s: number } }) => [f.properties.id, f.properties.eta_s]),
     ).toEqual(['g-100', 'ms-800', 'g-200', 'v-700', 'g-250', 'fs-1400', 'g-280'].map((id) => [id, etaOf(id)]))
-    expect((await api.get(`/api/incidents/${A}/circle`, xinanOfficer)).status).toBe(404)
+    expect((await api.get(`/api/incidents/${A}/circle`, xinanOfficer)).status).toBe(403)
     expect((await api.get('/api/incidents/inc-20990101-nope/circle')).status).toBe(404)
   })
 

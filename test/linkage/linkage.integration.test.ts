@@ -897,7 +897,7 @@ describe('rules per community', () => {
     expect(seen.json().override).toEqual({
       escalation: [{ afterS: 20, audience: 'district', channels: ['sse'] }],
     })
-    expect((await call('GET', '/api/linkage/rules/xinan-01', h.officers['o-comm']!)).statusCode).toBe(404)
+    expect((await call('GET', '/api/linkage/rules/xinan-01', h.officers['o-comm']!)).statusCode).toBe(403)
 
     await h.world.reading('shop-heat', { temperature: 80 })
     const inc = await onlyIncident(h)
@@ -920,7 +920,7 @@ describe('rules per community', () => {
       ]),
     })
     expect((await call('GET', `/api/linkage/incidents/${inc.id}`, h.officers['o-comm']!)).statusCode).toBe(
-      404,
+      403,
     )
     expect((await call('GET', '/api/linkage/dead-letters', admin)).json()).toEqual({ items: [] })
     // The routes are in the OpenAPI document.

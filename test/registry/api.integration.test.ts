@@ -764,19 +764,26 @@ describe('registry API', () => {
       expect(registry.device('d9')).toBeUndefined()
     })
 
-    it('an officer of community A sees its devices (200); those of community B answer as missing (404)', async () => {
+    it('an officer of community A sees its devices (200); those of community B answer as missing ones do (403)', async () => {
       const a = tokens['officer-a']
       const own = await call('GET', '/api/devices/smoke-1', undefined, a)
       expect(own.statusCode).toBe(200)
       expect(own.json().id).toBe('smoke-1')
       const other = await call('GET', '/api/devices/smoke-b', undefined, a)
-      expect(other.statusCode).toBe(404)
-      expect(other.json()).toEqual({ error: 'not_found', message: 'device smoke-b is not registered' })
-      expect((await call('GET', '/api/devices/smoke-b/telemetry', undefined, a)).statusCode).toBe(404)
-      expect((await call('GET', '/api/buildings/shop-12', undefined, a)).statusCode).toBe(404)
+      expect(other.statusCode).toBe(403)
+      expect(other.json()).toEqual({
+        error: 'forbidden',
+        message: 'device smoke-b is not registered in your scope',
+      })
+      expect((await call('GET', '/api/devices/smoke-nowhere', undefined, a)).json()).toEqual({
+        error: 'forbidden',
+        message: 'device smoke-nowhere is not registered in your scope',
+      })
+      expect((await call('GET', '/api/devices/smoke-b/telemetry', undefined, a)).statusCode).toBe(403)
+      expect((await call('GET', '/api/buildings/shop-12', undefined, a)).statusCode).toBe(403)
       expect((await call('GET', '/api/buildings/factory-7', undefined, a)).statusCode).toBe(200)
-      expect((await call('GET', '/api/communities/xinan-01', undefined, a)).statusCode).toBe(404)
-      expect((await call('GET', '/api/responders/guard-1', undefined, a)).statusCode).toBe(404)
+      expect((await call('GET', '/api/communities/xinan-01', undefined, a)).statusCode).toBe(403)
+      expect((await call('GET', '/api/responders/guard-1', undefined, a)).statusCode).toBe(403)
     })
 
     it('lists only what is in scope, and 403 for a filter outside it', async () => {
@@ -799,7 +806,7 @@ describe('registry API', () => {
       const street = await call('GET', '/api/devices', undefined, s)
       expect(street.json().items.map((d: { id: string }) => d.id)).toEqual(['gas-m', 'smoke-b'])
       expect((await call('GET', '/api/devices/gas-m', undefined, s)).statusCode).toBe(200)
-      expect((await call('GET', '/api/devices/smoke-1', undefined, s)).statusCode).toBe(404)
+      expect((await call('GET', '/api/devices/smoke-1', undefined, s)).statusCode).toBe(403)
       expect((await call('GET', '/api/devices?community=xixiang-01', undefined, s)).statusCode).toBe(403)
       expect((await call('GET', '/api/buildings', undefined, s)).json().total).toBe(2)
 
@@ -1080,7 +1087,7 @@ describe('registry API', () => {
       expect(res.statusCode).toBe(200)
       expect(res.headers['content-type']).toMatch(/^text\/plain/)
       expect(res.body).toMatch(
-        /^firecircle_http_requests_total\{method="GET",route="\/api\/devices\/:id",status="404"\} \d+$/m,
+        /^firecircle_http_requests_total\{method="GET",route="\/api\/devices\/:id",status="403"\} \d+$/m,
       )
       expect(res.body).toMatch(/^firecircle_http_request_duration_seconds_bucket\{/m)
       expect(res.body).not.toMatch(/route="\/api\/devices\/smoke-1"/)
