@@ -70,6 +70,10 @@ export interface Config {
   linkage: LinkageSettings
   /** Travel model of the 5-minute circle (docs/DOMAIN.md defaults unless set). */
   eta: EtaSettings
+  /** FC_TIME_ZONE: the district's IANA time zone (default Asia/Shanghai). */
+  timeZone: string
+  /** FC_GB26875_PORT / FC_GB26875_ADDRESS: the fire panels' listener; undefined = off. */
+  gb26875?: Gb26875Config
   /** FC_DATABASE_URL set: a node of a cluster on PostgreSQL; unset: the embedded single node. */
   cluster?: ClusterSettings
 }
@@ -142,6 +146,31 @@ export interface LinkageSettings {
   rulesFile?: string
   /** FC_WEBHOOK_TIMEOUT_S: per-request timeout of a webhook call (default 5 s). */
   webhookTimeoutMs: number
+}
+
+/** Fire panels' transmission devices (GB/T 26875.3): off unless FC_GB26875_PORT is set. */
+export interface Gb26875Config {
+  port: number
+  /** FC_GB26875_ADDRESS: the centre's 48-bit address, 12 lowercase hex digits. */
+  address: string
+}
+
+function gb26875(env: Env): Gb26875Config | undefined {
+  if (present(env, 'FC_GB26875_PORT') === undefined) return undefined
+  const address = present(env, 'FC_GB26875_ADDRESS') ?? '000000000001'
+  if (!/^[0-9a-fA-F]{12}$/.test(address))
+    throw new ConfigError('FC_GB26875_ADDRESS', `"${address}" is not a 48-bit address (12 hex digits)`)
+  return { port: port(env, 'FC_GB26875_PORT', 0), address: address.toLowerCase() }
+}
+
+function timeZone(env: Env): string {
+  const zone = present(env, 'FC_TIME_ZONE') ?? 'Asia/Shanghai'
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone })
+  } catch {
+    throw new ConfigError('FC_TIME_ZONE', `"${zone}" is not an IANA time zone (e.g. Asia/Shanghai)`)
+  }
+  return zone
 }
 
 type Env = Record<string, string | undefined>
@@ -338,6 +367,8 @@ export function loadConfig(env: Env = process.env): Config {
     }),
     linkage: linkage(env),
     eta: eta(env),
+    timeZone: timeZone(env),
+    ...(gb26875(env) ? { gb26875: gb26875(env)! } : {}),
     ...(clusterSettings !== undefined ? { cluster: clusterSettings } : {}),
   }
 }

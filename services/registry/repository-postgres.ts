@@ -30,7 +30,7 @@ const int = (column: string) => `${column}::int4 AS ${column}`
 const COLUMNS = {
   communities: `id, name, street, geometry, ${ms('created_at')}`,
   buildings: `id, name, lon, lat, community, street, responsible, ${ms('created_at')}`,
-  devices: `id, kind, building, community, street, lon, lat, ${int('floor')}, gateway, thresholds, ${int('enabled')}, ${ms('created_at')}`,
+  devices: `id, kind, building, community, street, lon, lat, ${int('floor')}, gateway, thresholds, address, ${int('heartbeat_s')}, dev_eui, ${int('enabled')}, ${ms('created_at')}`,
   responders: `id, name, type, mode, lon, lat, ${int('on_duty')}, building, community, street, ${int('enabled')}, ${ms('created_at')}`,
   officers: `id, name, scope, ${ms('created_at')}`,
 } as const
@@ -215,8 +215,8 @@ function createWrites(db: PgDatabase): Pick<RegistryRepository, Writes> {
         d.id,
         'responders',
         `INSERT INTO devices (id, kind, building, community, street, lon, lat, floor, gateway, thresholds,
-           enabled, secret_hash, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $12) ON CONFLICT (id) DO NOTHING`,
+           enabled, secret_hash, created_at, updated_at, address, heartbeat_s, dev_eui)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $12, $13, $14, $15) ON CONFLICT (id) DO NOTHING`,
         [
           d.id,
           d.kind,
@@ -230,6 +230,9 @@ function createWrites(db: PgDatabase): Pick<RegistryRepository, Writes> {
           v.thresholds,
           secretHash,
           d.createdAt,
+          d.address ?? null,
+          d.heartbeatS ?? null,
+          d.devEui ?? null,
         ],
       )
     },

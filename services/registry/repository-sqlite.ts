@@ -24,7 +24,7 @@ import type { Community, PageRequest } from './types.ts'
 
 // Hashes are not loaded with the records: read one at a time when a secret is checked.
 const DEVICE_COLUMNS =
-  'id, kind, building, community, street, lon, lat, floor, gateway, thresholds, enabled, created_at'
+  'id, kind, building, community, street, lon, lat, floor, gateway, thresholds, address, heartbeat_s, dev_eui, enabled, created_at'
 const RESPONDER_COLUMNS =
   'id, name, type, mode, lon, lat, on_duty, building, community, street, enabled, created_at'
 
@@ -102,9 +102,9 @@ function createStatements(db: SqliteDb) {
     ),
     insertDevice: db.prepare(
       `INSERT INTO devices (id, kind, building, community, street, lon, lat, floor, gateway, thresholds,
-         enabled, secret_hash, created_at, updated_at)
+         address, heartbeat_s, dev_eui, enabled, secret_hash, created_at, updated_at)
        SELECT @id, @kind, @building, @community, @street, @lon, @lat, @floor, @gateway, @thresholds,
-         1, @secret_hash, @created_at, @created_at
+         @address, @heartbeat_s, @dev_eui, 1, @secret_hash, @created_at, @created_at
        WHERE NOT EXISTS (SELECT 1 FROM responders WHERE id = @id)`,
     ),
     updateDevice: db.prepare(
@@ -188,6 +188,9 @@ export function createSqliteRegistryRepository(db: SqliteDb): RegistryRepository
           floor: d.floor ?? null,
           gateway: d.gateway ?? null,
           thresholds: d.thresholds ? JSON.stringify(d.thresholds) : null,
+          address: d.address ?? null,
+          heartbeat_s: d.heartbeatS ?? null,
+          dev_eui: d.devEui ?? null,
           secret_hash: secretHash,
           created_at: d.createdAt,
         }),

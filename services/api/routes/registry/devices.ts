@@ -15,7 +15,8 @@ import type { ApiInstance } from '../../types.ts'
 import { deviceView } from '../../views.ts'
 import { page, type RegistryRoutesDeps, streetOfCommunity } from './common.ts'
 
-export function registerDeviceRoutes(api: ApiInstance, { registry, liveness }: RegistryRoutesDeps): void {
+export function registerDeviceRoutes(api: ApiInstance, deps: RegistryRoutesDeps): void {
+  const { registry, liveness } = deps
   const streetOf = streetOfCommunity(registry)
 
   api.post(
@@ -78,7 +79,8 @@ export function registerDeviceRoutes(api: ApiInstance, { registry, liveness }: R
       const d = registry.device(request.params.id)
       if (d === undefined) throw notRegistered(`device ${request.params.id} is not registered`)
       assertInScope(callerOf(request), d, `device ${d.id}`)
-      return deviceView(d, liveness.get(d.id))
+      const components = deps.components?.(d.id)
+      return { ...deviceView(d, liveness.get(d.id)), ...(components !== undefined ? { components } : {}) }
     },
   )
 
