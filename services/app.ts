@@ -22,6 +22,7 @@ import { createEventBus, type EventBus } from './events/index.ts'
 import { createIntake } from './intake/index.ts'
 import { createLinkage, LinkageSummaryOut } from './linkage/index.ts'
 import { createLiveness } from './liveness/index.ts'
+import { createChirpstack } from './lpwan/index.ts'
 import { type NodeState, openClusterState, openEmbeddedState } from './node-state.ts'
 import { createPanels } from './panels/index.ts'
 import { createPipeline } from './pipeline/index.ts'
@@ -186,8 +187,8 @@ type AlarmSide = Awaited<ReturnType<typeof buildAlarmSide>>
 
 /** The routes the stages add under /api, each stage's own, handed to the HTTP layer. */
 function stageRoutes(
-  { clock, logger, events }: Kit,
-  { registry, liveness }: IntakeSide,
+  { clock, logger, events, config, metrics }: Kit,
+  { registry, liveness, intake }: IntakeSide,
   { incidents, engine, geometry, linkage, dispatcher }: AlarmSide,
   onStream: (stream: Stream) => void,
 ): ((api: ApiInstance) => void | Promise<void>)[] {
@@ -218,6 +219,7 @@ function stageRoutes(
     geometry.routes,
     (api) => registerOfferRoutes(api, { dispatcher, incidents, geometry, registry, clock }),
     linkage.routes,
+    createChirpstack({ intake, registry, tokens: config.chirpstackTokens, clock, logger, metrics }).routes,
     (api) => onStream(registerStreamRoute(api, { events, registry, logger })),
   ]
 }

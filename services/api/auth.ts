@@ -13,8 +13,9 @@ import { notAuthenticated, notPermitted, outOfScope } from '../shared/index.ts'
 /**
  * `administrator`: registry writes and officer management. `officer`: reads, for the
  * administrator or any duty officer (the handler checks the scope of what it returns).
+ * `integration`: a network server's integration with a token of its own, checked by the route.
  */
-export type Role = 'administrator' | 'officer'
+export type Role = 'administrator' | 'officer' | 'integration'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -41,6 +42,8 @@ const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i
 export function installAuth(api: FastifyInstance, registry: Pick<Registry, 'authenticate'>): void {
   api.decorateRequest('caller', null)
   api.addHook('onRequest', async (request) => {
+    // A network server's integration (ChirpStack) is no officer: its route checks its own token.
+    if (request.routeOptions.config?.role === 'integration') return
     let header = request.headers.authorization
     if ((header === undefined || header === '') && request.routeOptions.config?.queryToken) {
       const t = (request.query as Record<string, unknown> | undefined)?.['access_token']

@@ -74,6 +74,8 @@ export interface Config {
   timeZone: string
   /** FC_GB26875_PORT / FC_GB26875_ADDRESS: the fire panels' listener; undefined = off. */
   gb26875?: Gb26875Config
+  /** FC_CHIRPSTACK_TOKENS: ChirpStack HTTP integrations, name → token; empty = the route refuses all. */
+  chirpstackTokens: Map<string, string>
   /** FC_DATABASE_URL set: a node of a cluster on PostgreSQL; unset: the embedded single node. */
   cluster?: ClusterSettings
 }
@@ -161,6 +163,24 @@ function gb26875(env: Env): Gb26875Config | undefined {
   if (!/^[0-9a-fA-F]{12}$/.test(address))
     throw new ConfigError('FC_GB26875_ADDRESS', `"${address}" is not a 48-bit address (12 hex digits)`)
   return { port: port(env, 'FC_GB26875_PORT', 0), address: address.toLowerCase() }
+}
+
+/** `name:token,name:token`: one token per ChirpStack integration, at least 16 characters each. */
+function chirpstackTokens(env: Env): Map<string, string> {
+  const out = new Map<string, string>()
+  const raw = present(env, 'FC_CHIRPSTACK_TOKENS')
+  if (raw === undefined) return out
+  for (const entry of raw.split(',')) {
+    const m = /^\s*([A-Za-z0-9_.-]{1,64}):(\S{16,256})\s*$/.exec(entry)
+    if (!m)
+      throw new ConfigError(
+        'FC_CHIRPSTACK_TOKENS',
+        'must be name:token pairs separated by commas, each token at least 16 characters',
+      )
+    if (out.has(m[1]!)) throw new ConfigError('FC_CHIRPSTACK_TOKENS', `integration "${m[1]}" is named twice`)
+    out.set(m[1]!, m[2]!)
+  }
+  return out
 }
 
 function timeZone(env: Env): string {
@@ -368,6 +388,7 @@ export function loadConfig(env: Env = process.env): Config {
     linkage: linkage(env),
     eta: eta(env),
     timeZone: timeZone(env),
+    chirpstackTokens: chirpstackTokens(env),
     ...(gb26875(env) ? { gb26875: gb26875(env)! } : {}),
     ...(clusterSettings !== undefined ? { cluster: clusterSettings } : {}),
   }

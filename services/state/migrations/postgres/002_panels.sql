@@ -1,7 +1,10 @@
--- panels (issue #19): a fire panel's transmission device (kind uitd) is known by its GB/T 26875.3
--- address and beats every heartbeat_s; a LoRaWAN device by the DevEUI its ChirpStack names it by.
-ALTER TABLE devices ADD COLUMN address TEXT;
-ALTER TABLE devices ADD COLUMN heartbeat_s BIGINT;
-ALTER TABLE devices ADD COLUMN dev_eui TEXT;
-CREATE UNIQUE INDEX IF NOT EXISTS devices_address ON devices(address) WHERE address IS NOT NULL;
-CREATE UNIQUE INDEX IF NOT EXISTS devices_dev_eui ON devices(dev_eui) WHERE dev_eui IS NOT NULL;
+-- panels (issue #19): how a device that does not speak MQTT is known. A fire panel's
+-- transmission device (kind uitd) by its GB/T 26875.3 address, beating every heartbeat_s; a
+-- LoRaWAN detector by the DevEUI its ChirpStack names it by. A table of its own beside devices,
+-- so that the devices rows of an older data dir stay as they were.
+CREATE TABLE IF NOT EXISTS device_links (
+  device TEXT PRIMARY KEY REFERENCES devices(id),
+  address TEXT UNIQUE,
+  heartbeat_s INTEGER,
+  dev_eui TEXT UNIQUE
+);
