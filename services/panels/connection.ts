@@ -77,9 +77,16 @@ export function serveConnection(socket: Socket, deps: ConnectionDeps): void {
   const reply = (b: Buffer) => {
     if (!socket.destroyed) socket.write(b)
   }
+  // A panel labels its objects to the second, and a point is its series and time: each event
+  // of one second gets the next millisecond, so that 40 detectors in one second are 40 points.
+  let lastLabel = Number.NaN
+  let inSecond = 0
   const tsOf = (o: AduObject) => {
     const ms = msOfFrameTime(o.time, timeZone)
-    return Number.isFinite(ms) ? ms : undefined
+    if (!Number.isFinite(ms)) return undefined
+    inSecond = ms === lastLabel ? Math.min(inSecond + 1, 999) : 0
+    lastLabel = ms
+    return ms + inSecond
   }
 
   async function handle(f: Frame): Promise<void> {
