@@ -9,6 +9,7 @@ import type { Intake, IntakeMessage } from '../intake/index.ts'
 import type { Device } from '../registry/index.ts'
 import type { Clock, Logger } from '../shared/index.ts'
 import { type AduObject, parseAdu } from './adu.ts'
+import { analogValue } from './analog.ts'
 import type { PanelEvent, PanelState } from './components.ts'
 import {
   confirmOf,
@@ -59,6 +60,30 @@ function messagesOf(device: Device, events: readonly PanelEvent[]): IntakeMessag
     qos: 1,
     principal: device.id,
   }))
+}
+
+/** Type-3 objects as telemetry, one reading each (two components' temperatures are two points). */
+function readingsOf(
+  device: Device,
+  objects: readonly AduObject[],
+  tsOf: (o: AduObject) => number | undefined,
+) {
+  const out: IntakeMessage[] = []
+  for (const o of objects) {
+    if (o.type !== 3) continue
+    const v = analogValue(o)
+    if (v === undefined) continue
+    const ts = tsOf(o)
+    out.push({
+      topic: `dev/${device.id}/telemetry`,
+      payload: Buffer.from(
+        JSON.stringify({ ...(ts === undefined ? {} : { ts }), values: { [v.name]: v.value } }),
+      ),
+      qos: 1,
+      principal: device.id,
+    })
+  }
+  return out
 }
 
 export function serveConnection(socket: Socket, deps: ConnectionDeps): void {
@@ -118,9 +143,11 @@ export function serveConnection(socket: Socket, deps: ConnectionDeps): void {
       logger.debug({ device: device.id, reason: adu.reason }, 'GB26875 ADU malformed; denied')
       return reply(denyOf(f, now()))
     }
-    const events = adu.kind === 'objects' ? deps.stateOf(device.id).apply(adu.objects, tsOf) : []
+    const objects = adu.kind === 'objects' ? adu.objects : []
+    const events = deps.stateOf(device.id).apply(objects, tsOf)
+    const messages = [...messagesOf(device, events), ...readingsOf(device, objects, tsOf)]
     try {
-      await Promise.all(messagesOf(device, events).map((m) => intake.accept(m)))
+      await Promise.all(messages.map((m) => intake.accept(m)))
     } catch (err) {
       // Not on disk: no confirm, so that the UITD sends it again (GB26875.md: 3 times, ≤ 10 s).
       count('not_kept')

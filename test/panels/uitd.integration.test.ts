@@ -178,6 +178,24 @@ describe('a UITD registered by address', () => {
     )
   })
 
+  it('keeps a component analog value (type 3) as the UITD telemetry, in the catalogue unit', async () => {
+    // One object: system 1 #1, component 18 (electrical-fire temperature) at 0x00000301,
+    // analog type 3 (temperature, 0.1 °C) value 231 → 23.1 °C, time 10:20:31.
+    const analog = hex('03 01 01 01 12 01 03 00 00 03 e7 00 1f 14 0a 01 0c 1a')
+    uitd.send(
+      uitdFrame({ serial: 3, command: 2, source: UITD, destination: CENTRE, time: LABEL, adu: analog }),
+    )
+    await uitd.next((f) => f.command === 3 && f.serial === 3)
+    const series = await until(async () => {
+      const r = must(
+        await svc.api.get(`/api/devices/f7-panel/telemetry?field=temperature&to=${CONFIRM_AT + 60_000}`),
+        200,
+      )
+      return r.points?.length > 0 ? r : undefined
+    }, 'the temperature stored')
+    expect(series.points.map((p: { value: number }) => p.value)).toEqual([23.1])
+  })
+
   it('drops a bad checksum and bad end bytes, counted, and answers nothing', async () => {
     const bad = Buffer.from(EXAMPLE)
     bad[bad.length - 3] = 0x00
@@ -205,6 +223,16 @@ describe('a UITD registered by address', () => {
     await stranger.closed
     expect(await metric('unknown_address')).toBe(1)
     expect(stranger.received.some((f) => f.command === 3 || f.command === 1)).toBe(false)
+  })
+
+  it('declares the UITD offline after 3 × heartbeatS without a frame', async () => {
+    expect(must(await svc.api.get('/api/devices/f7-panel'), 200).online).toBe(true)
+    clock.advance(3 * 30_000 + 1000)
+    await until(async () => must(await svc.api.get('/api/devices/f7-panel'), 200).online === false, 'offline')
+    // A heartbeat brings it back.
+    uitd.send(uitdFrame({ serial: 9, command: 2, source: UITD, destination: CENTRE, time: LABEL }))
+    await uitd.next((f) => f.command === 3 && f.serial === 9)
+    expect(must(await svc.api.get('/api/devices/f7-panel'), 200).online).toBe(true)
   })
 
   it('counts an oversize ADU as a bad length', async () => {
