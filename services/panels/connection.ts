@@ -92,6 +92,8 @@ export function serveConnection(socket: Socket, deps: ConnectionDeps): void {
   let chain: Promise<void> = Promise.resolve()
   let queued = 0
   let identified: Device | undefined
+  // Once an unregistered address was denied, nothing more on this connection is acted on.
+  let refused = false
   socket.setNoDelay(true)
   socket.setTimeout(deps.idleMs, () => {
     logger.info({ device: identified?.id, remote: socket.remoteAddress }, 'GB26875 connection idle; closed')
@@ -115,9 +117,11 @@ export function serveConnection(socket: Socket, deps: ConnectionDeps): void {
   }
 
   async function handle(f: Frame): Promise<void> {
+    if (refused) return
     const device = deps.uitdOf(f.source)
     const now = () => frameTimeIn(clock.now(), timeZone)
     if (device === undefined) {
+      refused = true
       count('unknown_address')
       logger.warn(
         { address: f.source, remote: socket.remoteAddress },
