@@ -50,6 +50,8 @@ export interface Panels {
   close(): Promise<void>
 }
 
+const DAY_MS = 24 * 3600 * 1000
+
 /** How often an address missing from the index may send the index to be rebuilt. */
 const REINDEX_MS = 1000
 
@@ -107,17 +109,20 @@ export function createPanels(deps: PanelsDeps): Panels {
   let server: Server | undefined
   let serial = 0
 
+  // Panels keep local time and drift: the UITD's clock is set at once (type 90, command 1),
+  // then every day while it stays connected (GB/T 26875.3 centres sync daily).
   function onIdentified(device: Device, socket: Socket): void {
-    // Panels keep local time: set the UITD's clock at once (type 90, command 1).
-    serial = (serial + 1) & 0xffff
-    const frame = clockSyncFrame({
-      serial,
-      centre: deps.centre,
-      uitd: device.address!,
-      at: clock.now(),
-      timeZone: deps.timeZone,
-    })
-    if (!socket.destroyed) socket.write(frame)
+    const sync = () => {
+      if (socket.destroyed) return
+      serial = (serial + 1) & 0xffff
+      const at = clock.now()
+      socket.write(
+        clockSyncFrame({ serial, centre: deps.centre, uitd: device.address!, at, timeZone: deps.timeZone }),
+      )
+      const timer = clock.at(at + DAY_MS, sync)
+      socket.once('close', () => timer.cancel())
+    }
+    sync()
   }
 
   return {

@@ -225,6 +225,20 @@ describe('a UITD registered by address', () => {
     expect(stranger.received.some((f) => f.command === 3 || f.command === 1)).toBe(false)
   })
 
+  it('sets the UITD clock again every day it stays connected', async () => {
+    const before = uitd.received.filter((f) => f.command === 1).length
+    clock.advance(24 * 3600 * 1000)
+    await until(
+      () => uitd.received.filter((f) => f.command === 1).length === before + 1,
+      'the daily clock sync',
+    )
+    const sync = uitd.received.filter((f) => f.command === 1).at(-1)!
+    expect(sync.adu.toString('hex')).toBe(Buffer.from([0x5a, 0x01, 31, 20, 10, 2, 12, 26]).toString('hex'))
+    // Confirmed by the UITD, so that the UITD stays online for the next test's start.
+    uitd.send(uitdFrame({ serial: sync.serial, command: 3, source: UITD, destination: CENTRE, time: LABEL }))
+    await until(async () => (await metric('reply')) >= 1, 'the UITD confirm counted')
+  })
+
   it('declares the UITD offline after 3 × heartbeatS without a frame', async () => {
     expect(must(await svc.api.get('/api/devices/f7-panel'), 200).online).toBe(true)
     clock.advance(3 * 30_000 + 1000)
