@@ -161,7 +161,7 @@ try {
   const f = [...fireMs].sort((a, b) => a - b)
   const connected = clients.filter((x) => x.received.length > 0).length
   process.stdout.write(
-    [
+    `${[
       `UITDs whose beats were answered: ${connected} / ${UITDS} connected`,
       `heartbeats confirmed in ${fmt(wallS)} s: ${c.length} (${fmt(c.length / wallS)}/s); unanswered: ${pending.size}`,
       `load average (1 min) at the end: ${os.loadavg()[0]?.toFixed(2)} on ${os.cpus().length} cores (the machine is shared)`,
@@ -170,7 +170,7 @@ try {
       `  p99 ${fmt(pct(c, 0.99), 1)} ms, max ${fmt(c.at(-1) ?? 0, 1)} ms`,
       `panel fire frame → incident opened on SSE (${f.length} fires): p50 ${fmt(pct(f, 0.5), 1)} ms, p99 ${fmt(pct(f, 0.99), 1)} ms, max ${fmt(f.at(-1) ?? 0, 1)} ms (target p99 ≤ 50 ms)`,
       `service CPU: ${fmt((100 * cpu) / wallS)} % of one core`,
-    ].join('\n') + '\n',
+    ].join('\n')}\n`,
   )
   stream.close()
   for (const x of clients) x.close()
