@@ -219,7 +219,8 @@ function stageRoutes(
     geometry.routes,
     (api) => registerOfferRoutes(api, { dispatcher, incidents, geometry, registry, clock }),
     linkage.routes,
-    createChirpstack({ intake, registry, tokens: config.chirpstackTokens, clock, logger, metrics }).routes,
+    createChirpstack({ intake, registry, events, tokens: config.chirpstackTokens, clock, logger, metrics })
+      .routes,
     (api) => onStream(registerStreamRoute(api, { events, registry, logger })),
   ]
 }
@@ -251,10 +252,14 @@ async function readiness(store: TelemetryStore, state: NodeState, brokerUp: () =
 }
 
 /** Fire panels' transmission devices (FC_GB26875_PORT): the same intake, spool and engine as MQTT devices. */
-function buildPanels({ config, clock, logger, metrics }: Kit, { intake, registry, liveness }: IntakeSide) {
+function buildPanels(
+  { config, clock, logger, metrics, events }: Kit,
+  { intake, registry, liveness }: IntakeSide,
+) {
   if (config.gb26875 === undefined) return undefined
   return createPanels({
     intake,
+    events,
     registry,
     liveness,
     clock,

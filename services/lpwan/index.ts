@@ -14,8 +14,15 @@ import { type Static, Type } from 'typebox'
 import type { ApiInstance } from '../api/kit.ts'
 import { errors } from '../api/kit.ts'
 import type { Intake, IntakeMessage } from '../intake/index.ts'
-import type { Device } from '../registry/index.ts'
-import { type Clock, invalidInput, type Logger, notAuthenticated, notRegistered } from '../shared/index.ts'
+import type { Device, RegistryEvents } from '../registry/index.ts'
+import {
+  type Clock,
+  type EventBus,
+  invalidInput,
+  type Logger,
+  notAuthenticated,
+  notRegistered,
+} from '../shared/index.ts'
 import { mapObject } from './mapping.ts'
 
 type EventType = 'alarm' | 'fault' | 'tamper' | 'test'
@@ -27,6 +34,8 @@ export interface ChirpstackDeps {
   registry: { allDevices(): Iterable<Device>; device(id: string): Device | undefined }
   /** FC_CHIRPSTACK_TOKENS: integration name → its token. */
   tokens: ReadonlyMap<string, string>
+  /** The registry's changes: a device registered or changed makes the DevEUI index stale. */
+  events?: Pick<EventBus<RegistryEvents>, 'on'>
   clock: Clock
   logger: Logger
   metrics: MetricsRegistry
@@ -71,9 +80,14 @@ export function createChirpstack(deps: ChirpstackDeps) {
 
   let index = new Map<string, string>()
   let indexedAt = Number.NEGATIVE_INFINITY
+  let stale = true
+  deps.events?.on({ stage: 'lpwan' }, 'registry.changed', (c) => {
+    if (c.entity === 'device') stale = true
+  })
   function deviceOf(eui: string): Device | undefined {
     let id = index.get(eui)
-    if (id === undefined && deps.clock.now() - indexedAt >= 1000) {
+    if (id === undefined && (stale || deps.clock.now() - indexedAt >= 1000)) {
+      stale = false
       index = new Map()
       for (const d of registry.allDevices()) if (d.devEui) index.set(d.devEui, d.id)
       indexedAt = deps.clock.now()

@@ -43,7 +43,7 @@ export interface ConnectionDeps {
   clock: Clock
   timeZone: string
   logger: Logger
-  /** Close a connection that sends nothing for this long (no frame, no heartbeat). */
+  /** Close a connection that sends nothing for this long before its first frame from a known UITD. */
   idleMs: number
   /** Told once per connection, at its first good frame from a registered UITD (clock sync). */
   onIdentified?(device: Device, socket: Socket): void
@@ -95,10 +95,21 @@ export function serveConnection(socket: Socket, deps: ConnectionDeps): void {
   // Once an unregistered address was denied, nothing more on this connection is acted on.
   let refused = false
   socket.setNoDelay(true)
-  socket.setTimeout(deps.idleMs, () => {
+  // Idle: no byte for `idleMs` before the UITD is known, for 3 heartbeats and 10 s after. On the
+  // injected clock, so that it is tested without waiting.
+  let lastActive = clock.now()
+  const allowance = () =>
+    identified?.heartbeatS !== undefined ? identified.heartbeatS * 3000 + 10_000 : deps.idleMs
+  let idleTimer = clock.at(lastActive + allowance(), function check() {
+    if (socket.destroyed) return
+    if (clock.now() - lastActive < allowance()) {
+      idleTimer = clock.at(lastActive + allowance(), check)
+      return
+    }
     logger.info({ device: identified?.id, remote: socket.remoteAddress }, 'GB26875 connection idle; closed')
     socket.destroy()
   })
+  socket.once('close', () => idleTimer.cancel())
   socket.on('error', (err) => logger.debug({ err: err.message }, 'GB26875 connection error'))
 
   const reply = (b: Buffer) => {
@@ -166,6 +177,7 @@ export function serveConnection(socket: Socket, deps: ConnectionDeps): void {
   }
 
   socket.on('data', (chunk: Buffer) => {
+    lastActive = clock.now()
     const { frames, dropped } = decoder.push(chunk)
     for (const d of dropped) count(d)
     for (const f of frames) {

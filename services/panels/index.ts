@@ -9,8 +9,8 @@ import type { Registry as MetricsRegistry } from 'prom-client'
 import client from 'prom-client'
 import type { Intake } from '../intake/index.ts'
 import type { Liveness } from '../liveness/index.ts'
-import type { Device, PrincipalDirectory } from '../registry/index.ts'
-import type { Clock, Logger } from '../shared/index.ts'
+import type { Device, PrincipalDirectory, RegistryEvents } from '../registry/index.ts'
+import type { Clock, EventBus, Logger } from '../shared/index.ts'
 import { createPanelState, type PanelComponent, type PanelState } from './components.ts'
 import { type FrameResult, serveConnection } from './connection.ts'
 import { clockSyncFrame } from './downlink.ts'
@@ -30,6 +30,8 @@ export interface PanelsDeps {
   intake: Pick<Intake, 'accept'>
   registry: Pick<PrincipalDirectory, 'device'> & { allDevices(): Iterable<Device> }
   liveness: Pick<Liveness, 'seen'>
+  /** The registry's changes: a device registered or changed makes the address index stale. */
+  events?: Pick<EventBus<RegistryEvents>, 'on' | 'removeListeners'>
   clock: Clock
   logger: Logger
   metrics: MetricsRegistry
@@ -37,7 +39,7 @@ export interface PanelsDeps {
   timeZone: string
   /** FC_GB26875_ADDRESS: the centre's own address, 12 hex digits. */
   centre: string
-  /** A connection with no frame for this long is closed (default 3 × 30 s heartbeats + 10 s). */
+  /** A connection with no byte for this long before a known UITD's first frame is closed (default 60 s; after it: 3 heartbeats + 10 s). */
   idleMs?: number
 }
 
@@ -78,15 +80,22 @@ export function createPanels(deps: PanelsDeps): Panels {
   // registered), at most once a second so that a flood of unknown addresses costs no scans.
   let index = new Map<string, string>()
   let indexedAt = Number.NEGATIVE_INFINITY
+  let stale = true
+  const owner = { stage: 'panels' }
+  deps.events?.on(owner, 'registry.changed', (c) => {
+    if (c.entity === 'device') stale = true
+  })
   const reindex = () => {
     const next = new Map<string, string>()
     for (const d of registry.allDevices()) if (d.kind === 'uitd' && d.address) next.set(d.address, d.id)
     index = next
     indexedAt = clock.now()
+    stale = false
   }
   function uitdOf(address: string): Device | undefined {
     let id = index.get(address)
-    if (id === undefined && clock.now() - indexedAt >= REINDEX_MS) {
+    // (A cluster's other nodes' registrations arrive without the event: once a second then.)
+    if (id === undefined && (stale || clock.now() - indexedAt >= REINDEX_MS)) {
       reindex()
       id = index.get(address)
     }
@@ -139,7 +148,7 @@ export function createPanels(deps: PanelsDeps): Panels {
           clock,
           timeZone: deps.timeZone,
           logger,
-          idleMs: deps.idleMs ?? 100_000,
+          idleMs: deps.idleMs ?? 60_000,
           onIdentified,
         })
       })
@@ -163,6 +172,7 @@ export function createPanels(deps: PanelsDeps): Panels {
     },
     connections: () => sockets.size,
     close() {
+      deps.events?.removeListeners(owner)
       for (const s of sockets) s.destroy()
       const s = server
       if (s === undefined) return Promise.resolve()

@@ -225,18 +225,40 @@ describe('a UITD registered by address', () => {
     expect(stranger.received.some((f) => f.command === 3 || f.command === 1)).toBe(false)
   })
 
-  it('sets the UITD clock again every day it stays connected', async () => {
-    const before = uitd.received.filter((f) => f.command === 1).length
-    clock.advance(24 * 3600 * 1000)
-    await until(
-      () => uitd.received.filter((f) => f.command === 1).length === before + 1,
-      'the daily clock sync',
+  it('sets the UITD clock again every day it stays connected (beating every hour)', async () => {
+    must(
+      await svc.api.post('/api/devices', {
+        id: 'f7-panel-slow',
+        kind: 'uitd',
+        building: 'factory-7',
+        address: '000000654321',
+        heartbeatS: 3600,
+      }),
+      201,
     )
-    const sync = uitd.received.filter((f) => f.command === 1).at(-1)!
-    expect(sync.adu.toString('hex')).toBe(Buffer.from([0x5a, 0x01, 31, 20, 10, 2, 12, 26]).toString('hex'))
-    // Confirmed by the UITD, so that the UITD stays online for the next test's start.
-    uitd.send(uitdFrame({ serial: sync.serial, command: 3, source: UITD, destination: CENTRE, time: LABEL }))
-    await until(async () => (await metric('reply')) >= 1, 'the UITD confirm counted')
+    const slow = await connectUitd('127.0.0.1', port())
+    const beat = async (serial: number) => {
+      slow.send(uitdFrame({ serial, command: 2, source: '000000654321', destination: CENTRE, time: LABEL }))
+      await slow.next((f) => f.command === 3 && f.serial === serial)
+    }
+    await beat(1)
+    await slow.next((f) => f.command === 1)
+    // A day in steps of 3 h, within its idle allowance (3 × 3600 s + 10 s), a beat after each.
+    for (let h = 1; h <= 8; h++) {
+      clock.advance(3 * 3600_000)
+      await beat(1 + h)
+    }
+    const syncs = slow.received.filter((f) => f.command === 1)
+    expect(syncs).toHaveLength(2)
+    expect(syncs[1]!.adu.toString('hex')).toBe(
+      Buffer.from([0x5a, 0x01, 31, 20, 10, 2, 12, 26]).toString('hex'),
+    )
+    slow.close()
+    // The day closed the idle first connection; the panel connects again, as a UITD does.
+    await uitd.closed
+    uitd = await connectUitd('127.0.0.1', port())
+    uitd.send(uitdFrame({ serial: 20, command: 2, source: UITD, destination: CENTRE, time: LABEL }))
+    await uitd.next((f) => f.command === 3 && f.serial === 20)
   })
 
   it('declares the UITD offline after 3 × heartbeatS without a frame', async () => {
@@ -253,5 +275,24 @@ describe('a UITD registered by address', () => {
     const head = hex('40 40 09 00 01 01 00 00 00 01 0c 1a 56 34 12 00 00 00 01 00 00 00 00 00 01 04 02')
     uitd.send(head)
     await until(async () => (await metric('length')) === 1, 'the oversize frame counted')
+  })
+
+  it('closes a connection that says nothing for 60 s, and a known UITD’s after 3 heartbeats and 10 s', async () => {
+    const silent = await connectUitd('127.0.0.1', port())
+    const other = await connectUitd('127.0.0.1', port())
+    other.send(uitdFrame({ serial: 1, command: 2, source: UITD, destination: CENTRE, time: LABEL }))
+    await other.next((f) => f.command === 3 && f.serial === 1)
+    clock.advance(60_000)
+    await silent.closed
+    expect(other.received.length).toBeGreaterThan(0)
+    clock.advance(3 * 30_000 + 10_000 - 60_000 - 1)
+    let closed = false
+    void other.closed.then(() => {
+      closed = true
+    })
+    await new Promise((r) => setImmediate(r))
+    expect(closed).toBe(false)
+    clock.advance(1)
+    await other.closed
   })
 })
