@@ -62,7 +62,8 @@ const BENCHES: { file: string; title: string; target: string }[] = [
   {
     file: 'bench/uitd.ts',
     title: 'Fire panels: 5,000 UITDs (GB/T 26875.3) beating every 30 s, and a panel fire → SSE incident',
-    target: '≥ 5,000 connected UITDs on one node, every heartbeat confirmed; fire frame → incident on SSE p99 ≤ 50 ms',
+    target:
+      '≥ 5,000 connected UITDs on one node, every heartbeat confirmed; fire frame → incident on SSE p99 ≤ 50 ms',
   },
 ]
 
