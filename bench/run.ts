@@ -59,6 +59,12 @@ const BENCHES: { file: string; title: string; target: string }[] = [
     title: 'Scale: 10,000 device connections + 100,000 devices behind 500 gateways',
     target: 'every device kept online by its heartbeats; the service’s RSS and connection rate reported',
   },
+  {
+    file: 'bench/uitd.ts',
+    title: 'Fire panels: 5,000 UITDs (GB/T 26875.3) beating every 30 s, and a panel fire → SSE incident',
+    target:
+      '≥ 5,000 connected UITDs on one node, every heartbeat confirmed; fire frame → incident on SSE p99 ≤ 50 ms',
+  },
 ]
 
 const only = process.argv.slice(2)

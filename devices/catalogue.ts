@@ -17,6 +17,7 @@ export const DEVICE_KINDS = [
   'gas_valve',
   'door_release',
   'gateway',
+  'uitd',
 ] as const
 export type DeviceKind = (typeof DEVICE_KINDS)[number]
 
@@ -207,6 +208,15 @@ export const KINDS: Readonly<Record<DeviceKind, KindSpec>> = {
     reportingIntervalS: 60,
     rules: {},
     actions: ['selftest'],
+  },
+  uitd: {
+    kind: 'uitd',
+    description:
+      "a fire panel's user information transmission device (GB/T 26875.3 over TCP); its components' analog values",
+    values: ['temperature', 'pressure', 'lel', 'residual_current'],
+    reportingIntervalS: 30,
+    rules: {},
+    actions: [],
   },
 }
 

@@ -175,7 +175,10 @@ function silenceWatchOf(deps: Pick<AlarmEngineDeps, 'clock' | 'registry' | 'live
     clock: deps.clock,
     allowanceMs: (id) => {
       const d = registry.device(id)
-      return d === undefined || !d.enabled ? undefined : 3 * KINDS[d.kind].reportingIntervalS * 1000
+      // A UITD beats every heartbeatS of its own (docs/PROTOCOL.md "Fire panels").
+      return d === undefined || !d.enabled
+        ? undefined
+        : 3 * (d.heartbeatS ?? KINDS[d.kind].reportingIntervalS) * 1000
     },
     lastSeen: (id) => liveness.get(id)?.lastSeen,
     onSilent: (id, _last, at) => liveness.silent(id, at),

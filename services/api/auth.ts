@@ -23,8 +23,9 @@ import {
 /**
  * `administrator`: registry writes and officer management. `officer`: reads, for the
  * administrator or any duty officer (the handler checks the scope of what it returns).
+ * `integration`: a network server's integration with a token of its own, checked by the route.
  */
-export type Role = 'administrator' | 'officer'
+export type Role = 'administrator' | 'officer' | 'integration'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -132,6 +133,8 @@ export function installAuth(
   const check = tokenChecker(registry, guard)
   api.decorateRequest('caller', null)
   api.addHook('onRequest', async (request, reply) => {
+    // A network server's integration (ChirpStack) is no officer: its route checks its own token.
+    if (request.routeOptions.config?.role === 'integration') return
     let header = request.headers.authorization
     if ((header === undefined || header === '') && request.routeOptions.config?.queryToken) {
       const t = (request.query as Record<string, unknown> | undefined)?.['access_token']

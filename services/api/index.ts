@@ -19,11 +19,13 @@ import type { TelemetryStore } from '../store/index.ts'
 import { installAuth } from './auth.ts'
 import { formatValidationErrors, frameworkErrors, installErrorHandling } from './errors.ts'
 import { installHttpMetrics, registerOpsRoutes } from './routes/ops.ts'
+import type { DeviceComponentView } from './routes/registry/common.ts'
 import { registerRegistryRoutes } from './routes/registry/index.ts'
 import { registerTelemetryRoutes } from './routes/telemetry.ts'
 import type { ApiInstance, Readiness } from './types.ts'
 import { validatorCompiler } from './validation.ts'
 
+export type { DeviceComponentView } from './routes/registry/common.ts'
 export type { ApiInstance, Readiness } from './types.ts'
 
 export interface ApiDeps {
@@ -37,6 +39,8 @@ export interface ApiDeps {
   /** GET /readyz: 200 when `ready`, else 503; `checks` is shown either way. */
   readiness: () => Readiness | Promise<Readiness>
   clock: Clock
+  /** A `uitd`'s components for GET /api/devices/{id} (the panels stage), when panels are on. */
+  components?: (device: string) => DeviceComponentView[] | undefined
   /**
    * More routes under /api from other stages (incidents, stream, nearby responders),
    * registered in the same authenticated scope: each route declares `config: { role }`
@@ -129,7 +133,11 @@ export async function createApi(opts: ApiDeps): Promise<ApiInstance> {
         quietLog,
         metrics: metricsRegistry,
       })
-      registerRegistryRoutes(api, { registry, liveness })
+      registerRegistryRoutes(api, {
+        registry,
+        liveness,
+        ...(opts.components ? { components: opts.components } : {}),
+      })
       registerTelemetryRoutes(api, { registry, telemetryStore, clock, logger })
       for (const routes of opts.routes ?? []) await routes(api)
     },

@@ -143,6 +143,18 @@ export const DeviceIn = Type.Object(
       Type.String({ maxLength: 64, description: 'a registered device of kind gateway' }),
     ),
     thresholds: Type.Optional(Thresholds),
+    address: Type.Optional(
+      Type.String({
+        pattern: '^[0-9a-fA-F]{12}$',
+        description: "a uitd's GB/T 26875.3 address, 12 hex digits",
+      }),
+    ),
+    heartbeatS: Type.Optional(
+      Type.Integer({ minimum: 5, maximum: 3600, description: "a uitd's heartbeat (s)" }),
+    ),
+    devEui: Type.Optional(
+      Type.String({ pattern: '^[0-9a-fA-F]{16}$', description: "a LoRaWAN device's DevEUI (ChirpStack)" }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -190,6 +202,22 @@ export const DeviceOut = Type.Object({
   floor: Type.Optional(Type.Integer()),
   gateway: Type.Optional(Type.String()),
   thresholds: Type.Optional(Type.Record(Type.String(), Type.Number())),
+  address: Type.Optional(Type.String()),
+  heartbeatS: Type.Optional(Type.Integer()),
+  devEui: Type.Optional(Type.String()),
+  components: Type.Optional(
+    Type.Array(
+      Type.Object({
+        system: Type.Integer(),
+        systemAddress: Type.Integer(),
+        type: Type.Integer(),
+        address: Type.String({ description: 'the component address as given, 8 hex digits' }),
+        description: Type.String(),
+        conditions: Type.Array(Type.String()),
+      }),
+      { description: "a uitd's components as its panel last reported them" },
+    ),
+  ),
   enabled: Type.Boolean(),
   createdAt: IsoTime,
   ...liveStateFields,

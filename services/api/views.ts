@@ -85,6 +85,9 @@ export function deviceView(d: Device, state: DeviceLiveState | undefined): Stati
   if (d.floor !== undefined) out.floor = d.floor
   if (d.gateway !== undefined) out.gateway = d.gateway
   if (d.thresholds !== undefined) out.thresholds = d.thresholds
+  if (d.address !== undefined) out.address = d.address
+  if (d.heartbeatS !== undefined) out.heartbeatS = d.heartbeatS
+  if (d.devEui !== undefined) out.devEui = d.devEui
   return out
 }
 

@@ -70,6 +70,12 @@ export interface Config {
   linkage: LinkageSettings
   /** Travel model of the 5-minute circle (docs/DOMAIN.md defaults unless set). */
   eta: EtaSettings
+  /** FC_TIME_ZONE: the district's IANA time zone (default Asia/Shanghai). */
+  timeZone: string
+  /** FC_GB26875_PORT / FC_GB26875_ADDRESS: the fire panels' listener; undefined = off. */
+  gb26875?: Gb26875Config
+  /** FC_CHIRPSTACK_TOKENS: ChirpStack HTTP integrations, name → token; empty = the route refuses all. */
+  chirpstackTokens: Map<string, string>
   /** FC_DATABASE_URL set: a node of a cluster on PostgreSQL; unset: the embedded single node. */
   cluster?: ClusterSettings
   /** What one client may take: packet size and connections per listener and per address (issue #12). */
@@ -228,6 +234,49 @@ export interface LinkageSettings {
   rulesFile?: string
   /** FC_WEBHOOK_TIMEOUT_S: per-request timeout of a webhook call (default 5 s). */
   webhookTimeoutMs: number
+}
+
+/** Fire panels' transmission devices (GB/T 26875.3): off unless FC_GB26875_PORT is set. */
+export interface Gb26875Config {
+  port: number
+  /** FC_GB26875_ADDRESS: the centre's 48-bit address, 12 lowercase hex digits. */
+  address: string
+}
+
+function gb26875(env: Env): Gb26875Config | undefined {
+  if (present(env, 'FC_GB26875_PORT') === undefined) return undefined
+  const address = present(env, 'FC_GB26875_ADDRESS') ?? '000000000001'
+  if (!/^[0-9a-fA-F]{12}$/.test(address))
+    throw new ConfigError('FC_GB26875_ADDRESS', `"${address}" is not a 48-bit address (12 hex digits)`)
+  return { port: port(env, 'FC_GB26875_PORT', 0), address: address.toLowerCase() }
+}
+
+/** `name:token,name:token`: one token per ChirpStack integration, at least 16 characters each. */
+function chirpstackTokens(env: Env): Map<string, string> {
+  const out = new Map<string, string>()
+  const raw = present(env, 'FC_CHIRPSTACK_TOKENS')
+  if (raw === undefined) return out
+  for (const entry of raw.split(',')) {
+    const m = /^\s*([A-Za-z0-9_.-]{1,64}):(\S{16,256})\s*$/.exec(entry)
+    if (!m)
+      throw new ConfigError(
+        'FC_CHIRPSTACK_TOKENS',
+        'must be name:token pairs separated by commas, each token at least 16 characters',
+      )
+    if (out.has(m[1]!)) throw new ConfigError('FC_CHIRPSTACK_TOKENS', `integration "${m[1]}" is named twice`)
+    out.set(m[1]!, m[2]!)
+  }
+  return out
+}
+
+function timeZone(env: Env): string {
+  const zone = present(env, 'FC_TIME_ZONE') ?? 'Asia/Shanghai'
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone })
+  } catch {
+    throw new ConfigError('FC_TIME_ZONE', `"${zone}" is not an IANA time zone (e.g. Asia/Shanghai)`)
+  }
+  return zone
 }
 
 type Env = Record<string, string | undefined>
@@ -425,6 +474,9 @@ export function loadConfig(env: Env = process.env, files: number | undefined = o
     maxPayloadBytes,
     linkage: linkage(env),
     eta: eta(env),
+    timeZone: timeZone(env),
+    chirpstackTokens: chirpstackTokens(env),
+    ...(gb26875(env) ? { gb26875: gb26875(env)! } : {}),
     ...(clusterSettings !== undefined ? { cluster: clusterSettings } : {}),
     connections: connections(env, maxPayloadBytes, files),
   }

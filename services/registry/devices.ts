@@ -70,7 +70,38 @@ function deviceOfInput(
   if (input.thresholds !== undefined && Object.keys(input.thresholds).length > 0) {
     device.thresholds = { ...input.thresholds }
   }
+  linkOfInput(input, device, state)
   return device
+}
+
+const ADDRESS = /^[0-9a-fA-F]{12}$/
+const DEV_EUI = /^[0-9a-fA-F]{16}$/
+
+/** A `uitd`'s address and heartbeat, a LoRaWAN device's DevEUI: checked and unique (docs/PROTOCOL.md). */
+function linkOfInput(input: DeviceInput, device: Device, state: Pick<RegistryState, 'devices'>): void {
+  if (input.address !== undefined || input.heartbeatS !== undefined) {
+    if (device.kind !== 'uitd') throw invalidInput('address and heartbeatS are for devices of kind uitd')
+  }
+  if (device.kind === 'uitd') {
+    if (typeof input.address !== 'string' || !ADDRESS.test(input.address))
+      throw invalidInput('a uitd needs "address": its 48-bit GB/T 26875.3 address as 12 hex digits')
+    const address = input.address.toLowerCase()
+    for (const d of state.devices.values())
+      if (d.address === address) throw alreadyRegistered(`address ${address} is already device ${d.id}'s`)
+    device.address = address
+    const beat = input.heartbeatS ?? 30
+    if (!Number.isInteger(beat) || beat < 5 || beat > 3600)
+      throw invalidInput('heartbeatS must be a whole number of seconds in 5..3600')
+    device.heartbeatS = beat
+  }
+  if (input.devEui !== undefined) {
+    if (typeof input.devEui !== 'string' || !DEV_EUI.test(input.devEui))
+      throw invalidInput('devEui must be 16 hex digits')
+    const eui = input.devEui.toLowerCase()
+    for (const d of state.devices.values())
+      if (d.devEui === eui) throw alreadyRegistered(`devEui ${eui} is already device ${d.id}'s`)
+    device.devEui = eui
+  }
 }
 
 /** The device after a valid patch, or `invalid_input`. */

@@ -26,11 +26,18 @@ import type { Community, Device, PageRequest, Responder } from './types.ts'
 const ms = (column: string) => `${column}::float8 AS ${column}`
 const int = (column: string) => `${column}::int4 AS ${column}`
 
+// A device's links (migrations/postgres/002_panels.sql), beside its row.
+const LINK_COLUMNS = [
+  '(SELECT address FROM device_links l WHERE l.device = devices.id) AS address',
+  '(SELECT heartbeat_s FROM device_links l WHERE l.device = devices.id)::int4 AS heartbeat_s',
+  '(SELECT dev_eui FROM device_links l WHERE l.device = devices.id) AS dev_eui',
+].join(', ')
+
 // Hashes are not loaded with the records: read one at a time when a secret is checked.
 const COLUMNS = {
   communities: `id, name, street, geometry, ${ms('created_at')}`,
   buildings: `id, name, lon, lat, community, street, responsible, ${ms('created_at')}`,
-  devices: `id, kind, building, community, street, lon, lat, ${int('floor')}, gateway, thresholds, ${int('enabled')}, ${ms('created_at')}`,
+  devices: `id, kind, building, community, street, lon, lat, ${int('floor')}, gateway, thresholds, ${int('enabled')}, ${ms('created_at')}, ${LINK_COLUMNS}`,
   responders: `id, name, type, mode, lon, lat, ${int('on_duty')}, building, community, street, ${int('enabled')}, ${ms('created_at')}`,
   officers: `id, name, scope, ${ms('created_at')}`,
 } as const
@@ -85,11 +92,15 @@ async function insertedPrincipal(
   other: 'devices' | 'responders',
   sql: string,
   values: unknown[],
+  /** What goes in with the row, in its transaction (a device's links). */
+  with_?: { sql: string; values: unknown[] },
 ): Promise<boolean> {
   return db.tx(async (c) => {
     await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [PRINCIPAL_ID_LOCK, id])
     if (((await c.query(`SELECT 1 FROM ${other} WHERE id = $1`, [id])).rowCount ?? 0) > 0) return false
-    return ((await c.query(sql, values)).rowCount ?? 0) > 0
+    const stored = ((await c.query(sql, values)).rowCount ?? 0) > 0
+    if (stored && with_ !== undefined) await c.query(with_.sql, with_.values)
+    return stored
   })
 }
 async function hash(db: PgDatabase, sql: string, id: string): Promise<string | undefined> {
@@ -231,6 +242,12 @@ function createWrites(db: PgDatabase): Pick<RegistryRepository, Writes> {
           secretHash,
           d.createdAt,
         ],
+        (d.address ?? d.heartbeatS ?? d.devEui) === undefined
+          ? undefined
+          : {
+              sql: 'INSERT INTO device_links (device, address, heartbeat_s, dev_eui) VALUES ($1, $2, $3, $4)',
+              values: [d.id, d.address ?? null, d.heartbeatS ?? null, d.devEui ?? null],
+            },
       )
     },
     async updateDevice(d, updatedAt) {

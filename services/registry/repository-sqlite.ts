@@ -23,8 +23,11 @@ import {
 import type { Community, PageRequest } from './types.ts'
 
 // Hashes are not loaded with the records: read one at a time when a secret is checked.
-const DEVICE_COLUMNS =
-  'id, kind, building, community, street, lon, lat, floor, gateway, thresholds, enabled, created_at'
+// A device's links (services/state/migrations/state/002_panels.sql), beside its row.
+const LINK_COLUMNS = ['address', 'heartbeat_s', 'dev_eui']
+  .map((c) => `(SELECT ${c} FROM device_links l WHERE l.device = devices.id) AS ${c}`)
+  .join(', ')
+const DEVICE_COLUMNS = `id, kind, building, community, street, lon, lat, floor, gateway, thresholds, enabled, created_at, ${LINK_COLUMNS}`
 const RESPONDER_COLUMNS =
   'id, name, type, mode, lon, lat, on_duty, building, community, street, enabled, created_at'
 
@@ -107,6 +110,9 @@ function createStatements(db: SqliteDb) {
          1, @secret_hash, @created_at, @created_at
        WHERE NOT EXISTS (SELECT 1 FROM responders WHERE id = @id)`,
     ),
+    insertDeviceLinks: db.prepare(
+      'INSERT INTO device_links (device, address, heartbeat_s, dev_eui) VALUES (@id, @address, @heartbeat_s, @dev_eui)',
+    ),
     updateDevice: db.prepare(
       `UPDATE devices SET lon = @lon, lat = @lat, floor = @floor, thresholds = @thresholds, enabled = @enabled,
          updated_at = @updated_at WHERE id = @id`,
@@ -176,20 +182,31 @@ export function createSqliteRegistryRepository(db: SqliteDb): RegistryRepository
         ),
       ),
     insertDevice: async (d, secretHash) =>
-      inserted(() =>
-        s.insertDevice.run({
-          id: d.id,
-          kind: d.kind,
-          building: d.building,
-          community: d.community,
-          street: d.street,
-          lon: d.location?.[0] ?? null,
-          lat: d.location?.[1] ?? null,
-          floor: d.floor ?? null,
-          gateway: d.gateway ?? null,
-          thresholds: d.thresholds ? JSON.stringify(d.thresholds) : null,
-          secret_hash: secretHash,
-          created_at: d.createdAt,
+      // The device and its links in one transaction: a taken address stores neither.
+      inserted(
+        db.transaction(() => {
+          const r = s.insertDevice.run({
+            id: d.id,
+            kind: d.kind,
+            building: d.building,
+            community: d.community,
+            street: d.street,
+            lon: d.location?.[0] ?? null,
+            lat: d.location?.[1] ?? null,
+            floor: d.floor ?? null,
+            gateway: d.gateway ?? null,
+            thresholds: d.thresholds ? JSON.stringify(d.thresholds) : null,
+            secret_hash: secretHash,
+            created_at: d.createdAt,
+          })
+          if (r.changes > 0 && (d.address ?? d.heartbeatS ?? d.devEui) !== undefined)
+            s.insertDeviceLinks.run({
+              id: d.id,
+              address: d.address ?? null,
+              heartbeat_s: d.heartbeatS ?? null,
+              dev_eui: d.devEui ?? null,
+            })
+          return r
         }),
       ),
     async updateDevice(d, updatedAt) {

@@ -43,6 +43,9 @@ export interface DeviceRow {
   floor: number | null
   gateway: string | null
   thresholds: string | null
+  address: string | null
+  heartbeat_s: number | null
+  dev_eui: string | null
   enabled: number
   created_at: number
 }
@@ -113,6 +116,9 @@ export function deviceOf(r: DeviceRow): Device {
   if (r.floor !== null) d.floor = r.floor
   if (r.gateway !== null) d.gateway = r.gateway
   if (r.thresholds !== null) d.thresholds = JSON.parse(r.thresholds)
+  if (r.address !== null) d.address = r.address
+  if (r.heartbeat_s !== null) d.heartbeatS = r.heartbeat_s
+  if (r.dev_eui !== null) d.devEui = r.dev_eui
   return d
 }
 export function responderOf(r: ResponderRow): Responder {

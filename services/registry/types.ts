@@ -43,6 +43,12 @@ export interface Device {
   /** The gateway that carries this device's readings, if any. */
   gateway?: string
   thresholds?: Record<string, number>
+  /** A `uitd`'s GB/T 26875.3 source address: 12 lowercase hex digits, most significant first. */
+  address?: string
+  /** A `uitd`'s heartbeat interval (s); 3 × this without a frame = offline. */
+  heartbeatS?: number
+  /** A LoRaWAN device's DevEUI (16 lowercase hex digits), as its ChirpStack integration names it. */
+  devEui?: string
   enabled: boolean
   createdAt: number
 }
@@ -116,6 +122,9 @@ export interface DeviceInput {
   floor?: number
   gateway?: string
   thresholds?: Record<string, number>
+  address?: string
+  heartbeatS?: number
+  devEui?: string
 }
 
 /** `null` clears an optional field. */

@@ -24,6 +24,7 @@ describe('device catalogue', () => {
         'gas_valve',
         'door_release',
         'gateway',
+        'uitd',
       ].sort(),
     )
     for (const kind of DEVICE_KINDS) expect(KINDS[kind].kind).toBe(kind)

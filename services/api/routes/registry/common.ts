@@ -5,6 +5,18 @@ export interface RegistryRoutesDeps {
   registry: Registry
   /** Live device state for GET /api/devices and /api/devices/{id}. */
   liveness: DeviceStates
+  /** A `uitd`'s components as its panel last reported them (the panels stage). */
+  components?: (device: string) => DeviceComponentView[] | undefined
+}
+
+/** One component of a fire panel, as GET /api/devices/{id} shows it. */
+export interface DeviceComponentView {
+  system: number
+  systemAddress: number
+  type: number
+  address: string
+  description: string
+  conditions: string[]
 }
 
 const DEFAULT_LIMIT = 100

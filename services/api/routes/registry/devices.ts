@@ -15,7 +15,8 @@ import type { ApiInstance } from '../../types.ts'
 import { deviceView } from '../../views.ts'
 import { page, type RegistryRoutesDeps, streetOfCommunity } from './common.ts'
 
-export function registerDeviceRoutes(api: ApiInstance, { registry, liveness }: RegistryRoutesDeps): void {
+export function registerDeviceRoutes(api: ApiInstance, deps: RegistryRoutesDeps): void {
+  const { registry, liveness } = deps
   const streetOf = streetOfCommunity(registry)
 
   api.post(
@@ -77,7 +78,8 @@ export function registerDeviceRoutes(api: ApiInstance, { registry, liveness }: R
       const missing = `device ${request.params.id} is not registered`
       if (d === undefined) throw notRegistered(missing)
       assertInScope(callerOf(request), d, missing)
-      return deviceView(d, liveness.get(d.id))
+      const components = deps.components?.(d.id)
+      return { ...deviceView(d, liveness.get(d.id)), ...(components !== undefined ? { components } : {}) }
     },
   )
 
