@@ -46,6 +46,50 @@ function eta(env: Env): EtaSettings {
   return out
 }
 
+/** The road network ([docs/PROTOCOL.md §Roads]); unset: straight line × FC_CIRCUITY. */
+export interface RoadSettings {
+  /** FC_ROAD_NETWORK: .osm.pbf, .osm (XML) or GeoJSON; checked here to exist, be readable and not be empty. */
+  file: string
+  /** FC_ROAD_SNAP_M: the longest straight stretch between a point and a road. */
+  snapM: number
+  /** FC_ROAD_PROFILE: per-mode class overrides (JSON), parsed. */
+  profile?: unknown
+}
+
+function roads(env: Env): RoadSettings | undefined {
+  const file = present(env, 'FC_ROAD_NETWORK')
+  const snapM = positiveNumber(env, 'FC_ROAD_SNAP_M', 500, { min: 1, max: 5000 })
+  const profileFile = present(env, 'FC_ROAD_PROFILE')
+  if (file === undefined) {
+    if (profileFile !== undefined)
+      throw new ConfigError('FC_ROAD_PROFILE', 'applies to a road network only: set FC_ROAD_NETWORK as well')
+    return undefined
+  }
+  let size: number
+  try {
+    const st = fs.statSync(file)
+    if (!st.isFile()) throw new Error('not a file')
+    fs.accessSync(file, fs.constants.R_OK)
+    size = st.size
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'cannot be read'
+    throw new ConfigError('FC_ROAD_NETWORK', `${why}: ${file}`)
+  }
+  if (size === 0) throw new ConfigError('FC_ROAD_NETWORK', `the road network file ${file} is empty`)
+  const out: RoadSettings = { file: path.resolve(file), snapM }
+  if (profileFile !== undefined) {
+    try {
+      out.profile = JSON.parse(fs.readFileSync(profileFile, 'utf8'))
+    } catch (err) {
+      throw new ConfigError(
+        'FC_ROAD_PROFILE',
+        `cannot read the road profile ${profileFile} as JSON (${(err as Error).message})`,
+      )
+    }
+  }
+  return out
+}
+
 export interface Config {
   mqttPort: number
   httpPort: number
@@ -70,6 +114,8 @@ export interface Config {
   linkage: LinkageSettings
   /** Travel model of the 5-minute circle (docs/DOMAIN.md defaults unless set). */
   eta: EtaSettings
+  /** FC_ROAD_NETWORK set: ETAs along roads. */
+  roads?: RoadSettings
   /** FC_DATABASE_URL set: a node of a cluster on PostgreSQL; unset: the embedded single node. */
   cluster?: ClusterSettings
 }
@@ -320,6 +366,7 @@ export function loadConfig(env: Env = process.env): Config {
   const host = present(env, 'FC_HOST') ?? '0.0.0.0'
   const httpPort = port(env, 'FC_HTTP_PORT', 8080)
   const clusterSettings = cluster(env, httpPort, influx(env) !== undefined)
+  const roadSettings = roads(env)
   return {
     mqttPort: port(env, 'FC_MQTT_PORT', 1883),
     httpPort,
@@ -338,6 +385,7 @@ export function loadConfig(env: Env = process.env): Config {
     }),
     linkage: linkage(env),
     eta: eta(env),
+    ...(roadSettings !== undefined ? { roads: roadSettings } : {}),
     ...(clusterSettings !== undefined ? { cluster: clusterSettings } : {}),
   }
 }

@@ -19,6 +19,7 @@ import { type ApiInstance, callerOf, canSee, errors, LonLat } from '../api/kit.t
 import type { IntakeEvents, ResponderLocation } from '../intake/index.ts'
 import type { Registry, RegistryEvents } from '../registry/index.ts'
 import { RESPONDER_TYPES, type Responder, TRAVEL_MODES } from '../registry/index.ts'
+import type { RoadNetwork } from '../roads/index.ts'
 import type { EventBus, Logger } from '../shared/index.ts'
 import { type Clock, iso } from '../shared/index.ts'
 import { type FireCircle, fireCircle, tenth } from './circle.ts'
@@ -150,7 +151,13 @@ export const NearbyItem = Type.Object({
   location: LonLat,
   locatedAt: Type.String({ description: 'ISO 8601 time of the position' }),
   distance_m: Type.Number({ description: 'straight-line (great-circle) distance, metres, to 0.1' }),
-  eta_s: Type.Number({ description: 'turnout + distance × circuity ÷ speed, seconds, to 0.1' }),
+  road_m: Type.Optional(
+    Type.Number({ description: 'with a road network (FC_ROAD_NETWORK): the route’s length, metres, to 0.1' }),
+  ),
+  eta_s: Type.Number({
+    description:
+      'turnout + distance × circuity ÷ speed; with a road network turnout + the route’s time (docs/PROTOCOL.md §Roads), seconds, to 0.1',
+  }),
 })
 
 export const NearbyOut = Type.Object({
@@ -172,6 +179,7 @@ function nearbyItem(r: NearbyResponder): Static<typeof NearbyItem> {
     distance_m: tenth(r.distance_m),
     eta_s: tenth(r.eta_s),
   }
+  if (r.road_m !== undefined) out.road_m = tenth(r.road_m)
   if (r.name !== undefined) out.name = r.name
   if (r.incident !== undefined) out.incident = r.incident
   if (r.building !== undefined) out.building = r.building
@@ -231,6 +239,8 @@ export function registerDispatchRoutes(api: ApiInstance, { index }: DispatchRout
 export interface DispatchGeometryDeps extends ResponderFeedDeps {
   /** Speeds, turnouts, circuity: docs/DOMAIN.md's defaults with these overrides. */
   params?: EtaParamsInput
+  /** The road network (FC_ROAD_NETWORK), built with the same speeds: ETAs along roads. */
+  roads?: RoadNetwork
   logger?: Logger
 }
 
@@ -247,7 +257,7 @@ export interface DispatchGeometry {
 
 export function createDispatchGeometry(deps: DispatchGeometryDeps): DispatchGeometry {
   const params = etaParams(deps.params)
-  const index = createResponderIndex(params)
+  const index = createResponderIndex(params, deps.roads)
   const stop = feedResponderIndex(index, deps)
   deps.logger
     ?.child({ stage: 'dispatch' })
