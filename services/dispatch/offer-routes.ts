@@ -70,6 +70,7 @@ const CircleOut = Type.Object({
           type: Type.Optional(Type.String()),
           eta_s: Type.Optional(Type.Number()),
           distance_m: Type.Optional(Type.Number()),
+          road_m: Type.Optional(Type.Number()),
         },
         {
           description:

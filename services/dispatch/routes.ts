@@ -22,7 +22,7 @@ import { RESPONDER_TYPES, type Responder, TRAVEL_MODES } from '../registry/index
 import type { RoadNetwork } from '../roads/index.ts'
 import type { EventBus, Logger } from '../shared/index.ts'
 import { type Clock, iso } from '../shared/index.ts'
-import { type FireCircle, fireCircle, tenth } from './circle.ts'
+import { type FireCircle, fireCircle, roadCircle, tenth } from './circle.ts'
 import { type EtaParams, type EtaParamsInput, etaParams } from './eta.ts'
 import {
   createResponderIndex,
@@ -267,7 +267,9 @@ export function createDispatchGeometry(deps: DispatchGeometryDeps): DispatchGeom
     params,
     routes: (api) => registerDispatchRoutes(api, { index }),
     circle: (lon, lat, limitS, filter) =>
-      fireCircle(lon, lat, limitS, params, index.within(lon, lat, limitS, filter)),
+      deps.roads === undefined
+        ? fireCircle(lon, lat, limitS, params, index.within(lon, lat, limitS, filter))
+        : roadCircle(lon, lat, limitS, index, deps.roads, filter),
     close: stop,
   }
 }

@@ -11,6 +11,7 @@ import { createRoadNetwork, type RoadNetwork } from './network.ts'
 import { type RoadMode, type RoadProfiles, roadProfiles } from './profile.ts'
 
 export { GraphBuilder, type ModeGraph, type RoadGraph } from './graph.ts'
+export { type IsochroneOptions, isochrone } from './isochrone.ts'
 export { formatOf, RoadFileError, readGeoJson, readRoadFile } from './load.ts'
 export { createRoadNetwork, type Reach, type RoadNetwork, type Route, type Snap } from './network.ts'
 export {
