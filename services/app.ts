@@ -195,6 +195,7 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
     logger,
     params: config.eta,
     ...(roads !== undefined ? { roads } : {}),
+    ...(config.positionMaxAgeMs !== undefined ? { positionMaxAgeMs: config.positionMaxAgeMs } : {}),
   })
 
   const broker = await createBroker({ registry, intake, events, logger, metrics })

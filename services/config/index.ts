@@ -116,6 +116,8 @@ export interface Config {
   eta: EtaSettings
   /** FC_ROAD_NETWORK set: ETAs along roads. */
   roads?: RoadSettings
+  /** FC_POSITION_MAX_AGE_S in ms, when set (coverage: a live position older than this is not used; default 30 min). */
+  positionMaxAgeMs?: number
   /** FC_DATABASE_URL set: a node of a cluster on PostgreSQL; unset: the embedded single node. */
   cluster?: ClusterSettings
 }
@@ -386,6 +388,12 @@ export function loadConfig(env: Env = process.env): Config {
     linkage: linkage(env),
     eta: eta(env),
     ...(roadSettings !== undefined ? { roads: roadSettings } : {}),
+    ...(present(env, 'FC_POSITION_MAX_AGE_S') !== undefined
+      ? {
+          positionMaxAgeMs:
+            positiveNumber(env, 'FC_POSITION_MAX_AGE_S', 1800, { min: 1, max: 86_400 }) * 1000,
+        }
+      : {}),
     ...(clusterSettings !== undefined ? { cluster: clusterSettings } : {}),
   }
 }

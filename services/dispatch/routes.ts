@@ -23,6 +23,7 @@ import type { RoadNetwork } from '../roads/index.ts'
 import type { EventBus, Logger } from '../shared/index.ts'
 import { type Clock, iso } from '../shared/index.ts'
 import { type FireCircle, fireCircle, roadCircle, tenth } from './circle.ts'
+import { registerCoverageRoute } from './coverage.ts'
 import { type EtaParams, type EtaParamsInput, etaParams } from './eta.ts'
 import {
   createResponderIndex,
@@ -192,6 +193,9 @@ export interface DispatchRoutesDeps {
   index: Pick<ResponderIndex, 'within'>
 }
 
+export interface DispatchGeometryRegistry
+  extends Pick<Registry, 'allResponders' | 'responder' | 'community' | 'communities' | 'listBuildings'> {}
+
 /**
  * `GET /nearby` under /api/responders, for officers and the administrator. An officer sees
  * only responders inside the scope, by where the registry places them (their building's
@@ -237,6 +241,9 @@ export function registerDispatchRoutes(api: ApiInstance, { index }: DispatchRout
 // ---- the whole, for the composition root
 
 export interface DispatchGeometryDeps extends ResponderFeedDeps {
+  registry: DispatchGeometryRegistry
+  /** FC_POSITION_MAX_AGE_S in ms (coverage): a live position older than this is not used. */
+  positionMaxAgeMs?: number
   /** Speeds, turnouts, circuity: docs/DOMAIN.md's defaults with these overrides. */
   params?: EtaParamsInput
   /** The road network (FC_ROAD_NETWORK), built with the same speeds: ETAs along roads. */
@@ -265,7 +272,15 @@ export function createDispatchGeometry(deps: DispatchGeometryDeps): DispatchGeom
   return {
     index,
     params,
-    routes: (api) => registerDispatchRoutes(api, { index }),
+    routes: (api) => {
+      registerDispatchRoutes(api, { index })
+      registerCoverageRoute(api, {
+        index,
+        registry: deps.registry,
+        clock: deps.clock,
+        ...(deps.positionMaxAgeMs !== undefined ? { positionMaxAgeMs: deps.positionMaxAgeMs } : {}),
+      })
+    },
     circle: (lon, lat, limitS, filter) =>
       deps.roads === undefined
         ? fireCircle(lon, lat, limitS, params, index.within(lon, lat, limitS, filter))
