@@ -17,7 +17,7 @@ import { cosDeg, M_PER_DEG } from './geo.ts'
 import type { Reach, RoadNetwork } from './network.ts'
 
 export interface IsochroneOptions {
-  /** Most cells in the grid (the cell grows to keep to it); default 12,000. */
+  /** Most cells in the grid (the cell grows to keep to it); default 8,000. */
   maxCells?: number
   /** Smallest cell, m; default 10. */
   minCellM?: number
@@ -92,7 +92,7 @@ function fill(net: RoadNetwork, reach: Reach, budgetS: number, opts: IsochroneOp
   const cos = Math.max(1e-6, cosDeg((y0 + y1) / 2))
   const wM = (x1 - x0) * M_PER_DEG * cos
   const hM = (y1 - y0) * M_PER_DEG
-  const cellM = Math.max(opts.minCellM ?? 10, Math.sqrt((wM * hM) / (opts.maxCells ?? 12_000)))
+  const cellM = Math.max(opts.minCellM ?? 10, Math.sqrt((wM * hM) / (opts.maxCells ?? 8000)))
   const dLat = cellM / M_PER_DEG
   const dLon = dLat / cos
   const w = Math.max(1, Math.ceil((x1 - x0) / dLon))

@@ -64,7 +64,11 @@ export interface RoadNetwork {
   readonly snapM: number
   /** The nearest road `mode` may use within snapM of (lon, lat), or undefined. */
   snap(mode: RoadMode, lon: number, lat: number): Snap | undefined
-  /** The reverse search from (lon, lat) for `mode`, road time ≤ cutoffS; undefined when no road is near (cached). */
+  /**
+   * The reverse search from (lon, lat) for `mode`, road time ≤ cutoffS; undefined when no road
+   * is near. Cached: the answer is good until REACH_CACHE (12) other searches have run (its
+   * arrays then serve another search), so use it at once, never keep it.
+   */
   reach(mode: RoadMode, lon: number, lat: number, cutoffS: number): Reach | undefined
 }
 
@@ -165,11 +169,48 @@ function snapTo(g: RoadGraph, tree: RBush<EdgeBox>, mg: ModeGraph, lon: number, 
   }
 }
 
+/**
+ * A search's per-node arrays. They are as long as the graph has nodes, so they are not
+ * allocated per search (a district's 110,000 nodes are 1.4 MB a search, and the garbage
+ * collector's pauses were the p99): a search evicted from the cache gives its arrays back,
+ * reset only where that search wrote (`touched`).
+ */
+interface Work {
+  time: Float64Array
+  length: Float32Array
+  done: Uint8Array
+  touched: number[]
+}
+
+function freshWork(n: number): Work {
+  return {
+    time: new Float64Array(n).fill(Number.POSITIVE_INFINITY),
+    length: new Float32Array(n),
+    done: new Uint8Array(n),
+    touched: [],
+  }
+}
+
+function resetWork(w: Work): Work {
+  for (const v of w.touched) {
+    w.time[v] = Number.POSITIVE_INFINITY
+    w.length[v] = 0
+    w.done[v] = 0
+  }
+  w.touched.length = 0
+  return w
+}
+
 /** The reverse Dijkstra from the incident's snap `inc`, road time ≤ cutoffS. */
-function search(g: RoadGraph, mg: ModeGraph, inc: Snap, cutoffS: number, heap: Heap): Reach {
-  const time = new Float64Array(g.nodes).fill(Number.POSITIVE_INFINITY)
-  const length = new Float32Array(g.nodes)
-  const done = new Uint8Array(g.nodes)
+function search(
+  g: RoadGraph,
+  mg: ModeGraph,
+  inc: Snap,
+  cutoffS: number,
+  heap: Heap,
+  work: Work,
+): Reach & { work: Work } {
+  const { time, length, done, touched } = work
   const settled: number[] = []
   const e = inc.edge
   const L = g.length[e]!
@@ -183,11 +224,13 @@ function search(g: RoadGraph, mg: ModeGraph, inc: Snap, cutoffS: number, heap: H
   if (dir & FORWARD || inc.t === 0) {
     time[a] = (inc.t * L) / v
     length[a] = inc.t * L
+    touched.push(a)
     heap.push(a, time[a]!)
   }
   if ((dir & BACKWARD || inc.t === 1) && ((1 - inc.t) * L) / v < time[b]!) {
     time[b] = ((1 - inc.t) * L) / v
     length[b] = (1 - inc.t) * L
+    touched.push(b)
     heap.push(b, time[b]!)
   }
   const { inStart, inFrom, inTime, inLen } = mg
@@ -202,13 +245,15 @@ function search(g: RoadGraph, mg: ModeGraph, inc: Snap, cutoffS: number, heap: H
       const y = inFrom[k]!
       const ty = tx + inTime[k]!
       if (ty < time[y]!) {
+        if (time[y] === Number.POSITIVE_INFINITY) touched.push(y)
         time[y] = ty
         length[y] = length[x]! + inLen[k]!
         heap.push(y, ty)
       }
     }
   }
-  const reach: Reach = {
+  const reach: Reach & { work: Work } = {
+    work,
     mode: mg.mode,
     incident: inc,
     cutoffS,
@@ -261,7 +306,8 @@ const REACH_CACHE = 12
 export function createRoadNetwork(graph: RoadGraph, profiles: RoadProfiles, snapM: number): RoadNetwork {
   const tree = edgeBoxes(graph)
   const heap = new Heap()
-  const cache = new Map<string, Reach>()
+  const cache = new Map<string, Reach & { work: Work }>()
+  const pool: Work[] = []
   return {
     graph,
     profiles,
@@ -277,10 +323,17 @@ export function createRoadNetwork(graph: RoadGraph, profiles: RoadProfiles, snap
       }
       const inc = snapTo(graph, tree, graph.modes[mode], lon, lat, snapM)
       if (inc === undefined) return undefined
-      const r = search(graph, graph.modes[mode], inc, cutoffS, heap)
-      cache.delete(key)
+      if (held !== undefined) {
+        cache.delete(key)
+        pool.push(resetWork(held.work))
+      }
+      const r = search(graph, graph.modes[mode], inc, cutoffS, heap, pool.pop() ?? freshWork(graph.nodes))
       cache.set(key, r)
-      while (cache.size > REACH_CACHE) cache.delete(cache.keys().next().value!)
+      while (cache.size > REACH_CACHE) {
+        const oldest = cache.keys().next().value!
+        pool.push(resetWork(cache.get(oldest)!.work))
+        cache.delete(oldest)
+      }
       return r
     },
   }

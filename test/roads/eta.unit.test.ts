@@ -179,3 +179,47 @@ describe('road ETAs', () => {
     expect(reached).toBeGreaterThan(30)
   })
 })
+
+describe('searches reusing their arrays', () => {
+  it('answer as a fresh network does, after many searches have come and gone', () => {
+    const ways = []
+    for (let k = 0; k <= 8; k++) {
+      ways.push({ a: [0, k], b: [8, k] }, { a: [k, 0], b: [k, 8] })
+    }
+    const doc = {
+      type: 'FeatureCollection',
+      features: ways.map((w, k) => ({
+        type: 'Feature',
+        properties: { highway: 'residential', ...(k % 3 === 0 ? { oneway: 'yes' } : {}) },
+        geometry: {
+          type: 'LineString',
+          coordinates: Array.from({ length: 9 }, (_, s) => {
+            const x = w.a[0]! + ((w.b[0]! - w.a[0]!) * s) / 8
+            const y = w.a[1]! + ((w.b[1]! - w.a[1]!) * s) / 8
+            return [LON0 + x * STEP, LAT0 + y * STEP]
+          }),
+        },
+      })),
+    }
+    const fresh = () => {
+      const b = new GraphBuilder()
+      readGeoJson(JSON.stringify(doc), b)
+      return buildRoadNetwork(b, { speeds: SPEEDS, snapM: SNAP_M })
+    }
+    const shared = fresh()
+    let s = 7
+    const rnd = () => {
+      s = (s * 16_807) % 2_147_483_647
+      return (s / 2_147_483_647) * 8
+    }
+    for (let k = 0; k < 60; k++) {
+      const mode = (['foot', 'bicycle', 'motor'] as const)[k % 3]
+      const inc = [LON0 + rnd() * STEP, LAT0 + rnd() * STEP] as const
+      const rsp = [LON0 + rnd() * STEP, LAT0 + rnd() * STEP] as const
+      const one = fresh()
+      const expected = one.reach(mode, inc[0], inc[1], 300)!.route(one.snap(mode, rsp[0], rsp[1])!)
+      const got = shared.reach(mode, inc[0], inc[1], 300)!.route(shared.snap(mode, rsp[0], rsp[1])!)
+      expect(got).toEqual(expected)
+    }
+  })
+})
