@@ -80,6 +80,8 @@ export function readGeoJson(text: string, b: GraphBuilder): void {
     const g = f?.geometry
     const tags = (f?.properties ?? {}) as Record<string, unknown>
     if (g === undefined || g === null || !Array.isArray(g.coordinates)) continue
+    // Not a road (a building, a river): its points are not nodes of the graph either.
+    if (classIndex(tags.highway) < 0 || tags.area === 'yes') continue
     const lines =
       g.type === 'LineString' ? [g.coordinates] : g.type === 'MultiLineString' ? g.coordinates : []
     for (const line of lines as unknown[]) {

@@ -213,7 +213,7 @@ describe('searches reusing their arrays', () => {
       return (s / 2_147_483_647) * 8
     }
     for (let k = 0; k < 60; k++) {
-      const mode = (['foot', 'bicycle', 'motor'] as const)[k % 3]
+      const mode = (['foot', 'bicycle', 'motor'] as const)[k % 3]!
       const inc = [LON0 + rnd() * STEP, LAT0 + rnd() * STEP] as const
       const rsp = [LON0 + rnd() * STEP, LAT0 + rnd() * STEP] as const
       const one = fresh()
