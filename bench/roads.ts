@@ -9,8 +9,8 @@
  *   different (no search reused), p50 / p99 per incident;
  * - the same incidents again at 600 s (the widening: the searches are reused);
  * - the isochrones of GET /api/incidents/{id}/circle (three modes), p50 / p99;
- * - coverage's recomputation: one `within` per building, so a community of 150 buildings costs
- *   150 × the per-building time (measured over 300 buildings).
+ * - coverage's recomputation: 20,000 buildings (the district's order) by three forward searches
+ *   from every available responder; first (buildings snapped) and again after responders moved.
  *
  *     node --import tsx bench/roads.ts [incidents]
  */
@@ -19,6 +19,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { roadCircle } from '../services/dispatch/circle.ts'
+import { coverageOf } from '../services/dispatch/coverage.ts'
 import { DEFAULT_ETA_PARAMS } from '../services/dispatch/eta.ts'
 import { createResponderIndex, type ResponderInfo } from '../services/dispatch/responder-index.ts'
 import { loadRoadNetwork } from '../services/roads/index.ts'
@@ -104,10 +105,40 @@ process.stdout.write(
   `isochrones (3 modes, GET …/circle): p50 ${fmt(pct(s3, 0.5), 1)} ms, p99 ${fmt(pct(s3, 0.99), 1)} ms over 30 incidents\n`,
 )
 
-const buildings = Array.from({ length: 300 }, at)
-const [, covMs] = timed(() => {
-  for (const [lon, lat] of buildings) index.within(lon, lat, 300, { onDuty: true, busy: false })
-})
+// Coverage: the district's buildings in one scope, three forward searches from every available responder.
+const BUILDINGS = 20_000
+const buildings = Array.from({ length: BUILDINGS }, (_, k) => ({
+  id: `b${k}`,
+  name: `b${k}`,
+  location: at(),
+  community: 'baoan',
+}))
+const registry = {
+  community: (id: string) => (id === 'baoan' ? ({ id, street: 'all' } as never) : undefined),
+  communities: () => [],
+  listBuildings: async (_f: unknown, page: { limit: number; offset: number }) => ({
+    items: buildings.slice(page.offset, page.offset + page.limit) as never[],
+    total: BUILDINGS,
+    limit: page.limit,
+    offset: page.offset,
+  }),
+}
+const covDeps = { index, registry, clock: { now: () => 2 } }
+const scope = { level: 'community', community: 'baoan' } as const
+let t0 = performance.now()
+const cov = await coverageOf(covDeps, 'community:baoan', scope)
+const firstMs = performance.now() - t0
+const again: number[] = []
+for (let k = 0; k < 5; k++) {
+  // Responders move between recomputations.
+  for (let m = 0; m < 500; m++) {
+    const [lon, lat] = at()
+    index.move(`r${Math.floor(rnd() * RESPONDERS)}`, lon, lat, 10 + k)
+  }
+  t0 = performance.now()
+  await coverageOf(covDeps, 'community:baoan', scope)
+  again.push(performance.now() - t0)
+}
 process.stdout.write(
-  `coverage: ${fmt(covMs / 300, 2)} ms per building → a community of 150 buildings ${fmt((covMs / 300) * 150)} ms, the district's 124 communities ${fmt(((covMs / 300) * 150 * 124) / 1000, 1)} s\n`,
+  `coverage of ${fmt(BUILDINGS)} buildings (3 forward searches from ${fmt(RESPONDERS)} responders): first ${fmt(firstMs)} ms (buildings snapped), recomputed after 500 moves median ${fmt(median(again))} ms; share ${fmt(cov.share * 100, 1)} %\n`,
 )

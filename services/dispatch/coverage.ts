@@ -12,16 +12,18 @@
 import { Type } from 'typebox'
 import { type ApiInstance, callerOf, canSee, errors } from '../api/kit.ts'
 import type { Building, OfficerScope, Registry } from '../registry/index.ts'
-import { parseScope } from '../registry/index.ts'
+import { parseScope, TRAVEL_MODES, type TravelMode } from '../registry/index.ts'
+import { type Arrivals, arrivals, type RoadNetwork, type Snap, type Source } from '../roads/index.ts'
 import { type Clock, invalidInput, notRegistered, outOfScope } from '../shared/index.ts'
-import type { ResponderIndex } from './responder-index.ts'
+import { withinLimit } from './eta.ts'
+import type { ResponderIndex, ResponderState } from './responder-index.ts'
 
 /** The limit coverage is measured against: the first circle, 5 minutes. */
 export const COVERAGE_LIMIT_S = 300
 export const DEFAULT_POSITION_MAX_AGE_MS = 30 * 60 * 1000
 
 export interface CoverageDeps {
-  index: Pick<ResponderIndex, 'within'>
+  index: Pick<ResponderIndex, 'within' | 'responders' | 'params' | 'roads' | 'snapped'>
   registry: Pick<Registry, 'community' | 'communities' | 'listBuildings'>
   clock: Pick<Clock, 'now'>
   /** FC_POSITION_MAX_AGE_S in ms: a live position older than this is not used. */
@@ -75,6 +77,51 @@ function communitiesOf(registry: CoverageDeps['registry'], scope: OfficerScope):
   return ids.sort()
 }
 
+/** Buildings' snaps per network and mode (buildings do not move). */
+const buildingSnaps = new WeakMap<RoadNetwork, Map<string, Snap | null>>()
+
+function buildingSnap(roads: RoadNetwork, mode: TravelMode, b: Building): Snap | undefined {
+  let held = buildingSnaps.get(roads)
+  if (held === undefined) {
+    held = new Map()
+    buildingSnaps.set(roads, held)
+  }
+  const key = `${mode} ${b.location[0]} ${b.location[1]}`
+  if (!held.has(key)) held.set(key, roads.snap(mode, b.location[0], b.location[1]) ?? null)
+  return held.get(key) ?? undefined
+}
+
+/**
+ * With a road network: one forward search per mode from every available responder at once
+ * (roads' `arrivals`), then a building is covered when a mode arrives within the limit —
+ * the same routes as the reverse search of `within`, three searches for any number of buildings.
+ */
+function roadCoverage(
+  deps: CoverageDeps,
+  roads: RoadNetwork,
+  available: (r: ResponderState) => boolean,
+): (b: Building) => boolean {
+  const { index } = deps
+  const byMode = new Map<TravelMode, Arrivals>()
+  for (const mode of TRAVEL_MODES) {
+    const m = index.params.modes[mode]
+    const sources: Source[] = []
+    for (const r of index.responders()) {
+      if (r.mode !== mode || !r.located || !r.onDuty || r.busy || !available(r)) continue
+      const snap = index.snapped(r.id)
+      if (snap !== undefined) sources.push({ snap, startS: m.turnoutS + snap.stretchM / m.speedMps })
+    }
+    if (sources.length > 0) byMode.set(mode, arrivals(roads, mode, sources, COVERAGE_LIMIT_S))
+  }
+  return (b) => {
+    for (const [mode, arr] of byMode) {
+      const s = buildingSnap(roads, mode, b)
+      if (s !== undefined && withinLimit(arr.at(s), COVERAGE_LIMIT_S)) return true
+    }
+    return false
+  }
+}
+
 /** The coverage of `scope` now (written as the caller wrote it, e.g. "community:xixiang-01"). */
 export async function coverageOf(
   deps: CoverageDeps,
@@ -84,6 +131,16 @@ export async function coverageOf(
   const { index, registry } = deps
   const now = deps.clock.now()
   const maxAge = deps.positionMaxAgeMs ?? DEFAULT_POSITION_MAX_AGE_MS
+  const fresh = (r: ResponderState) => r.live !== true || r.ts >= now - maxAge
+  const reached =
+    index.roads !== undefined
+      ? roadCoverage(deps, index.roads, fresh)
+      : (b: Building) =>
+          index.within(b.location[0], b.location[1], COVERAGE_LIMIT_S, {
+            onDuty: true,
+            busy: false,
+            where: fresh,
+          }).length > 0
   const communities: CommunityCoverage[] = []
   const uncovered: Coverage['uncovered']['features'] = []
   let buildings = 0
@@ -92,12 +149,7 @@ export async function coverageOf(
     const list = await buildingsOf(registry, id)
     let here = 0
     for (const b of list) {
-      const found = index.within(b.location[0], b.location[1], COVERAGE_LIMIT_S, {
-        onDuty: true,
-        busy: false,
-        where: (r) => r.live !== true || r.ts >= now - maxAge,
-      })
-      if (found.length > 0) here++
+      if (reached(b)) here++
       else {
         uncovered.push({
           type: 'Feature',

@@ -146,6 +146,8 @@ export interface ResponderIndex {
   readonly params: EtaParams
   /** The road network ETAs follow, when there is one. */
   readonly roads?: RoadNetwork
+  /** With a road network: where a located responder meets the roads (its mode's snap), if it does. */
+  snapped(id: string): Snap | undefined
 }
 
 /** The tree item: a responder whose bbox is its point while it is in its mode's tree. */
@@ -506,6 +508,12 @@ export function createResponderIndex(
     get(id) {
       const e = entries.get(id)
       return e === undefined ? undefined : state(e)
+    },
+
+    snapped(id) {
+      const e = entries.get(id)
+      if (roads === undefined || e === undefined || !e.located) return undefined
+      return snapOf(roads, e) ?? undefined
     },
 
     within: (lon, lat, limitS, filter) => {

@@ -91,6 +91,10 @@ export interface ModeGraph {
   inFrom: Int32Array
   inTime: Float64Array
   inLen: Float64Array
+  /** The arcs out of node u (the forward search of coverage): outStart[u] ≤ k < outStart[u + 1]; u → outTo[k] in outTime[k] s. */
+  outStart: Int32Array
+  outTo: Int32Array
+  outTime: Float64Array
 }
 
 export interface RoadGraph {
@@ -143,5 +147,19 @@ function modeGraph(g: RoadGraph, mode: RoadMode, profiles: RoadProfiles, speedMp
     if (dir & FORWARD) put(g.from[i]!, g.to[i]!, i)
     if (dir & BACKWARD) put(g.to[i]!, g.from[i]!, i)
   }
-  return { mode, speedMps, edgeSpeed, edgeDir, inStart, inFrom, inTime, inLen }
+  // The same arcs by their tail.
+  const outStart = new Int32Array(g.nodes + 1)
+  for (let k = 0; k < arcs; k++) outStart[inFrom[k]! + 1]!++
+  for (let v = 0; v < g.nodes; v++) outStart[v + 1]! += outStart[v]!
+  const next = outStart.slice(0, g.nodes)
+  const outTo = new Int32Array(arcs)
+  const outTime = new Float64Array(arcs)
+  for (let v = 0; v < g.nodes; v++) {
+    for (let k = inStart[v]!; k < inStart[v + 1]!; k++) {
+      const slot = next[inFrom[k]!]!++
+      outTo[slot] = v
+      outTime[slot] = inTime[k]!
+    }
+  }
+  return { mode, speedMps, edgeSpeed, edgeDir, inStart, inFrom, inTime, inLen, outStart, outTo, outTime }
 }

@@ -10,6 +10,7 @@ import { RoadFileError, readRoadFile } from './load.ts'
 import { createRoadNetwork, type RoadNetwork } from './network.ts'
 import { type RoadMode, type RoadProfiles, roadProfiles } from './profile.ts'
 
+export { type Arrivals, arrivals, type Source } from './coverage.ts'
 export { GraphBuilder, type ModeGraph, type RoadGraph } from './graph.ts'
 export { type IsochroneOptions, isochrone } from './isochrone.ts'
 export { formatOf, RoadFileError, readGeoJson, readRoadFile } from './load.ts'

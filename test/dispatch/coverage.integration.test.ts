@@ -8,7 +8,7 @@ import { coverageOf } from '../../services/dispatch/coverage.ts'
 import { DEFAULT_ETA_PARAMS } from '../../services/dispatch/eta.ts'
 import { createResponderIndex } from '../../services/dispatch/responder-index.ts'
 import { buildRoadNetwork, GraphBuilder, readGeoJson } from '../../services/roads/index.ts'
-import { frame, riverWays, roadsGeoJson, writeRoads } from '../support/roads.ts'
+import { frame, riverWays, roadsGeoJson, street, writeRoads } from '../support/roads.ts'
 import { must, registerResponder, startTestService, type TestService } from '../support/service.ts'
 import { tempDir } from '../support/tmp.ts'
 
@@ -156,5 +156,65 @@ describe('coverage counts only fresh positions', () => {
     index.upsert({ id: 'post', type: 'volunteer', mode: 'foot', onDuty: true, location: { lon, lat, ts: 0 } })
     index.remove('app')
     expect((await coverageOf(deps, 'community:west-bank', scope)).share).toBe(1)
+  })
+})
+
+describe('coverage on roads: one forward search per mode', () => {
+  it('covers exactly the buildings the circle’s own search (within, per building) finds someone for', async () => {
+    const ways = [...riverWays()]
+    for (let y = -1800; y <= 400; y += 200) {
+      ways.push(street([-600, y], [-100, y]), street([150, y], [650, y]))
+    }
+    ways.push({ ...street([150, 450], [650, 450]), oneway: 'yes' })
+    const b = new GraphBuilder()
+    readGeoJson(JSON.stringify(roadsGeoJson(f, ways)), b)
+    const roads = buildRoadNetwork(b, { speeds: { foot: 1.4, bicycle: 4.2, motor: 8.3 }, snapM: 500 })
+    const index = createResponderIndex(DEFAULT_ETA_PARAMS, roads)
+    let s = 5
+    const rnd = () => {
+      s = (s * 16_807) % 2_147_483_647
+      return s / 2_147_483_647
+    }
+    // Walkers and a rider: a town partly covered.
+    const modes = ['foot', 'foot', 'foot', 'foot', 'foot', 'bicycle'] as const
+    for (let k = 0; k < 12; k++) {
+      const [lon, lat] = f.at(-700 + rnd() * 1450, -2000 + rnd() * 2500)
+      index.upsert({
+        id: `r${k}`,
+        type: 'volunteer',
+        mode: modes[k % 6]!,
+        onDuty: rnd() < 0.8,
+        location: { lon, lat, ts: 0 },
+      })
+    }
+    index.setBusy('r3', 'some-fire')
+    const buildings = Array.from({ length: 400 }, (_, k) => ({
+      id: `b${k}`,
+      name: `b${k}`,
+      location: f.at(-700 + rnd() * 1450, -2000 + rnd() * 2500),
+      community: 'town',
+    }))
+    const registry = {
+      community: (id: string) => (id === 'town' ? ({ id, street: 's' } as never) : undefined),
+      communities: () => [],
+      listBuildings: async () => ({
+        items: buildings as never[],
+        total: buildings.length,
+        limit: 1000,
+        offset: 0,
+      }),
+    }
+    const cov = await coverageOf({ index, registry, clock: { now: () => 0 } }, 'community:town', {
+      level: 'community',
+      community: 'town',
+    })
+    const uncovered = new Set(cov.uncovered.features.map((x) => x.properties.id))
+    const byWithin = buildings.filter(
+      (x) => index.within(x.location[0], x.location[1], 300, { onDuty: true, busy: false }).length === 0,
+    )
+    expect([...uncovered].sort()).toEqual(byWithin.map((x) => x.id).sort())
+    // Neither all nor nothing: the comparison means something.
+    expect(cov.share, JSON.stringify(cov.communities)).toBeGreaterThan(0.05)
+    expect(cov.share, JSON.stringify(cov.communities)).toBeLessThan(0.95)
   })
 })
