@@ -3,9 +3,11 @@
  * river is crossed only at its bridges (and by walkers at footbridges), the expressway only at
  * its underpasses and interchanges, and the default Bao'an network has ≥ 200,000 edges.
  */
+
+import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { buildRoadNetwork, GraphBuilder, readGeoJson } from '../../services/roads/index.ts'
-import { BAOAN_BBOX } from '../../simulator/district.ts'
+import { buildRoadNetwork, GraphBuilder, loadRoadNetwork, readGeoJson } from '../../services/roads/index.ts'
+import { BAOAN_BBOX, generateDistrict } from '../../simulator/district.ts'
 import { generateRoads } from '../../simulator/roads.ts'
 
 const speeds = { foot: 1.4, bicycle: 4.2, motor: 8.3 }
@@ -44,5 +46,18 @@ describe('the district road network', () => {
     const b = new GraphBuilder()
     readGeoJson(JSON.stringify(big), b)
     expect(b.edgeCount).toBeGreaterThanOrEqual(200_000)
+  })
+
+  it('ships an example file that serves the demo’s district: every building on the roads, reachable', async () => {
+    const file = path.resolve(import.meta.dirname, '../../examples/roads-small.geojson')
+    const { network } = await loadRoadNetwork(file, { speeds, snapM: 500 })
+    // The district npm run demo registers (simulator/demo.ts).
+    const d = generateDistrict({ seed: 1, communities: 4, streets: 2, devices: 400, responders: 240 })
+    const [first, ...rest] = d.buildings
+    for (const b of rest) {
+      const reach = network.reach('motor', b.location[0], b.location[1], 3600)
+      expect(reach, b.id).toBeDefined()
+      expect(reach!.route(network.snap('motor', first!.location[0], first!.location[1])!), b.id).toBeDefined()
+    }
   })
 })
