@@ -17,7 +17,13 @@ import { createBroker, type Publish, startMqttListeners } from './broker/index.t
 import { type ClusterJoin, joinCluster, registerClusterSide, scopedReplies } from './cluster-wiring.ts'
 import { type Config, ConfigError } from './config/index.ts'
 import { bundleConsole, registerConsoleRoutes } from './console/index.ts'
-import { createDispatcher, createDispatchGeometry, OfferOut, registerOfferRoutes } from './dispatch/index.ts'
+import {
+  createDispatcher,
+  createDispatchGeometry,
+  etaParams,
+  OfferOut,
+  registerOfferRoutes,
+} from './dispatch/index.ts'
 import { createEventBus, type EventBus } from './events/index.ts'
 import { createIntake } from './intake/index.ts'
 import { createLinkage, LinkageSummaryOut } from './linkage/index.ts'
@@ -27,6 +33,7 @@ import { type NodeState, openClusterState, openEmbeddedState } from './node-stat
 import { createPanels } from './panels/index.ts'
 import { createPipeline } from './pipeline/index.ts'
 import { createGuessingThrottle, createRegistry } from './registry/index.ts'
+import { loadRoadNetwork, RoadFileError, type RoadNetwork, roadProfiles } from './roads/index.ts'
 import {
   type Clock,
   type ConnectionGate,
@@ -93,6 +100,8 @@ interface Kit {
   state: NodeState
   /** A node of a cluster, once it has joined (set before any MQTT client can connect). */
   joined: { cluster?: ClusterJoin }
+  /** FC_ROAD_NETWORK, loaded before anything opens (a bad file stops the start with nothing to close). */
+  roads: RoadNetwork | undefined
   /** What faces the network: connection caps per listener, the repeated-line log. */
   edge: Edge
 }
@@ -159,9 +168,47 @@ async function buildIntakeSide({ config, clock, logger, metrics, events, store, 
 
 type IntakeSide = Awaited<ReturnType<typeof buildIntakeSide>>
 
+/**
+ * FC_ROAD_NETWORK, read and built with the modes' speeds; a file that cannot be read, parsed or
+ * holds no road stops the start with one line naming it (FC_ROAD_PROFILE: a wrong profile).
+ */
+async function loadRoads(config: Config, logger: Logger): Promise<RoadNetwork | undefined> {
+  if (config.roads === undefined) return undefined
+  const params = etaParams(config.eta)
+  const profile = config.roads.profile ?? {}
+  try {
+    roadProfiles(profile)
+  } catch (err) {
+    throw new ConfigError('FC_ROAD_PROFILE', (err as Error).message)
+  }
+  const speeds = {
+    foot: params.modes.foot.speedMps,
+    bicycle: params.modes.bicycle.speedMps,
+    motor: params.modes.motor.speedMps,
+  }
+  try {
+    const loaded = await loadRoadNetwork(config.roads.file, { speeds, snapM: config.roads.snapM, profile })
+    logger.child({ stage: 'roads' }).info(
+      {
+        file: config.roads.file,
+        nodes: loaded.nodes,
+        edges: loaded.edges,
+        dropped: loaded.dropped,
+        load_ms: Math.round(loaded.loadMs),
+      },
+      'road network loaded',
+    )
+    return loaded.network
+  } catch (err) {
+    if (err instanceof RoadFileError)
+      throw new ConfigError('FC_ROAD_NETWORK', `${config.roads.file} ${err.message}`)
+    throw err
+  }
+}
+
 /** What turns readings into action: the broker, alarms, dispatch, linkage. */
 async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSide) {
-  const { config, clock, logger, metrics, events, state, joined } = kit
+  const { config, clock, logger, metrics, events, state, joined, roads } = kit
   const incidents = await createIncidentBook(state.repositories.alarms)
   const engine = createAlarmEngine({
     clock,
@@ -178,7 +225,15 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
       : {}),
   })
   await engine.start()
-  const geometry = createDispatchGeometry({ registry, events, clock, logger, params: config.eta })
+  const geometry = createDispatchGeometry({
+    registry,
+    events,
+    clock,
+    logger,
+    params: config.eta,
+    ...(roads !== undefined ? { roads } : {}),
+    ...(config.positionMaxAgeMs !== undefined ? { positionMaxAgeMs: config.positionMaxAgeMs } : {}),
+  })
 
   const broker = await createBroker({
     registry,
@@ -329,6 +384,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
   if (config.cluster !== undefined) metrics.setDefaultLabels({ node: config.cluster.nodeId })
   client.collectDefaultMetrics({ register: metrics })
   prepareDataDir(config.dataDir)
+  const roads = await loadRoads(config, logger)
   const events =
     deps.events ?? createEventBus((err, event) => logger.error({ err, event }, 'an event listener failed'))
   const store = await openTelemetryStore(config, logger)
@@ -337,7 +393,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     await store.close().catch(() => {})
     throw err
   })
-  const kit: Kit = { config, clock, logger, metrics, events, store, state, joined: {}, edge }
+  const kit: Kit = { config, clock, logger, metrics, events, store, state, joined: {}, edge, roads }
 
   const inSide = await buildIntakeSide(kit)
   const alarmSide = await buildAlarmSide(kit, inSide)

@@ -46,6 +46,50 @@ function eta(env: Env): EtaSettings {
   return out
 }
 
+/** The road network ([docs/PROTOCOL.md §Roads]); unset: straight line × FC_CIRCUITY. */
+export interface RoadSettings {
+  /** FC_ROAD_NETWORK: .osm.pbf, .osm (XML) or GeoJSON; checked here to exist, be readable and not be empty. */
+  file: string
+  /** FC_ROAD_SNAP_M: the longest straight stretch between a point and a road. */
+  snapM: number
+  /** FC_ROAD_PROFILE: per-mode class overrides (JSON), parsed. */
+  profile?: unknown
+}
+
+function roads(env: Env): RoadSettings | undefined {
+  const file = present(env, 'FC_ROAD_NETWORK')
+  const snapM = positiveNumber(env, 'FC_ROAD_SNAP_M', 500, { min: 1, max: 5000 })
+  const profileFile = present(env, 'FC_ROAD_PROFILE')
+  if (file === undefined) {
+    if (profileFile !== undefined)
+      throw new ConfigError('FC_ROAD_PROFILE', 'applies to a road network only: set FC_ROAD_NETWORK as well')
+    return undefined
+  }
+  let size: number
+  try {
+    const st = fs.statSync(file)
+    if (!st.isFile()) throw new Error('not a file')
+    fs.accessSync(file, fs.constants.R_OK)
+    size = st.size
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'cannot be read'
+    throw new ConfigError('FC_ROAD_NETWORK', `${why}: ${file}`)
+  }
+  if (size === 0) throw new ConfigError('FC_ROAD_NETWORK', `the road network file ${file} is empty`)
+  const out: RoadSettings = { file: path.resolve(file), snapM }
+  if (profileFile !== undefined) {
+    try {
+      out.profile = JSON.parse(fs.readFileSync(profileFile, 'utf8'))
+    } catch (err) {
+      throw new ConfigError(
+        'FC_ROAD_PROFILE',
+        `cannot read the road profile ${profileFile} as JSON (${(err as Error).message})`,
+      )
+    }
+  }
+  return out
+}
+
 export interface Config {
   mqttPort: number
   httpPort: number
@@ -76,6 +120,10 @@ export interface Config {
   gb26875?: Gb26875Config
   /** FC_CHIRPSTACK_TOKENS: ChirpStack HTTP integrations, name → token; empty = the route refuses all. */
   chirpstackTokens: Map<string, string>
+  /** FC_ROAD_NETWORK set: ETAs along roads. */
+  roads?: RoadSettings
+  /** FC_POSITION_MAX_AGE_S in ms, when set (coverage: a live position older than this is not used; default 30 min). */
+  positionMaxAgeMs?: number
   /** FC_DATABASE_URL set: a node of a cluster on PostgreSQL; unset: the embedded single node. */
   cluster?: ClusterSettings
   /** What one client may take: packet size and connections per listener and per address (issue #12). */
@@ -459,6 +507,7 @@ export function loadConfig(env: Env = process.env, files: number | undefined = o
     min: 256,
     max: 16 * 1024 * 1024,
   })
+  const roadSettings = roads(env)
   return {
     mqttPort: port(env, 'FC_MQTT_PORT', 1883),
     httpPort,
@@ -477,6 +526,13 @@ export function loadConfig(env: Env = process.env, files: number | undefined = o
     timeZone: timeZone(env),
     chirpstackTokens: chirpstackTokens(env),
     ...(gb26875(env) ? { gb26875: gb26875(env)! } : {}),
+    ...(roadSettings !== undefined ? { roads: roadSettings } : {}),
+    ...(present(env, 'FC_POSITION_MAX_AGE_S') !== undefined
+      ? {
+          positionMaxAgeMs:
+            positiveNumber(env, 'FC_POSITION_MAX_AGE_S', 1800, { min: 1, max: 86_400 }) * 1000,
+        }
+      : {}),
     ...(clusterSettings !== undefined ? { cluster: clusterSettings } : {}),
     connections: connections(env, maxPayloadBytes, files),
   }

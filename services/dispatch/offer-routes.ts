@@ -71,6 +71,7 @@ const CircleOut = Type.Object({
           type: Type.Optional(Type.String()),
           eta_s: Type.Optional(Type.Number()),
           distance_m: Type.Optional(Type.Number()),
+          road_m: Type.Optional(Type.Number()),
         },
         {
           description:
@@ -158,7 +159,7 @@ export function registerOfferRoutes(api: ApiInstance, deps: OfferRoutesDeps): vo
         tags: ['dispatch'],
         summary: 'The incident’s fire circle at its current limit, as GeoJSON',
         description:
-          'One circle polygon per travel mode (for the map: membership is decided by ETA arithmetic, not by the polygon), then a point per on-duty responder inside who is free or committed to this incident, nearest ETA first, with eta_s and distance_m.',
+          'One circle polygon per travel mode (for the map: membership is decided by ETA arithmetic, not by the polygon), then a point per on-duty responder inside who is free or committed to this incident, nearest ETA first, with eta_s and distance_m. With a road network (FC_ROAD_NETWORK) each mode’s polygon is its isochrone along the roads (Polygon or MultiPolygon, property mode), agreeing with the ETAs, and the points carry road_m.',
         params: IdParams,
         response: { 200: CircleOut, ...errors(401, 403, 404) },
       },

@@ -13,7 +13,7 @@ import type { DispatchCounters } from './counters.ts'
 import { etaSeconds, haversineM, withinLimit } from './eta.ts'
 import { describeOffer, type Journal, timelineEntry } from './journal.ts'
 import { type Candidate, chooseResponders, nearestCount } from './policy.ts'
-import type { ResponderIndex } from './responder-index.ts'
+import { type ResponderIndex, roadEta } from './responder-index.ts'
 import type { DispatchState } from './state.ts'
 import type { DispatchTimers } from './timers.ts'
 import type { DispatchEvents, DispatchPolicy, DispatchRecord, DispatchTimings, OfferRecord } from './types.ts'
@@ -30,7 +30,7 @@ const pause = (ms: number) =>
 
 export interface OfferingDeps {
   events: Pick<EventBus<DispatchEvents>, 'emit'>
-  index: Pick<ResponderIndex, 'within' | 'get' | 'params'>
+  index: Pick<ResponderIndex, 'within' | 'get' | 'params' | 'roads'>
   registry: Pick<Registry, 'building' | 'respondersOfBuilding'>
   publish: Publish
   state: Pick<DispatchState, 'save' | 'offers' | 'record'>
@@ -93,15 +93,21 @@ async function buildingCandidates(
       // A guard with no position yet is taken to be at the building guarded.
       const at = st.located ? [st.lon, st.lat] : (registry.building(i.building)?.location ?? i.location)
       const d = haversineM(lon, lat, at[0]!, at[1]!)
-      const eta = etaSeconds(d, st.mode, index.params)
+      // Along roads when there are; a guard the roads do not reach keeps the straight-line estimate, outside.
+      const road =
+        index.roads === undefined
+          ? undefined
+          : roadEta(index.roads, index.params, st.mode, [at[0]!, at[1]!], [lon, lat])
+      const eta = road?.eta_s ?? etaSeconds(d, st.mode, index.params)
       out.push({
         id: r.id,
         type: r.type,
         mode: st.mode,
         eta_s: eta,
         distance_m: d,
+        ...(road !== undefined ? { road_m: road.road_m } : {}),
         building: i.building,
-        inside: withinLimit(eta, limitS),
+        inside: (index.roads === undefined || road !== undefined) && withinLimit(eta, limitS),
       })
     }
   }
@@ -132,6 +138,7 @@ export function createOffering(deps: OfferingDeps): Offering {
       mode: r.mode,
       eta_s: r.eta_s,
       distance_m: r.distance_m,
+      ...(r.road_m !== undefined ? { road_m: r.road_m } : {}),
       inside: true,
       ...(r.building !== undefined ? { building: r.building } : {}),
     }))
@@ -171,6 +178,7 @@ export function createOffering(deps: OfferingDeps): Offering {
       mode: c.mode,
       eta_s: c.eta_s,
       distance_m: c.distance_m,
+      ...(c.road_m !== undefined ? { road_m: c.road_m } : {}),
       inside: c.inside,
       state: 'offered',
       round: rec.step,

@@ -69,6 +69,8 @@ export interface Candidate {
   mode: TravelMode
   eta_s: number
   distance_m: number
+  /** With a road network: the route's length. */
+  road_m?: number
   /** The building the responder is assigned to (security guards). */
   building?: string
   /** ETA within the circle's current limit. */

@@ -11,9 +11,9 @@ import type { DispatchRecord, OfferRecord } from './types.ts'
 
 export function createSqliteDispatchRepository(db: SqliteDb): DispatchRepository {
   const putOffer = db.prepare<[OfferRow]>(
-    `INSERT OR REPLACE INTO dispatch_offers (incident, responder, type, mode, eta_s, distance_m, inside, state,
+    `INSERT OR REPLACE INTO dispatch_offers (incident, responder, type, mode, eta_s, distance_m, road_m, inside, state,
        round, radius_s, offered_at, expires_at, answered_at, en_route_at, on_scene_at)
-     VALUES (@incident, @responder, @type, @mode, @eta_s, @distance_m, @inside, @state,
+     VALUES (@incident, @responder, @type, @mode, @eta_s, @distance_m, @road_m, @inside, @state,
        @round, @radius_s, @offered_at, @expires_at, @answered_at, @en_route_at, @on_scene_at)`,
   )
   const putRec = db.prepare<[RecordRow]>(

@@ -48,6 +48,7 @@
  */
 import RBush, { type BBox } from 'rbush'
 import { type ResponderType, TRAVEL_MODES, type TravelMode } from '../registry/index.ts'
+import type { RoadNetwork, Snap } from '../roads/index.ts'
 import {
   cosLat,
   DEFAULT_ETA_PARAMS,
@@ -94,12 +95,16 @@ export interface ResponderState {
   readonly lat: number
   /** Time of the position, ms since the epoch. */
   readonly ts: number
+  /** The position came from the responder's app (not the registered location). */
+  readonly live?: boolean
 }
 
 /** A responder inside a circle: its state, straight-line distance and ETA. */
 export interface NearbyResponder extends ResponderState {
   distance_m: number
   eta_s: number
+  /** With a road network: the route's length (straight stretches + along roads), m. */
+  road_m?: number
 }
 
 /** Narrows `within`; every given condition must hold. */
@@ -139,6 +144,10 @@ export interface ResponderIndex {
   readonly size: number
   readonly located: number
   readonly params: EtaParams
+  /** The road network ETAs follow, when there is one. */
+  readonly roads?: RoadNetwork
+  /** With a road network: where a located responder meets the roads (its mode's snap), if it does. */
+  snapped(id: string): Snap | undefined
 }
 
 /** The tree item: a responder whose bbox is its point while it is in its mode's tree. */
@@ -159,6 +168,12 @@ interface Entry extends BBox {
   /** cos(lat), kept with the point for the distance check. */
   cos: number
   ts: number
+  live?: boolean
+  /** With a road network: the point snapped for `snapMode` at (snapLon, snapLat); null when no road is near. */
+  snap?: Snap | null
+  snapMode?: TravelMode
+  snapLon?: number
+  snapLat?: number
 }
 
 export const validLonLat = (lon: number, lat: number): boolean =>
@@ -221,6 +236,7 @@ function state(e: Entry): ResponderState {
   if (e.building !== undefined) out.building = e.building
   if (e.community !== undefined) out.community = e.community
   if (e.street !== undefined) out.street = e.street
+  if (e.live === true) out.live = true
   return out
 }
 
@@ -297,7 +313,84 @@ function searchWithin(
   return out.sort(byEtaThenId)
 }
 
-export function createResponderIndex(params: EtaParams = DEFAULT_ETA_PARAMS): ResponderIndex {
+/** The road search's cutoff: 600 s (the widest circle), or a wider limit asked for. */
+export const ROAD_CUTOFF_S = 600
+
+/** The entry's snap for its mode and point, computed once per position (null: no road near). */
+function snapOf(roads: RoadNetwork, e: Entry): Snap | null {
+  if (e.snap === undefined || e.snapMode !== e.mode || e.snapLon !== e.lon || e.snapLat !== e.lat) {
+    e.snap = roads.snap(e.mode, e.lon, e.lat) ?? null
+    e.snapMode = e.mode
+    e.snapLon = e.lon
+    e.snapLat = e.lat
+  }
+  return e.snap
+}
+
+/**
+ * `searchWithin` along roads: per mode one reverse search from the incident (cached by the
+ * network), then each candidate's route from its snap. Candidates come from the box of the
+ * straight-line reach at the mode's own speed: no road is faster, and no route is shorter
+ * than the straight line, so nobody outside it can be inside.
+ */
+function searchRoads(
+  trees: Record<TravelMode, RBush<Entry>>,
+  params: EtaParams,
+  roads: RoadNetwork,
+  lon: number,
+  lat: number,
+  limitS: number,
+  filter: WithinFilter | undefined,
+): NearbyResponder[] {
+  const out: NearbyResponder[] = []
+  const cos = cosLat(lat)
+  for (const mode of TRAVEL_MODES) {
+    if (filter?.modes !== undefined && !filter.modes.includes(mode)) continue
+    if (!reachable(limitS, mode, params)) continue
+    const m = params.modes[mode]
+    const reach = roads.reach(mode, lon, lat, Math.max(ROAD_CUTOFF_S, limitS) - m.turnoutS)
+    if (reach === undefined) continue
+    const radius = (limitS - m.turnoutS) * m.speedMps
+    for (const box of capBoxes(lon, lat, radius)) {
+      for (const e of trees[mode].search(box)) {
+        if (!passes(e, filter)) continue
+        const snap = snapOf(roads, e)
+        if (snap === null) continue
+        const route = reach.route(snap)
+        if (route === undefined) continue
+        const eta = m.turnoutS + route.timeS
+        if (!withinLimit(eta, limitS)) continue
+        const r = state(e) as NearbyResponder
+        r.distance_m = haversineCosM(lon, lat, cos, e.lon, e.lat, e.cos)
+        r.eta_s = eta
+        r.road_m = route.lengthM
+        out.push(r)
+      }
+    }
+  }
+  return out.sort(byEtaThenId)
+}
+
+/** A responder's road ETA to a point, or undefined (no road near either, or beyond the cutoff). */
+export function roadEta(
+  roads: RoadNetwork,
+  params: EtaParams,
+  mode: TravelMode,
+  from: readonly [number, number],
+  to: readonly [number, number],
+): { eta_s: number; road_m: number } | undefined {
+  const m = params.modes[mode]
+  const reach = roads.reach(mode, to[0], to[1], ROAD_CUTOFF_S - m.turnoutS)
+  const snap = roads.snap(mode, from[0], from[1])
+  if (reach === undefined || snap === undefined) return undefined
+  const route = reach.route(snap)
+  return route === undefined ? undefined : { eta_s: m.turnoutS + route.timeS, road_m: route.lengthM }
+}
+
+export function createResponderIndex(
+  params: EtaParams = DEFAULT_ETA_PARAMS,
+  roads?: RoadNetwork,
+): ResponderIndex {
   const entries = new Map<string, Entry>()
   const trees = {} as Record<TravelMode, RBush<Entry>>
   for (const mode of TRAVEL_MODES) trees[mode] = new RBush<Entry>()
@@ -333,12 +426,14 @@ export function createResponderIndex(params: EtaParams = DEFAULT_ETA_PARAMS): Re
       if (!e.located) located++
       e.located = true
       place(e, loc.lon, loc.lat, loc.ts)
+      e.live = false
     }
     return e
   }
 
   const index: ResponderIndex = {
     params,
+    ...(roads !== undefined ? { roads } : {}),
 
     get size() {
       return entries.size
@@ -369,6 +464,8 @@ export function createResponderIndex(params: EtaParams = DEFAULT_ETA_PARAMS): Re
       const fresh: Record<TravelMode, Entry[]> = { foot: [], bicycle: [], motor: [] }
       for (const e of pending) fresh[e.mode].push(e)
       for (const mode of TRAVEL_MODES) trees[mode].load(fresh[mode])
+      // Snapped now, not on the first fire's search.
+      if (roads !== undefined) for (const e of pending) snapOf(roads, e)
     },
 
     move(id, lon, lat, ts) {
@@ -383,6 +480,8 @@ export function createResponderIndex(params: EtaParams = DEFAULT_ETA_PARAMS): Re
         located++
       }
       place(e, lon, lat, ts)
+      e.live = true
+      if (roads !== undefined) snapOf(roads, e)
       tree.insert(e)
       return 'moved'
     },
@@ -411,7 +510,18 @@ export function createResponderIndex(params: EtaParams = DEFAULT_ETA_PARAMS): Re
       return e === undefined ? undefined : state(e)
     },
 
-    within: (lon, lat, limitS, filter) => searchWithin(trees, params, lon, lat, limitS, filter),
+    snapped(id) {
+      const e = entries.get(id)
+      if (roads === undefined || e === undefined || !e.located) return undefined
+      return snapOf(roads, e) ?? undefined
+    },
+
+    within: (lon, lat, limitS, filter) => {
+      if (roads === undefined) return searchWithin(trees, params, lon, lat, limitS, filter)
+      if (!validLonLat(lon, lat)) throw new RangeError(`[${lon}, ${lat}] is not a valid [lon, lat]`)
+      if (!Number.isFinite(limitS)) throw new RangeError(`limit ${limitS} s is not a finite number`)
+      return searchRoads(trees, params, roads, lon, lat, limitS, filter)
+    },
 
     responders() {
       return entries.values()

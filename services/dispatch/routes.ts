@@ -19,9 +19,11 @@ import { type ApiInstance, callerOf, canSee, errors, LonLat } from '../api/kit.t
 import type { IntakeEvents, ResponderLocation } from '../intake/index.ts'
 import type { Registry, RegistryEvents } from '../registry/index.ts'
 import { RESPONDER_TYPES, type Responder, TRAVEL_MODES } from '../registry/index.ts'
+import type { RoadNetwork } from '../roads/index.ts'
 import type { EventBus, Logger } from '../shared/index.ts'
 import { type Clock, iso } from '../shared/index.ts'
-import { type FireCircle, fireCircle, tenth } from './circle.ts'
+import { type FireCircle, fireCircle, roadCircle, tenth } from './circle.ts'
+import { registerCoverageRoute } from './coverage.ts'
 import { type EtaParams, type EtaParamsInput, etaParams } from './eta.ts'
 import {
   createResponderIndex,
@@ -150,7 +152,13 @@ export const NearbyItem = Type.Object({
   location: LonLat,
   locatedAt: Type.String({ description: 'ISO 8601 time of the position' }),
   distance_m: Type.Number({ description: 'straight-line (great-circle) distance, metres, to 0.1' }),
-  eta_s: Type.Number({ description: 'turnout + distance × circuity ÷ speed, seconds, to 0.1' }),
+  road_m: Type.Optional(
+    Type.Number({ description: 'with a road network (FC_ROAD_NETWORK): the route’s length, metres, to 0.1' }),
+  ),
+  eta_s: Type.Number({
+    description:
+      'turnout + distance × circuity ÷ speed; with a road network turnout + the route’s time (docs/PROTOCOL.md §Roads), seconds, to 0.1',
+  }),
 })
 
 export const NearbyOut = Type.Object({
@@ -172,6 +180,7 @@ function nearbyItem(r: NearbyResponder): Static<typeof NearbyItem> {
     distance_m: tenth(r.distance_m),
     eta_s: tenth(r.eta_s),
   }
+  if (r.road_m !== undefined) out.road_m = tenth(r.road_m)
   if (r.name !== undefined) out.name = r.name
   if (r.incident !== undefined) out.incident = r.incident
   if (r.building !== undefined) out.building = r.building
@@ -183,6 +192,9 @@ function nearbyItem(r: NearbyResponder): Static<typeof NearbyItem> {
 export interface DispatchRoutesDeps {
   index: Pick<ResponderIndex, 'within'>
 }
+
+export interface DispatchGeometryRegistry
+  extends Pick<Registry, 'allResponders' | 'responder' | 'community' | 'communities' | 'listBuildings'> {}
 
 /**
  * `GET /nearby` under /api/responders, for officers and the administrator. An officer sees
@@ -229,8 +241,13 @@ export function registerDispatchRoutes(api: ApiInstance, { index }: DispatchRout
 // ---- the whole, for the composition root
 
 export interface DispatchGeometryDeps extends ResponderFeedDeps {
+  registry: DispatchGeometryRegistry
+  /** FC_POSITION_MAX_AGE_S in ms (coverage): a live position older than this is not used. */
+  positionMaxAgeMs?: number
   /** Speeds, turnouts, circuity: docs/DOMAIN.md's defaults with these overrides. */
   params?: EtaParamsInput
+  /** The road network (FC_ROAD_NETWORK), built with the same speeds: ETAs along roads. */
+  roads?: RoadNetwork
   logger?: Logger
 }
 
@@ -247,7 +264,7 @@ export interface DispatchGeometry {
 
 export function createDispatchGeometry(deps: DispatchGeometryDeps): DispatchGeometry {
   const params = etaParams(deps.params)
-  const index = createResponderIndex(params)
+  const index = createResponderIndex(params, deps.roads)
   const stop = feedResponderIndex(index, deps)
   deps.logger
     ?.child({ stage: 'dispatch' })
@@ -255,9 +272,19 @@ export function createDispatchGeometry(deps: DispatchGeometryDeps): DispatchGeom
   return {
     index,
     params,
-    routes: (api) => registerDispatchRoutes(api, { index }),
+    routes: (api) => {
+      registerDispatchRoutes(api, { index })
+      registerCoverageRoute(api, {
+        index,
+        registry: deps.registry,
+        clock: deps.clock,
+        ...(deps.positionMaxAgeMs !== undefined ? { positionMaxAgeMs: deps.positionMaxAgeMs } : {}),
+      })
+    },
     circle: (lon, lat, limitS, filter) =>
-      fireCircle(lon, lat, limitS, params, index.within(lon, lat, limitS, filter)),
+      deps.roads === undefined
+        ? fireCircle(lon, lat, limitS, params, index.within(lon, lat, limitS, filter))
+        : roadCircle(lon, lat, limitS, index, deps.roads, filter),
     close: stop,
   }
 }

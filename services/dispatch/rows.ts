@@ -17,6 +17,7 @@ export interface OfferRow {
   mode: string
   eta_s: number
   distance_m: number
+  road_m: number | null
   inside: number
   state: string
   round: number
@@ -55,6 +56,7 @@ export const OFFER_COLUMNS = [
   'mode',
   'eta_s',
   'distance_m',
+  'road_m',
   'inside',
   'state',
   'round',
@@ -95,6 +97,7 @@ export function offerOf(r: Read<OfferRow>): OfferRecord {
     offeredAt: Number(r.offered_at),
     expiresAt: Number(r.expires_at),
   }
+  if (r.road_m !== null && r.road_m !== undefined) o.road_m = Number(r.road_m)
   if (r.answered_at !== null) o.answeredAt = Number(r.answered_at)
   if (r.en_route_at !== null) o.enRouteAt = Number(r.en_route_at)
   if (r.on_scene_at !== null) o.onSceneAt = Number(r.on_scene_at)
@@ -125,6 +128,7 @@ export const offerRow = (o: OfferRecord): OfferRow => ({
   mode: o.mode,
   eta_s: o.eta_s,
   distance_m: o.distance_m,
+  road_m: o.road_m ?? null,
   inside: o.inside ? 1 : 0,
   state: o.state,
   round: o.round,

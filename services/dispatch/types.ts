@@ -62,6 +62,8 @@ export interface OfferRecord {
   /** ETA and straight-line distance when offered. */
   eta_s: number
   distance_m: number
+  /** With a road network: the route's length when offered (docs/PROTOCOL.md §Roads). */
+  road_m?: number
   /** Whether the responder was inside the circle when offered (a building's guard may not be). */
   inside: boolean
   state: OfferState

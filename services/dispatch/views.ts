@@ -16,6 +16,9 @@ export const OfferOut = Type.Object({
   mode: Type.String({ description: 'travel mode' }),
   eta_s: Type.Number({ description: 'ETA when offered, seconds, to 0.1' }),
   distance_m: Type.Number({ description: 'straight-line distance when offered, metres, to 0.1' }),
+  road_m: Type.Optional(
+    Type.Number({ description: 'with a road network: the route’s length when offered, metres, to 0.1' }),
+  ),
   inside: Type.Boolean({ description: 'inside the circle when offered (a building’s guard may not be)' }),
   state: Type.Enum([...OFFER_STATES]),
   round: Type.Integer({ description: 'the widening step it was offered at (0: the 5-minute circle)' }),
@@ -38,6 +41,7 @@ export function offerView(o: OfferRecord, registry: Pick<Registry, 'responder'>)
     mode: o.mode,
     eta_s: tenth(o.eta_s),
     distance_m: tenth(o.distance_m),
+    ...(o.road_m !== undefined ? { road_m: tenth(o.road_m) } : {}),
     inside: o.inside,
     state: o.state,
     round: o.round,

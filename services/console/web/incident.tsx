@@ -154,7 +154,7 @@ export function IncidentView(props: IncidentViewProps) {
 
   const actions = allowedActions(incident.status)
   const responders = (circle?.features ?? []).filter((f) => f.geometry.type === 'Point')
-  const circles = (circle?.features ?? []).filter((f) => f.geometry.type === 'Polygon')
+  const circles = (circle?.features ?? []).filter((f) => f.geometry.type !== 'Point')
   const timeline = mergeTimelines(incident.timeline ?? [], incident.linkage?.timeline ?? [])
 
   return (
@@ -229,7 +229,8 @@ export function IncidentView(props: IncidentViewProps) {
         {circles.map((c) => (
           <span key={c.properties.mode} class="fc-legend-item">
             <i style={{ background: MODE_COLOUR[c.properties.mode] ?? '#455a64' }} />
-            {c.properties.mode} {metres(c.properties.radius_m ?? 0)}
+            {c.properties.mode}{' '}
+            {c.properties.radius_m === undefined ? 'by road' : metres(c.properties.radius_m)}
           </span>
         ))}
         <span class="fc-legend-item" data-testid="responders-inside">

@@ -131,10 +131,11 @@ export function FireMap({ communities, incidents, focus, onSelect }: MapProps) {
     const bounds = L.latLngBounds([latLng(incident.location)])
     for (const f of circle?.features ?? []) {
       const p = f.properties
-      if (f.geometry.type === 'Polygon') {
-        const ring = f.geometry.coordinates[0] ?? []
+      if (f.geometry.type === 'Polygon' || f.geometry.type === 'MultiPolygon') {
+        // A straight-line circle is one ring; an isochrone on roads may have holes and parts.
+        const polygons = f.geometry.type === 'Polygon' ? [f.geometry.coordinates] : f.geometry.coordinates
         const poly = L.polygon(
-          ring.map((c) => latLng(c)),
+          polygons.map((rings) => rings.map((ring) => ring.map((c) => latLng(c)))),
           {
             className: `fc-circle fc-circle-${p.mode}`,
             color: colourOf(p.mode),
@@ -143,7 +144,8 @@ export function FireMap({ communities, incidents, focus, onSelect }: MapProps) {
             fillOpacity: 0.06,
           },
         )
-        poly.bindTooltip(`${p.mode}: ${Math.round(p.radius_m ?? 0)} m in ${seconds(p.limit_s ?? 300)}`, {
+        const reach = p.radius_m === undefined ? 'along the roads' : `${Math.round(p.radius_m)} m`
+        poly.bindTooltip(`${p.mode}: ${reach} in ${seconds(p.limit_s ?? 300)}`, {
           sticky: true,
         })
         g.addLayer(poly)

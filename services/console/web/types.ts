@@ -134,7 +134,10 @@ export interface Device {
 
 export interface CircleFeature {
   type: 'Feature'
-  geometry: { type: 'Polygon'; coordinates: LonLat[][] } | { type: 'Point'; coordinates: LonLat }
+  geometry:
+    | { type: 'Polygon'; coordinates: LonLat[][] }
+    | { type: 'MultiPolygon'; coordinates: LonLat[][][] }
+    | { type: 'Point'; coordinates: LonLat }
   properties: {
     mode: string
     radius_m?: number
@@ -144,6 +147,8 @@ export interface CircleFeature {
     type?: string
     eta_s?: number
     distance_m?: number
+    /** With a road network: the route's length. */
+    road_m?: number
   }
 }
 

@@ -1,0 +1,2 @@
+-- Issue 18: with a road network an offer keeps its route's length (docs/PROTOCOL.md §Roads: road_m).
+ALTER TABLE dispatch_offers ADD COLUMN IF NOT EXISTS road_m DOUBLE PRECISION;
