@@ -376,6 +376,47 @@ function buildPanels(
   })
 }
 
+/** MQTT over TCP, TLS and WebSocket (on the HTTP server), each socket through the MQTT gate. */
+function listenForDevices(
+  kit: Kit,
+  broker: Awaited<ReturnType<typeof createBroker>>,
+  httpServer: ApiInstance['server'],
+) {
+  const { config, edge } = kit
+  return startMqttListeners({
+    broker,
+    host: config.host,
+    tcpPort: config.mqttPort,
+    httpServer,
+    gate: edge.mqttGate,
+    httpGate: edge.httpGate,
+    connections: edge.connections,
+    quietLog: edge.quietLog,
+    maxPacketBytes: config.connections.maxPacketBytes,
+    ...(config.tls ? { tls: config.tls } : {}),
+  })
+}
+
+/** The one line that says the service runs, and where. */
+function announce(
+  config: Config,
+  logger: Logger,
+  at: { mqtt: number; http: number; mqtts: number | undefined; store: string },
+): void {
+  logger.info(
+    {
+      mqtt: at.mqtt,
+      http: at.http,
+      ...(at.mqtts ? { mqtts: at.mqtts } : {}),
+      store: at.store,
+      dataDir: config.dataDir,
+      ...(config.cluster !== undefined ? { node: config.cluster.nodeId, cluster: 'PostgreSQL' } : {}),
+      console: `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${at.http}/console/`,
+    },
+    'firecircle is running',
+  )
+}
+
 export async function startService(config: Config, deps: ServiceDeps = {}): Promise<RunningService> {
   const clock = deps.clock ?? systemClock
   const logger = deps.logger ?? createLogger(config.logLevel)
@@ -461,33 +502,16 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     })
   }
 
-  const listeners = await startMqttListeners({
-    broker,
-    host: config.host,
-    tcpPort: config.mqttPort,
-    httpServer: api.server,
-    gate: edge.mqttGate,
-    httpGate: edge.httpGate,
-    connections: edge.connections,
-    quietLog: edge.quietLog,
-    maxPacketBytes: config.connections.maxPacketBytes,
-    ...(config.tls ? { tls: config.tls } : {}),
-  })
+  const listeners = await listenForDevices(kit, broker, api.server)
   const gb26875Port =
     panels === undefined ? undefined : await panels.listen(config.host, config.gb26875!.port)
   accepting = true
-  logger.info(
-    {
-      mqtt: listeners.tcpPort,
-      http: httpPort,
-      ...(listeners.tlsPort ? { mqtts: listeners.tlsPort } : {}),
-      store: store.name,
-      dataDir: config.dataDir,
-      ...(config.cluster !== undefined ? { node: config.cluster.nodeId, cluster: 'PostgreSQL' } : {}),
-      console: `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${httpPort}/console/`,
-    },
-    'firecircle is running',
-  )
+  announce(config, logger, {
+    mqtt: listeners.tcpPort,
+    http: httpPort,
+    mqtts: listeners.tlsPort,
+    store: store.name,
+  })
 
   async function stop(deadlineMs = 4000): Promise<void> {
     const started = Date.now()
