@@ -22,6 +22,7 @@ import { createEventBus, type EventBus } from './events/index.ts'
 import { createIntake } from './intake/index.ts'
 import { createLinkage, LinkageSummaryOut } from './linkage/index.ts'
 import { createLiveness } from './liveness/index.ts'
+import { createMaintenance, registerMaintenanceRoutes } from './maintenance/index.ts'
 import { type NodeState, openClusterState, openEmbeddedState } from './node-state.ts'
 import { createPipeline } from './pipeline/index.ts'
 import { createRegistry } from './registry/index.ts'
@@ -126,6 +127,20 @@ type IntakeSide = Awaited<ReturnType<typeof buildIntakeSide>>
 async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSide) {
   const { config, clock, logger, metrics, events, state, joined } = kit
   const incidents = await createIncidentBook(state.repositories.alarms)
+  const owns = (community: string) => joined.cluster?.node.owns(community) ?? false
+  // Built before the alarm engine: the engine asks it which devices are in test mode.
+  const maintenance = createMaintenance({
+    clock,
+    events,
+    registry,
+    repository: state.repositories.maintenance,
+    settings: config.maintenance,
+    spool: state.spool,
+    logger: logger.child({ stage: 'maintenance' }),
+    metrics,
+    ...(state.cluster !== undefined ? { scope: { owns } } : {}),
+  })
+  await maintenance.start()
   const engine = createAlarmEngine({
     clock,
     events,
@@ -136,9 +151,8 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
     spool: state.spool,
     logger: logger.child({ stage: 'alarms' }),
     metrics,
-    ...(state.cluster !== undefined
-      ? { scope: { owns: (community: string) => joined.cluster?.node.owns(community) ?? false } }
-      : {}),
+    testMode: maintenance.testModes,
+    ...(state.cluster !== undefined ? { scope: { owns } } : {}),
   })
   await engine.start()
   const geometry = createDispatchGeometry({ registry, events, clock, logger, params: config.eta })
@@ -176,7 +190,7 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
     metrics,
   })
   await dispatcher.start()
-  return { incidents, engine, geometry, broker, linkage, dispatcher }
+  return { incidents, engine, geometry, broker, linkage, dispatcher, maintenance }
 }
 
 type AlarmSide = Awaited<ReturnType<typeof buildAlarmSide>>
@@ -185,7 +199,7 @@ type AlarmSide = Awaited<ReturnType<typeof buildAlarmSide>>
 function stageRoutes(
   { clock, logger, events }: Kit,
   { registry, liveness }: IntakeSide,
-  { incidents, engine, geometry, linkage, dispatcher }: AlarmSide,
+  { incidents, engine, geometry, linkage, dispatcher, maintenance }: AlarmSide,
   onStream: (stream: Stream) => void,
 ): ((api: ApiInstance) => void | Promise<void>)[] {
   return [
@@ -215,6 +229,7 @@ function stageRoutes(
     geometry.routes,
     (api) => registerOfferRoutes(api, { dispatcher, incidents, geometry, registry, clock }),
     linkage.routes,
+    (api) => registerMaintenanceRoutes(api, { maintenance, registry, clock }),
     (api) => onStream(registerStreamRoute(api, { events, registry, logger })),
   ]
 }
@@ -356,6 +371,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     // A cluster: the work goes to the other nodes at once (the leases are given up).
     await kit.joined.cluster?.leave()
     alarmSide.engine.stop()
+    alarmSide.maintenance.stop()
     alarmSide.linkage.stop()
     await alarmSide.dispatcher.stop()
     alarmSide.geometry.close()

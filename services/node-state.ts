@@ -30,6 +30,11 @@ import {
   type LivenessRepository,
 } from './liveness/index.ts'
 import {
+  createPostgresMaintenanceRepository,
+  createSqliteMaintenanceRepository,
+  type MaintenanceRepository,
+} from './maintenance/index.ts'
+import {
   createPostgresRegistryRepository,
   createSqliteRegistryRepository,
   type RegistryRepository,
@@ -54,6 +59,7 @@ export interface NodeState {
     alarms: AlarmRepository
     dispatch: DispatchRepository
     linkage: LinkageRepository
+    maintenance: MaintenanceRepository
   }
   /** What the intake and the stages append to (points; a cluster's log entries with them). */
   readonly spool: {
@@ -91,6 +97,7 @@ export function openEmbeddedState(config: Config): NodeState {
       alarms: createSqliteAlarmRepository(stateDb),
       dispatch: createSqliteDispatchRepository(stateDb),
       linkage: createSqliteLinkageRepository(stateDb),
+      maintenance: createSqliteMaintenanceRepository(stateDb),
     },
     spool,
     points: spool,
@@ -150,6 +157,7 @@ export async function openClusterState(
       alarms: createPostgresAlarmRepository(db, fence),
       dispatch: createPostgresDispatchRepository(db, fence),
       linkage: createPostgresLinkageRepository(db, fence),
+      maintenance: createPostgresMaintenanceRepository(db, fence),
     },
     spool,
     points: spool,

@@ -74,6 +74,11 @@ export interface AlarmEngineDeps {
    * communities (the others reach their owner). Without it every device is this engine's.
    */
   scope?: { owns(community: string): boolean }
+  /**
+   * Test mode (services/maintenance): a device, or its building, whose raised conditions are
+   * tests — emitted as `test.signal` and not acted on. Being offline is never a test.
+   */
+  testMode?: { inTest(device: string, building: string): boolean }
 }
 
 /** Conditions decided by device events or liveness rather than by readings. */
@@ -182,6 +187,15 @@ function silenceWatchOf(deps: Pick<AlarmEngineDeps, 'clock' | 'registry' | 'live
   })
 }
 
+/**
+ * A condition raised by a device in test mode (being offline is never a test): emitted as
+ * `test.signal` before it is stored, so it opens no incident, dispatches nobody, calls no 119
+ * and alerts no one.
+ */
+function isTest(deps: Pick<AlarmEngineDeps, 'testMode'>, place: DevicePlace, c: ConditionChange): boolean {
+  return c.active && c.type !== 'offline' && deps.testMode?.inTest(place.device, place.building) === true
+}
+
 /** Whether a community's devices are this engine's: all of them outside a cluster. */
 function ownsOf(scope: AlarmEngineDeps['scope']): (community: string) => boolean {
   return scope === undefined ? () => true : (community) => scope.owns(community)
@@ -259,6 +273,7 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
   async function apply(place: DevicePlace, c: ConditionChange): Promise<void> {
     const now = clock.now()
     const spec = CONDITIONS[c.type]
+    if (isTest(deps, place, c)) return void events.emit('test.signal', signalOf(place, c, now, undefined))
     if (c.active) {
       if (!(await conditions.raise(place.device, c.type, now, c.value, c.threshold))) return
       signals.inc({ class: spec.class, condition: c.type })
@@ -266,8 +281,7 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
     let incident: string | undefined
     if (spec.level === 'alarm')
       incident = c.active ? await flow.raised(place, c, now) : await flow.cleared(place, c, now)
-    const signal = signalOf(place, c, now, incident)
-    events.emit('signal', signal)
+    events.emit('signal', signalOf(place, c, now, incident))
   }
 
   async function applyAll(place: DevicePlace, changes: ConditionChange[]): Promise<void> {

@@ -100,8 +100,22 @@ export const Responsible = Type.Object(
   { additionalProperties: false },
 )
 
+export const MaintenanceParty = Type.Object(
+  {
+    name: Text('the maintenance contractor (维保单位) that repairs the building’s devices'),
+    phone: Type.Optional(Type.String({ minLength: 1, maxLength: 40 })),
+  },
+  { additionalProperties: false, description: 'work orders of the building are assigned to it at once' },
+)
+
 export const BuildingIn = Type.Object(
-  { id: Id, name: Text('building name'), location: LonLat, responsible: Responsible },
+  {
+    id: Id,
+    name: Text('building name'),
+    location: LonLat,
+    responsible: Responsible,
+    maintenance: Type.Optional(MaintenanceParty),
+  },
   { additionalProperties: false },
 )
 
@@ -116,6 +130,12 @@ export const BuildingOut = Type.Object({
     phone: Type.Optional(Type.String()),
     webhook: Type.Optional(Type.String()),
   }),
+  maintenance: Type.Optional(
+    Type.Object(
+      { name: Type.String(), phone: Type.Optional(Type.String()) },
+      { description: 'the maintenance party' },
+    ),
+  ),
   createdAt: IsoTime,
 })
 

@@ -48,6 +48,7 @@ export function buildingView(b: Building): Static<typeof BuildingOut> {
     community: b.community,
     street: b.street,
     responsible: b.responsible,
+    ...(b.maintenance !== undefined ? { maintenance: b.maintenance } : {}),
     createdAt: iso(b.createdAt),
   }
 }
