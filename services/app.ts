@@ -297,6 +297,13 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     metricsRegistry: metrics,
     logger,
     clock,
+    deviceTests: (id) => {
+      const d = registry.device(id)
+      const t = alarmSide.maintenance.testModes
+      const lastTest = t.lastTest(id)
+      const mode = d === undefined ? undefined : (t.of(`device:${id}`) ?? t.of(`building:${d.building}`))
+      return { ...(lastTest ? { lastTest } : {}), ...(mode ? { testModeUntil: mode.until } : {}) }
+    },
     routes: [
       ...(state.cluster !== undefined
         ? [

@@ -22,8 +22,10 @@ import { registerRegistryRoutes } from './routes/registry/index.ts'
 import { registerTelemetryRoutes } from './routes/telemetry.ts'
 import type { ApiInstance, Readiness } from './types.ts'
 import { validatorCompiler } from './validation.ts'
+import type { DeviceTests } from './views.ts'
 
 export type { ApiInstance, Readiness } from './types.ts'
+export type { DeviceTests } from './views.ts'
 
 export interface ApiDeps {
   registry: Registry
@@ -44,6 +46,8 @@ export interface ApiDeps {
   routes?: ReadonlyArray<(api: ApiInstance) => void | Promise<void>>
   /** Routes outside /api and without auth: the duty officer console's static assets. */
   site?: ReadonlyArray<(app: FastifyInstance) => void>
+  /** A device's tests for GET /api/devices/{id}: its last test signal and its test mode (maintenance). */
+  deviceTests?: DeviceTests
   /** Largest request body in bytes (default 1 MiB; POST /api/communities allows 8 MiB). */
   bodyLimit?: number
 }
@@ -97,7 +101,11 @@ export async function createApi(opts: ApiDeps): Promise<ApiInstance> {
   await app.register(
     async (api) => {
       installAuth(api, registry)
-      registerRegistryRoutes(api, { registry, liveness })
+      registerRegistryRoutes(api, {
+        registry,
+        liveness,
+        ...(opts.deviceTests ? { deviceTests: opts.deviceTests } : {}),
+      })
       registerTelemetryRoutes(api, { registry, telemetryStore, clock, logger })
       for (const routes of opts.routes ?? []) await routes(api)
     },

@@ -213,6 +213,13 @@ export const DeviceOut = Type.Object({
   enabled: Type.Boolean(),
   createdAt: IsoTime,
   ...liveStateFields,
+  lastTest: Type.Optional(
+    Type.Object(
+      { at: IsoTime, signal: Type.String({ description: 'the condition it would have raised, or `test`' }) },
+      { description: 'the last signal the device sent in test mode, or its last `test` event' },
+    ),
+  ),
+  testModeUntil: Type.Optional(IsoTime),
 })
 
 export const DeviceQuery = Type.Object({

@@ -71,7 +71,17 @@ export function liveStateView(s: DeviceLiveState | undefined): Static<typeof Liv
   return out
 }
 
-export function deviceView(d: Device, state: DeviceLiveState | undefined): Static<typeof DeviceOut> {
+/** What the maintenance stage knows of a device's tests (times in ms). */
+export type DeviceTests = (device: string) => {
+  lastTest?: { at: number; signal: string }
+  testModeUntil?: number
+}
+
+export function deviceView(
+  d: Device,
+  state: DeviceLiveState | undefined,
+  tests?: ReturnType<DeviceTests>,
+): Static<typeof DeviceOut> {
   const out: Static<typeof DeviceOut> = {
     id: d.id,
     kind: d.kind,
@@ -86,6 +96,9 @@ export function deviceView(d: Device, state: DeviceLiveState | undefined): Stati
   if (d.floor !== undefined) out.floor = d.floor
   if (d.gateway !== undefined) out.gateway = d.gateway
   if (d.thresholds !== undefined) out.thresholds = d.thresholds
+  if (tests?.lastTest !== undefined)
+    out.lastTest = { at: iso(tests.lastTest.at), signal: tests.lastTest.signal }
+  if (tests?.testModeUntil !== undefined) out.testModeUntil = iso(tests.testModeUntil)
   return out
 }
 

@@ -126,6 +126,9 @@ const ActionBodies: Record<WorkOrderAction, ReturnType<typeof Type.Object>> = {
   verify: Type.Object({ note: Note }, { additionalProperties: false }),
   reopen: Type.Object({ note: Note }, { additionalProperties: false }),
 }
+/** A note is optional, and so is the body (none, or `null`, as the incident actions take). */
+const optionalBody = (action: WorkOrderAction) =>
+  action === 'assign' ? ActionBodies[action] : Type.Optional(Type.Union([ActionBodies[action], Type.Null()]))
 
 const MAGIC: { type: string; test: (b: Buffer) => boolean }[] = [
   { type: 'image/jpeg', test: (b) => b.length > 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff },
@@ -279,7 +282,7 @@ export function registerMaintenanceRoutes(api: ApiInstance, deps: MaintenanceRou
           tags: ['maintenance'],
           summary: `The loop: ${action} (a transition the lifecycle refuses is a 409)`,
           params: IdParams,
-          body: action === 'assign' ? ActionBodies[action] : Type.Optional(ActionBodies[action]),
+          body: optionalBody(action),
           response: { 200: WorkOrderOut, ...errors(400, 401, 403, 404, 409) },
         },
       },

@@ -15,7 +15,10 @@ import type { ApiInstance } from '../../types.ts'
 import { deviceView } from '../../views.ts'
 import { page, type RegistryRoutesDeps, streetOfCommunity } from './common.ts'
 
-export function registerDeviceRoutes(api: ApiInstance, { registry, liveness }: RegistryRoutesDeps): void {
+export function registerDeviceRoutes(
+  api: ApiInstance,
+  { registry, liveness, deviceTests }: RegistryRoutesDeps,
+): void {
   const streetOf = streetOfCommunity(registry)
 
   api.post(
@@ -69,7 +72,7 @@ export function registerDeviceRoutes(api: ApiInstance, { registry, liveness }: R
       config: { role: 'officer' },
       schema: {
         tags: ['registry'],
-        summary: 'A device’s record and live state (online, last seen, battery, last rejection)',
+        summary: 'A device’s record and live state (online, last seen, battery, last rejection, last test)',
         params: IdParams,
         response: { 200: DeviceOut, ...errors(401, 403, 404) },
       },
@@ -78,7 +81,7 @@ export function registerDeviceRoutes(api: ApiInstance, { registry, liveness }: R
       const d = registry.device(request.params.id)
       if (d === undefined) throw notRegistered(`device ${request.params.id} is not registered`)
       assertInScope(callerOf(request), d, `device ${d.id}`)
-      return deviceView(d, liveness.get(d.id))
+      return deviceView(d, liveness.get(d.id), deviceTests?.(d.id))
     },
   )
 
