@@ -88,6 +88,7 @@ const EVENT_CONDITIONS: ReadonlySet<ConditionType> = new Set([
   'fault',
   'tamper',
   'offline',
+  'link_lost',
 ])
 
 const RAISES: Partial<Record<DeviceEvent['type'], ConditionType>> = {
@@ -196,6 +197,37 @@ function isTest(deps: Pick<AlarmEngineDeps, 'testMode'>, place: DevicePlace, c: 
   return c.active && c.type !== 'offline' && deps.testMode?.inTest(place.device, place.building) === true
 }
 
+/** A device's rule memory and rules, made at its first reading and kept while its thresholds stay. */
+function runtimeOf(
+  runtimes: Map<string, DeviceRuntime>,
+  conditions: Pick<DeviceConditions, 'types'>,
+  device: string,
+  kind: DeviceKind,
+  thresholds: Record<string, number> | undefined,
+): DeviceRuntime {
+  let rt = runtimes.get(device)
+  if (rt === undefined) {
+    const memory = newDetectorMemory(kind)
+    // Conditions from readings that were active before a restart stay active until a
+    // reading clears them.
+    for (const c of conditions.types(device)) if (!EVENT_CONDITIONS.has(c)) memory.active.add(c)
+    rt = { memory, rules: effectiveRules(kind, thresholds), thresholds }
+    runtimes.set(device, rt)
+  } else if (rt.thresholds !== thresholds) {
+    rt.rules = effectiveRules(kind, thresholds)
+    rt.thresholds = thresholds
+  }
+  return rt
+}
+
+/**
+ * The devices whose readings a gateway carries: a gateway that misses its supervision (offline
+ * by its last will or by silence) takes their link with it — `link_lost` trouble on each.
+ */
+async function behindGateway(registry: Pick<Registry, 'listDevices'>, gateway: string): Promise<Device[]> {
+  return (await registry.listDevices({ gateway }, { limit: 10_000, offset: 0 })).items
+}
+
 /** Whether a community's devices are this engine's: all of them outside a cluster. */
 function ownsOf(scope: AlarmEngineDeps['scope']): (community: string) => boolean {
   return scope === undefined ? () => true : (community) => scope.owns(community)
@@ -221,25 +253,8 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
   const newSilenceWatch = () => silenceWatchOf(deps)
   let silence = newSilenceWatch()
 
-  function runtime(
-    device: string,
-    kind: DeviceKind,
-    thresholds: Record<string, number> | undefined,
-  ): DeviceRuntime {
-    let rt = runtimes.get(device)
-    if (rt === undefined) {
-      const memory = newDetectorMemory(kind)
-      // Conditions from readings that were active before a restart stay active until a
-      // reading clears them.
-      for (const c of conditions.types(device)) if (!EVENT_CONDITIONS.has(c)) memory.active.add(c)
-      rt = { memory, rules: effectiveRules(kind, thresholds), thresholds }
-      runtimes.set(device, rt)
-    } else if (rt.thresholds !== thresholds) {
-      rt.rules = effectiveRules(kind, thresholds)
-      rt.thresholds = thresholds
-    }
-    return rt
-  }
+  const runtime = (device: string, kind: DeviceKind, thresholds: Record<string, number> | undefined) =>
+    runtimeOf(runtimes, conditions, device, kind, thresholds)
 
   const verifications = createVerifications({
     clock,
@@ -319,6 +334,9 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
     queue
       .run(async () => {
         await apply(placeOf(d), { type: 'offline', active: !s.online, ts: s.since ?? clock.now() })
+        if (d.kind === 'gateway')
+          for (const x of await behindGateway(registry, d.id))
+            await apply(placeOf(x), { type: 'link_lost', active: !s.online, ts: s.since ?? clock.now() })
         if (s.online && !silence.watching(s.device)) silence.watch(s.device, s.lastSeen ?? clock.now())
       })
       .catch(fail('device state'))

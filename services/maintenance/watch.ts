@@ -76,6 +76,8 @@ export function createWatch({ clock, desk, falseAlarms, settings, enqueue }: Wat
     grace.delete(key)
     const s = active.get(key)
     if (s === undefined || desk.ofCondition(s.device, s.condition) !== undefined) return
+    // Silent because its gateway is: the gateway's order covers it.
+    if (s.condition === 'offline' && active.has(keyOf(s.device, 'link_lost'))) return
     await desk.open(
       {
         kind: s.class === 'supervisory' ? 'supervisory' : 'trouble',
@@ -132,6 +134,8 @@ export function createWatch({ clock, desk, falseAlarms, settings, enqueue }: Wat
     async signal(s) {
       if (s.class !== 'trouble' && s.class !== 'supervisory') return
       const key = keyOf(s.device, s.condition)
+      // A device behind a gateway that went quiet is the gateway's order, not one order each.
+      if (s.condition === 'link_lost') return void (s.active ? active.set(key, s) : active.delete(key))
       await (s.active ? raised(s, key) : cleared(s, key))
     },
     async incident(e) {

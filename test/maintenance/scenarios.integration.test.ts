@@ -39,7 +39,15 @@ interface Step {
   testMode?: { device?: string; building?: string; minutes: number }
   endTestMode?: { device?: string; building?: string }
   restart?: boolean
-  check?: { orders?: number; order?: OrderCheck; inTest?: Record<string, boolean>; incidents?: number }
+  status?: { device: string; online: boolean }
+  check?: {
+    orders?: number
+    order?: OrderCheck
+    inTest?: Record<string, boolean>
+    incidents?: number
+    /** The device's active conditions (the alarm engine's). */
+    conditions?: Record<string, string[]>
+  }
 }
 
 interface ExpectedOrder {
@@ -95,6 +103,14 @@ async function checkStep(w: MaintenanceWorld, step: Step): Promise<void> {
         `overdue ${when}`,
       ).toBe(c.order.overdue)
   }
+  for (const [device, want] of Object.entries(c.conditions ?? {}))
+    expect(
+      w.engine
+        .conditions(device)
+        .map((x) => x.condition)
+        .sort(),
+      `${device}'s conditions ${when}`,
+    ).toEqual([...want].sort())
   for (const [device, want] of Object.entries(c.inTest ?? {})) {
     const d = w.registry.device(device)!
     expect(w.maintenance.testModes.inTest(d.id, d.building), `${device} in test ${when}`).toBe(want)
@@ -104,6 +120,7 @@ async function checkStep(w: MaintenanceWorld, step: Step): Promise<void> {
 async function runStep(w: MaintenanceWorld, step: Step): Promise<void> {
   if (step.reading) await w.reading(step.reading.device, step.reading.values)
   if (step.event) await w.event(step.event.device, step.event.type)
+  if (step.status) await w.status(step.status.device, step.status.online)
   if (step.report) await w.maintenance.report(step.report, 'officer:grid-1')
   if (step.testMode)
     await w.maintenance.testModes.set(targetOf(w, step.testMode), step.testMode.minutes, 'officer:o1')
