@@ -134,6 +134,7 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
     events,
     registry,
     repository: state.repositories.maintenance,
+    conditions: state.repositories.alarms,
     settings: config.maintenance,
     spool: state.spool,
     logger: logger.child({ stage: 'maintenance' }),

@@ -4,7 +4,7 @@
  * takes the officers' actions. Every reaction and action runs through one serial queue.
  */
 import type { Registry as Metrics } from 'prom-client'
-import type { AlarmEvents } from '../alarms/index.ts'
+import { type AlarmEvents, CONDITIONS, type ConditionRepository, type SignalEvent } from '../alarms/index.ts'
 import type { IntakeEvents } from '../intake/index.ts'
 import type { Registry } from '../registry/index.ts'
 import { type Clock, createSerialQueue, type EventBus, type Logger } from '../shared/index.ts'
@@ -27,6 +27,11 @@ export interface MaintenanceDeps {
   metrics: Metrics
   /** In a cluster: the communities whose work this node owns now (all of them without it). */
   scope?: { owns(community: string): boolean }
+  /**
+   * The alarm engine's stored conditions: at start the trouble and supervisory ones are watched
+   * again from their `since`, so that a restart inside the grace still opens the order.
+   */
+  conditions?: Pick<ConditionRepository, 'loadConditions'>
 }
 
 export interface Maintenance {
@@ -102,6 +107,33 @@ function actionOn(
   }
 }
 
+/** The stored trouble and supervisory conditions of the owned communities, as the signals that raised them. */
+async function storedSignals(
+  deps: MaintenanceDeps,
+  owns: (community: string) => boolean,
+): Promise<SignalEvent[]> {
+  const out: SignalEvent[] = []
+  for (const c of (await deps.conditions?.loadConditions()) ?? []) {
+    const spec = CONDITIONS[c.condition]
+    const d = deps.registry.device(c.device)
+    if (d === undefined || !owns(d.community) || (spec.class !== 'trouble' && spec.class !== 'supervisory'))
+      continue
+    out.push({
+      device: d.id,
+      kind: d.kind,
+      building: d.building,
+      community: d.community,
+      street: d.street,
+      condition: c.condition,
+      class: spec.class,
+      level: spec.level,
+      active: true,
+      at: c.since,
+    })
+  }
+  return out
+}
+
 export function createMaintenance(deps: MaintenanceDeps): Maintenance {
   const { clock, events, repository, settings, logger } = deps
   const queue = createSerialQueue()
@@ -120,6 +152,7 @@ export function createMaintenance(deps: MaintenanceDeps): Maintenance {
         watch.stop()
         await desk.load()
         watch.resume(desk.all())
+        for (const s of await storedSignals(deps, owns)) await watch.signal(s)
         await testModes.start()
       })
       events.on(owner, 'signal', (s) => {

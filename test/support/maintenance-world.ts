@@ -5,6 +5,7 @@
  */
 import client from 'prom-client'
 import type { SignalEvent } from '../../services/alarms/events.ts'
+import { createSqliteAlarmRepository } from '../../services/alarms/repository-sqlite.ts'
 import {
   createMaintenance,
   createSqliteMaintenanceRepository,
@@ -42,6 +43,7 @@ export async function createMaintenanceWorld(
     events: world.events,
     registry: world.registry,
     repository: createSqliteMaintenanceRepository(world.db),
+    conditions: createSqliteAlarmRepository(world.db),
     settings: { ...DEFAULT_MAINTENANCE_SETTINGS, ...opts.settings },
     spool: world.spool,
     logger: createLogger('silent'),
