@@ -107,6 +107,38 @@ describe('the work-order queue in the console', () => {
     expect((await stateOf(trouble)).history.at(-1)).toMatchObject({ status: 'verified', actor: 'device' })
   })
 
+  it('puts a device and its building in test mode from the incident view, and ends it', async () => {
+    const h = await registerDevice(svc.api, { id: 'f7-heat', kind: 'heat', building: 'factory-7' })
+    await registerDevice(svc.api, { id: 'f7-smoke', kind: 'smoke', building: 'factory-7' })
+    const heat = await connectAs(svc.mqttUrl, h.id, h.secret)
+    await heat.publishAsync('dev/f7-heat/telemetry', JSON.stringify({ values: { temperature: 80 } }), {
+      qos: 1,
+    })
+    await heat.endAsync()
+    const incident = await until(
+      async () => (await svc.api.get('/api/incidents?status=open')).body.items?.[0],
+      'fire',
+    )
+    await page.goto(`${svc.base}/console/#/incident/${incident.id}`)
+    await page.getByRole('button', { name: 'Test mode for f7-smoke' }).click()
+    await page.locator('li[data-device="f7-smoke"] [data-test-mode="on"]').waitFor()
+    expect((await svc.api.get('/api/devices/f7-smoke')).body.testModeUntil).toBe(
+      new Date(clock.now() + 30 * 60_000).toISOString(),
+    )
+    await page.getByRole('button', { name: 'End test mode of f7-smoke' }).click()
+    await page.locator('li[data-device="f7-smoke"] [data-test-mode="off"]').waitFor()
+    expect((await svc.api.get('/api/devices/f7-smoke')).body.testModeUntil).toBeUndefined()
+    await page.getByRole('button', { name: 'Test mode for factory-7' }).click()
+    await expect
+      .poll(async () => (await svc.api.get('/api/devices/f7-heat')).body.testModeUntil)
+      .toBeDefined()
+    await page.getByRole('button', { name: 'End test mode of factory-7' }).click()
+    await expect
+      .poll(async () => (await svc.api.get('/api/devices/f7-heat')).body.testModeUntil)
+      .toBeUndefined()
+    await page.goto(`${svc.base}/console/#/work-orders`)
+  })
+
   it('runs a hazard through assign, done and verify from the page', async () => {
     await order(hazardId).getByLabel('Assignee').fill('o-xx')
     await order(hazardId).getByRole('button', { name: 'Assign' }).click()

@@ -62,7 +62,7 @@ export function registerDeviceRoutes(
       }
       const filter = { ...scopedFilter(caller, request.query, streetOf), building, kind, gateway }
       const p = await registry.listDevices(filter, page(request.query))
-      return { ...p, items: p.items.map((d) => deviceView(d, liveness.get(d.id))) }
+      return { ...p, items: p.items.map((d) => deviceView(d, liveness.get(d.id), deviceTests?.(d.id))) }
     },
   )
 
