@@ -12,7 +12,7 @@ import {
   registerDeviceHealthRoute,
   registerIncidentRoutes,
 } from './alarms/index.ts'
-import { type ApiInstance, createApi } from './api/index.ts'
+import { type ApiInstance, createApi, type DeviceTests } from './api/index.ts'
 import { createBroker, type Publish, startMqttListeners } from './broker/index.ts'
 import { type ClusterJoin, joinCluster, registerClusterSide, scopedReplies } from './cluster-wiring.ts'
 import { type Config, ConfigError } from './config/index.ts'
@@ -22,10 +22,10 @@ import { createEventBus, type EventBus } from './events/index.ts'
 import { createIntake } from './intake/index.ts'
 import { createLinkage, LinkageSummaryOut } from './linkage/index.ts'
 import { createLiveness } from './liveness/index.ts'
-import { createMaintenance, registerMaintenanceRoutes } from './maintenance/index.ts'
+import { createMaintenance, type Maintenance, registerMaintenanceRoutes } from './maintenance/index.ts'
 import { type NodeState, openClusterState, openEmbeddedState } from './node-state.ts'
 import { createPipeline } from './pipeline/index.ts'
-import { createRegistry } from './registry/index.ts'
+import { createRegistry, type Registry } from './registry/index.ts'
 import { type Clock, createLogger, type Logger, systemClock } from './shared/index.ts'
 import { createTelemetryStore, type TelemetryStore } from './store/index.ts'
 import { registerStreamRoute, type Stream } from './stream/index.ts'
@@ -235,6 +235,27 @@ function stageRoutes(
   ]
 }
 
+/** What GET /api/devices/{id} shows of a device's tests: the last one, test mode, the monthly test due. */
+function deviceTestsOf(
+  registry: Pick<Registry, 'device'>,
+  maintenance: Pick<Maintenance, 'testModes'>,
+  clock: Clock,
+): DeviceTests {
+  return (id) => {
+    const d = registry.device(id)
+    const t = maintenance.testModes
+    const lastTest = t.lastTest(id)
+    const mode = d === undefined ? undefined : (t.of(`device:${id}`) ?? t.of(`building:${d.building}`))
+    // GB 50440: simulated fire transmissions every month; none in 31 days is flagged.
+    const since = lastTest?.at ?? d?.createdAt ?? clock.now()
+    return {
+      ...(lastTest ? { lastTest } : {}),
+      ...(mode ? { testModeUntil: mode.until } : {}),
+      monthlyTestDue: clock.now() - since > 31 * 24 * 3600_000,
+    }
+  }
+}
+
 /** The state store: PostgreSQL for a node of a cluster, SQLite in FC_DATA_DIR otherwise. */
 function openState(
   config: Config,
@@ -298,13 +319,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     metricsRegistry: metrics,
     logger,
     clock,
-    deviceTests: (id) => {
-      const d = registry.device(id)
-      const t = alarmSide.maintenance.testModes
-      const lastTest = t.lastTest(id)
-      const mode = d === undefined ? undefined : (t.of(`device:${id}`) ?? t.of(`building:${d.building}`))
-      return { ...(lastTest ? { lastTest } : {}), ...(mode ? { testModeUntil: mode.until } : {}) }
-    },
+    deviceTests: deviceTestsOf(registry, alarmSide.maintenance, clock),
     routes: [
       ...(state.cluster !== undefined
         ? [

@@ -220,6 +220,11 @@ export const DeviceOut = Type.Object({
     ),
   ),
   testModeUntil: Type.Optional(IsoTime),
+  monthlyTestDue: Type.Optional(
+    Type.Boolean({
+      description: 'no test signal in 31 days (GB 50440: 2 simulated fire transmissions a month)',
+    }),
+  ),
 })
 
 export const DeviceQuery = Type.Object({

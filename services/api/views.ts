@@ -75,6 +75,8 @@ export function liveStateView(s: DeviceLiveState | undefined): Static<typeof Liv
 export type DeviceTests = (device: string) => {
   lastTest?: { at: number; signal: string }
   testModeUntil?: number
+  /** No test signal in the last 31 days (nor since it was registered, if that is longer ago). */
+  monthlyTestDue?: boolean
 }
 
 export function deviceView(
@@ -99,6 +101,7 @@ export function deviceView(
   if (tests?.lastTest !== undefined)
     out.lastTest = { at: iso(tests.lastTest.at), signal: tests.lastTest.signal }
   if (tests?.testModeUntil !== undefined) out.testModeUntil = iso(tests.testModeUntil)
+  if (tests?.monthlyTestDue !== undefined) out.monthlyTestDue = tests.monthlyTestDue
   return out
 }
 

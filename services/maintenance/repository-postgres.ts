@@ -129,6 +129,22 @@ export function createPostgresMaintenanceRepository(
             [m.target, m.community, m.until, m.startedAt, m.actor],
           )
         }),
+      async lastTests() {
+        const o = owned(1)
+        const r = await db.query<{ device: string; at: string; signal: string }>(
+          `SELECT device, at, signal FROM device_tests WHERE true${o.sql} ORDER BY device`,
+          o.values,
+        )
+        return r.rows.map((x) => ({ device: x.device, at: Number(x.at), signal: x.signal }))
+      },
+      putLastTest: (device, community, at, signal) =>
+        write(community, async (c) => {
+          await c.query(
+            `INSERT INTO device_tests (device, community, at, signal) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (device) DO UPDATE SET community = excluded.community, at = excluded.at, signal = excluded.signal`,
+            [device, community, at, signal],
+          )
+        }),
       remove: (target, community) =>
         write(community, async (c) => {
           await c.query('DELETE FROM test_modes WHERE target = $1', [target])

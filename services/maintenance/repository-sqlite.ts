@@ -53,6 +53,12 @@ export function createSqliteMaintenanceRepository(db: SqliteDb): MaintenanceRepo
     'INSERT OR REPLACE INTO test_modes (target, community, until_at, started_at, actor) VALUES (?, ?, ?, ?, ?)',
   )
   const removeMode = db.prepare('DELETE FROM test_modes WHERE target = ?')
+  const lastTests = db.prepare<[], { device: string; at: number; signal: string }>(
+    'SELECT device, at, signal FROM device_tests ORDER BY device',
+  )
+  const putTest = db.prepare(
+    'INSERT OR REPLACE INTO device_tests (device, community, at, signal) VALUES (?, ?, ?, ?)',
+  )
   const insertWithPhoto = db.transaction((values: unknown[], id: string, p: Photo | undefined) => {
     insertOrder.run(...values)
     if (p !== undefined) insertPhoto.run(id, p.type, p.data)
@@ -98,6 +104,9 @@ export function createSqliteMaintenanceRepository(db: SqliteDb): MaintenanceRepo
       all: () => settled(() => allModes.all().map(testModeOf)),
       put: (m) => settled(() => void putMode.run(m.target, m.community, m.until, m.startedAt, m.actor)),
       remove: (target) => settled(() => void removeMode.run(target)),
+      lastTests: () => settled(() => lastTests.all()),
+      putLastTest: (device, community, at, signal) =>
+        settled(() => void putTest.run(device, community, at, signal)),
     },
   }
 }

@@ -44,6 +44,9 @@ export interface FalseAlarmRepository {
 
 export interface TestModeRepository {
   all(): Promise<TestMode[]>
+  /** The last test signal of each device (of the partitions owned). */
+  lastTests(): Promise<{ device: string; at: number; signal: string }[]>
+  putLastTest(device: string, community: string, at: number, signal: string): Promise<void>
   put(mode: TestMode): Promise<void>
   remove(target: string, community: string): Promise<void>
 }

@@ -161,9 +161,12 @@ export function createMaintenance(deps: MaintenanceDeps): Maintenance {
       events.on(owner, 'incident', (e) => {
         if (owns(e.incident.community)) queue.run(() => watch.incident(e)).catch(fail('incident'))
       })
-      events.on(owner, 'test.signal', (t) => testModes.recordTest(t.device, t.condition, t.at))
+      events.on(owner, 'test.signal', (t) => {
+        if (owns(t.community)) testModes.recordTest(t.device, t.community, t.condition, t.at)
+      })
       events.on(owner, 'device.event', (e) => {
-        if (e.type === 'test') testModes.recordTest(e.device, 'test', e.receivedAt)
+        if (e.type === 'test' && owns(e.community))
+          testModes.recordTest(e.device, e.community, 'test', e.receivedAt)
       })
       logger.info({ active: desk.all().length }, 'maintenance started')
     },

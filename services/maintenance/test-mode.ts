@@ -29,7 +29,8 @@ export interface TestModes {
   /** Whether the device (or its building) is in test mode now. */
   inTest(device: string, building: string): boolean
   of(target: string): TestMode | undefined
-  recordTest(device: string, signal: string, at: number): void
+  /** Keep a device's test signal as its last (stored, so it survives a restart). */
+  recordTest(device: string, community: string, signal: string, at: number): void
   lastTest(device: string): LastTest | undefined
 }
 
@@ -78,6 +79,8 @@ export function createTestModes(deps: {
       timers.clear()
       modes.clear()
       for (const m of await repository.all()) keep(m)
+      lastTests.clear()
+      for (const t of await repository.lastTests()) lastTests.set(t.device, { at: t.at, signal: t.signal })
     },
     stop() {
       for (const t of timers.values()) t.cancel()
@@ -103,8 +106,9 @@ export function createTestModes(deps: {
     },
     inTest: (device, building) => on(`device:${device}`) || on(`building:${building}`),
     of: (target) => (on(target) ? modes.get(target) : undefined),
-    recordTest(device, signal, at) {
+    recordTest(device, community, signal, at) {
       lastTests.set(device, { at, signal })
+      deps.enqueue(() => repository.putLastTest(device, community, at, signal))
     },
     lastTest: (device) => lastTests.get(device),
   }

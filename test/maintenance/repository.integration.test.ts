@@ -146,6 +146,9 @@ describe.each([
       actor: 'o2',
     })
     await repo.testModes.remove('building:factory-7', 'xixiang-01')
+    await repo.testModes.putLastTest('shop-smoke', 'xinan-01', T, 'smoke')
+    await repo.testModes.putLastTest('shop-smoke', 'xinan-01', T + 7, 'test')
+    await repo.testModes.putLastTest('f7-heat', 'xixiang-01', T + 3, 'heat_fixed')
 
     const again = await s.reopen()
     expect(await again.orders.get('wo-1')).toEqual(moved)
@@ -163,6 +166,10 @@ describe.each([
     expect(await again.falseAlarms.countSince('shop-12', T)).toBe(2)
     expect(await again.falseAlarms.countSince('shop-12', T + 1)).toBe(1)
     expect(await again.falseAlarms.countSince('factory-7', 0)).toBe(0)
+    expect(await again.testModes.lastTests()).toEqual([
+      { device: 'f7-heat', at: T + 3, signal: 'heat_fixed' },
+      { device: 'shop-smoke', at: T + 7, signal: 'test' },
+    ])
     expect(await again.testModes.all()).toEqual([
       { target: 'device:shop-smoke', community: 'xinan-01', until: T + 60_000, startedAt: T, actor: 'o1' },
     ])
@@ -184,6 +191,7 @@ describe('the partitioned PostgreSQL maintenance repository', () => {
     const db = await pg.database()
     cleanups.push(() => db.close())
     const { fence, repo, later } = await partitioned(db)
+    const refused = (p: Promise<unknown>) => expect(p).rejects.toMatchObject({ code: 'partition_moved' })
     await fence.acquire(['xixiang-01', 'xinan-01'], T + 60_000)
     await repo.orders.insert(order('wo-n'))
     await repo.orders.insert(
@@ -204,13 +212,16 @@ describe('the partitioned PostgreSQL maintenance repository', () => {
       actor: 'o',
     })
 
+    await repo.testModes.putLastTest('a', 'xinan-01', T, 'test')
+    await repo.testModes.putLastTest('b', 'xixiang-01', T, 'test')
     fence.release(['xinan-01'])
+    expect((await repo.testModes.lastTests()).map((t) => t.device)).toEqual(['b'])
+    await refused(repo.testModes.putLastTest('a', 'xinan-01', T + 1, 'smoke'))
     expect((await repo.orders.active()).map((o) => o.id)).toEqual(['wo-x'])
     expect((await repo.testModes.all()).map((m) => m.target)).toEqual(['device:b'])
     // Reads of one order answer for every partition.
     expect((await repo.orders.get('wo-n'))?.id).toBe('wo-n')
 
-    const refused = (p: Promise<unknown>) => expect(p).rejects.toMatchObject({ code: 'partition_moved' })
     await refused(repo.orders.update({ ...order('wo-n'), status: 'done' }))
     await refused(repo.orders.insert(order('wo-n2')))
     await refused(repo.falseAlarms.add('inc-9', 'shop-12', 'xinan-01', T))

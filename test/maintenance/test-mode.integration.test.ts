@@ -101,6 +101,7 @@ describe('test mode', () => {
       return r.lastTest ? r : undefined
     }, 'lastTest')
     expect(d.lastTest).toEqual({ at: new Date(clock.now()).toISOString(), signal: 'device_alarm' })
+    expect(d.monthlyTestDue).toBe(false)
     expect(d.testModeUntil).toBe(on.until)
     expect(await incidents()).toEqual([])
 
@@ -147,5 +148,23 @@ describe('test mode', () => {
       async () => (await incidents()).find((i) => i.devices.some((x) => x.device === 'f7-heat-c')),
       'the incident after the test mode ended',
     )
+  })
+
+  it('flags a device with no test signal in 31 days', async () => {
+    clock.advance(31 * 24 * 3600_000 - 120_000)
+    expect(must(await svc.api.get('/api/devices/f7-heat-b'), 200).monthlyTestDue).toBe(false)
+    // The monthly simulated fire transmission of f7-heat-c: a `test` event, outside test mode.
+    await devices['f7-heat-c']!.publishAsync('dev/f7-heat-c/event', JSON.stringify({ type: 'test' }), {
+      qos: 1,
+    })
+    await until(
+      async () => (await svc.api.get('/api/devices/f7-heat-c')).body.lastTest?.signal === 'test',
+      'the test event',
+    )
+    clock.advance(120_000)
+    expect(must(await svc.api.get('/api/devices/f7-heat-b'), 200).monthlyTestDue).toBe(true)
+    expect(must(await svc.api.get('/api/devices/f7-heat-c'), 200).monthlyTestDue).toBe(false)
+    const tests = stream.events.filter((e) => e.event === 'test' && e.data.device === 'f7-heat-c')
+    expect(tests.at(-1)?.data).toMatchObject({ signal: 'test', building: 'factory-7' })
   })
 })

@@ -42,3 +42,10 @@ CREATE TABLE IF NOT EXISTS test_modes (
   started_at INTEGER NOT NULL,
   actor TEXT NOT NULL
 );
+-- The last test signal of each device (GB 50440: at least 2 simulated fire transmissions a month).
+CREATE TABLE IF NOT EXISTS device_tests (
+  device TEXT PRIMARY KEY,
+  community TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  signal TEXT NOT NULL
+);
