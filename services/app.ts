@@ -12,7 +12,7 @@ import {
   registerDeviceHealthRoute,
   registerIncidentRoutes,
 } from './alarms/index.ts'
-import { type ApiInstance, createApi } from './api/index.ts'
+import { type ApiInstance, createApi, type DeviceTests } from './api/index.ts'
 import { createBroker, type Publish, startMqttListeners } from './broker/index.ts'
 import { type ClusterJoin, joinCluster, registerClusterSide, scopedReplies } from './cluster-wiring.ts'
 import { type Config, ConfigError } from './config/index.ts'
@@ -29,10 +29,11 @@ import { createIntake } from './intake/index.ts'
 import { createLinkage, LinkageSummaryOut } from './linkage/index.ts'
 import { createLiveness } from './liveness/index.ts'
 import { createChirpstack } from './lpwan/index.ts'
+import { createMaintenance, type Maintenance, registerMaintenanceRoutes } from './maintenance/index.ts'
 import { type NodeState, openClusterState, openEmbeddedState } from './node-state.ts'
 import { createPanels } from './panels/index.ts'
 import { createPipeline } from './pipeline/index.ts'
-import { createGuessingThrottle, createRegistry } from './registry/index.ts'
+import { createGuessingThrottle, createRegistry, type Registry } from './registry/index.ts'
 import { loadRoadNetwork, RoadFileError, type RoadNetwork, roadProfiles } from './roads/index.ts'
 import {
   type Clock,
@@ -210,6 +211,21 @@ async function loadRoads(config: Config, logger: Logger): Promise<RoadNetwork | 
 async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSide) {
   const { config, clock, logger, metrics, events, state, joined, roads } = kit
   const incidents = await createIncidentBook(state.repositories.alarms)
+  const owns = (community: string) => joined.cluster?.node.owns(community) ?? false
+  // Built before the alarm engine: the engine asks it which devices are in test mode.
+  const maintenance = createMaintenance({
+    clock,
+    events,
+    registry,
+    repository: state.repositories.maintenance,
+    conditions: state.repositories.alarms,
+    settings: config.maintenance,
+    spool: state.spool,
+    logger: logger.child({ stage: 'maintenance' }),
+    metrics,
+    ...(state.cluster !== undefined ? { scope: { owns } } : {}),
+  })
+  await maintenance.start()
   const engine = createAlarmEngine({
     clock,
     events,
@@ -220,9 +236,8 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
     spool: state.spool,
     logger: logger.child({ stage: 'alarms' }),
     metrics,
-    ...(state.cluster !== undefined
-      ? { scope: { owns: (community: string) => joined.cluster?.node.owns(community) ?? false } }
-      : {}),
+    testMode: maintenance.testModes,
+    ...(state.cluster !== undefined ? { scope: { owns } } : {}),
   })
   await engine.start()
   const geometry = createDispatchGeometry({
@@ -278,7 +293,7 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
     metrics,
   })
   await dispatcher.start()
-  return { incidents, engine, geometry, broker, linkage, dispatcher }
+  return { incidents, engine, geometry, broker, linkage, dispatcher, maintenance }
 }
 
 type AlarmSide = Awaited<ReturnType<typeof buildAlarmSide>>
@@ -287,7 +302,7 @@ type AlarmSide = Awaited<ReturnType<typeof buildAlarmSide>>
 function stageRoutes(
   { clock, logger, events, config, metrics }: Kit,
   { registry, liveness, intake }: IntakeSide,
-  { incidents, engine, geometry, linkage, dispatcher }: AlarmSide,
+  { incidents, engine, geometry, linkage, dispatcher, maintenance }: AlarmSide,
   onStream: (stream: Stream) => void,
 ): ((api: ApiInstance) => void | Promise<void>)[] {
   return [
@@ -319,8 +334,30 @@ function stageRoutes(
     linkage.routes,
     createChirpstack({ intake, registry, events, tokens: config.chirpstackTokens, clock, logger, metrics })
       .routes,
+    (api) => registerMaintenanceRoutes(api, { maintenance, registry, clock }),
     (api) => onStream(registerStreamRoute(api, { events, registry, logger })),
   ]
+}
+
+/** What GET /api/devices/{id} shows of a device's tests: the last one, test mode, the monthly test due. */
+function deviceTestsOf(
+  registry: Pick<Registry, 'device'>,
+  maintenance: Pick<Maintenance, 'testModes'>,
+  clock: Clock,
+): DeviceTests {
+  return (id) => {
+    const d = registry.device(id)
+    const t = maintenance.testModes
+    const lastTest = t.lastTest(id)
+    const mode = d === undefined ? undefined : (t.of(`device:${id}`) ?? t.of(`building:${d.building}`))
+    // GB 50440: simulated fire transmissions every month; none in 31 days is flagged.
+    const since = lastTest?.at ?? d?.createdAt ?? clock.now()
+    return {
+      ...(lastTest ? { lastTest } : {}),
+      ...(mode ? { testModeUntil: mode.until } : {}),
+      monthlyTestDue: clock.now() - since > 31 * 24 * 3600_000,
+    }
+  }
 }
 
 /** The state store: PostgreSQL for a node of a cluster, SQLite in FC_DATA_DIR otherwise. */
@@ -458,6 +495,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     metricsRegistry: metrics,
     logger,
     clock,
+    deviceTests: deviceTestsOf(registry, alarmSide.maintenance, clock),
     routes: [
       ...(state.cluster !== undefined
         ? [
@@ -526,6 +564,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     // A cluster: the work goes to the other nodes at once (the leases are given up).
     await kit.joined.cluster?.leave()
     alarmSide.engine.stop()
+    alarmSide.maintenance.stop()
     alarmSide.linkage.stop()
     await alarmSide.dispatcher.stop()
     alarmSide.geometry.close()

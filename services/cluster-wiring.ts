@@ -27,6 +27,7 @@ import type { EventBus, FireCircleEvents } from './events/index.ts'
 import { applyLogEntry, createLivePath, type ResponderReply } from './intake/index.ts'
 import type { Linkage } from './linkage/index.ts'
 import type { Liveness } from './liveness/index.ts'
+import type { Maintenance } from './maintenance/index.ts'
 import type { NodeState } from './node-state.ts'
 import type { RegistryChange } from './registry/index.ts'
 import { type Clock, createSerialQueue, type Logger } from './shared/index.ts'
@@ -249,15 +250,19 @@ export interface PartitionWork {
   engine: Pick<AlarmEngine, 'start' | 'stop' | 'flushed'>
   dispatcher: Pick<Dispatcher, 'start' | 'stop'>
   linkage: Pick<Linkage, 'start' | 'stop' | 'refreshRules'>
+  /** Work orders and test modes of the communities held (optional: a node without the stage). */
+  maintenance?: Pick<Maintenance, 'start' | 'stop'>
 }
 
 async function restartWork(work: PartitionWork): Promise<void> {
   work.linkage.stop()
   await work.dispatcher.stop()
   work.engine.stop()
+  work.maintenance?.stop()
   // The devices' live state and the open incidents of the communities held now.
   await work.liveness.reload()
   await work.incidents.reload()
+  await work.maintenance?.start()
   await work.engine.start()
   await work.dispatcher.start()
   await work.linkage.start()

@@ -31,6 +31,11 @@ import {
   type LivenessRepository,
 } from './liveness/index.ts'
 import {
+  createPostgresMaintenanceRepository,
+  createSqliteMaintenanceRepository,
+  type MaintenanceRepository,
+} from './maintenance/index.ts'
+import {
   createPostgresRegistryRepository,
   createSqliteRegistryRepository,
   type RegistryRepository,
@@ -55,6 +60,7 @@ export interface NodeState {
     alarms: AlarmRepository
     dispatch: DispatchRepository
     linkage: LinkageRepository
+    maintenance: MaintenanceRepository
   }
   /** What the intake and the stages append to (points; a cluster's log entries with them). */
   readonly spool: {
@@ -119,6 +125,7 @@ export function openEmbeddedState(config: Config, quietLog?: QuietLog): NodeStat
       alarms: createSqliteAlarmRepository(stateDb),
       dispatch: createSqliteDispatchRepository(stateDb),
       linkage: createSqliteLinkageRepository(stateDb),
+      maintenance: createSqliteMaintenanceRepository(stateDb),
     },
     spool,
     points: spool,
@@ -179,6 +186,7 @@ export async function openClusterState(
       alarms: createPostgresAlarmRepository(db, fence),
       dispatch: createPostgresDispatchRepository(db, fence),
       linkage: createPostgresLinkageRepository(db, fence),
+      maintenance: createPostgresMaintenanceRepository(db, fence),
     },
     spool,
     points: spool,

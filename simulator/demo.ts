@@ -57,6 +57,10 @@ async function start(dataDir: string, token: string): Promise<RunningService> {
     FC_HTTP_PORT: http,
     FC_MQTT_PORT: mqtt,
     FC_LOG_LEVEL: process.env['FC_LOG_LEVEL'] ?? 'error',
+    // A demo's minute is short: a work order opens after 10 s of trouble, and a restore that
+    // holds 10 s verifies it (the defaults are 60 s each).
+    FC_WORK_ORDER_GRACE_S: process.env['FC_WORK_ORDER_GRACE_S'] ?? '10',
+    FC_WORK_ORDER_VERIFY_S: process.env['FC_WORK_ORDER_VERIFY_S'] ?? '10',
   })
   const wanted = env(process.env['FC_HTTP_PORT'] ?? '8080', process.env['FC_MQTT_PORT'] ?? '1883')
   try {
@@ -125,7 +129,7 @@ async function main(): Promise<void> {
     streets: 2,
     devices: 400,
     responders: 240,
-    scenarios: ['fire', 'cooking-smoke'],
+    scenarios: ['fire', 'cooking-smoke', 'repair'],
     speedup: o.speedup,
     apps: 'all',
     durationS: 150,
@@ -133,7 +137,7 @@ async function main(): Promise<void> {
     keepConnected: !o.exit,
     onReady: () =>
       process.stdout.write(
-        `\na fire starts in a factory and someone burns the toast in a flat; responders move ${o.speedup}× faster than real\n\n`,
+        `\na fire starts in a factory, someone burns the toast in a flat and a sprinkler main loses pressure until it is repaired; responders move ${o.speedup}× faster than real\n\n`,
       ),
   })
   simulation = report

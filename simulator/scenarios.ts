@@ -21,7 +21,7 @@ import type { Fleet, SimDevice } from './fleet.ts'
 import type { Api } from './http.ts'
 import type { Rng } from './prng.ts'
 
-export const SCENARIOS = ['fire', 'cooking-smoke', 'offline', 'gas-leak', 'load'] as const
+export const SCENARIOS = ['fire', 'cooking-smoke', 'offline', 'gas-leak', 'load', 'repair'] as const
 export type ScenarioName = (typeof SCENARIOS)[number]
 
 export interface ScenarioPlan {
@@ -139,6 +139,11 @@ export function planScenarios(
             (b) => count(b, ['gas']) >= 1 && count(b, ['gas_valve']) >= 1,
             (b) => count(b, ['gas']) >= 1,
           ]),
+        }
+      case 'repair':
+        return {
+          name,
+          building: choose('repair', [(b) => count(b, ['water_pressure']) >= 1]),
         }
       default:
         return { name }
@@ -538,5 +543,69 @@ export function runScenario(
       return offline(ctx, plan, o, avoid)
     case 'load':
       return load(ctx, plan, o)
+    case 'repair':
+      return repair(ctx, plan, o)
+  }
+}
+
+interface WorkOrderItem {
+  id: string
+  status: string
+  device?: string
+  opened: string
+  history: { actor: string; status: string }[]
+}
+
+/**
+ * A sprinkler main loses pressure (supervisory) for longer than the grace: a work order opens;
+ * the valve is reopened, the pressure comes back and stays, and the device verifies its own
+ * order (actor `device`) — the maintenance loop of docs/DOMAIN.md §Running a monitoring centre.
+ */
+async function repair(
+  ctx: ScenarioContext,
+  plan: ScenarioPlan,
+  o: Required<ScenarioOptions>,
+): Promise<ScenarioResult> {
+  const b = plan.building!
+  const startedAt = Date.now()
+  const main = ctx.fleet.connectedIn(b.id).find((d) => d.spec.kind === 'water_pressure')
+  const failed = (outcome: string): ScenarioResult => ({
+    scenario: 'repair',
+    building: b.id,
+    ok: false,
+    outcome,
+    startedAt,
+  })
+  if (main === undefined) return failed('no water-pressure device of the building is connected')
+  const id = main.spec.id
+  const orderOf = async () =>
+    (
+      await ctx.api.get<{ items: WorkOrderItem[] }>(
+        `/api/work-orders?building=${encodeURIComponent(b.id)}&limit=20`,
+      )
+    ).items.find((w) => w.device === id && Date.parse(w.opened) >= startedAt - 1000)
+  ctx.fleet.set(id, { pressure: 0.04 })
+  const opened = await waitFor(ctx, o.timeoutS * 1000, async () => {
+    await sendSafe(ctx.fleet, id)
+    return orderOf()
+  })
+  if (opened === undefined) return failed(`no work order for ${id} within ${o.timeoutS} s`)
+  ctx.fleet.set(id, undefined)
+  const verified = await waitFor(ctx, o.timeoutS * 1000, async () => {
+    await sendSafe(ctx.fleet, id)
+    const w = await orderOf()
+    return w?.status === 'verified' ? w : undefined
+  })
+  const byDevice = verified?.history.at(-1)?.actor === 'device'
+  return {
+    scenario: 'repair',
+    building: b.id,
+    ok: byDevice,
+    outcome: byDevice
+      ? `low pressure on ${id} in ${b.name}: work order ${opened.id} opened, then verified by the device itself`
+      : `work order ${opened.id} for ${id} was not verified by the device within ${o.timeoutS} s`,
+    startedAt,
+    seenAt: Date.now(),
+    details: { device: id },
   }
 }

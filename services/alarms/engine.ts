@@ -74,6 +74,11 @@ export interface AlarmEngineDeps {
    * communities (the others reach their owner). Without it every device is this engine's.
    */
   scope?: { owns(community: string): boolean }
+  /**
+   * Test mode (services/maintenance): a device, or its building, whose raised conditions are
+   * tests — emitted as `test.signal` and not acted on. Being offline is never a test.
+   */
+  testMode?: { inTest(device: string, building: string): boolean }
 }
 
 /** Conditions decided by device events or liveness rather than by readings. */
@@ -83,6 +88,7 @@ const EVENT_CONDITIONS: ReadonlySet<ConditionType> = new Set([
   'fault',
   'tamper',
   'offline',
+  'link_lost',
 ])
 
 const RAISES: Partial<Record<DeviceEvent['type'], ConditionType>> = {
@@ -185,6 +191,46 @@ function silenceWatchOf(deps: Pick<AlarmEngineDeps, 'clock' | 'registry' | 'live
   })
 }
 
+/**
+ * A condition raised by a device in test mode (being offline is never a test): emitted as
+ * `test.signal` before it is stored, so it opens no incident, dispatches nobody, calls no 119
+ * and alerts no one.
+ */
+function isTest(deps: Pick<AlarmEngineDeps, 'testMode'>, place: DevicePlace, c: ConditionChange): boolean {
+  return c.active && c.type !== 'offline' && deps.testMode?.inTest(place.device, place.building) === true
+}
+
+/** A device's rule memory and rules, made at its first reading and kept while its thresholds stay. */
+function runtimeOf(
+  runtimes: Map<string, DeviceRuntime>,
+  conditions: Pick<DeviceConditions, 'types'>,
+  device: string,
+  kind: DeviceKind,
+  thresholds: Record<string, number> | undefined,
+): DeviceRuntime {
+  let rt = runtimes.get(device)
+  if (rt === undefined) {
+    const memory = newDetectorMemory(kind)
+    // Conditions from readings that were active before a restart stay active until a
+    // reading clears them.
+    for (const c of conditions.types(device)) if (!EVENT_CONDITIONS.has(c)) memory.active.add(c)
+    rt = { memory, rules: effectiveRules(kind, thresholds), thresholds }
+    runtimes.set(device, rt)
+  } else if (rt.thresholds !== thresholds) {
+    rt.rules = effectiveRules(kind, thresholds)
+    rt.thresholds = thresholds
+  }
+  return rt
+}
+
+/**
+ * The devices whose readings a gateway carries: a gateway that misses its supervision (offline
+ * by its last will or by silence) takes their link with it — `link_lost` trouble on each.
+ */
+async function behindGateway(registry: Pick<Registry, 'listDevices'>, gateway: string): Promise<Device[]> {
+  return (await registry.listDevices({ gateway }, { limit: 10_000, offset: 0 })).items
+}
+
 /** Whether a community's devices are this engine's: all of them outside a cluster. */
 function ownsOf(scope: AlarmEngineDeps['scope']): (community: string) => boolean {
   return scope === undefined ? () => true : (community) => scope.owns(community)
@@ -242,25 +288,8 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
   const newSilenceWatch = () => silenceWatchOf(deps)
   let silence = newSilenceWatch()
 
-  function runtime(
-    device: string,
-    kind: DeviceKind,
-    thresholds: Record<string, number> | undefined,
-  ): DeviceRuntime {
-    let rt = runtimes.get(device)
-    if (rt === undefined) {
-      const memory = newDetectorMemory(kind)
-      // Conditions from readings that were active before a restart stay active until a
-      // reading clears them.
-      for (const c of conditions.types(device)) if (!EVENT_CONDITIONS.has(c)) memory.active.add(c)
-      rt = { memory, rules: effectiveRules(kind, thresholds), thresholds }
-      runtimes.set(device, rt)
-    } else if (rt.thresholds !== thresholds) {
-      rt.rules = effectiveRules(kind, thresholds)
-      rt.thresholds = thresholds
-    }
-    return rt
-  }
+  const runtime = (device: string, kind: DeviceKind, thresholds: Record<string, number> | undefined) =>
+    runtimeOf(runtimes, conditions, device, kind, thresholds)
 
   const verifications = createVerifications({
     clock,
@@ -298,6 +327,7 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
 
   async function keep(place: DevicePlace, c: ConditionChange, now: number): Promise<void> {
     const spec = CONDITIONS[c.type]
+    if (isTest(deps, place, c)) return void events.emit('test.signal', signalOf(place, c, now, undefined))
     if (c.active) {
       if (!(await conditions.raise(place.device, c.type, now, c.value, c.threshold))) return
       signals.inc({ class: spec.class, condition: c.type })
@@ -305,8 +335,7 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
     let incident: string | undefined
     if (spec.level === 'alarm')
       incident = c.active ? await flow.raised(place, c, now) : await flow.cleared(place, c, now)
-    const signal = signalOf(place, c, now, incident)
-    events.emit('signal', signal)
+    events.emit('signal', signalOf(place, c, now, incident))
   }
 
   async function applyAll(place: DevicePlace, changes: ConditionChange[]): Promise<void> {
@@ -344,6 +373,9 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
     queue
       .run(async () => {
         await apply(placeOf(d), { type: 'offline', active: !s.online, ts: s.since ?? clock.now() })
+        if (d.kind === 'gateway')
+          for (const x of await behindGateway(registry, d.id))
+            await apply(placeOf(x), { type: 'link_lost', active: !s.online, ts: s.since ?? clock.now() })
         if (s.online && !silence.watching(s.device)) silence.watch(s.device, s.lastSeen ?? clock.now())
       })
       .catch(fail('device state'))

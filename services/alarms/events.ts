@@ -42,4 +42,9 @@ export interface AlarmEvents {
   signal: [SignalEvent]
   /** An incident opened or changed (status, a device joined, verification). */
   incident: [IncidentEvent]
+  /**
+   * A condition raised by a device in test mode: recorded as a test, and nothing else (no
+   * stored condition, no incident, no `signal` for the stages that alert or dispatch).
+   */
+  'test.signal': [SignalEvent]
 }

@@ -27,6 +27,7 @@ export type ConditionType =
   | 'low_pressure' // water main pressure < low_pressure_mpa
   // trouble
   | 'offline'
+  | 'link_lost' // the gateway that carries the device's readings missed its supervision
   | 'low_battery'
   | 'fault'
   | 'tamper'
@@ -52,6 +53,7 @@ export const CONDITIONS: Readonly<Record<ConditionType, ConditionSpec>> = {
   electrical_cable_temperature: { class: 'alarm', level: 'warning', needsVerification: false },
   low_pressure: { class: 'supervisory', level: 'signal', needsVerification: false },
   offline: { class: 'trouble', level: 'signal', needsVerification: false },
+  link_lost: { class: 'trouble', level: 'signal', needsVerification: false },
   low_battery: { class: 'trouble', level: 'signal', needsVerification: false },
   fault: { class: 'trouble', level: 'signal', needsVerification: false },
   tamper: { class: 'trouble', level: 'signal', needsVerification: false },

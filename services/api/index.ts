@@ -24,9 +24,11 @@ import { registerRegistryRoutes } from './routes/registry/index.ts'
 import { registerTelemetryRoutes } from './routes/telemetry.ts'
 import type { ApiInstance, Readiness } from './types.ts'
 import { validatorCompiler } from './validation.ts'
+import type { DeviceTests } from './views.ts'
 
 export type { DeviceComponentView } from './routes/registry/common.ts'
 export type { ApiInstance, Readiness } from './types.ts'
+export type { DeviceTests } from './views.ts'
 
 export interface ApiDeps {
   registry: Registry
@@ -49,6 +51,8 @@ export interface ApiDeps {
   routes?: ReadonlyArray<(api: ApiInstance) => void | Promise<void>>
   /** Routes outside /api and without auth: the duty officer console's static assets. */
   site?: ReadonlyArray<(app: FastifyInstance) => void>
+  /** A device's tests for GET /api/devices/{id}: its last test signal and its test mode (maintenance). */
+  deviceTests?: DeviceTests
   /** Largest request body in bytes (default 1 MiB; POST /api/communities allows 8 MiB). */
   bodyLimit?: number
   /** Failed bearer tokens back off per address and per claimed id (registry/guessing.ts). */
@@ -137,6 +141,7 @@ export async function createApi(opts: ApiDeps): Promise<ApiInstance> {
         registry,
         liveness,
         ...(opts.components ? { components: opts.components } : {}),
+        ...(opts.deviceTests ? { deviceTests: opts.deviceTests } : {}),
       })
       registerTelemetryRoutes(api, { registry, telemetryStore, clock, logger })
       for (const routes of opts.routes ?? []) await routes(api)

@@ -100,8 +100,22 @@ export const Responsible = Type.Object(
   { additionalProperties: false },
 )
 
+export const MaintenanceParty = Type.Object(
+  {
+    name: Text('the maintenance contractor (维保单位) that repairs the building’s devices'),
+    phone: Type.Optional(Type.String({ minLength: 1, maxLength: 40 })),
+  },
+  { additionalProperties: false, description: 'work orders of the building are assigned to it at once' },
+)
+
 export const BuildingIn = Type.Object(
-  { id: Id, name: Text('building name'), location: LonLat, responsible: Responsible },
+  {
+    id: Id,
+    name: Text('building name'),
+    location: LonLat,
+    responsible: Responsible,
+    maintenance: Type.Optional(MaintenanceParty),
+  },
   { additionalProperties: false },
 )
 
@@ -116,6 +130,12 @@ export const BuildingOut = Type.Object({
     phone: Type.Optional(Type.String()),
     webhook: Type.Optional(Type.String()),
   }),
+  maintenance: Type.Optional(
+    Type.Object(
+      { name: Type.String(), phone: Type.Optional(Type.String()) },
+      { description: 'the maintenance party' },
+    ),
+  ),
   createdAt: IsoTime,
 })
 
@@ -221,6 +241,18 @@ export const DeviceOut = Type.Object({
   enabled: Type.Boolean(),
   createdAt: IsoTime,
   ...liveStateFields,
+  lastTest: Type.Optional(
+    Type.Object(
+      { at: IsoTime, signal: Type.String({ description: 'the condition it would have raised, or `test`' }) },
+      { description: 'the last signal the device sent in test mode, or its last `test` event' },
+    ),
+  ),
+  testModeUntil: Type.Optional(IsoTime),
+  monthlyTestDue: Type.Optional(
+    Type.Boolean({
+      description: 'no test signal in 31 days (GB 50440: 2 simulated fire transmissions a month)',
+    }),
+  ),
 })
 
 export const DeviceQuery = Type.Object({

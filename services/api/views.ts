@@ -48,6 +48,7 @@ export function buildingView(b: Building): Static<typeof BuildingOut> {
     community: b.community,
     street: b.street,
     responsible: b.responsible,
+    ...(b.maintenance !== undefined ? { maintenance: b.maintenance } : {}),
     createdAt: iso(b.createdAt),
   }
 }
@@ -70,7 +71,19 @@ export function liveStateView(s: DeviceLiveState | undefined): Static<typeof Liv
   return out
 }
 
-export function deviceView(d: Device, state: DeviceLiveState | undefined): Static<typeof DeviceOut> {
+/** What the maintenance stage knows of a device's tests (times in ms). */
+export type DeviceTests = (device: string) => {
+  lastTest?: { at: number; signal: string }
+  testModeUntil?: number
+  /** No test signal in the last 31 days (nor since it was registered, if that is longer ago). */
+  monthlyTestDue?: boolean
+}
+
+export function deviceView(
+  d: Device,
+  state: DeviceLiveState | undefined,
+  tests?: ReturnType<DeviceTests>,
+): Static<typeof DeviceOut> {
   const out: Static<typeof DeviceOut> = {
     id: d.id,
     kind: d.kind,
@@ -88,6 +101,10 @@ export function deviceView(d: Device, state: DeviceLiveState | undefined): Stati
   if (d.address !== undefined) out.address = d.address
   if (d.heartbeatS !== undefined) out.heartbeatS = d.heartbeatS
   if (d.devEui !== undefined) out.devEui = d.devEui
+  if (tests?.lastTest !== undefined)
+    out.lastTest = { at: iso(tests.lastTest.at), signal: tests.lastTest.signal }
+  if (tests?.testModeUntil !== undefined) out.testModeUntil = iso(tests.testModeUntil)
+  if (tests?.monthlyTestDue !== undefined) out.monthlyTestDue = tests.monthlyTestDue
   return out
 }
 

@@ -124,6 +124,8 @@ export interface Config {
   roads?: RoadSettings
   /** FC_POSITION_MAX_AGE_S in ms, when set (coverage: a live position older than this is not used; default 30 min). */
   positionMaxAgeMs?: number
+  /** Work orders (services/maintenance): grace, verification, deadlines by kind, photo size. */
+  maintenance: MaintenanceSettings
   /** FC_DATABASE_URL set: a node of a cluster on PostgreSQL; unset: the embedded single node. */
   cluster?: ClusterSettings
   /** What one client may take: packet size and connections per listener and per address (issue #12). */
@@ -212,6 +214,15 @@ function connections(env: Env, maxPayloadBytes: number, files: number | undefine
     mqtt: { max: Math.floor(mqttMax), perAddress: integer('FC_MQTT_MAX_CONNECTIONS_PER_ADDRESS', 1000) },
     http: { max: Math.floor(httpMax), perAddress: integer('FC_HTTP_MAX_CONNECTIONS_PER_ADDRESS', 256) },
   }
+}
+
+/** The same shape as services/maintenance's MaintenanceSettings (config imports no stage). */
+export interface MaintenanceSettings {
+  graceMs: number
+  verifyMs: number
+  dueMs: { trouble: number; supervisory: number; hazard: number; false_alarms: number }
+  falseAlarmLimit: number
+  photoMaxBytes: number
 }
 
 export interface ClusterSettings {
@@ -491,6 +502,26 @@ function linkage(env: Env): LinkageSettings {
   }
 }
 
+function maintenance(env: Env): MaintenanceSettings {
+  const s = (name: string, fallback: number, max = 30 * 24 * 3600) =>
+    positiveNumber(env, name, fallback, { min: 1, max }) * 1000
+  return {
+    graceMs: s('FC_WORK_ORDER_GRACE_S', 60, 24 * 3600),
+    verifyMs: s('FC_WORK_ORDER_VERIFY_S', 60, 24 * 3600),
+    dueMs: {
+      supervisory: s('FC_WORK_ORDER_DUE_SUPERVISORY_S', 2 * 3600),
+      trouble: s('FC_WORK_ORDER_DUE_TROUBLE_S', 4 * 3600),
+      hazard: s('FC_WORK_ORDER_DUE_HAZARD_S', 24 * 3600),
+      false_alarms: s('FC_WORK_ORDER_DUE_FALSE_ALARMS_S', 24 * 3600),
+    },
+    falseAlarmLimit: positiveNumber(env, 'FC_FALSE_ALARM_LIMIT', 5, { min: 1, max: 1000 }),
+    photoMaxBytes: positiveNumber(env, 'FC_WORK_ORDER_PHOTO_MAX_BYTES', 2 * 1024 * 1024, {
+      min: 1024,
+      max: 16 * 1024 * 1024,
+    }),
+  }
+}
+
 export function loadConfig(env: Env = process.env, files: number | undefined = openFileLimit()): Config {
   const logLevel = present(env, 'FC_LOG_LEVEL') ?? 'info'
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -533,6 +564,7 @@ export function loadConfig(env: Env = process.env, files: number | undefined = o
             positiveNumber(env, 'FC_POSITION_MAX_AGE_S', 1800, { min: 1, max: 86_400 }) * 1000,
         }
       : {}),
+    maintenance: maintenance(env),
     ...(clusterSettings !== undefined ? { cluster: clusterSettings } : {}),
     connections: connections(env, maxPayloadBytes, files),
   }

@@ -12,6 +12,8 @@
  * | `signal`, `incident` | alarms | SignalEvent, IncidentEvent |
  * | `dispatch.offer`, `dispatch.reply`, `dispatch.escalation` | dispatch | offer, reply, widening |
  * | `linkage.notification`, `linkage.escalation` | linkage | alerts for officers, escalations |
+ * | `test.signal` | alarms | SignalEvent of a device in test mode (acted on by no one) |
+ * | `work_order` | maintenance | WorkOrderEvent: opened, status, escalated |
  *
  * No stage imports this module (it imports them all): a stage's bus is typed by the event
  * declarations of itself and the stages before it.
@@ -21,6 +23,7 @@ import type { DispatchEvents } from '../dispatch/index.ts'
 import type { IntakeEvents } from '../intake/index.ts'
 import type { LinkageEvents } from '../linkage/index.ts'
 import type { LivenessEvents } from '../liveness/index.ts'
+import type { MaintenanceEvents } from '../maintenance/index.ts'
 import type { RegistryEvents } from '../registry/index.ts'
 import { type EventBus as Bus, createEventBus as createBus } from '../shared/index.ts'
 
@@ -29,7 +32,8 @@ export type FireCircleEvents = RegistryEvents &
   IntakeEvents &
   AlarmEvents &
   DispatchEvents &
-  LinkageEvents
+  LinkageEvents &
+  MaintenanceEvents
 
 /** The bus of every event. */
 export type EventBus = Bus<FireCircleEvents>

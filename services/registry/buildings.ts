@@ -24,6 +24,15 @@ function checkResponsible(input: BuildingInput['responsible']): Building['respon
   return responsible
 }
 
+function checkMaintenance(input: BuildingInput['maintenance']): Building['maintenance'] {
+  if (input === undefined) return undefined
+  if (typeof input !== 'object' || input === null)
+    throw invalidInput('maintenance must be an object {name, phone?}')
+  const party: NonNullable<Building['maintenance']> = { name: checkText(input.name, 'maintenance.name') }
+  if (input.phone !== undefined) party.phone = checkText(input.phone, 'maintenance.phone', 40)
+  return party
+}
+
 export function createBuildings({ state, repository, clock, log }: BuildingsDeps): Buildings {
   const { buildings, communities, index } = state
   return {
@@ -34,6 +43,7 @@ export function createBuildings({ state, repository, clock, log }: BuildingsDeps
       const name = checkText(input.name, 'name')
       const location = checkPosition(input.location, 'location')
       const responsible = checkResponsible(input.responsible)
+      const maintenance = checkMaintenance(input.maintenance)
       if (buildings.has(id)) throw alreadyRegistered(`building ${id} is already registered`)
       const communityId = index.locate(location)
       const community = communityId === undefined ? undefined : communities.get(communityId)
@@ -49,6 +59,7 @@ export function createBuildings({ state, repository, clock, log }: BuildingsDeps
         community: community.id,
         street: community.street,
         responsible,
+        ...(maintenance !== undefined ? { maintenance } : {}),
         createdAt: clock.now(),
       }
       if (!(await repository.insertBuilding(building)))

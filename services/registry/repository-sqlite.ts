@@ -100,8 +100,8 @@ function createStatements(db: SqliteDb) {
       'INSERT INTO communities (id, name, street, geometry, created_at) VALUES (?, ?, ?, ?, ?)',
     ),
     insertBuilding: db.prepare(
-      `INSERT INTO buildings (id, name, lon, lat, community, street, responsible, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO buildings (id, name, lon, lat, community, street, responsible, maintenance, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     insertDevice: db.prepare(
       `INSERT INTO devices (id, kind, building, community, street, lon, lat, floor, gateway, thresholds,
@@ -178,6 +178,7 @@ export function createSqliteRegistryRepository(db: SqliteDb): RegistryRepository
           b.community,
           b.street,
           JSON.stringify(b.responsible),
+          b.maintenance === undefined ? null : JSON.stringify(b.maintenance),
           b.createdAt,
         ),
       ),

@@ -30,6 +30,7 @@ export interface BuildingRow {
   community: string
   street: string
   responsible: string
+  maintenance?: string | null
   created_at: number
 }
 export interface DeviceRow {
@@ -98,6 +99,7 @@ export function buildingOf(r: BuildingRow): Building {
     community: r.community,
     street: r.street,
     responsible: JSON.parse(r.responsible),
+    ...(r.maintenance ? { maintenance: JSON.parse(r.maintenance) } : {}),
     createdAt: r.created_at,
   }
 }

@@ -29,7 +29,15 @@ export interface Building {
   community: string
   street: string
   responsible: { name: string; phone?: string; webhook?: string }
+  /** Who repairs the building's devices: its work orders are assigned to this party at once. */
+  maintenance?: MaintenanceParty
   createdAt: number
+}
+
+/** A building's maintenance contractor (维保单位). */
+export interface MaintenanceParty {
+  name: string
+  phone?: string
 }
 
 export interface Device {
@@ -112,6 +120,7 @@ export interface BuildingInput {
   name: string
   location: LonLat
   responsible: { name: string; phone?: string; webhook?: string }
+  maintenance?: MaintenanceParty
 }
 
 export interface DeviceInput {

@@ -22,6 +22,12 @@ export type DomainCode =
   | 'state_conflict'
   /** The incident lifecycle does not allow this action from the incident's status. */
   | 'incident_transition_refused'
+  /** The work-order lifecycle does not allow this action from the order's status. */
+  | 'work_order_transition_refused'
+  /** The body, or a part of it (a photo), is larger than the call accepts. */
+  | 'too_large'
+  /** The body, or a part of it (a photo), is of a type the call does not take. */
+  | 'unsupported_type'
   /** A responder's answer to an offer that changes nothing (not offered, out of order, …). */
   | 'reply_refused'
   /** The linkage stage cannot do this now (no webhook configured, command not retryable). */

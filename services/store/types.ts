@@ -1,6 +1,6 @@
 import type { ValueName } from '../../devices/catalogue.ts'
 
-export type Measurement = 'telemetry' | 'device_event' | 'incident_event'
+export type Measurement = 'telemetry' | 'device_event' | 'incident_event' | 'work_order_event'
 
 /**
  * One point for the telemetry store, in [docs/PROTOCOL.md §InfluxDB] shape. Numbers are floats

@@ -10,6 +10,7 @@ import { Type } from 'typebox'
 import { incidentView, timelineEntryView } from '../alarms/index.ts'
 import { type ApiInstance, callerOf, canSee, errors, iso } from '../api/kit.ts'
 import type { EventBus } from '../events/index.ts'
+import { workOrderView } from '../maintenance/index.ts'
 import type { Place, Registry } from '../registry/index.ts'
 import type { Logger } from '../shared/index.ts'
 
@@ -32,6 +33,8 @@ export const STREAM_EVENT_TYPES = [
   'reply',
   'linkage',
   'escalation',
+  'work_order',
+  'test',
 ] as const
 type StreamEventType = (typeof STREAM_EVENT_TYPES)[number]
 
@@ -45,6 +48,33 @@ interface StreamEvent {
 export interface Stream {
   clients(): number
   close(): void
+}
+
+/**
+ * The monitoring centre's daily work on the stream: work orders opened, moved and escalated,
+ * and test signals (a device in test mode, or a device's own `test` event).
+ */
+function streamMaintenance(
+  events: EventBus,
+  owner: object,
+  publish: (type: StreamEventType, place: Place, payload: unknown) => void,
+): void {
+  events.on(owner, 'work_order', (e) => {
+    publish('work_order', e.order, {
+      change: e.change,
+      order: workOrderView(e.order, e.entry.at),
+      entry: { ...e.entry, at: iso(e.entry.at) },
+      ...(e.audience !== undefined ? { audience: e.audience, officers: e.officers ?? [] } : {}),
+    })
+  })
+  events.on(owner, 'test.signal', (s) => {
+    publish('test', s, { ...s, signal: s.condition, at: iso(s.at) })
+  })
+  events.on(owner, 'device.event', (e) => {
+    if (e.type !== 'test') return
+    const { device, kind, building, community, street } = e
+    publish('test', e, { device, kind, building, community, street, signal: 'test', at: iso(e.receivedAt) })
+  })
 }
 
 export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream {
@@ -114,6 +144,7 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
   deps.events.on(owner, 'dispatch.escalation', (e) => {
     publish('escalation', e, { ...e, kind: 'circle_widened', at: iso(e.at) })
   })
+  streamMaintenance(deps.events, owner, publish)
   deps.events.on(owner, 'device.state', (s) => {
     const d = deps.registry.device(s.device)
     if (d === undefined) return

@@ -93,20 +93,20 @@ describe('migrations', () => {
         db.close()
       }
       const after = contents(path.join(dir, file))
-      // Every table and record still there, each with its old columns' values (later migrations
-      // may add tables and columns: those are not the old records' business).
+      // Every old table with every record and every old column intact; a later migration may add
+      // tables (empty at the upgrade) and columns (NULL for the old records).
       expect(Object.keys(after)).toEqual(expect.arrayContaining(Object.keys(before)))
-      for (const table of Object.keys(before)) {
-        const old = (before[table] as Record<string, unknown>[])[0]
-        const columns = old === undefined ? [] : Object.keys(old)
-        const kept = (after[table] as Record<string, unknown>[]).map((r) =>
-          Object.fromEntries(columns.map((c) => [c, r[c]])),
-        )
-        expect(kept, `${file} ${table}`).toEqual(before[table])
-      }
-      // A table a later migration added is empty on an old data dir.
       for (const table of Object.keys(after))
         if (!(table in before)) expect(after[table], `${file} ${table} (new)`).toEqual([])
+      for (const table of Object.keys(before)) {
+        const kept = (after[table] as Record<string, unknown>[]).map((row, i) => {
+          const old = (before[table] as Record<string, unknown>[])[i] ?? {}
+          for (const col of Object.keys(row))
+            if (!(col in old)) expect(row[col], `${file} ${table}.${col} (new)`).toBeNull()
+          return Object.fromEntries(Object.keys(old).map((col) => [col, row[col]]))
+        })
+        expect(kept, `${file} ${table}`).toEqual(before[table])
+      }
     }
     const state = contents(path.join(FIXTURE, 'state.db'))
     expect(state['devices']).toHaveLength(412)

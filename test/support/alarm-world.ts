@@ -73,7 +73,14 @@ export interface WorldDevice {
 
 export async function createAlarmWorld(
   devices: WorldDevice[],
-  opts: { dir?: string; start?: number; fresh?: boolean; onClose?: () => void } = {},
+  opts: {
+    dir?: string
+    start?: number
+    fresh?: boolean
+    onClose?: () => void
+    /** Test mode (services/maintenance), asked by the engine before it acts on a signal. */
+    testMode?: { inTest(device: string, building: string): boolean }
+  } = {},
 ): Promise<AlarmWorld> {
   const tmp = opts.dir === undefined ? tempDir('firecircle-alarms-') : undefined
   const dir = opts.dir ?? tmp!.dir
@@ -115,6 +122,7 @@ export async function createAlarmWorld(
     spool,
     logger,
     metrics: new client.Registry(),
+    ...(opts.testMode !== undefined ? { testMode: opts.testMode } : {}),
   })
   await engine.start()
   const signals: SignalEvent[] = []

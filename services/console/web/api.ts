@@ -16,6 +16,7 @@ export interface Api {
   readonly token: string
   get<T>(path: string): Promise<T>
   post<T>(path: string, body?: unknown): Promise<T>
+  delete<T>(path: string): Promise<T>
   /** The SSE stream's URL (EventSource cannot send headers: the token goes in the query). */
   streamUrl(): string
 }
@@ -55,6 +56,7 @@ export function createApi(token: string, onUnauthorized?: () => void, base = '')
     token,
     get: (path) => call('GET', path),
     post: (path, body) => call('POST', path, body ?? {}),
+    delete: (path) => call('DELETE', path),
     streamUrl: () => `${base}/api/stream?access_token=${encodeURIComponent(token)}`,
   }
 }

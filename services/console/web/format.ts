@@ -77,6 +77,7 @@ export const CONDITION_LABEL: Record<string, string> = {
   low_pressure: 'low water pressure',
   low_battery: 'low battery',
   offline: 'offline',
+  link_lost: 'gateway lost',
   fault: 'fault',
   tamper: 'tamper',
 }

@@ -18,6 +18,7 @@ import {
 import type { IncidentFocus } from './map.tsx'
 import { MODE_COLOUR } from './map.tsx'
 import { Sparkline } from './sparkline.tsx'
+import { TestModeButton } from './test-mode.tsx'
 import type {
   Building,
   CircleFeature,
@@ -269,7 +270,10 @@ export function IncidentView(props: IncidentViewProps) {
         </table>
       )}
 
-      <h3>Devices in the building</h3>
+      <h3>
+        Devices in the building{' '}
+        {building && <TestModeButton api={api} path={`/api/buildings/${building.id}`} what={building.id} />}
+      </h3>
       <ul class="fc-devices">
         {devices.map((d) => {
           const involved = incident.devices.find((x) => x.device === d.id)
@@ -290,6 +294,7 @@ export function IncidentView(props: IncidentViewProps) {
                 <span class="fc-alarm-text"> {involved.conditions.map(conditionLabel).join(', ')}</span>
               )}
               {s && <Sparkline series={s} />}
+              <TestModeButton api={api} path={`/api/devices/${d.id}`} what={d.id} until={d.testModeUntil} />
             </li>
           )
         })}

@@ -5,14 +5,29 @@
  * feed opens a new connection every few seconds; the console reloads its views whenever the
  * feed is live again, in case the replay could not reach back far enough.
  */
-export type StreamEventName = 'incident' | 'signal' | 'offer' | 'reply' | 'linkage' | 'escalation'
+export type StreamEventName =
+  | 'incident'
+  | 'signal'
+  | 'offer'
+  | 'reply'
+  | 'linkage'
+  | 'escalation'
+  | 'work_order'
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting'
 
 export interface LiveFeed {
   close(): void
 }
 
-const NAMES: StreamEventName[] = ['incident', 'signal', 'offer', 'reply', 'linkage', 'escalation']
+const NAMES: StreamEventName[] = [
+  'incident',
+  'signal',
+  'offer',
+  'reply',
+  'linkage',
+  'escalation',
+  'work_order',
+]
 const REOPEN_MS = 3000
 
 export function openLiveFeed(

@@ -15,6 +15,7 @@ import { type LiveStatus, openLiveFeed, type StreamEventName } from './live.ts'
 import { FireMap, type IncidentFocus } from './map.tsx'
 import { AlarmQueue } from './queue.tsx'
 import { SignIn } from './signin.tsx'
+import { WorkOrdersView } from './work-orders.tsx'
 import './style.css'
 import type {
   Building,
@@ -36,15 +37,20 @@ const HEALTH_REFRESH_MS = 3000
  * every device in the scope, the busiest by far at a district's scale); device state is
  * reloaded with the views instead, on signals and every DEVICE_STATE_REFRESH_MS.
  */
-const STREAM_EVENTS = ['incident', 'signal', 'offer', 'reply', 'linkage', 'escalation'] as const
+const STREAM_EVENTS = ['incident', 'signal', 'offer', 'reply', 'linkage', 'escalation', 'work_order'] as const
 const DEVICE_STATE_REFRESH_MS = 15_000
 
-type Route = { page: 'queue' } | { page: 'incident'; id: string } | { page: 'health' }
+type Route =
+  | { page: 'queue' }
+  | { page: 'incident'; id: string }
+  | { page: 'health' }
+  | { page: 'work-orders' }
 
 function parseRoute(hash: string): Route {
   const m = /^#\/incident\/(.+)$/.exec(hash)
   if (m?.[1]) return { page: 'incident', id: decodeURIComponent(m[1]) }
   if (hash === '#/health') return { page: 'health' }
+  if (hash === '#/work-orders') return { page: 'work-orders' }
   return { page: 'queue' }
 }
 
@@ -128,6 +134,7 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
   const [revisions, setRevisions] = useState<Record<string, number>>({})
   const [deviceRevision, setDeviceRevision] = useState(0)
   const [healthRevision, setHealthRevision] = useState(0)
+  const [orderRevision, setOrderRevision] = useState(0)
   const [focus, setFocus] = useState<IncidentFocus>()
   const [now, setNow] = useState(Date.now())
   const [loadError, setLoadError] = useState<string>()
@@ -225,6 +232,7 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
           bump(i.id)
           return
         }
+        if (name === 'work_order') return void later('orders', 300, () => setOrderRevision((n) => n + 1))
         if (name === 'signal') {
           later('health', HEALTH_REFRESH_MS, () => setHealthRevision((n) => n + 1))
           if (d['building'] !== undefined && d['building'] === focusBuilding.current)
@@ -279,11 +287,14 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
           firecircle
         </a>
         <nav class="fc-tabs">
-          <a href="#/" class={route.page !== 'health' ? 'fc-tab-on' : ''}>
+          <a href="#/" class={route.page === 'queue' || route.page === 'incident' ? 'fc-tab-on' : ''}>
             Alarms <span class="fc-count">{queue.length}</span>
           </a>
           <a href="#/health" class={route.page === 'health' ? 'fc-tab-on' : ''}>
             Device health
+          </a>
+          <a href="#/work-orders" class={route.page === 'work-orders' ? 'fc-tab-on' : ''}>
+            Work orders
           </a>
         </nav>
         <span class="fc-who" data-testid="scope">
@@ -344,6 +355,8 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
             />
           ) : route.page === 'health' ? (
             <HealthView api={api} revision={healthRevision} now={now} />
+          ) : route.page === 'work-orders' ? (
+            <WorkOrdersView api={api} revision={orderRevision} now={now} />
           ) : (
             <AlarmQueue
               incidents={queue}

@@ -130,6 +130,7 @@ export interface Device {
   since?: string
   cause?: string
   battery?: number
+  testModeUntil?: string
 }
 
 export interface CircleFeature {

@@ -23,12 +23,13 @@ export function registerBuildingRoutes(
       },
     },
     async (request, reply) => {
-      const { id, name, location, responsible } = request.body
+      const { id, name, location, responsible, maintenance } = request.body
       const b = await registry.addBuilding({
         id,
         name,
         location: [location[0] as number, location[1] as number],
         responsible,
+        ...(maintenance !== undefined ? { maintenance } : {}),
       })
       return reply.status(201).send(buildingView(b))
     },

@@ -1,10 +1,12 @@
 import type { DeviceStates } from '../../../liveness/index.ts'
 import type { Registry } from '../../../registry/index.ts'
+import type { DeviceTests } from '../../views.ts'
 
 export interface RegistryRoutesDeps {
   registry: Registry
   /** Live device state for GET /api/devices and /api/devices/{id}. */
   liveness: DeviceStates
+  deviceTests?: DeviceTests
   /** A `uitd`'s components as its panel last reported them (the panels stage). */
   components?: (device: string) => DeviceComponentView[] | undefined
 }

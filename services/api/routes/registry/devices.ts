@@ -16,7 +16,7 @@ import { deviceView } from '../../views.ts'
 import { page, type RegistryRoutesDeps, streetOfCommunity } from './common.ts'
 
 export function registerDeviceRoutes(api: ApiInstance, deps: RegistryRoutesDeps): void {
-  const { registry, liveness } = deps
+  const { registry, liveness, deviceTests } = deps
   const streetOf = streetOfCommunity(registry)
 
   api.post(
@@ -58,7 +58,7 @@ export function registerDeviceRoutes(api: ApiInstance, deps: RegistryRoutesDeps)
       // a 403 here would tell the officer it exists elsewhere.
       const filter = { ...scopedFilter(caller, request.query, streetOf), building, kind, gateway }
       const p = await registry.listDevices(filter, page(request.query))
-      return { ...p, items: p.items.map((d) => deviceView(d, liveness.get(d.id))) }
+      return { ...p, items: p.items.map((d) => deviceView(d, liveness.get(d.id), deviceTests?.(d.id))) }
     },
   )
 
@@ -68,7 +68,7 @@ export function registerDeviceRoutes(api: ApiInstance, deps: RegistryRoutesDeps)
       config: { role: 'officer' },
       schema: {
         tags: ['registry'],
-        summary: 'A device’s record and live state (online, last seen, battery, last rejection)',
+        summary: 'A device’s record and live state (online, last seen, battery, last rejection, last test)',
         params: IdParams,
         response: { 200: DeviceOut, ...errors(401, 403, 404) },
       },
@@ -79,7 +79,10 @@ export function registerDeviceRoutes(api: ApiInstance, deps: RegistryRoutesDeps)
       if (d === undefined) throw notRegistered(missing)
       assertInScope(callerOf(request), d, missing)
       const components = deps.components?.(d.id)
-      return { ...deviceView(d, liveness.get(d.id)), ...(components !== undefined ? { components } : {}) }
+      return {
+        ...deviceView(d, liveness.get(d.id), deviceTests?.(d.id)),
+        ...(components !== undefined ? { components } : {}),
+      }
     },
   )
 

@@ -1,0 +1,164 @@
+/**
+ * The work-order queue in the officer's scope, overdue first (as the service sorts it): each
+ * order with its device, its deadline and its history, and the loop's next steps — assign,
+ * done, verify, reopen. A step the service refuses (a device still in trouble, a wrong status)
+ * shows the service's own words.
+ */
+import { useEffect, useState } from 'preact/hooks'
+import type { Api } from './api.ts'
+import { ago } from './format.ts'
+
+interface Entry {
+  at: string
+  status: string
+  actor: string
+  note?: string
+}
+
+export interface WorkOrder {
+  id: string
+  kind: 'trouble' | 'supervisory' | 'false_alarms' | 'hazard'
+  status: 'open' | 'assigned' | 'done' | 'verified'
+  building: string
+  community: string
+  street: string
+  device?: string
+  condition?: string
+  reason: string
+  opened: string
+  due: string
+  assignee?: string
+  overdue: boolean
+  history: Entry[]
+}
+
+const KIND_LABEL: Record<WorkOrder['kind'], string> = {
+  trouble: 'Trouble',
+  supervisory: 'Supervisory',
+  false_alarms: 'False alarms',
+  hazard: 'Hazard',
+}
+
+export function WorkOrdersView({ api, revision, now }: { api: Api; revision: number; now: number }) {
+  const [orders, setOrders] = useState<WorkOrder[]>()
+  const [error, setError] = useState<string>()
+  const [changed, setChanged] = useState(0)
+
+  useEffect(() => {
+    let cancelled = false
+    api
+      .get<{ items: WorkOrder[] }>('/api/work-orders?limit=200')
+      .then((r) => {
+        if (cancelled) return
+        setOrders(
+          r.items.filter(
+            (o) => o.status !== 'verified' || Date.parse(o.history.at(-1)?.at ?? '') > now - 86_400_000,
+          ),
+        )
+        setError(undefined)
+      })
+      .catch((err: Error) => !cancelled && setError(err.message))
+    return () => {
+      cancelled = true
+    }
+  }, [api, revision, changed])
+
+  const act = async (o: WorkOrder, action: string, body: Record<string, string> = {}) => {
+    try {
+      await api.post(`/api/work-orders/${encodeURIComponent(o.id)}/${action}`, body)
+      setError(undefined)
+    } catch (err) {
+      setError((err as Error).message)
+    }
+    setChanged((n) => n + 1)
+  }
+
+  return (
+    <section class="fc-work-orders" aria-label="Work orders">
+      <h2>
+        Work orders <span class="fc-count">{orders?.filter((o) => o.status !== 'verified').length ?? 0}</span>
+      </h2>
+      {error && (
+        <p class="fc-error" role="alert">
+          {error}
+        </p>
+      )}
+      {orders === undefined ? (
+        <p class="fc-muted">Loading…</p>
+      ) : orders.length === 0 ? (
+        <p class="fc-empty">No work orders.</p>
+      ) : (
+        <ul class="fc-problems">
+          {orders.map((o) => (
+            <OrderItem key={o.id} order={o} now={now} act={act} />
+          ))}
+        </ul>
+      )}
+    </section>
+  )
+}
+
+function OrderItem({
+  order: o,
+  now,
+  act,
+}: {
+  order: WorkOrder
+  now: number
+  act: (o: WorkOrder, action: string, body?: Record<string, string>) => Promise<void>
+}) {
+  const [assignee, setAssignee] = useState(o.assignee ?? '')
+  const last = o.history.at(-1)
+  return (
+    <li data-order={o.id} data-status={o.status} class={o.overdue ? 'fc-overdue' : ''}>
+      <strong>{KIND_LABEL[o.kind]}</strong> <span class="fc-sub">{o.status}</span> · {o.building}
+      {o.device && (
+        <span class="fc-sub">
+          {' '}
+          · {o.device} {o.condition}
+        </span>
+      )}
+      {o.overdue && <span class="fc-warn"> overdue</span>}
+      <div class="fc-sub">{o.reason}</div>
+      <div class="fc-sub">
+        opened {ago(o.opened, now)} · due {new Date(o.due).toLocaleString()}
+        {o.assignee && <> · {o.assignee}</>}
+      </div>
+      {last?.note && (
+        <div class="fc-sub" data-testid="last-note">
+          {last.actor}: {last.note}
+        </div>
+      )}
+      <div class="fc-actions">
+        {(o.status === 'open' || o.status === 'assigned') && (
+          <>
+            <label>
+              Assignee{' '}
+              <input value={assignee} onInput={(e) => setAssignee((e.target as HTMLInputElement).value)} />
+            </label>
+            <button
+              type="button"
+              disabled={assignee.trim() === ''}
+              onClick={() => act(o, 'assign', { assignee })}
+            >
+              Assign
+            </button>
+            <button type="button" onClick={() => act(o, 'done')}>
+              Done
+            </button>
+          </>
+        )}
+        {o.status === 'done' && (
+          <button type="button" onClick={() => act(o, 'verify')}>
+            Verify
+          </button>
+        )}
+        {(o.status === 'done' || o.status === 'verified') && (
+          <button type="button" onClick={() => act(o, 'reopen')}>
+            Reopen
+          </button>
+        )}
+      </div>
+    </li>
+  )
+}
