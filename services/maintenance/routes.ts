@@ -165,8 +165,9 @@ export function registerMaintenanceRoutes(api: ApiInstance, deps: MaintenanceRou
   const streetOf = (community: string) => registry.community(community)?.street
   const inScope = async (request: Parameters<typeof callerOf>[0], id: string) => {
     const o = await maintenance.get(id)
-    if (o === undefined) throw notRegistered(`work order ${id} does not exist`)
-    assertInScope(callerOf(request), o, `work order ${o.id}`)
+    const missing = `work order ${id} does not exist`
+    if (o === undefined) throw notRegistered(missing)
+    assertInScope(callerOf(request), o, missing)
     return o
   }
 
@@ -258,8 +259,9 @@ export function registerMaintenanceRoutes(api: ApiInstance, deps: MaintenanceRou
     async (request, reply) => {
       const caller = callerOf(request)
       const b = registry.building(request.body.building)
-      if (b === undefined) throw notRegistered(`building ${request.body.building} is not registered`)
-      assertInScope(caller, b, `building ${b.id}`)
+      const missing = `building ${request.body.building} is not registered`
+      if (b === undefined) throw notRegistered(missing)
+      assertInScope(caller, b, missing)
       const photo =
         request.body.photo === undefined
           ? undefined
@@ -336,7 +338,8 @@ function registerTestModeRoutes(api: ApiInstance, { maintenance, registry }: Mai
     const target = (request: Parameters<typeof callerOf>[0], id: string) => {
       const t = find(id)
       const place = 'device' in t ? t.device : t.building
-      assertInScope(callerOf(request), place, `${what} ${id}`)
+      // The very message a missing one gets: nothing says it exists elsewhere (issue #12).
+      assertInScope(callerOf(request), place, `${what} ${id} is not registered`)
       return t
     }
     api.post(
