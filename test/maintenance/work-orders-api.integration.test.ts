@@ -115,15 +115,23 @@ describe('work orders over HTTP', () => {
       entry: { actor: 'administrator' },
       order: { kind: 'hazard' },
     })
-    expect((await svc.api.get('/api/work-orders/wo-none', xinan)).status).toBe(404)
-    expect((await svc.api.post('/api/work-orders/wo-none/done', {}, xinan)).status).toBe(404)
+    // To an officer what does not exist is outside the scope, word for word (issue #12).
+    expect((await svc.api.get('/api/work-orders/wo-none', xinan)).body).toEqual({
+      error: 'forbidden',
+      message: 'work order wo-none does not exist in your scope',
+    })
+    expect((await svc.api.post('/api/work-orders/wo-none/done', {}, xinan)).status).toBe(403)
+    expect((await svc.api.get('/api/work-orders/wo-none', ADMIN_TOKEN)).status).toBe(404)
   })
 
   it('keeps an officer to the scope: 403 outside it for reads, actions, photos and reports', async () => {
     const id = must(await svc.api.post('/api/work-orders', hazard('shop-12'), ADMIN_TOKEN), 201).id as string
     const other = must(await svc.api.post('/api/work-orders', hazard('factory-7'), ADMIN_TOKEN), 201)
       .id as string
-    expect((await svc.api.get(`/api/work-orders/${id}`, xixiang)).status).toBe(403)
+    expect((await svc.api.get(`/api/work-orders/${id}`, xixiang)).body).toEqual({
+      error: 'forbidden',
+      message: `work order ${id} does not exist in your scope`,
+    })
     expect((await svc.api.post(`/api/work-orders/${id}/assign`, { assignee: 'x' }, xixiang)).status).toBe(403)
     expect((await svc.api.get(`/api/work-orders/${id}/photo`, xixiang)).status).toBe(403)
     expect((await svc.api.post('/api/work-orders', hazard('shop-12'), xixiang)).status).toBe(403)
@@ -136,7 +144,7 @@ describe('work orders over HTTP', () => {
     expect((await svc.api.get('/api/work-orders', 'not-a-token')).status).toBe(401)
   })
 
-  it('refuses bad input with the status that names it: 400, 404, 413, 415', async () => {
+  it('refuses bad input with the status that names it: 400, 403, 413, 415', async () => {
     const bad = async (body: unknown, status: number, error: string) => {
       const r = await svc.api.post('/api/work-orders', body, xinan)
       expect(r.status, JSON.stringify(body).slice(0, 80)).toBe(status)
@@ -147,7 +155,7 @@ describe('work orders over HTTP', () => {
     await bad(hazard('shop-12', { kind: 'trouble' }), 400, 'bad_request')
     await bad({ kind: 'hazard', building: 'shop-12' }, 400, 'bad_request')
     await bad(hazard('shop-12', { colour: 'red' }), 400, 'bad_request')
-    await bad(hazard('nowhere-1'), 404, 'not_found')
+    await bad(hazard('nowhere-1'), 403, 'forbidden')
     await bad(hazard('shop-12', { photo: 'not base64!' }), 400, 'bad_request')
     await bad(
       hazard('shop-12', { photo: Buffer.concat([PNG, Buffer.alloc(5000)]).toString('base64') }),
