@@ -45,7 +45,7 @@ async function oversizeConnects(port: number, pid: number): Promise<void> {
   )
   await sleep(500)
   line(
-    `6 sockets each declaring a 250 MB CONNECT and streaming: closed after ${sent.map((b) => fmt(b / 1024)).join(', ')} KiB written; service RSS ${fmt(before)} → ${fmt(rssMiB(pid))} MiB`,
+    `6 sockets each declaring a 250 MB CONNECT and streaming: closed by the service after ${sent.map((b) => fmt(b / 1024)).join(', ')} KiB had been written (most of it into the kernel's socket buffers, never read); service RSS ${fmt(before)} → ${fmt(rssMiB(pid))} MiB`,
   )
 }
 
@@ -170,12 +170,13 @@ async function httpFlood(
   await c.publishAsync(`dev/${id}/telemetry`, JSON.stringify({ values: { obscuration: 0.1 } }), { qos: 1 })
   const deviceMs = performance.now() - t
   await c.endAsync()
-  const m = await metrics(base).catch(() => new Map<string, number>())
   for (const s of sockets) s.destroy()
   await sleep(1000)
   const healthz = await get(httpPort, '127.0.0.1', '/healthz')
+  // Read after the flood: while it lasts the HTTP listener is full for everyone new.
+  const m = await metrics(base).catch(() => new Map<string, number>())
   line(
-    `12,000 idle HTTP sockets with a partial request line from 60 addresses: ${fmt(m.get('firecircle_connections_refused_total') ?? 0)} closed at once by the caps; meanwhile a device connected and got its PUBACK in ${fmt(deviceMs, 1)} ms; after the flood /healthz ${healthz}`,
+    `12,000 idle HTTP sockets with a partial request line from 60 addresses: ${fmt(m.get('firecircle_connections_refused_total') ?? 0)} closed at once by the caps (FC_HTTP_MAX_CONNECTIONS); meanwhile a device connected and got its PUBACK in ${fmt(deviceMs, 1)} ms; after the flood /healthz ${healthz}`,
   )
 }
 
@@ -183,6 +184,7 @@ async function main(): Promise<void> {
   const influx = await startInfluxDB()
   const data = tempDir('firecircle-attacks-')
   try {
+    await influx.database('attacks')
     const reg = await register(data.dir, { buildings: 1, devicesPerBuilding: [{ kind: 'smoke', n: 3 }] })
     const [a, b, victim] = reg.devices
     const svc = await startService({ dataDir: data.dir, influx, database: 'attacks' })
@@ -201,7 +203,7 @@ async function main(): Promise<void> {
     }
   } finally {
     data.cleanup()
-    await influx.stop()
+    await influx.destroy()
   }
 }
 

@@ -66,6 +66,12 @@ const BENCHES: { file: string; title: string; target: string }[] = [
     target: 'every device kept online by its heartbeats; the service’s RSS and connection rate reported',
   },
   {
+    file: 'bench/attacks.ts',
+    title: 'Hostile traffic (issue #12): the attacks replayed against the service',
+    target:
+      'a declared 250 MB CONNECT never buffered; /metrics not grown by invented topics; guessing answered late or unchecked, the right token elsewhere at once; an HTTP socket flood leaves devices served',
+  },
+  {
     file: 'bench/uitd.ts',
     title: 'Fire panels: 5,000 UITDs (GB/T 26875.3) beating every 30 s, and a panel fire → SSE incident',
     target:
