@@ -3,7 +3,16 @@
  * the duty officer's actions. An officer sees and acts only inside the scope (outside it, a 404 like a missing one).
  */
 import { type TProperties, Type } from 'typebox'
-import { type ApiInstance, assertInScope, callerOf, errors, IdParams, iso, scopedFilter } from '../api/kit.ts'
+import {
+  type ApiInstance,
+  assertInScope,
+  callerOf,
+  errors,
+  IdParams,
+  iso,
+  PageOf,
+  scopedFilter,
+} from '../api/kit.ts'
 import type { Registry } from '../registry/index.ts'
 import { notRegistered } from '../shared/index.ts'
 import type { AlarmEngine } from './engine.ts'
@@ -61,12 +70,7 @@ export function registerIncidentRoutes(
         summary: 'Incidents in the caller’s scope, most urgent first (open ones by urgency, then newest)',
         querystring: ListQuery,
         response: {
-          200: Type.Object({
-            items: Type.Array(IncidentOut),
-            total: Type.Integer(),
-            limit: Type.Integer(),
-            offset: Type.Integer(),
-          }),
+          200: PageOf(IncidentOut),
           ...errors(400, 401, 403),
         },
       },

@@ -13,6 +13,6 @@
 export { iso } from '../shared/index.ts'
 export { assertInScope, callerOf, canSee, type Role, scopedFilter } from './auth.ts'
 export { ErrorBody } from './errors.ts'
-export { errors, Id, IdParams, IsoTime, LonLat, PageQuery } from './schemas.ts'
+export { errors, Id, IdParams, IsoTime, LonLat, PageOf, PageQuery } from './schemas.ts'
 export { parseTime } from './time.ts'
 export type { ApiInstance } from './types.ts'

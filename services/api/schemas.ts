@@ -4,7 +4,7 @@
  * registry (does the building exist, is the ring closed) happen in the registry, with
  * reasons that name the field.
  */
-import { Type } from 'typebox'
+import { type TSchema, Type } from 'typebox'
 import { DEVICE_KINDS } from '../../devices/catalogue.ts'
 import { ID_PATTERN, RESPONDER_TYPES, TRAVEL_MODES } from '../registry/index.ts'
 import { ErrorBody } from './errors.ts'
@@ -36,6 +36,8 @@ const PageFields = {
   limit: Type.Integer(),
   offset: Type.Integer(),
 }
+/** A page of `item`s: `{items, total, limit, offset}`, like every list of the API. */
+export const PageOf = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item), ...PageFields })
 
 /** Errors a route may answer with, for the OpenAPI document. */
 export const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ErrorBody]))

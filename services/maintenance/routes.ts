@@ -13,6 +13,7 @@ import {
   IdParams,
   IsoTime,
   iso,
+  PageOf,
   scopedFilter,
 } from '../api/kit.ts'
 import type { Building, Caller, Device, Registry } from '../registry/index.ts'
@@ -180,12 +181,7 @@ export function registerMaintenanceRoutes(api: ApiInstance, deps: MaintenanceRou
         summary: 'Work orders in the caller’s scope, overdue first, then by deadline',
         querystring: ListQuery,
         response: {
-          200: Type.Object({
-            items: Type.Array(WorkOrderOut),
-            total: Type.Integer(),
-            limit: Type.Integer(),
-            offset: Type.Integer(),
-          }),
+          200: PageOf(WorkOrderOut),
           ...errors(400, 401, 403),
         },
       },
