@@ -240,7 +240,8 @@ describe('guessing is throttled, not a lockout', () => {
     // The device itself, from its own address, is never slowed.
     const t = Date.now()
     const real = await connectAs(`mqtt://127.0.0.1:${svc.mqttPort}`, victim.id, victim.secret)
-    expect(Date.now() - t).toBeLessThan(250)
+    // Not held back like the guesses (the last one waited for its answer about 800 ms).
+    expect(Date.now() - t).toBeLessThan(answers.at(-1)!.ms)
     await real.endAsync()
     const m = await metrics()
     expect(
@@ -265,7 +266,8 @@ describe('guessing is throttled, not a lockout', () => {
     }
     const t = Date.now()
     expect((await getFrom('127.0.0.1', '/api/communities', ADMIN_TOKEN)).status).toBe(200)
-    expect(Date.now() - t).toBeLessThan(500)
+    // Not held back: a refused token of this id is answered seconds late by now.
+    expect(Date.now() - t).toBeLessThan(2000)
   })
 })
 
