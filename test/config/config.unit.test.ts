@@ -184,3 +184,38 @@ describe('what one client may take (issue #12)', () => {
     expect(c.connections.mqtt.perAddress).toBe(0)
   })
 })
+
+describe('work orders and roads: a wrong value names its setting', () => {
+  it.each([
+    [{ FC_WORK_ORDER_GRACE_S: 'soon' }, 'FC_WORK_ORDER_GRACE_S'],
+    [{ FC_WORK_ORDER_GRACE_S: '0' }, 'FC_WORK_ORDER_GRACE_S'],
+    [{ FC_WORK_ORDER_VERIFY_S: '-5' }, 'FC_WORK_ORDER_VERIFY_S'],
+    [{ FC_WORK_ORDER_DUE_SUPERVISORY_S: 'x' }, 'FC_WORK_ORDER_DUE_SUPERVISORY_S'],
+    [{ FC_WORK_ORDER_DUE_TROUBLE_S: '1e99' }, 'FC_WORK_ORDER_DUE_TROUBLE_S'],
+    [{ FC_WORK_ORDER_DUE_HAZARD_S: '' + 10 ** 12 }, 'FC_WORK_ORDER_DUE_HAZARD_S'],
+    [{ FC_WORK_ORDER_DUE_FALSE_ALARMS_S: 'never' }, 'FC_WORK_ORDER_DUE_FALSE_ALARMS_S'],
+    [{ FC_FALSE_ALARM_LIMIT: '0' }, 'FC_FALSE_ALARM_LIMIT'],
+    [{ FC_WORK_ORDER_PHOTO_MAX_BYTES: '10' }, 'FC_WORK_ORDER_PHOTO_MAX_BYTES'],
+    [{ FC_ROAD_SNAP_M: 'far' }, 'FC_ROAD_SNAP_M'],
+    [{ FC_ROAD_SNAP_M: '0' }, 'FC_ROAD_SNAP_M'],
+    [{ FC_ROAD_PROFILE: '/tmp/profile.json' }, 'FC_ROAD_PROFILE'],
+    [{ FC_POSITION_MAX_AGE_S: 'old' }, 'FC_POSITION_MAX_AGE_S'],
+  ])('%o is refused naming %s', (env, setting) => {
+    const e = error(env)
+    expect(e.setting).toBe(setting)
+    expect(e.message.startsWith(`${setting}: `)).toBe(true)
+  })
+
+  it('has the contract’s defaults', () => {
+    const c = loadConfig({})
+    expect(c.maintenance.graceMs).toBe(60_000)
+    expect(c.maintenance.verifyMs).toBe(60_000)
+    expect(c.maintenance.dueMs).toEqual({
+      supervisory: 2 * 3600_000,
+      trouble: 4 * 3600_000,
+      hazard: 24 * 3600_000,
+      false_alarms: 24 * 3600_000,
+    })
+    expect(c.roads).toBeUndefined()
+  })
+})
