@@ -137,6 +137,25 @@ describe('packet size at the stream', () => {
   })
 })
 
+/** Wait until `n` sockets of a flood on `listener` were refused for their address. */
+const refusedAtLeast = (listener: 'http' | 'mqtt', n: number) =>
+  until(
+    async () =>
+      metric(await metrics(), 'firecircle_connections_refused_total', { listener, reason: 'address_full' }) >=
+      n,
+    `${n} sockets of the ${listener} flood refused`,
+  )
+
+/** While a flood lasts: a device elsewhere connects and is acknowledged, and /healthz answers. */
+async function devicesStillServed(): Promise<void> {
+  const client = await connectAs(`mqtt://127.0.0.1:${svc.mqttPort}`, device.id, device.secret)
+  await client.publishAsync(`dev/${device.id}/telemetry`, JSON.stringify({ values: { obscuration: 0.2 } }), {
+    qos: 1,
+  })
+  expect((await fetch(`${svc.base}/healthz`)).status).toBe(200)
+  await client.endAsync()
+}
+
 describe('connections are bounded per listener and per address', () => {
   it('an HTTP socket flood from one address takes neither the devices’ sockets nor /healthz, and ends by itself', async () => {
     const flood: net.Socket[] = []
@@ -148,23 +167,8 @@ describe('connections are bounded per listener and per address', () => {
       closed.push(new Promise((r) => s.on('close', () => r())))
       flood.push(s)
     }
-    await until(
-      async () =>
-        metric(await metrics(), 'firecircle_connections_refused_total', {
-          listener: 'http',
-          reason: 'address_full',
-        }) >= 250,
-      '250 sockets of the flood refused',
-    )
-    // A device connects and is acknowledged; an officer's /healthz from elsewhere answers.
-    const client = await connectAs(`mqtt://127.0.0.1:${svc.mqttPort}`, device.id, device.secret)
-    await client.publishAsync(
-      `dev/${device.id}/telemetry`,
-      JSON.stringify({ values: { obscuration: 0.2 } }),
-      { qos: 1 },
-    )
-    expect((await fetch(`${svc.base}/healthz`)).status).toBe(200)
-    await client.endAsync()
+    await refusedAtLeast('http', 250)
+    await devicesStillServed()
     // The flood ends: its address is served again.
     for (const s of flood) s.destroy()
     await Promise.all(closed)
@@ -176,22 +180,8 @@ describe('connections are bounded per listener and per address', () => {
 
   it('an MQTT socket flood from one address leaves room for devices elsewhere and for HTTP', async () => {
     const idle = await Promise.all(Array.from({ length: 60 }, () => rawConnect(svc.mqttPort, '127.0.0.4')))
-    await until(
-      async () =>
-        metric(await metrics(), 'firecircle_connections_refused_total', {
-          listener: 'mqtt',
-          reason: 'address_full',
-        }) >= 20,
-      '20 sockets of the flood refused',
-    )
-    const client = await connectAs(`mqtt://127.0.0.1:${svc.mqttPort}`, device.id, device.secret)
-    await client.publishAsync(
-      `dev/${device.id}/telemetry`,
-      JSON.stringify({ values: { obscuration: 0.2 } }),
-      { qos: 1 },
-    )
-    expect((await fetch(`${svc.base}/healthz`)).status).toBe(200)
-    await client.endAsync()
+    await refusedAtLeast('mqtt', 20)
+    await devicesStillServed()
     for (const r of idle) r.socket.destroy()
   })
 })
