@@ -163,7 +163,8 @@ describe('pipeline: a cluster’s spool in PostgreSQL, drained from every node',
     const pipelineA = pipelineOn(spoolA, storeA.store)
     pipelineA.start()
     // A drains everything but B's batch: while B's transaction lives, its rows are B's.
-    await until(async () => storeA.writes.size === 200)
+    // Its batches are gone from the spool when their transactions commit, just after the write.
+    await until(async () => storeA.writes.size === 200 && (await spoolA.depth()) === 100)
     const meanwhile = await spoolA.take(1000)
     expect(meanwhile.points).toEqual([]) // B's 100 rows are there, locked: skipped
     await meanwhile.release()
