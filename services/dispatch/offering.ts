@@ -31,7 +31,7 @@ const pause = (ms: number) =>
 export interface OfferingDeps {
   events: Pick<EventBus<DispatchEvents>, 'emit'>
   index: Pick<ResponderIndex, 'within' | 'get' | 'params' | 'roads'>
-  registry: Pick<Registry, 'building' | 'respondersOfBuilding'>
+  registry: Pick<Registry, 'building' | 'device' | 'respondersOfBuilding'>
   publish: Publish
   state: Pick<DispatchState, 'save' | 'offers' | 'record'>
   timers: Pick<DispatchTimers, 'armExpiry' | 'armWidening'>
@@ -148,12 +148,29 @@ export function createOffering(deps: OfferingDeps): Offering {
     return [...out, ...(await buildingCandidates(deps, b, limitS, exclude, found, types))]
   }
 
+  /** docs/PROTOCOL.md: an offer's building is `{id, name, floor?, address?}` (floor: the first alarming device's). */
+  function offerBuilding(i: Incident, building: { id: string; name: string; address?: string } | undefined) {
+    if (building === undefined) return undefined
+    let floor: number | undefined
+    for (const d of i.devices) {
+      floor = registry.device(d.device)?.floor
+      if (floor !== undefined) break
+    }
+    return {
+      id: building.id,
+      name: building.name,
+      ...(floor !== undefined ? { floor } : {}),
+      ...(building.address !== undefined ? { address: building.address } : {}),
+    }
+  }
+
   function publishOffer(i: Incident, o: OfferRecord, building: { id: string; name: string } | undefined) {
+    const b = offerBuilding(i, building)
     const payload = JSON.stringify({
       incident: i.id,
       location: i.location,
       eta_s: tenth(o.eta_s),
-      ...(building !== undefined ? { building: { id: building.id, name: building.name } } : {}),
+      ...(b !== undefined ? { building: b } : {}),
     })
     const topic = `rsp/${o.responder}/offer`
     // In order, but a publish that never completes holds the next one back 1 s at most.
