@@ -34,6 +34,7 @@ import { type NodeState, openClusterState, openEmbeddedState } from './node-stat
 import { createPanels } from './panels/index.ts'
 import { createPipeline } from './pipeline/index.ts'
 import { createGuessingThrottle, createRegistry, type Registry } from './registry/index.ts'
+import { bundleResponder, registerResponderRoutes } from './responder/index.ts'
 import { loadRoadNetwork, RoadFileError, type RoadNetwork, roadProfiles } from './roads/index.ts'
 import {
   type Clock,
@@ -485,6 +486,8 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
   // The console is bundled in the background; its first request waits for it.
   const consoleBundle = bundleConsole()
   consoleBundle.catch(() => {})
+  const responderBundle = bundleResponder()
+  responderBundle.catch(() => {})
 
   let accepting = false
   let stream: Stream | undefined
@@ -514,7 +517,10 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
         stream = s
       }),
     ],
-    site: [(app) => registerConsoleRoutes(app, { logger, bundle: consoleBundle })],
+    site: [
+      (app) => registerConsoleRoutes(app, { logger, bundle: consoleBundle }),
+      (app) => registerResponderRoutes(app, { logger, bundle: responderBundle, timeZone: config.timeZone }),
+    ],
     guessing: createGuessingThrottle(clock),
     quietLog: edge.quietLog,
     connections: { gate: edge.httpGate, metrics: edge.connections },

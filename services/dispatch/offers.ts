@@ -48,8 +48,8 @@ import type {
   OfferRecord,
   TypeRule,
 } from './types.ts'
-import { type OfferView, offerView } from './views.ts'
 import { createIncidentUpdates } from './updates.ts'
+import { type OfferView, offerView } from './views.ts'
 import { createWidening } from './widening.ts'
 
 export interface DispatcherDeps {

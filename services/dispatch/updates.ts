@@ -31,12 +31,16 @@ export function createIncidentUpdates(deps: UpdatesDeps): (i: Incident, at: numb
     const offers = await deps.state.offersOf(i.id)
     const payload = JSON.stringify({ incident: i.id, status: i.status, at: iso(at) })
     for (const o of offers) {
-      const concerned =
-        o.state === 'offered' || COMMITTED.has(o.state) || (ended && o.state === 'withdrawn')
+      const concerned = o.state === 'offered' || COMMITTED.has(o.state) || (ended && o.state === 'withdrawn')
       if (!concerned) continue
-      await deps.publish(`rsp/${o.responder}/incident`, payload, 1).catch((err: Error) =>
-        deps.logger.warn({ incident: i.id, responder: o.responder, err: err.message }, 'update not published'),
-      )
+      await deps
+        .publish(`rsp/${o.responder}/incident`, payload, 1)
+        .catch((err: Error) =>
+          deps.logger.warn(
+            { incident: i.id, responder: o.responder, err: err.message },
+            'update not published',
+          ),
+        )
     }
   }
 }

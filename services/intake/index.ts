@@ -246,7 +246,8 @@ export function createIntake(deps: IntakeDeps): Intake {
       case 'duty':
         return (deps.setDuty?.(decoded.duty.responder, decoded.duty.onDuty) ?? Promise.resolve()).then(
           () => undefined,
-          (err: Error) => logger.warn({ responder: decoded.duty.responder, err: err.message }, 'duty not changed'),
+          (err: Error) =>
+            logger.warn({ responder: decoded.duty.responder, err: err.message }, 'duty not changed'),
         )
     }
   }
