@@ -71,6 +71,26 @@ export interface Offering {
   published(): Promise<void>
 }
 
+/** docs/PROTOCOL.md: an offer's building is `{id, name, floor?, address?}` (floor: the first alarming device's). */
+function offerBuilding(
+  registry: Pick<Registry, 'device'>,
+  i: Incident,
+  building: { id: string; name: string; address?: string } | undefined,
+) {
+  if (building === undefined) return undefined
+  let floor: number | undefined
+  for (const d of i.devices) {
+    floor = registry.device(d.device)?.floor
+    if (floor !== undefined) break
+  }
+  return {
+    id: building.id,
+    name: building.name,
+    ...(floor !== undefined ? { floor } : {}),
+    ...(building.address !== undefined ? { address: building.address } : {}),
+  }
+}
+
 /** The responders assigned to the incident's building (for `building` rules), wherever they are. */
 async function buildingCandidates(
   deps: Pick<OfferingDeps, 'index' | 'registry' | 'policy'>,
@@ -148,24 +168,8 @@ export function createOffering(deps: OfferingDeps): Offering {
     return [...out, ...(await buildingCandidates(deps, b, limitS, exclude, found, types))]
   }
 
-  /** docs/PROTOCOL.md: an offer's building is `{id, name, floor?, address?}` (floor: the first alarming device's). */
-  function offerBuilding(i: Incident, building: { id: string; name: string; address?: string } | undefined) {
-    if (building === undefined) return undefined
-    let floor: number | undefined
-    for (const d of i.devices) {
-      floor = registry.device(d.device)?.floor
-      if (floor !== undefined) break
-    }
-    return {
-      id: building.id,
-      name: building.name,
-      ...(floor !== undefined ? { floor } : {}),
-      ...(building.address !== undefined ? { address: building.address } : {}),
-    }
-  }
-
   function publishOffer(i: Incident, o: OfferRecord, building: { id: string; name: string } | undefined) {
-    const b = offerBuilding(i, building)
+    const b = offerBuilding(registry, i, building)
     const payload = JSON.stringify({
       incident: i.id,
       location: i.location,
