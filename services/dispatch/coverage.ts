@@ -139,7 +139,7 @@ export async function coverageOf(
           index.within(b.location[0], b.location[1], COVERAGE_LIMIT_S, {
             onDuty: true,
             busy: false,
-            where: fresh,
+            liveSince: now - maxAge,
           }).length > 0
   const communities: CommunityCoverage[] = []
   const uncovered: Coverage['uncovered']['features'] = []
