@@ -9,6 +9,7 @@ import type { ServerResponse } from 'node:http'
 import { Type } from 'typebox'
 import { incidentView, timelineEntryView } from '../alarms/index.ts'
 import { type ApiInstance, callerOf, canSee, errors, iso } from '../api/kit.ts'
+import { dutyCheckView } from '../duty/index.ts'
 import type { EventBus } from '../events/index.ts'
 import { workOrderView } from '../maintenance/index.ts'
 import type { Place, Registry } from '../registry/index.ts'
@@ -35,6 +36,8 @@ export const STREAM_EVENT_TYPES = [
   'escalation',
   'work_order',
   'test',
+  'duty_check',
+  'duty_check_missed',
 ] as const
 type StreamEventType = (typeof STREAM_EVENT_TYPES)[number]
 
@@ -43,6 +46,8 @@ interface StreamEvent {
   type: StreamEventType
   place: Place
   data: string
+  /** Only these officers (and the administrator) get it; everyone in scope without it. */
+  officers?: readonly string[]
 }
 
 export interface Stream {
@@ -77,6 +82,23 @@ function streamMaintenance(
   })
 }
 
+/**
+ * Duty checks: `duty_check` (sent, answered, missed, a panel's answer) to the checked
+ * officers, `duty_check_missed` to the officers one level up; the administrator gets both.
+ */
+function streamDuty(
+  events: EventBus,
+  owner: object,
+  publish: (type: StreamEventType, place: Place, payload: unknown, officers?: readonly string[]) => void,
+): void {
+  events.on(owner, 'duty.check', (e) => {
+    const place = { community: e.check.community ?? '', street: e.check.street ?? '' }
+    const payload = { change: e.change, check: dutyCheckView(e.check), at: iso(e.at) }
+    publish('duty_check', place, payload, e.officers)
+    if (e.change === 'missed') publish('duty_check_missed', place, payload, e.check.escalatedTo ?? [])
+  })
+}
+
 export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream {
   const historySize = deps.history ?? 2048
   const maxBuffered = deps.maxBufferedBytes ?? 4 * 1024 * 1024
@@ -84,16 +106,32 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
   let nextId = 1
   /** The stream's listeners on the bus, removed at close(). */
   const owner = { stage: 'stream' }
-  const clients = new Set<{ res: ServerResponse; sees: (p: Place) => boolean; wants: Set<StreamEventType> }>()
+  const clients = new Set<{
+    res: ServerResponse
+    sees: (p: Place) => boolean
+    meant: (officers: readonly string[] | undefined) => boolean
+    wants: Set<StreamEventType>
+  }>()
 
-  function publish(type: StreamEvent['type'], place: Place, payload: unknown): void {
-    const e: StreamEvent = { id: nextId++, type, place, data: JSON.stringify(payload) }
+  function publish(
+    type: StreamEvent['type'],
+    place: Place,
+    payload: unknown,
+    officers?: readonly string[],
+  ): void {
+    const e: StreamEvent = {
+      id: nextId++,
+      type,
+      place,
+      data: JSON.stringify(payload),
+      ...(officers !== undefined ? { officers } : {}),
+    }
     history.push(e)
     if (history.length > historySize) history.shift()
     if (clients.size === 0) return
     const frame = `id: ${e.id}\nevent: ${e.type}\ndata: ${e.data}\n\n`
     for (const c of clients) {
-      if (!c.wants.has(type) || !c.sees(place)) continue
+      if (!c.wants.has(type) || !c.sees(place) || !c.meant(e.officers)) continue
       if (c.res.writableLength > maxBuffered) {
         deps.logger.warn('SSE client is not reading; closing its stream')
         c.res.destroy()
@@ -145,6 +183,7 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
     publish('escalation', e, { ...e, kind: 'circle_widened', at: iso(e.at) })
   })
   streamMaintenance(deps.events, owner, publish)
+  streamDuty(deps.events, owner, publish)
   deps.events.on(owner, 'device.state', (s) => {
     const d = deps.registry.device(s.device)
     if (d === undefined) return
@@ -173,7 +212,7 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
       schema: {
         tags: ['stream'],
         summary:
-          'Server-Sent Events: `incident`, `signal`, `device`, `offer`, `reply`, `linkage` and `escalation` events in the caller’s scope. Browsers may pass the token as ?access_token= (EventSource cannot set headers). Reconnect with Last-Event-ID to get missed events.',
+          'Server-Sent Events: `incident`, `signal`, `device`, `offer`, `reply`, `linkage`, `escalation`, `work_order`, `test`, `duty_check` (to the checked officers) and `duty_check_missed` (to the officers one level up) events in the caller’s scope. Browsers may pass the token as ?access_token= (EventSource cannot set headers). Reconnect with Last-Event-ID to get missed events.',
         querystring: Type.Object({
           access_token: Type.Optional(Type.String({ maxLength: 512 })),
           events: Type.Optional(
@@ -190,6 +229,8 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
     (request, reply) => {
       const caller = callerOf(request)
       const sees = (p: Place) => canSee(caller, p)
+      const meant = (officers: readonly string[] | undefined) =>
+        officers === undefined || caller.role === 'administrator' || officers.includes(caller.officer.id)
       const wants = new Set<StreamEventType>(
         (request.query.events?.split(',') as StreamEventType[] | undefined) ?? STREAM_EVENT_TYPES,
       )
@@ -205,11 +246,11 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
       res.write('retry: 2000\n\n')
       if (Number.isInteger(lastId) && lastId >= 0) {
         for (const e of history) {
-          if (e.id > lastId && wants.has(e.type) && sees(e.place))
+          if (e.id > lastId && wants.has(e.type) && sees(e.place) && meant(e.officers))
             res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${e.data}\n\n`)
         }
       }
-      const client = { res, sees, wants }
+      const client = { res, sees, meant, wants }
       clients.add(client)
       const done = () => clients.delete(client)
       request.raw.on('close', done)
