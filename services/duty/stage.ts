@@ -132,6 +132,11 @@ export function createDuty(deps: DutyDeps): Duty {
 
   const arm = (c: DutyCheck) => {
     timers.get(c.id)?.cancel()
+    // Due while the service was down: missed now, not at the clock's next tick.
+    if (c.due <= clock.now()) {
+      miss(c.id).catch((err: Error) => logger.error({ err: err.message }, 'duty check not missed'))
+      return
+    }
     timers.set(
       c.id,
       clock.at(c.due, () => {
