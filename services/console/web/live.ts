@@ -13,6 +13,8 @@ export type StreamEventName =
   | 'linkage'
   | 'escalation'
   | 'work_order'
+  | 'duty_check'
+  | 'duty_check_missed'
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting'
 
 export interface LiveFeed {
@@ -27,6 +29,8 @@ const NAMES: StreamEventName[] = [
   'linkage',
   'escalation',
   'work_order',
+  'duty_check',
+  'duty_check_missed',
 ]
 const REOPEN_MS = 3000
 

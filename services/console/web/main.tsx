@@ -8,6 +8,7 @@ import { render } from 'preact'
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { type Api, ApiError, createApi } from './api.ts'
 import { playAlarmCue } from './cue.ts'
+import { DutyView } from './duty.tsx'
 import { byUrgency, isOpen, SCOPE_LABEL } from './format.ts'
 import { HealthView } from './health.tsx'
 import { IncidentView } from './incident.tsx'
@@ -37,7 +38,17 @@ const HEALTH_REFRESH_MS = 3000
  * every device in the scope, the busiest by far at a district's scale); device state is
  * reloaded with the views instead, on signals and every DEVICE_STATE_REFRESH_MS.
  */
-const STREAM_EVENTS = ['incident', 'signal', 'offer', 'reply', 'linkage', 'escalation', 'work_order'] as const
+const STREAM_EVENTS = [
+  'incident',
+  'signal',
+  'offer',
+  'reply',
+  'linkage',
+  'escalation',
+  'work_order',
+  'duty_check',
+  'duty_check_missed',
+] as const
 const DEVICE_STATE_REFRESH_MS = 15_000
 
 type Route =
@@ -45,12 +56,14 @@ type Route =
   | { page: 'incident'; id: string }
   | { page: 'health' }
   | { page: 'work-orders' }
+  | { page: 'duty' }
 
 function parseRoute(hash: string): Route {
   const m = /^#\/incident\/(.+)$/.exec(hash)
   if (m?.[1]) return { page: 'incident', id: decodeURIComponent(m[1]) }
   if (hash === '#/health') return { page: 'health' }
   if (hash === '#/work-orders') return { page: 'work-orders' }
+  if (hash === '#/duty') return { page: 'duty' }
   return { page: 'queue' }
 }
 
@@ -135,6 +148,7 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
   const [deviceRevision, setDeviceRevision] = useState(0)
   const [healthRevision, setHealthRevision] = useState(0)
   const [orderRevision, setOrderRevision] = useState(0)
+  const [dutyRevision, setDutyRevision] = useState(0)
   const [focus, setFocus] = useState<IncidentFocus>()
   const [now, setNow] = useState(Date.now())
   const [loadError, setLoadError] = useState<string>()
@@ -233,6 +247,10 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
           return
         }
         if (name === 'work_order') return void later('orders', 300, () => setOrderRevision((n) => n + 1))
+        if (name === 'duty_check' || name === 'duty_check_missed') {
+          if (name === 'duty_check' && d['change'] === 'sent') playAlarmCue()
+          return void later('duty', 100, () => setDutyRevision((n) => n + 1))
+        }
         if (name === 'signal') {
           later('health', HEALTH_REFRESH_MS, () => setHealthRevision((n) => n + 1))
           if (d['building'] !== undefined && d['building'] === focusBuilding.current)
@@ -296,6 +314,9 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
           <a href="#/work-orders" class={route.page === 'work-orders' ? 'fc-tab-on' : ''}>
             Work orders
           </a>
+          <a href="#/duty" class={route.page === 'duty' ? 'fc-tab-on' : ''}>
+            Duty
+          </a>
         </nav>
         <span class="fc-who" data-testid="scope">
           {officer ? (
@@ -357,6 +378,8 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
             <HealthView api={api} revision={healthRevision} now={now} />
           ) : route.page === 'work-orders' ? (
             <WorkOrdersView api={api} revision={orderRevision} now={now} />
+          ) : route.page === 'duty' ? (
+            <DutyView api={api} me={me} revision={dutyRevision} now={now} />
           ) : (
             <AlarmQueue
               incidents={queue}
