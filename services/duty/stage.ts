@@ -105,6 +105,25 @@ function logLines(checks: DutyCheck[], shifts: Shift[], from: number, to: number
   return out.sort((a, b) => a.at - b.at)
 }
 
+/** Ask each fire panel (UITD) of a checked community for its own duty answer. */
+function askPanels(deps: DutyDeps, place: CheckedPlace, answerWithinMs: number): DutyCheck['panels'] {
+  const { registry, logger } = deps
+  const panelDuty = deps.panelDuty
+  if (panelDuty === undefined || place.community === undefined) return []
+  const out: DutyCheck['panels'] = []
+  for (const d of registry.allDevices()) {
+    if (d.kind !== 'uitd' || d.community !== place.community) continue
+    let asked = false
+    try {
+      asked = panelDuty.checkDuty(d.id, Math.round(answerWithinMs / 1000))
+    } catch (err) {
+      logger.warn({ err: (err as Error).message, device: d.id }, 'panel duty check not sent')
+    }
+    out.push({ device: d.id, asked })
+  }
+  return out
+}
+
 export function createDuty(deps: DutyDeps): Duty {
   const { clock, events, registry, repository: repo, settings, logger } = deps
   const queue = createSerialQueue()
@@ -146,23 +165,6 @@ export function createDuty(deps: DutyDeps): Duty {
     )
   }
 
-  const askPanels = (place: CheckedPlace, answerWithinMs: number): DutyCheck['panels'] => {
-    const panelDuty = deps.panelDuty
-    if (panelDuty === undefined || place.community === undefined) return []
-    const out: DutyCheck['panels'] = []
-    for (const d of registry.allDevices()) {
-      if (d.kind !== 'uitd' || d.community !== place.community) continue
-      let asked = false
-      try {
-        asked = panelDuty.checkDuty(d.id, Math.round(answerWithinMs / 1000))
-      } catch (err) {
-        logger.warn({ err: (err as Error).message, device: d.id }, 'panel duty check not sent')
-      }
-      out.push({ device: d.id, asked })
-    }
-    return out
-  }
-
   const panelAnswered = (device: string, atMs: number) =>
     queue.run(async () => {
       for (const c of await repo.checks.pending()) {
@@ -187,7 +189,7 @@ export function createDuty(deps: DutyDeps): Duty {
         sentAt: now,
         due: now + answerWithinMs,
         answerWithinMs,
-        panels: askPanels(place, answerWithinMs),
+        panels: askPanels(deps, place, answerWithinMs),
       }
       await repo.checks.insert(check)
       arm(check)
@@ -226,17 +228,11 @@ export function createDuty(deps: DutyDeps): Duty {
             logger.error({ err: err.message, device }, 'panel duty answer not recorded'),
           )
         })
-      stopSchedule = armSchedule({
-        clock,
-        settings,
-        random: deps.random ?? Math.random,
-        communities: () => registry.communities(),
-        send: (community) => {
-          if (stopped) return
-          send(placeOf(`community:${community}`, registry), settings.answerWithinMs, 'schedule').catch(
-            (err: Error) => logger.error({ err: err.message }, 'scheduled duty check not sent'),
-          )
-        },
+      stopSchedule = scheduled(deps, (community) => {
+        if (stopped) return
+        send(placeOf(`community:${community}`, registry), settings.answerWithinMs, 'schedule').catch(
+          (err: Error) => logger.error({ err: err.message }, 'scheduled duty check not sent'),
+        )
       })
     },
     stop() {
@@ -261,6 +257,17 @@ export function createDuty(deps: DutyDeps): Duty {
     settings,
     flushed: () => queue.run(async () => {}),
   }
+}
+
+/** The random checks of FC_DUTY_CHECKS_PER_DAY, each handed to `send`. */
+function scheduled(deps: DutyDeps, send: (community: string) => void): () => void {
+  return armSchedule({
+    clock: deps.clock,
+    settings: deps.settings,
+    random: deps.random ?? Math.random,
+    communities: () => deps.registry.communities(),
+    send,
+  })
 }
 
 function placeOfCheck(c: DutyCheck): CheckedPlace {

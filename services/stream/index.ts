@@ -99,6 +99,61 @@ function streamDuty(
   })
 }
 
+/** Device state (online/offline, battery), placed where the registry has the device. */
+function streamDevices(
+  deps: Pick<StreamDeps, 'events' | 'registry'>,
+  owner: object,
+  publish: (type: StreamEventType, place: Place, payload: unknown) => void,
+): void {
+  deps.events.on(owner, 'device.state', (s) => {
+    const d = deps.registry.device(s.device)
+    if (d === undefined) return
+    publish('device', d, {
+      device: s.device,
+      online: s.online,
+      ...(s.cause !== undefined ? { cause: s.cause } : {}),
+      ...(s.since !== undefined ? { since: iso(s.since) } : {}),
+      ...(s.lastSeen !== undefined ? { lastSeen: iso(s.lastSeen) } : {}),
+      ...(s.battery !== undefined ? { battery: s.battery } : {}),
+      building: d.building,
+      community: d.community,
+      street: d.street,
+    })
+  })
+}
+
+/** Dispatch: offers, replies and the circle widened. */
+function streamDispatch(
+  events: EventBus,
+  owner: object,
+  publish: (type: StreamEventType, place: Place, payload: unknown) => void,
+): void {
+  events.on(owner, 'dispatch.offer', (e) => {
+    publish('offer', e, {
+      change: e.change,
+      incident: e.offer.incident,
+      responder: e.offer.responder,
+      state: e.offer.state,
+      eta_s: Math.round(e.offer.eta_s * 10) / 10,
+      distance_m: Math.round(e.offer.distance_m * 10) / 10,
+      at: iso(e.at),
+    })
+  })
+  events.on(owner, 'dispatch.reply', (e) => {
+    publish('reply', e, {
+      incident: e.offer.incident,
+      responder: e.offer.responder,
+      answer: e.answer,
+      state: e.offer.state,
+      actor: e.actor,
+      at: iso(e.at),
+    })
+  })
+  events.on(owner, 'dispatch.escalation', (e) => {
+    publish('escalation', e, { ...e, kind: 'circle_widened', at: iso(e.at) })
+  })
+}
+
 export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream {
   const historySize = deps.history ?? 2048
   const maxBuffered = deps.maxBufferedBytes ?? 4 * 1024 * 1024
@@ -158,47 +213,10 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
   deps.events.on(owner, 'linkage.escalation', (e) => {
     publish('escalation', e, { ...e, at: iso(e.at) })
   })
-  deps.events.on(owner, 'dispatch.offer', (e) => {
-    publish('offer', e, {
-      change: e.change,
-      incident: e.offer.incident,
-      responder: e.offer.responder,
-      state: e.offer.state,
-      eta_s: Math.round(e.offer.eta_s * 10) / 10,
-      distance_m: Math.round(e.offer.distance_m * 10) / 10,
-      at: iso(e.at),
-    })
-  })
-  deps.events.on(owner, 'dispatch.reply', (e) => {
-    publish('reply', e, {
-      incident: e.offer.incident,
-      responder: e.offer.responder,
-      answer: e.answer,
-      state: e.offer.state,
-      actor: e.actor,
-      at: iso(e.at),
-    })
-  })
-  deps.events.on(owner, 'dispatch.escalation', (e) => {
-    publish('escalation', e, { ...e, kind: 'circle_widened', at: iso(e.at) })
-  })
+  streamDispatch(deps.events, owner, publish)
   streamMaintenance(deps.events, owner, publish)
   streamDuty(deps.events, owner, publish)
-  deps.events.on(owner, 'device.state', (s) => {
-    const d = deps.registry.device(s.device)
-    if (d === undefined) return
-    publish('device', d, {
-      device: s.device,
-      online: s.online,
-      ...(s.cause !== undefined ? { cause: s.cause } : {}),
-      ...(s.since !== undefined ? { since: iso(s.since) } : {}),
-      ...(s.lastSeen !== undefined ? { lastSeen: iso(s.lastSeen) } : {}),
-      ...(s.battery !== undefined ? { battery: s.battery } : {}),
-      building: d.building,
-      community: d.community,
-      street: d.street,
-    })
-  })
+  streamDevices(deps, owner, publish)
 
   const heartbeat = setInterval(() => {
     for (const c of clients) c.res.write(': keep-alive\n\n')
