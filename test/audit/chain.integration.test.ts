@@ -9,6 +9,7 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createManualClock } from '../../services/shared/clock.ts'
+import { connectAs } from '../support/mqtt.ts'
 import {
   ADMIN_TOKEN,
   must,
@@ -120,5 +121,34 @@ describe('the audit log', () => {
     must(await svc.api.post('/api/duty-checks', { scope: 'community:xixiang-01' }), 201)
     await until(async () => (await exported()).length === 9, 'the ninth entry')
     expect(must(await svc.api.get('/api/audit/verify'), 200)).toEqual({ ok: true, entries: 9 })
+  })
+
+  it('records a fire from its device through the officer’s acknowledge and the false alarm', async () => {
+    const heat = must(
+      await svc.api.post('/api/devices', { id: 'f7-heat', kind: 'heat', building: 'factory-7' }),
+      201,
+    )
+    const c = await connectAs(svc.mqttUrl, 'f7-heat', heat.secret)
+    await c.publishAsync('dev/f7-heat/telemetry', JSON.stringify({ values: { temperature: 74 } }), { qos: 1 })
+    const id = await until(
+      async () => (await svc.api.get('/api/incidents?status=open')).body.items?.[0]?.id,
+      'the incident',
+    )
+    await c.endAsync()
+    must(await svc.api.post(`/api/incidents/${id}/acknowledge`, {}, officer), 200)
+    must(
+      await svc.api.post(`/api/incidents/${id}/false-alarm`, { reason: 'welding in the workshop' }, officer),
+      200,
+    )
+    const mine = await until(async () => {
+      const e = (await exported()).filter((x) => x.subject === `incident:${id}`)
+      return e.length >= 3 ? e : undefined
+    }, 'the incident in the audit log')
+    expect(mine.map((e) => [e.action, e.actor, e.details.status])).toEqual([
+      ['incident.opened', 'device:f7-heat', 'alarm'],
+      ['incident.status', 'officer:o-xx', 'acknowledged'],
+      ['incident.status', 'officer:o-xx', 'false_alarm'],
+    ])
+    expect(must(await svc.api.get('/api/audit/verify'), 200).ok).toBe(true)
   })
 })
