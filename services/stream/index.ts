@@ -38,6 +38,7 @@ export const STREAM_EVENT_TYPES = [
   'test',
   'duty_check',
   'duty_check_missed',
+  'coverage',
 ] as const
 type StreamEventType = (typeof STREAM_EVENT_TYPES)[number]
 
@@ -122,7 +123,7 @@ function streamDevices(
   })
 }
 
-/** Dispatch: offers, replies and the circle widened. */
+/** Dispatch on the stream: offers, replies, the circle widened, and coverage warnings. */
 function streamDispatch(
   events: EventBus,
   owner: object,
@@ -151,6 +152,9 @@ function streamDispatch(
   })
   events.on(owner, 'dispatch.escalation', (e) => {
     publish('escalation', e, { ...e, kind: 'circle_widened', at: iso(e.at) })
+  })
+  events.on(owner, 'dispatch.coverage', (e) => {
+    publish('coverage', e, { ...e, at: iso(e.at) })
   })
 }
 
@@ -230,7 +234,7 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
       schema: {
         tags: ['stream'],
         summary:
-          'Server-Sent Events: `incident`, `signal`, `device`, `offer`, `reply`, `linkage`, `escalation`, `work_order`, `test`, `duty_check` (to the checked officers) and `duty_check_missed` (to the officers one level up) events in the caller’s scope. Browsers may pass the token as ?access_token= (EventSource cannot set headers). Reconnect with Last-Event-ID to get missed events.',
+          'Server-Sent Events: `incident`, `signal`, `device`, `offer`, `reply`, `linkage`, `escalation`, `work_order`, `test`, `coverage`, `duty_check` (to the checked officers) and `duty_check_missed` (to the officers one level up) events in the caller’s scope. Browsers may pass the token as ?access_token= (EventSource cannot set headers). Reconnect with Last-Event-ID to get missed events.',
         querystring: Type.Object({
           access_token: Type.Optional(Type.String({ maxLength: 512 })),
           events: Type.Optional(

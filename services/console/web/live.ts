@@ -15,6 +15,7 @@ export type StreamEventName =
   | 'work_order'
   | 'duty_check'
   | 'duty_check_missed'
+  | 'coverage'
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting'
 
 export interface LiveFeed {
@@ -22,6 +23,7 @@ export interface LiveFeed {
 }
 
 const NAMES: StreamEventName[] = [
+  'coverage',
   'incident',
   'signal',
   'offer',
