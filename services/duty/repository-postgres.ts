@@ -27,10 +27,12 @@ export function createPostgresDutyRepository(db: PgDatabase): DutyRepository {
   return {
     checks: {
       async insert(c) {
-        await db.query(
-          `INSERT INTO duty_checks (${CHECK_COLUMNS.join(', ')}) VALUES (${params(CHECK_COLUMNS.length)})`,
+        const r = await db.query(
+          `INSERT INTO duty_checks (${CHECK_COLUMNS.join(', ')}) VALUES (${params(CHECK_COLUMNS.length)})
+             ON CONFLICT (id) DO NOTHING`,
           checkValues(c),
         )
+        return (r.rowCount ?? 0) > 0
       },
       async get(id) {
         const r = await db.query<CheckRow>('SELECT * FROM duty_checks WHERE id = $1', [id])

@@ -29,7 +29,7 @@ const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ')
 
 export function createSqliteDutyRepository(db: SqliteDb): DutyRepository {
   const insertCheck = db.prepare(
-    `INSERT INTO duty_checks (${CHECK_COLUMNS.join(', ')}) VALUES (${marks(CHECK_COLUMNS.length)})`,
+    `INSERT OR IGNORE INTO duty_checks (${CHECK_COLUMNS.join(', ')}) VALUES (${marks(CHECK_COLUMNS.length)})`,
   )
   const setClause = CHECK_COLUMNS.slice(1)
     .map((c) => `${c} = ?`)
@@ -64,7 +64,7 @@ export function createSqliteDutyRepository(db: SqliteDb): DutyRepository {
 
   return {
     checks: {
-      insert: (c) => settled(() => void insertCheck.run(...checkValues(c))),
+      insert: (c) => settled(() => insertCheck.run(...checkValues(c)).changes > 0),
       get: (id) =>
         settled(() => {
           const r = getCheck.get(id)

@@ -16,7 +16,8 @@ export interface DutyCheckFilter {
 }
 
 export interface DutyCheckRepository {
-  insert(check: DutyCheck): Promise<void>
+  /** False when a check with its id exists already (a scheduled check another node sent). */
+  insert(check: DutyCheck): Promise<boolean>
   get(id: string): Promise<DutyCheck | undefined>
   /** Newest first. */
   list(filter: DutyCheckFilter, limit: number): Promise<DutyCheck[]>

@@ -39,7 +39,8 @@ export interface DutyDeps {
 export interface Duty {
   start(): Promise<void>
   stop(): void
-  send(place: CheckedPlace, answerWithinMs: number, sender: string): Promise<DutyCheck>
+  /** `id`: a scheduled check's, the same on every node (only the first node's is sent). */
+  send(place: CheckedPlace, answerWithinMs: number, sender: string, id?: string): Promise<DutyCheck>
   /** A checked officer's answer; 403 for anyone else, 409 when the check is no longer pending. */
   answer(id: string, officer: Officer): Promise<DutyCheck>
   get(id: string): Promise<DutyCheck | undefined>
@@ -176,11 +177,11 @@ export function createDuty(deps: DutyDeps): Duty {
       }
     })
 
-  const send: Duty['send'] = (place, answerWithinMs, sender) =>
+  const send: Duty['send'] = (place, answerWithinMs, sender, id) =>
     queue.run(async () => {
       const now = clock.now()
       const check: DutyCheck = {
-        id: newId('dc'),
+        id: id ?? newId('dc'),
         scope: place.scope,
         ...(place.community !== undefined ? { community: place.community } : {}),
         ...(place.street !== undefined ? { street: place.street } : {}),
@@ -191,7 +192,7 @@ export function createDuty(deps: DutyDeps): Duty {
         answerWithinMs,
         panels: askPanels(deps, place, answerWithinMs),
       }
-      await repo.checks.insert(check)
+      if (!(await repo.checks.insert(check))) return (await repo.checks.get(check.id)) ?? check
       arm(check)
       emitCheck('sent', check, now)
       return check
@@ -228,9 +229,9 @@ export function createDuty(deps: DutyDeps): Duty {
             logger.error({ err: err.message, device }, 'panel duty answer not recorded'),
           )
         })
-      stopSchedule = scheduled(deps, (community) => {
+      stopSchedule = scheduled(deps, (community, id) => {
         if (stopped) return
-        send(placeOf(`community:${community}`, registry), settings.answerWithinMs, 'schedule').catch(
+        send(placeOf(`community:${community}`, registry), settings.answerWithinMs, 'schedule', id).catch(
           (err: Error) => logger.error({ err: err.message }, 'scheduled duty check not sent'),
         )
       })
@@ -260,11 +261,11 @@ export function createDuty(deps: DutyDeps): Duty {
 }
 
 /** The random checks of FC_DUTY_CHECKS_PER_DAY, each handed to `send`. */
-function scheduled(deps: DutyDeps, send: (community: string) => void): () => void {
+function scheduled(deps: DutyDeps, send: (community: string, id: string) => void): () => void {
   return armSchedule({
     clock: deps.clock,
     settings: deps.settings,
-    random: deps.random ?? Math.random,
+    ...(deps.random !== undefined ? { random: deps.random } : {}),
     communities: () => deps.registry.communities(),
     send,
   })
