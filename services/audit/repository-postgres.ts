@@ -1,5 +1,5 @@
 /**
- * The audit log in a cluster's PostgreSQL database (services/state/migrations/postgres/006_duty.sql).
+ * The audit log in a cluster's PostgreSQL database (services/state/migrations/postgres/005_duty.sql).
  * Every append is one transaction that first takes a transaction-level advisory lock: two
  * nodes appending at once take turns, each reading the last hash the other wrote, so the chain
  * never forks.

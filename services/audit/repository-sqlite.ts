@@ -1,5 +1,5 @@
 /**
- * The audit log in the state database (services/state/migrations/state/006_duty.sql). One
+ * The audit log in the state database (services/state/migrations/state/005_duty.sql). One
  * SQLite transaction reads the chain's last hash and appends: writes are serialised.
  */
 import type { SqliteDb } from '../state/index.ts'

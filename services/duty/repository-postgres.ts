@@ -1,6 +1,6 @@
 /**
  * The duty stage's repository in a cluster's PostgreSQL database (tables in
- * services/state/migrations/postgres/006_duty.sql, the rows of the SQLite one). Duty checks
+ * services/state/migrations/postgres/005_duty.sql, the rows of the SQLite one). Duty checks
  * and shifts are not partitioned: a check's end is written only while it is pending, so that
  * of two nodes whose timers both fire one ends it and tells.
  */

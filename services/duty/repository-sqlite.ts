@@ -1,6 +1,6 @@
 /**
  * The duty stage's repository in the state database (tables in
- * services/state/migrations/state/006_duty.sql). better-sqlite3 works synchronously: every
+ * services/state/migrations/state/005_duty.sql). better-sqlite3 works synchronously: every
  * method has done its work when it returns its (settled) promise.
  */
 import type { SqliteDb } from '../state/index.ts'

@@ -1,4 +1,4 @@
-/** The duty tables' rows (services/state/migrations/{state,postgres}/006_duty.sql) and back. */
+/** The duty tables' rows (services/state/migrations/{state,postgres}/005_duty.sql) and back. */
 import type { DutyCheck, DutyCheckStatus, PanelCheck, Shift } from './types.ts'
 
 export interface CheckRow {
