@@ -547,6 +547,15 @@ function announce(
   )
 }
 
+/** The web pages' bundles, started in the background (their routes log a failure). */
+function startBundles() {
+  const consoleBundle = bundleConsole()
+  consoleBundle.catch(() => {})
+  const responderBundle = bundleResponder()
+  responderBundle.catch(() => {})
+  return { consoleBundle, responderBundle }
+}
+
 export async function startService(config: Config, deps: ServiceDeps = {}): Promise<RunningService> {
   const clock = deps.clock ?? systemClock
   const logger = deps.logger ?? createLogger(config.logLevel)
@@ -575,10 +584,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
   const streamEvents = state.cluster === undefined ? events : createEventBus()
 
   // The console is bundled in the background; its first request waits for it.
-  const consoleBundle = bundleConsole()
-  consoleBundle.catch(() => {})
-  const responderBundle = bundleResponder()
-  responderBundle.catch(() => {})
+  const { consoleBundle, responderBundle } = startBundles()
 
   let accepting = false
   let stream: Stream | undefined
