@@ -34,6 +34,7 @@ import { type NodeState, openClusterState, openEmbeddedState } from './node-stat
 import { createPanels } from './panels/index.ts'
 import { createPipeline } from './pipeline/index.ts'
 import { createGuessingThrottle, createRegistry, type Registry } from './registry/index.ts'
+import { createHandlingClocks, type DutyChecksIn, registerReportRoutes } from './reports/index.ts'
 import { loadRoadNetwork, RoadFileError, type RoadNetwork, roadProfiles } from './roads/index.ts'
 import {
   type Clock,
@@ -67,6 +68,8 @@ export interface ServiceDeps {
   logger?: Logger
   /** The event bus between stages (tests listen on it); a new one by default. */
   events?: EventBus
+  /** Duty checks sent and missed in a scope, for the reports (zeros when not given). */
+  dutyChecksIn?: DutyChecksIn
 }
 
 /** FC_DATA_DIR exists and is writable, or the start stops naming it. */
@@ -105,6 +108,8 @@ interface Kit {
   roads: RoadNetwork | undefined
   /** What faces the network: connection caps per listener, the repeated-line log. */
   edge: Edge
+  /** Duty checks sent and missed, for the reports (the duty-check stage; zeros when not wired). */
+  dutyChecksIn?: DutyChecksIn
 }
 
 /** The service's edge to the network (issue #12): what bounds hostile traffic. */
@@ -293,16 +298,26 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
     metrics,
   })
   await dispatcher.start()
-  return { incidents, engine, geometry, broker, linkage, dispatcher, maintenance }
+  const clocks = createHandlingClocks({
+    clock,
+    events,
+    incidents,
+    limits: config.clockLimits,
+    fireCentre: config.linkage.fireCentreUrl !== undefined,
+    logger: logger.child({ stage: 'reports' }),
+    metrics,
+  })
+  clocks.start()
+  return { incidents, engine, geometry, broker, linkage, dispatcher, maintenance, clocks }
 }
 
 type AlarmSide = Awaited<ReturnType<typeof buildAlarmSide>>
 
 /** The routes the stages add under /api, each stage's own, handed to the HTTP layer. */
 function stageRoutes(
-  { clock, logger, events, config, metrics }: Kit,
+  { clock, logger, events, config, metrics, state, dutyChecksIn }: Kit,
   { registry, liveness, intake }: IntakeSide,
-  { incidents, engine, geometry, linkage, dispatcher, maintenance }: AlarmSide,
+  { incidents, engine, geometry, linkage, dispatcher, maintenance, clocks }: AlarmSide,
   onStream: (stream: Stream) => void,
 ): ((api: ApiInstance) => void | Promise<void>)[] {
   return [
@@ -335,6 +350,22 @@ function stageRoutes(
     createChirpstack({ intake, registry, events, tokens: config.chirpstackTokens, clock, logger, metrics })
       .routes,
     (api) => registerMaintenanceRoutes(api, { maintenance, registry, clock }),
+    (api) =>
+      registerReportRoutes(api, {
+        clock,
+        clocks,
+        incidents,
+        registry,
+        liveness,
+        repository: state.repositories.reports,
+        workOrders: async (filter) =>
+          (await state.repositories.maintenance.orders.list(filter, { limit: 1_000_000, offset: 0 })).items,
+        offersOf: (id) => dispatcher.offersView(id),
+        dutyChecksIn: dutyChecksIn ?? (async () => ({ sent: 0, missed: 0 })),
+        limits: config.clockLimits,
+        fireCentre: config.linkage.fireCentreUrl !== undefined,
+        timeZone: config.timeZone,
+      }),
     (api) => onStream(registerStreamRoute(api, { events, registry, logger })),
   ]
 }
@@ -472,6 +503,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     throw err
   })
   const kit: Kit = { config, clock, logger, metrics, events, store, state, joined: {}, edge, roads }
+  if (deps.dutyChecksIn !== undefined) kit.dutyChecksIn = deps.dutyChecksIn
 
   const inSide = await buildIntakeSide(kit)
   const alarmSide = await buildAlarmSide(kit, inSide)
@@ -563,6 +595,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     await api.close()
     // A cluster: the work goes to the other nodes at once (the leases are given up).
     await kit.joined.cluster?.leave()
+    alarmSide.clocks.stop()
     alarmSide.engine.stop()
     alarmSide.maintenance.stop()
     alarmSide.linkage.stop()

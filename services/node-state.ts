@@ -40,6 +40,11 @@ import {
   createSqliteRegistryRepository,
   type RegistryRepository,
 } from './registry/index.ts'
+import {
+  createPostgresReportRepository,
+  createSqliteReportRepository,
+  type ReportRepository,
+} from './reports/index.ts'
 import type { Clock, Logger, QuietLog } from './shared/index.ts'
 import { createPostgresSpool, createSpool, type PointSource, type PostgresSpool } from './spool/index.ts'
 import {
@@ -61,6 +66,7 @@ export interface NodeState {
     dispatch: DispatchRepository
     linkage: LinkageRepository
     maintenance: MaintenanceRepository
+    reports: ReportRepository
   }
   /** What the intake and the stages append to (points; a cluster's log entries with them). */
   readonly spool: {
@@ -126,6 +132,7 @@ export function openEmbeddedState(config: Config, quietLog?: QuietLog): NodeStat
       dispatch: createSqliteDispatchRepository(stateDb),
       linkage: createSqliteLinkageRepository(stateDb),
       maintenance: createSqliteMaintenanceRepository(stateDb),
+      reports: createSqliteReportRepository(stateDb),
     },
     spool,
     points: spool,
@@ -187,6 +194,7 @@ export async function openClusterState(
       dispatch: createPostgresDispatchRepository(db, fence),
       linkage: createPostgresLinkageRepository(db, fence),
       maintenance: createPostgresMaintenanceRepository(db, fence),
+      reports: createPostgresReportRepository(db),
     },
     spool,
     points: spool,

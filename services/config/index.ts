@@ -126,6 +126,8 @@ export interface Config {
   positionMaxAgeMs?: number
   /** Work orders (services/maintenance): grace, verification, deadlines by kind, photo size. */
   maintenance: MaintenanceSettings
+  /** FC_CLOCK_*_S: the handling clocks' limits in seconds (services/reports). */
+  clockLimits: ClockLimitSettings
   /** FC_DATABASE_URL set: a node of a cluster on PostgreSQL; unset: the embedded single node. */
   cluster?: ClusterSettings
   /** What one client may take: packet size and connections per listener and per address (issue #12). */
@@ -502,6 +504,28 @@ function linkage(env: Env): LinkageSettings {
   }
 }
 
+/** The handling clocks' limits in seconds (the standards' defaults: GB 50440, NFPA 72). */
+export interface ClockLimitSettings {
+  shownS: number
+  acknowledgeS: number
+  confirmS: number
+  fireCentreS: number
+  firstOfferS: number
+  onSceneS: number
+}
+
+function clockLimits(env: Env): ClockLimitSettings {
+  const s = (name: string, fallback: number) => positiveNumber(env, name, fallback, { min: 1, max: 86_400 })
+  return {
+    shownS: s('FC_CLOCK_SHOWN_S', 20),
+    acknowledgeS: s('FC_CLOCK_ACKNOWLEDGE_S', 15),
+    confirmS: s('FC_CLOCK_CONFIRM_S', 90),
+    fireCentreS: s('FC_CLOCK_FIRE_CENTRE_S', 3),
+    firstOfferS: s('FC_CLOCK_FIRST_OFFER_S', 90),
+    onSceneS: s('FC_CLOCK_ON_SCENE_S', 300),
+  }
+}
+
 function maintenance(env: Env): MaintenanceSettings {
   const s = (name: string, fallback: number, max = 30 * 24 * 3600) =>
     positiveNumber(env, name, fallback, { min: 1, max }) * 1000
@@ -565,6 +589,7 @@ export function loadConfig(env: Env = process.env, files: number | undefined = o
         }
       : {}),
     maintenance: maintenance(env),
+    clockLimits: clockLimits(env),
     ...(clusterSettings !== undefined ? { cluster: clusterSettings } : {}),
     connections: connections(env, maxPayloadBytes, files),
   }
