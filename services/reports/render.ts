@@ -173,7 +173,7 @@ export function reportHtml(r: Report): string {
 <style>
 body{font-family:sans-serif;margin:24px;color:#222}h1{font-size:20px}
 .charts{display:flex;flex-wrap:wrap;gap:12px}.chart{border:1px solid #ddd;padding:4px}
-.tables{display:flex;flex-wrap:wrap;gap:16px;margin-top:16px}
+.tables{display:flex;flex-wrap:wrap;align-items:flex-start;gap:16px;margin-top:16px}
 table{border-collapse:collapse;font-size:13px}caption{font-weight:bold;text-align:left;padding:4px 0}
 th,td{border:1px solid #ccc;padding:2px 8px;text-align:left}td{text-align:right}
 @media print{.chart{break-inside:avoid}}
