@@ -13,17 +13,20 @@ import {
   registerIncidentRoutes,
 } from './alarms/index.ts'
 import { type ApiInstance, createApi, type DeviceTests } from './api/index.ts'
+import { type Audit, createAudit, registerAuditRoutes } from './audit/index.ts'
 import { createBroker, type Publish, startMqttListeners } from './broker/index.ts'
 import { type ClusterJoin, joinCluster, registerClusterSide, scopedReplies } from './cluster-wiring.ts'
 import { type Config, ConfigError } from './config/index.ts'
 import { bundleConsole, registerConsoleRoutes } from './console/index.ts'
 import {
+  createCoverageWatch,
   createDispatcher,
   createDispatchGeometry,
   etaParams,
   OfferOut,
   registerOfferRoutes,
 } from './dispatch/index.ts'
+import { createDuty, registerDutyRoutes } from './duty/index.ts'
 import { createEventBus, type EventBus } from './events/index.ts'
 import { createIntake } from './intake/index.ts'
 import { createLinkage, LinkageSummaryOut } from './linkage/index.ts'
@@ -217,6 +220,24 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
   const { config, clock, logger, metrics, events, state, joined, roads } = kit
   const incidents = await createIncidentBook(state.repositories.alarms)
   const owns = (community: string) => joined.cluster?.node.owns(community) ?? false
+  // The audit log first: it hears every stage's events from the first one on.
+  const audit = createAudit({
+    clock,
+    events,
+    repository: state.repositories.audit,
+    settings: config.audit,
+    logger: logger.child({ stage: 'audit' }),
+  })
+  await audit.start()
+  const duty = createDuty({
+    clock,
+    events,
+    registry,
+    repository: state.repositories.duty,
+    settings: config.duty,
+    logger: logger.child({ stage: 'duty' }),
+  })
+  await duty.start()
   // Built before the alarm engine: the engine asks it which devices are in test mode.
   const maintenance = createMaintenance({
     clock,
@@ -254,6 +275,19 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
     ...(roads !== undefined ? { roads } : {}),
     ...(config.positionMaxAgeMs !== undefined ? { positionMaxAgeMs: config.positionMaxAgeMs } : {}),
   })
+  const coverage = createCoverageWatch({
+    index: geometry.index,
+    registry,
+    clock,
+    events,
+    metrics,
+    logger: logger.child({ stage: 'coverage' }),
+    intervalMs: config.coverage.intervalMs,
+    warningShare: config.coverage.warningShare,
+    ...(config.positionMaxAgeMs !== undefined ? { positionMaxAgeMs: config.positionMaxAgeMs } : {}),
+    ...(state.cluster !== undefined ? { owns } : {}),
+  })
+  if (config.coverage.intervalMs > 0) coverage.start()
 
   const broker = await createBroker({
     registry,
@@ -308,7 +342,19 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
     metrics,
   })
   clocks.start()
-  return { incidents, engine, geometry, broker, linkage, dispatcher, maintenance, clocks }
+  return {
+    incidents,
+    engine,
+    geometry,
+    coverage,
+    broker,
+    linkage,
+    dispatcher,
+    maintenance,
+    duty,
+    audit,
+    clocks,
+  }
 }
 
 type AlarmSide = Awaited<ReturnType<typeof buildAlarmSide>>
@@ -317,7 +363,7 @@ type AlarmSide = Awaited<ReturnType<typeof buildAlarmSide>>
 function stageRoutes(
   { clock, logger, events, config, metrics, state, dutyChecksIn }: Kit,
   { registry, liveness, intake }: IntakeSide,
-  { incidents, engine, geometry, linkage, dispatcher, maintenance, clocks }: AlarmSide,
+  { incidents, engine, geometry, linkage, dispatcher, maintenance, duty, audit, clocks }: AlarmSide,
   onStream: (stream: Stream) => void,
 ): ((api: ApiInstance) => void | Promise<void>)[] {
   return [
@@ -349,7 +395,14 @@ function stageRoutes(
     linkage.routes,
     createChirpstack({ intake, registry, events, tokens: config.chirpstackTokens, clock, logger, metrics })
       .routes,
-    (api) => registerMaintenanceRoutes(api, { maintenance, registry, clock }),
+    (api) =>
+      registerMaintenanceRoutes(api, {
+        maintenance: auditedMaintenance(maintenance, audit, clock),
+        registry,
+        clock,
+      }),
+    (api) => registerDutyRoutes(api, { duty, registry, clock }),
+    (api) => registerAuditRoutes(api, { audit, clock }),
     (api) =>
       registerReportRoutes(api, {
         clock,
@@ -361,13 +414,77 @@ function stageRoutes(
         workOrders: async (filter) =>
           (await state.repositories.maintenance.orders.list(filter, { limit: 1_000_000, offset: 0 })).items,
         offersOf: (id) => dispatcher.offersView(id),
-        dutyChecksIn: dutyChecksIn ?? (async () => ({ sent: 0, missed: 0 })),
+        dutyChecksIn: dutyChecksIn ?? dutyChecksOf(state),
         limits: config.clockLimits,
         fireCentre: config.linkage.fireCentreUrl !== undefined,
         timeZone: config.timeZone,
       }),
     (api) => onStream(registerStreamRoute(api, { events, registry, logger })),
   ]
+}
+
+/**
+ * The maintenance routes' stage, with test modes set and ended going to the audit log (the
+ * one officers' action the bus does not carry).
+ */
+function auditedMaintenance(
+  m: Maintenance,
+  audit: Pick<Audit, 'record'>,
+  clock: Clock,
+): Parameters<typeof registerMaintenanceRoutes>[1]['maintenance'] {
+  const t = m.testModes
+  const subject = (target: Parameters<typeof t.end>[0]) =>
+    'device' in target ? `device:${target.device.id}` : `building:${target.building.id}`
+  const community = (target: Parameters<typeof t.end>[0]) =>
+    'device' in target ? target.device.community : target.building.community
+  const testModes: typeof t = Object.assign(Object.create(t) as typeof t, {
+    async set(target: Parameters<typeof t.set>[0], minutes: number, actor: string) {
+      const mode = await t.set(target, minutes, actor)
+      await audit.record({
+        at: clock.now(),
+        actor,
+        action: 'test_mode.set',
+        subject: subject(target),
+        details: { minutes, until: mode.until, community: community(target) },
+      })
+      return mode
+    },
+    async end(target: Parameters<typeof t.end>[0]) {
+      const ended = await t.end(target)
+      if (ended)
+        await audit.record({
+          at: clock.now(),
+          actor: 'http',
+          action: 'test_mode.ended',
+          subject: subject(target),
+          details: { community: community(target) },
+        })
+      return ended
+    },
+  })
+  return {
+    report: (...a) => m.report(...a),
+    act: (...a) => m.act(...a),
+    get: (id) => m.get(id),
+    list: (...a) => m.list(...a),
+    photo: (id) => m.photo(id),
+    testModes,
+    settings: m.settings,
+  }
+}
+
+/** Duty checks sent to a scope (or inside it) in [from, to) and how many of them were missed (services/duty). */
+function dutyChecksOf(state: NodeState): DutyChecksIn {
+  return async (scope, from, to) => {
+    const checks = (await state.repositories.duty.checks.between(from, to)).filter(
+      (c) =>
+        c.sentAt >= from &&
+        c.sentAt < to &&
+        (scope.kind === 'district' ||
+          (scope.kind === 'street' ? c.street === scope.id : c.community === scope.id)),
+    )
+    return { sent: checks.length, missed: checks.filter((c) => c.status === 'missed').length }
+  }
 }
 
 /** What GET /api/devices/{id} shows of a device's tests: the last one, test mode, the monthly test due. */
@@ -598,8 +715,12 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     alarmSide.clocks.stop()
     alarmSide.engine.stop()
     alarmSide.maintenance.stop()
+    alarmSide.duty.stop()
+    await alarmSide.audit.flushed()
+    alarmSide.audit.stop()
     alarmSide.linkage.stop()
     await alarmSide.dispatcher.stop()
+    alarmSide.coverage.stop()
     alarmSide.geometry.close()
     // Everything acknowledged is in the spool; try to hand it to the store in the time left.
     const left = Math.max(0, deadlineMs - (Date.now() - started) - 300)

@@ -16,12 +16,14 @@
  * | `work_order` | maintenance | WorkOrderEvent: opened, status, escalated |
  * | `linkage.fire_centre` | linkage | a confirmed fire's 119 call sent, then acknowledged |
  * | `incident.clocks` | reports | an incident's handling clocks changed (a stamp, a breach) |
+ * | `duty.check`, `duty.shift` | duty | DutyCheckEvent: sent, answered, missed, panel_answered; ShiftEvent: started, ended |
  *
  * No stage imports this module (it imports them all): a stage's bus is typed by the event
  * declarations of itself and the stages before it.
  */
 import type { AlarmEvents } from '../alarms/index.ts'
 import type { DispatchEvents } from '../dispatch/index.ts'
+import type { DutyEvents } from '../duty/index.ts'
 import type { IntakeEvents } from '../intake/index.ts'
 import type { LinkageEvents } from '../linkage/index.ts'
 import type { LivenessEvents } from '../liveness/index.ts'
@@ -37,6 +39,7 @@ export type FireCircleEvents = RegistryEvents &
   DispatchEvents &
   LinkageEvents &
   MaintenanceEvents &
+  DutyEvents &
   ReportsEvents
 
 /** The bus of every event. */

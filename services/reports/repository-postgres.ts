@@ -1,4 +1,4 @@
-/** The reports' repository in a cluster's PostgreSQL (table in migrations/postgres/005_reports.sql). */
+/** The reports' repository in a cluster's PostgreSQL (table in migrations/postgres/006_reports.sql). */
 import type { PgDatabase } from '../state/index.ts'
 import type { ReportRepository } from './repository.ts'
 import type { Report } from './types.ts'

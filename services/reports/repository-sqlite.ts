@@ -1,4 +1,4 @@
-/** The reports' repository in SQLite (table in migrations/state/005_reports.sql). */
+/** The reports' repository in SQLite (table in migrations/state/006_reports.sql). */
 import type { SqliteDb } from '../state/index.ts'
 import type { ReportRepository } from './repository.ts'
 import type { Report } from './types.ts'

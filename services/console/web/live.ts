@@ -13,6 +13,9 @@ export type StreamEventName =
   | 'linkage'
   | 'escalation'
   | 'work_order'
+  | 'duty_check'
+  | 'duty_check_missed'
+  | 'coverage'
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting'
 
 export interface LiveFeed {
@@ -20,6 +23,7 @@ export interface LiveFeed {
 }
 
 const NAMES: StreamEventName[] = [
+  'coverage',
   'incident',
   'signal',
   'offer',
@@ -27,6 +31,8 @@ const NAMES: StreamEventName[] = [
   'linkage',
   'escalation',
   'work_order',
+  'duty_check',
+  'duty_check_missed',
 ]
 const REOPEN_MS = 3000
 
