@@ -51,6 +51,11 @@ import {
   createSqliteRegistryRepository,
   type RegistryRepository,
 } from './registry/index.ts'
+import {
+  createPostgresReportRepository,
+  createSqliteReportRepository,
+  type ReportRepository,
+} from './reports/index.ts'
 import type { Clock, Logger, QuietLog } from './shared/index.ts'
 import { createPostgresSpool, createSpool, type PointSource, type PostgresSpool } from './spool/index.ts'
 import {
@@ -72,6 +77,7 @@ export interface NodeState {
     dispatch: DispatchRepository
     linkage: LinkageRepository
     maintenance: MaintenanceRepository
+    reports: ReportRepository
     duty: DutyRepository
     audit: AuditRepository
   }
@@ -139,6 +145,7 @@ export function openEmbeddedState(config: Config, quietLog?: QuietLog): NodeStat
       dispatch: createSqliteDispatchRepository(stateDb),
       linkage: createSqliteLinkageRepository(stateDb),
       maintenance: createSqliteMaintenanceRepository(stateDb),
+      reports: createSqliteReportRepository(stateDb),
       duty: createSqliteDutyRepository(stateDb),
       audit: createSqliteAuditRepository(stateDb),
     },
@@ -202,6 +209,7 @@ export async function openClusterState(
       dispatch: createPostgresDispatchRepository(db, fence),
       linkage: createPostgresLinkageRepository(db, fence),
       maintenance: createPostgresMaintenanceRepository(db, fence),
+      reports: createPostgresReportRepository(db),
       duty: createPostgresDutyRepository(db),
       audit: createPostgresAuditRepository(db),
     },

@@ -11,7 +11,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createManualClock } from '../../services/shared/clock.ts'
 import { connectAs } from '../support/mqtt.ts'
 import {
-  ADMIN_TOKEN,
   must,
   registerDistrict,
   startTestService,
