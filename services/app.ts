@@ -220,6 +220,7 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
     repository: state.repositories.maintenance,
     conditions: state.repositories.alarms,
     settings: config.maintenance,
+    timeZone: config.timeZone,
     spool: state.spool,
     logger: logger.child({ stage: 'maintenance' }),
     metrics,
@@ -349,12 +350,12 @@ function deviceTestsOf(
     const d = registry.device(id)
     const t = maintenance.testModes
     const lastTest = t.lastTest(id)
-    const mode = d === undefined ? undefined : (t.of(`device:${id}`) ?? t.of(`building:${d.building}`))
+    const modeUntil = d === undefined ? undefined : t.until(id, d.building)
     // GB 50440: simulated fire transmissions every month; none in 31 days is flagged.
     const since = lastTest?.at ?? d?.createdAt ?? clock.now()
     return {
       ...(lastTest ? { lastTest } : {}),
-      ...(mode ? { testModeUntil: mode.until } : {}),
+      ...(modeUntil !== undefined ? { testModeUntil: modeUntil } : {}),
       monthlyTestDue: clock.now() - since > 31 * 24 * 3600_000,
     }
   }
