@@ -238,6 +238,7 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
     logger: logger.child({ stage: 'alarms' }),
     metrics,
     testMode: maintenance.testModes,
+    supervision: config.supervision,
     ...(state.cluster !== undefined ? { scope: { owns } } : {}),
   })
   await engine.start()

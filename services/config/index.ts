@@ -126,6 +126,11 @@ export interface Config {
   positionMaxAgeMs?: number
   /** Work orders (services/maintenance): grace, verification, deadlines by kind, photo size. */
   maintenance: MaintenanceSettings
+  /**
+   * FC_SUPERVISION_GATEWAY_S / FC_SUPERVISION_UITD_S: the longest a gateway or a UITD may stay
+   * silent before its link is lost (NFPA 72: 60 min for a single path; GB 50440: 2 h).
+   */
+  supervision: { gatewayMs: number; uitdMs: number }
   /** FC_DATABASE_URL set: a node of a cluster on PostgreSQL; unset: the embedded single node. */
   cluster?: ClusterSettings
   /** What one client may take: packet size and connections per listener and per address (issue #12). */
@@ -522,6 +527,22 @@ function maintenance(env: Env): MaintenanceSettings {
   }
 }
 
+/** Link supervision by kind: at most the standard's interval, one line naming the setting otherwise. */
+function supervision(env: Env): Config['supervision'] {
+  const s = (name: string, fallback: number, max: number, standard: string) => {
+    const raw = present(env, name)
+    if (raw === undefined) return fallback * 1000
+    const n = Number(raw)
+    if (!Number.isFinite(n) || n < 1) throw new ConfigError(name, `"${raw}" is not a number of seconds ≥ 1`)
+    if (n > max) throw new ConfigError(name, `${raw} s is longer than ${standard} allows (at most ${max} s)`)
+    return n * 1000
+  }
+  return {
+    gatewayMs: s('FC_SUPERVISION_GATEWAY_S', 3600, 3600, 'NFPA 72 (a single path, 60 min)'),
+    uitdMs: s('FC_SUPERVISION_UITD_S', 7200, 7200, 'GB 50440 (a transmission device, 2 h)'),
+  }
+}
+
 export function loadConfig(env: Env = process.env, files: number | undefined = openFileLimit()): Config {
   const logLevel = present(env, 'FC_LOG_LEVEL') ?? 'info'
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -565,6 +586,7 @@ export function loadConfig(env: Env = process.env, files: number | undefined = o
         }
       : {}),
     maintenance: maintenance(env),
+    supervision: supervision(env),
     ...(clusterSettings !== undefined ? { cluster: clusterSettings } : {}),
     connections: connections(env, maxPayloadBytes, files),
   }

@@ -79,6 +79,8 @@ interface Scenario {
   settings?: Partial<MaintenanceSettings>
   /** FC_TIME_ZONE (default Asia/Shanghai). */
   timeZone?: string
+  /** FC_SUPERVISION_GATEWAY_S / FC_SUPERVISION_UITD_S. */
+  supervision?: { gatewayS: number; uitdS: number }
   steps: Step[]
   expect: { orders: ExpectedOrder[]; incidents?: number; tests?: string[] }
 }
@@ -167,6 +169,9 @@ describe('maintenance scenarios', () => {
           ...(fresh !== undefined ? { fresh } : {}),
           ...(s.settings ? { settings: s.settings } : {}),
           ...(s.timeZone ? { timeZone: s.timeZone } : {}),
+          ...(s.supervision
+            ? { supervision: { gatewayMs: s.supervision.gatewayS * 1000, uitdMs: s.supervision.uitdS * 1000 } }
+            : {}),
         })
       let w = await open()
       const tests: string[] = []

@@ -37,6 +37,7 @@ export async function createMaintenanceWorld(
     fresh?: boolean
     settings?: Partial<MaintenanceSettings>
     timeZone?: string
+    supervision?: { gatewayMs: number; uitdMs: number }
   } = {},
 ): Promise<MaintenanceWorld> {
   let maintenance: Maintenance | undefined
