@@ -508,6 +508,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
                 state.cluster!.db,
                 (id) => registry.device(id)?.community,
                 logger,
+                (id) => registry.building(id)?.community,
               ),
           ]
         : []),
