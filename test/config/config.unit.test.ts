@@ -223,9 +223,9 @@ describe('work orders and roads: a wrong value names its setting', () => {
 describe('link supervision by kind (NFPA 72, GB 50440)', () => {
   it('defaults to the standards’ longest intervals: 60 min for a gateway, 2 h for a UITD', () => {
     expect(loadConfig({}).supervision).toEqual({ gatewayMs: 3600_000, uitdMs: 7200_000 })
-    expect(
-      loadConfig({ FC_SUPERVISION_GATEWAY_S: '300', FC_SUPERVISION_UITD_S: '600' }).supervision,
-    ).toEqual({ gatewayMs: 300_000, uitdMs: 600_000 })
+    expect(loadConfig({ FC_SUPERVISION_GATEWAY_S: '300', FC_SUPERVISION_UITD_S: '600' }).supervision).toEqual(
+      { gatewayMs: 300_000, uitdMs: 600_000 },
+    )
   })
 
   it.each([

@@ -170,7 +170,9 @@ describe('maintenance scenarios', () => {
           ...(s.settings ? { settings: s.settings } : {}),
           ...(s.timeZone ? { timeZone: s.timeZone } : {}),
           ...(s.supervision
-            ? { supervision: { gatewayMs: s.supervision.gatewayS * 1000, uitdMs: s.supervision.uitdS * 1000 } }
+            ? {
+                supervision: { gatewayMs: s.supervision.gatewayS * 1000, uitdMs: s.supervision.uitdS * 1000 },
+              }
             : {}),
         })
       let w = await open()
