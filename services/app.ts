@@ -26,7 +26,12 @@ import {
 } from './dispatch/index.ts'
 import { createEventBus, type EventBus } from './events/index.ts'
 import { createIntake } from './intake/index.ts'
-import { createLinkage, LinkageSummaryOut } from './linkage/index.ts'
+import {
+  createFireCentreLinkTest,
+  createLinkage,
+  LinkageSummaryOut,
+  registerLinkTestRoutes,
+} from './linkage/index.ts'
 import { createLiveness } from './liveness/index.ts'
 import { createChirpstack } from './lpwan/index.ts'
 import { createMaintenance, type Maintenance, registerMaintenanceRoutes } from './maintenance/index.ts'
@@ -278,6 +283,18 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
     metrics,
   })
   await linkage.start()
+  // The daily test of the 119 link (FC_FIRE_CENTRE_TEST_AT).
+  const linkTest = createFireCentreLinkTest({
+    clock,
+    ...(config.linkage.fireCentreUrl !== undefined ? { url: config.linkage.fireCentreUrl } : {}),
+    ...(config.linkage.webhookSecret !== undefined ? { secret: config.linkage.webhookSecret } : {}),
+    ...(config.linkage.fireCentreTestAt !== undefined ? { at: config.linkage.fireCentreTestAt } : {}),
+    timeZone: config.timeZone,
+    timeoutMs: config.linkage.webhookTimeoutMs,
+    logger: logger.child({ stage: 'linkage' }),
+    metrics,
+  })
+  linkTest.start()
   const dispatcher = createDispatcher({
     clock,
     // A cluster: a responder's reply reaches every node; only the one running the incident answers it.
@@ -295,7 +312,7 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
     metrics,
   })
   await dispatcher.start()
-  return { incidents, engine, geometry, broker, linkage, dispatcher, maintenance }
+  return { incidents, engine, geometry, broker, linkage, linkTest, dispatcher, maintenance }
 }
 
 type AlarmSide = Awaited<ReturnType<typeof buildAlarmSide>>
@@ -304,7 +321,7 @@ type AlarmSide = Awaited<ReturnType<typeof buildAlarmSide>>
 function stageRoutes(
   { clock, logger, events, config, metrics }: Kit,
   { registry, liveness, intake }: IntakeSide,
-  { incidents, engine, geometry, linkage, dispatcher, maintenance }: AlarmSide,
+  { incidents, engine, geometry, linkage, linkTest, dispatcher, maintenance }: AlarmSide,
   onStream: (stream: Stream) => void,
 ): ((api: ApiInstance) => void | Promise<void>)[] {
   return [
@@ -334,6 +351,7 @@ function stageRoutes(
     geometry.routes,
     (api) => registerOfferRoutes(api, { dispatcher, incidents, geometry, registry, clock }),
     linkage.routes,
+    (api) => registerLinkTestRoutes(api, linkTest),
     createChirpstack({ intake, registry, events, tokens: config.chirpstackTokens, clock, logger, metrics })
       .routes,
     (api) => registerMaintenanceRoutes(api, { maintenance, registry, clock }),
@@ -380,7 +398,12 @@ function openState(
  * room to keep what devices send (`spool`: the spool can commit; `disk`: FC_DATA_DIR has its
  * headroom) — a full disk is not ready, so a load balancer stops sending devices here.
  */
-async function readiness(store: TelemetryStore, state: NodeState, brokerUp: () => boolean) {
+async function readiness(
+  store: TelemetryStore,
+  state: NodeState,
+  brokerUp: () => boolean,
+  fireCentreLink: () => boolean | undefined,
+) {
   const storeUp = await store.ping()
   const stateUp = state.up()
   const storage = state.storage()
@@ -391,6 +414,8 @@ async function readiness(store: TelemetryStore, state: NodeState, brokerUp: () =
     ...storage,
     // A cluster's spool is in the database: not asked while the database is away.
     spool_depth: stateUp ? await state.depth().catch(() => -1) : -1,
+    // The last 119 link test (a failure is trouble of the service, not a reason to stop taking devices).
+    ...(fireCentreLink() !== undefined ? { fire_centre_link: fireCentreLink() === true } : {}),
   }
   const roomy = storage.spool !== false && storage.disk !== false
   return { ready: checks.broker === true && stateUp && storeUp && roomy, checks }
@@ -520,7 +545,13 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     guessing: createGuessingThrottle(clock),
     quietLog: edge.quietLog,
     connections: { gate: edge.httpGate, metrics: edge.connections },
-    readiness: () => readiness(store, state, () => accepting && !broker.aedes.closed),
+    readiness: () =>
+      readiness(
+        store,
+        state,
+        () => accepting && !broker.aedes.closed,
+        () => alarmSide.linkTest.up(),
+      ),
   })
   await api.listen({ port: config.httpPort, host: config.host })
   const httpAddr = api.server.address()
@@ -569,6 +600,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     alarmSide.engine.stop()
     alarmSide.maintenance.stop()
     alarmSide.linkage.stop()
+    alarmSide.linkTest.stop()
     await alarmSide.dispatcher.stop()
     alarmSide.geometry.close()
     // Everything acknowledged is in the spool; try to hand it to the store in the time left.

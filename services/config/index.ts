@@ -298,6 +298,8 @@ export interface LinkageSettings {
   rulesFile?: string
   /** FC_WEBHOOK_TIMEOUT_S: per-request timeout of a webhook call (default 5 s). */
   webhookTimeoutMs: number
+  /** FC_FIRE_CENTRE_TEST_AT: the daily 119 link test, local `HH:MM` (default 09:00); unset when `off`. */
+  fireCentreTestAt?: string
 }
 
 /** Fire panels' transmission devices (GB/T 26875.3): off unless FC_GB26875_PORT is set. */
@@ -504,7 +506,16 @@ function linkage(env: Env): LinkageSettings {
     ...(smsGatewayUrl !== undefined ? { smsGatewayUrl } : {}),
     ...(rulesFile !== undefined ? { rulesFile: path.resolve(rulesFile) } : {}),
     webhookTimeoutMs: positiveNumber(env, 'FC_WEBHOOK_TIMEOUT_S', 5, { min: 0.1, max: 120 }) * 1000,
+    ...fireCentreTestAt(env),
   }
+}
+
+function fireCentreTestAt(env: Env): { fireCentreTestAt?: string } {
+  const raw = present(env, 'FC_FIRE_CENTRE_TEST_AT') ?? '09:00'
+  if (raw === 'off') return {}
+  if (!/^([01][0-9]|2[0-3]):[0-5][0-9]$/.test(raw))
+    throw new ConfigError('FC_FIRE_CENTRE_TEST_AT', `"${raw}" is not a local time HH:MM (e.g. 09:00) or off`)
+  return { fireCentreTestAt: raw }
 }
 
 function maintenance(env: Env): MaintenanceSettings {

@@ -241,3 +241,16 @@ describe('link supervision by kind (NFPA 72, GB 50440)', () => {
     expect(e.message).not.toContain('\n')
   })
 })
+
+describe('the daily 119 link test', () => {
+  it('defaults to 09:00, takes HH:MM or off, and refuses anything else naming FC_FIRE_CENTRE_TEST_AT', () => {
+    expect(loadConfig({}).linkage.fireCentreTestAt).toBe('09:00')
+    expect(loadConfig({ FC_FIRE_CENTRE_TEST_AT: '23:30' }).linkage.fireCentreTestAt).toBe('23:30')
+    expect(loadConfig({ FC_FIRE_CENTRE_TEST_AT: 'off' }).linkage.fireCentreTestAt).toBeUndefined()
+    for (const bad of ['9:00', '24:00', 'noon']) {
+      const e = error({ FC_FIRE_CENTRE_TEST_AT: bad })
+      expect(e.setting).toBe('FC_FIRE_CENTRE_TEST_AT')
+      expect(e.message.startsWith('FC_FIRE_CENTRE_TEST_AT: ')).toBe(true)
+    }
+  })
+})
