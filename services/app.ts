@@ -416,7 +416,7 @@ async function readiness(
   store: TelemetryStore,
   state: NodeState,
   brokerUp: () => boolean,
-  fireCentreLink: () => boolean | undefined,
+  fireCentre: { up(): boolean | undefined },
 ) {
   const storeUp = await store.ping()
   const stateUp = state.up()
@@ -429,7 +429,7 @@ async function readiness(
     // A cluster's spool is in the database: not asked while the database is away.
     spool_depth: stateUp ? await state.depth().catch(() => -1) : -1,
     // The last 119 link test (a failure is trouble of the service, not a reason to stop taking devices).
-    ...(fireCentreLink() !== undefined ? { fire_centre_link: fireCentreLink() === true } : {}),
+    ...(fireCentre.up() !== undefined ? { fire_centre_link: fireCentre.up() === true } : {}),
   }
   const roomy = storage.spool !== false && storage.disk !== false
   return { ready: checks.broker === true && stateUp && storeUp && roomy, checks }
@@ -559,13 +559,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     guessing: createGuessingThrottle(clock),
     quietLog: edge.quietLog,
     connections: { gate: edge.httpGate, metrics: edge.connections },
-    readiness: () =>
-      readiness(
-        store,
-        state,
-        () => accepting && !broker.aedes.closed,
-        () => alarmSide.linkTest.up(),
-      ),
+    readiness: () => readiness(store, state, () => accepting && !broker.aedes.closed, alarmSide.linkTest),
   })
   await api.listen({ port: config.httpPort, host: config.host })
   const httpAddr = api.server.address()
