@@ -151,6 +151,7 @@ export const STREAM_EVENTS = [
   'device.state',
   'work_order',
   'test.signal',
+  'duty.check',
 ] as const satisfies readonly (keyof FireCircleEvents)[]
 
 /** Events of other nodes that this node's stages hear on their bus. */

@@ -4,6 +4,7 @@
  * the same repositories and a spool with the same promise (a QoS 1 message is acknowledged
  * only once it is committed); only a cluster's partitioned repositories are fenced.
  */
+
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Registry as Metrics } from 'prom-client'
@@ -12,6 +13,11 @@ import {
   createPostgresAlarmRepository,
   createSqliteAlarmRepository,
 } from './alarms/index.ts'
+import {
+  type AuditRepository,
+  createPostgresAuditRepository,
+  createSqliteAuditRepository,
+} from './audit/index.ts'
 import type { ClusterNode } from './cluster/index.ts'
 import type { Config } from './config/index.ts'
 import {
@@ -19,6 +25,11 @@ import {
   createSqliteDispatchRepository,
   type DispatchRepository,
 } from './dispatch/index.ts'
+import {
+  createPostgresDutyRepository,
+  createSqliteDutyRepository,
+  type DutyRepository,
+} from './duty/index.ts'
 import type { IntakeLogEntry } from './intake/index.ts'
 import {
   createPostgresLinkageRepository,
@@ -61,6 +72,8 @@ export interface NodeState {
     dispatch: DispatchRepository
     linkage: LinkageRepository
     maintenance: MaintenanceRepository
+    duty: DutyRepository
+    audit: AuditRepository
   }
   /** What the intake and the stages append to (points; a cluster's log entries with them). */
   readonly spool: {
@@ -126,6 +139,8 @@ export function openEmbeddedState(config: Config, quietLog?: QuietLog): NodeStat
       dispatch: createSqliteDispatchRepository(stateDb),
       linkage: createSqliteLinkageRepository(stateDb),
       maintenance: createSqliteMaintenanceRepository(stateDb),
+      duty: createSqliteDutyRepository(stateDb),
+      audit: createSqliteAuditRepository(stateDb),
     },
     spool,
     points: spool,
@@ -187,6 +202,8 @@ export async function openClusterState(
       dispatch: createPostgresDispatchRepository(db, fence),
       linkage: createPostgresLinkageRepository(db, fence),
       maintenance: createPostgresMaintenanceRepository(db, fence),
+      duty: createPostgresDutyRepository(db),
+      audit: createPostgresAuditRepository(db),
     },
     spool,
     points: spool,
