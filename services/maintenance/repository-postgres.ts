@@ -158,7 +158,7 @@ export function createPostgresMaintenanceRepository(
   }
 }
 
-/** The maintenance windows' table (005_maintenance_windows.sql), partitioned like the test modes. */
+/** The maintenance windows' table (006_maintenance_windows.sql), partitioned like the test modes. */
 function windowsRepository(
   db: PgDatabase,
   write: <T>(community: string, fn: (c: PgClient) => Promise<T>) => Promise<T>,

@@ -52,7 +52,7 @@ export interface TestModeRepository {
   remove(target: string, community: string): Promise<void>
 }
 
-/** The buildings' scheduled maintenance windows (005_maintenance_windows.sql). */
+/** The buildings' scheduled maintenance windows (006_maintenance_windows.sql). */
 export interface MaintenanceWindowRepository {
   /** Every window (of the partitions owned). */
   all(): Promise<MaintenanceWindow[]>
