@@ -16,8 +16,9 @@ function error(env: Record<string, string>): ConfigError {
 }
 
 describe('linkage settings', () => {
-  it('are all optional, with a 5 s webhook timeout', () => {
-    expect(loadConfig({}).linkage).toEqual({ webhookTimeoutMs: 5000 })
+  it('are all optional, with a 5 s webhook timeout and the 119 link tested daily at 09:00', () => {
+    expect(loadConfig({}).linkage).toEqual({ webhookTimeoutMs: 5000, fireCentreTestAt: '09:00' })
+    expect(loadConfig({ FC_FIRE_CENTRE_TEST_AT: 'off' }).linkage).toEqual({ webhookTimeoutMs: 5000 })
   })
 
   it('reads the fire centre, the secret, the SMS gateway, the rules file and the timeout', () => {
@@ -36,6 +37,7 @@ describe('linkage settings', () => {
       smsGatewayUrl: 'http://sms.local:8080/send',
       rulesFile: rules,
       webhookTimeoutMs: 2500,
+      fireCentreTestAt: '09:00',
     })
   })
 
