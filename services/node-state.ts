@@ -36,6 +36,11 @@ import {
   type MaintenanceRepository,
 } from './maintenance/index.ts'
 import {
+  createPostgresPanelsRepository,
+  createSqlitePanelsRepository,
+  type PanelsRepository,
+} from './panels/index.ts'
+import {
   createPostgresRegistryRepository,
   createSqliteRegistryRepository,
   type RegistryRepository,
@@ -61,6 +66,7 @@ export interface NodeState {
     dispatch: DispatchRepository
     linkage: LinkageRepository
     maintenance: MaintenanceRepository
+    panels: PanelsRepository
   }
   /** What the intake and the stages append to (points; a cluster's log entries with them). */
   readonly spool: {
@@ -126,6 +132,7 @@ export function openEmbeddedState(config: Config, quietLog?: QuietLog): NodeStat
       dispatch: createSqliteDispatchRepository(stateDb),
       linkage: createSqliteLinkageRepository(stateDb),
       maintenance: createSqliteMaintenanceRepository(stateDb),
+      panels: createSqlitePanelsRepository(stateDb),
     },
     spool,
     points: spool,
@@ -187,6 +194,7 @@ export async function openClusterState(
       dispatch: createPostgresDispatchRepository(db, fence),
       linkage: createPostgresLinkageRepository(db, fence),
       maintenance: createPostgresMaintenanceRepository(db, fence),
+      panels: createPostgresPanelsRepository(db),
     },
     spool,
     points: spool,

@@ -37,6 +37,12 @@ export interface IntakeMessage {
 export interface Intake {
   /** Resolves when the message may be acknowledged; rejects only when it could not be kept. */
   accept(msg: IntakeMessage): Promise<void>
+  /**
+   * A device heard from by a frame that carries nothing else (a fire panel's heartbeat): its
+   * live state at once on the embedded node; in a cluster an intake log entry for the node that
+   * runs its community (resolves once committed), as its readings and events are.
+   */
+  seen(device: string): Promise<void>
 }
 
 /**
@@ -259,6 +265,13 @@ export function createIntake(deps: IntakeDeps): Intake {
   }
 
   return {
+    seen(device) {
+      const now = clock.now()
+      if (deps.cluster === undefined) return Promise.resolve(live.seen(device, now))
+      const log: IntakeLogEntry[] = []
+      recorder(log, partitionOf).seen(device, now)
+      return log.length === 0 ? Promise.resolve() : keep([], 1, log)
+    },
     accept(msg) {
       const now = clock.now()
       countMessage(msg.topic)

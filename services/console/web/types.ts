@@ -203,7 +203,7 @@ export interface DeviceHealth {
 
 /** An `incident` event on the SSE stream. */
 export interface IncidentStreamEvent {
-  change: 'opened' | 'status' | 'device' | 'verification'
+  change: 'opened' | 'status' | 'device' | 'verification' | 'operation'
   incident: Incident
   entry: TimelineEntry
 }
