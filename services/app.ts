@@ -28,7 +28,7 @@ import { createEventBus, type EventBus } from './events/index.ts'
 import { createIntake } from './intake/index.ts'
 import { createLinkage, LinkageSummaryOut } from './linkage/index.ts'
 import { createLiveness } from './liveness/index.ts'
-import { createChirpstack } from './lpwan/index.ts'
+import { createChirpstack, parseMappingTable } from './lpwan/index.ts'
 import { createMaintenance, type Maintenance, registerMaintenanceRoutes } from './maintenance/index.ts'
 import { type NodeState, openClusterState, openEmbeddedState } from './node-state.ts'
 import { createPanels, type Panels, registerPanelRoutes } from './panels/index.ts'
@@ -339,11 +339,30 @@ function stageRoutes(
     geometry.routes,
     (api) => registerOfferRoutes(api, { dispatcher, incidents, geometry, registry, clock }),
     linkage.routes,
-    createChirpstack({ intake, registry, events, tokens: config.chirpstackTokens, clock, logger, metrics })
-      .routes,
+    createChirpstack({
+      intake,
+      registry,
+      events,
+      tokens: config.chirpstackTokens,
+      ...(config.chirpstackMapping !== undefined
+        ? { mapping: chirpstackMappingOf(config.chirpstackMapping) }
+        : {}),
+      clock,
+      logger,
+      metrics,
+    }).routes,
     (api) => registerMaintenanceRoutes(api, { maintenance, registry, clock }),
     (api) => onStream(registerStreamRoute(api, { events, registry, logger })),
   ]
+}
+
+/** FC_CHIRPSTACK_MAPPING's table; a wrong entry stops the start with a line naming the setting and the entry. */
+function chirpstackMappingOf(text: string) {
+  try {
+    return parseMappingTable(text)
+  } catch (err) {
+    throw new ConfigError('FC_CHIRPSTACK_MAPPING', (err as Error).message)
+  }
 }
 
 /** What GET /api/devices/{id} shows of a device's tests: the last one, test mode, the monthly test due. */

@@ -120,6 +120,8 @@ export interface Config {
   gb26875?: Gb26875Config
   /** FC_CHIRPSTACK_TOKENS: ChirpStack HTTP integrations, name → token; empty = the route refuses all. */
   chirpstackTokens: Map<string, string>
+  /** FC_CHIRPSTACK_MAPPING: the codec fields per device and per device profile, parsed (a JSON file). */
+  chirpstackMapping?: string
   /** FC_ROAD_NETWORK set: ETAs along roads. */
   roads?: RoadSettings
   /** FC_POSITION_MAX_AGE_S in ms, when set (coverage: a live position older than this is not used; default 30 min). */
@@ -330,6 +332,17 @@ function gb26875(env: Env): Gb26875Config | undefined {
         }
       : {}),
     address: address.toLowerCase(),
+  }
+}
+
+/** FC_CHIRPSTACK_MAPPING: a readable file's text (the lpwan stage checks its entries at start). */
+function chirpstackMapping(env: Env): string | undefined {
+  const file = present(env, 'FC_CHIRPSTACK_MAPPING')
+  if (file === undefined) return undefined
+  try {
+    return fs.readFileSync(file, 'utf8')
+  } catch {
+    throw new ConfigError('FC_CHIRPSTACK_MAPPING', `cannot read the mapping file ${file}`)
   }
 }
 
@@ -579,6 +592,7 @@ export function loadConfig(env: Env = process.env, files: number | undefined = o
     eta: eta(env),
     timeZone: timeZone(env),
     chirpstackTokens: chirpstackTokens(env),
+    ...(chirpstackMapping(env) !== undefined ? { chirpstackMapping: chirpstackMapping(env)! } : {}),
     ...(gb26875(env) ? { gb26875: gb26875(env)! } : {}),
     ...(roadSettings !== undefined ? { roads: roadSettings } : {}),
     ...(present(env, 'FC_POSITION_MAX_AGE_S') !== undefined
