@@ -18,6 +18,7 @@ import { type ClusterJoin, joinCluster, registerClusterSide, scopedReplies } fro
 import { type Config, ConfigError } from './config/index.ts'
 import { bundleConsole, registerConsoleRoutes } from './console/index.ts'
 import {
+  createCoverageWatch,
   createDispatcher,
   createDispatchGeometry,
   etaParams,
@@ -256,6 +257,19 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
     ...(roads !== undefined ? { roads } : {}),
     ...(config.positionMaxAgeMs !== undefined ? { positionMaxAgeMs: config.positionMaxAgeMs } : {}),
   })
+  const coverage = createCoverageWatch({
+    index: geometry.index,
+    registry,
+    clock,
+    events,
+    metrics,
+    logger: logger.child({ stage: 'coverage' }),
+    intervalMs: config.coverage.intervalMs,
+    warningShare: config.coverage.warningShare,
+    ...(config.positionMaxAgeMs !== undefined ? { positionMaxAgeMs: config.positionMaxAgeMs } : {}),
+    ...(state.cluster !== undefined ? { owns } : {}),
+  })
+  if (config.coverage.intervalMs > 0) coverage.start()
 
   const broker = await createBroker({
     registry,
@@ -300,7 +314,7 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
     metrics,
   })
   await dispatcher.start()
-  return { incidents, engine, geometry, broker, linkage, dispatcher, maintenance }
+  return { incidents, engine, geometry, coverage, broker, linkage, dispatcher, maintenance }
 }
 
 type AlarmSide = Awaited<ReturnType<typeof buildAlarmSide>>
@@ -604,6 +618,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     alarmSide.maintenance.stop()
     alarmSide.linkage.stop()
     await alarmSide.dispatcher.stop()
+    alarmSide.coverage.stop()
     alarmSide.geometry.close()
     // Everything acknowledged is in the spool; try to hand it to the store in the time left.
     const left = Math.max(0, deadlineMs - (Date.now() - started) - 300)

@@ -13,9 +13,11 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
+import { area } from '@turf/turf'
+import type { Feature, MultiPolygon, Point, Polygon } from 'geojson'
 import { type RunningService, startService } from '../services/app.ts'
 import { ConfigError, loadConfig } from '../services/config/index.ts'
-import { runSimulation } from './run.ts'
+import { runSimulation, type SimulationReport } from './run.ts'
 
 function fail(message: string, code: number): never {
   process.stderr.write(`demo: ${message}\n`)
@@ -71,6 +73,50 @@ async function start(dataDir: string, token: string): Promise<RunningService> {
     process.stdout.write(`ports ${wanted.FC_HTTP_PORT}/${wanted.FC_MQTT_PORT} are taken; using free ones\n`)
     return await startService(loadConfig(env('0', '0')))
   }
+}
+
+/**
+ * What the console draws for the district after the run, in words: the fire's 5-minute circle
+ * (along the roads with FC_ROAD_NETWORK: one isochrone per mode) and the coverage per community.
+ */
+interface CircleAnswer {
+  features: Feature<Polygon | MultiPolygon | Point, { mode?: string; radius_m?: number }>[]
+}
+interface CoverageAnswer {
+  share: number
+  communities: { id: string; share: number }[]
+  uncovered: { features: unknown[] }
+}
+
+async function circleAndCoverage(base: string, token: string, report: SimulationReport): Promise<string[]> {
+  const get = async <T>(url: string): Promise<T | undefined> => {
+    const res = await fetch(`${base}${url}`, { headers: { authorization: `Bearer ${token}` } })
+    return res.ok ? ((await res.json()) as T) : undefined
+  }
+  const lines: string[] = []
+  const fire = report.incidents.find((i) => i.cause !== 'gas' && i.alarmAt !== undefined)
+  const circle =
+    fire !== undefined
+      ? await get<CircleAnswer>(`/api/incidents/${encodeURIComponent(fire.id)}/circle`)
+      : undefined
+  if (fire !== undefined && circle !== undefined) {
+    const polygons = circle.features.filter((f) => f.geometry.type !== 'Point')
+    const inside = circle.features.length - polygons.length
+    const areas = polygons.map((f) => `${f.properties.mode} ${(area(f) / 1e6).toFixed(2)} km²`).join(', ')
+    const along = polygons.some((f) => f.properties.radius_m === undefined)
+      ? 'along the roads'
+      : 'straight line'
+    lines.push(`the fire's 5-minute circle (${fire.id}, ${along}): ${areas}; ${inside} responders inside`)
+  }
+  const coverage = await get<CoverageAnswer>('/api/coverage?scope=district')
+  if (coverage !== undefined) {
+    const per = coverage.communities.map((c) => `${c.id} ${(c.share * 100).toFixed(1)} %`).join(', ')
+    lines.push(
+      `coverage now: ${(coverage.share * 100).toFixed(1)} % of buildings reached within 5 min by an available responder (${per}); ` +
+        `${coverage.uncovered.features.length} buildings uncovered — the console's Coverage button draws them`,
+    )
+  }
+  return lines
 }
 
 async function main(): Promise<void> {
@@ -141,6 +187,7 @@ async function main(): Promise<void> {
       ),
   })
   simulation = report
+  for (const l of await circleAndCoverage(base, token, report)) process.stdout.write(`${l}\n`)
   if (o.exit) return stop(report.ok ? 0 : 1)
   for (const l of look) process.stdout.write(`${l}\n`)
   process.stdout.write('the service and the district keep running for a look around; Ctrl-C stops them\n')

@@ -126,6 +126,8 @@ export interface Config {
   roads?: RoadSettings
   /** FC_POSITION_MAX_AGE_S in ms, when set (coverage: a live position older than this is not used; default 30 min). */
   positionMaxAgeMs?: number
+  /** FC_COVERAGE_INTERVAL_S / FC_COVERAGE_WARNING_SHARE: the coverage watch (interval 0 = off). */
+  coverage: { intervalMs: number; warningShare: number }
   /** Work orders (services/maintenance): grace, verification, deadlines by kind, photo size. */
   maintenance: MaintenanceSettings
   /** FC_DATABASE_URL set: a node of a cluster on PostgreSQL; unset: the embedded single node. */
@@ -601,6 +603,10 @@ export function loadConfig(env: Env = process.env, files: number | undefined = o
             positiveNumber(env, 'FC_POSITION_MAX_AGE_S', 1800, { min: 1, max: 86_400 }) * 1000,
         }
       : {}),
+    coverage: {
+      intervalMs: positiveNumber(env, 'FC_COVERAGE_INTERVAL_S', 30, { min: 0, max: 3600 }) * 1000,
+      warningShare: positiveNumber(env, 'FC_COVERAGE_WARNING_SHARE', 0.9, { min: 0, max: 1 }),
+    },
     maintenance: maintenance(env),
     ...(clusterSettings !== undefined ? { cluster: clusterSettings } : {}),
     connections: connections(env, maxPayloadBytes, files),

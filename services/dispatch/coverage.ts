@@ -122,52 +122,61 @@ function roadCoverage(
   }
 }
 
+/** Whether an available responder reaches a building within 300 s, as things stand `now`. */
+export function coverageTest(deps: CoverageDeps, now: number): (b: Building) => boolean {
+  const { index } = deps
+  const maxAge = deps.positionMaxAgeMs ?? DEFAULT_POSITION_MAX_AGE_MS
+  const fresh = (r: ResponderState) => r.live !== true || r.ts >= now - maxAge
+  return index.roads !== undefined
+    ? roadCoverage(deps, index.roads, fresh)
+    : (b: Building) =>
+        index.within(b.location[0], b.location[1], COVERAGE_LIMIT_S, {
+          onDuty: true,
+          busy: false,
+          liveSince: now - maxAge,
+        }).length > 0
+}
+
+/** One community's coverage; its uncovered buildings pushed onto `uncovered` when given. */
+export async function communityCoverage(
+  registry: CoverageDeps['registry'],
+  id: string,
+  reached: (b: Building) => boolean,
+  uncovered?: Coverage['uncovered']['features'],
+): Promise<CommunityCoverage> {
+  const list = await buildingsOf(registry, id)
+  let here = 0
+  for (const b of list) {
+    if (reached(b)) here++
+    else {
+      uncovered?.push({
+        type: 'Feature',
+        geometry: { type: 'Point', coordinates: [b.location[0], b.location[1]] },
+        properties: { id: b.id, name: b.name, community: id },
+      })
+    }
+  }
+  // No building: nothing is uncovered (the share of an empty set is taken as whole).
+  return { id, buildings: list.length, covered: here, share: list.length === 0 ? 1 : here / list.length }
+}
+
 /** The coverage of `scope` now (written as the caller wrote it, e.g. "community:xixiang-01"). */
 export async function coverageOf(
   deps: CoverageDeps,
   written: string,
   scope: OfficerScope,
 ): Promise<Coverage> {
-  const { index, registry } = deps
-  const now = deps.clock.now()
-  const maxAge = deps.positionMaxAgeMs ?? DEFAULT_POSITION_MAX_AGE_MS
-  const fresh = (r: ResponderState) => r.live !== true || r.ts >= now - maxAge
-  const reached =
-    index.roads !== undefined
-      ? roadCoverage(deps, index.roads, fresh)
-      : (b: Building) =>
-          index.within(b.location[0], b.location[1], COVERAGE_LIMIT_S, {
-            onDuty: true,
-            busy: false,
-            where: fresh,
-          }).length > 0
+  const reached = coverageTest(deps, deps.clock.now())
   const communities: CommunityCoverage[] = []
   const uncovered: Coverage['uncovered']['features'] = []
   let buildings = 0
   let covered = 0
-  for (const id of communitiesOf(registry, scope)) {
-    const list = await buildingsOf(registry, id)
-    let here = 0
-    for (const b of list) {
-      if (reached(b)) here++
-      else {
-        uncovered.push({
-          type: 'Feature',
-          geometry: { type: 'Point', coordinates: [b.location[0], b.location[1]] },
-          properties: { id: b.id, name: b.name, community: id },
-        })
-      }
-    }
-    communities.push({
-      id,
-      buildings: list.length,
-      covered: here,
-      share: list.length === 0 ? 1 : here / list.length,
-    })
-    buildings += list.length
-    covered += here
+  for (const id of communitiesOf(deps.registry, scope)) {
+    const c = await communityCoverage(deps.registry, id, reached, uncovered)
+    communities.push(c)
+    buildings += c.buildings
+    covered += c.covered
   }
-  // No building: nothing is uncovered (the share of an empty set is taken as whole).
   return {
     scope: written,
     share: buildings === 0 ? 1 : covered / buildings,

@@ -5,6 +5,7 @@
  * by ./repository-postgres.ts).
  */
 export { type FireCircle, fireCircle } from './circle.ts'
+export { type CoverageWatch, createCoverageWatch } from './coverage-watch.ts'
 export {
   DEFAULT_ETA_PARAMS,
   type EtaParams,

@@ -117,6 +117,18 @@ export interface WithinFilter {
   modes?: readonly TravelMode[]
   /** Any other condition (e.g. an officer's scope); called only for candidates. */
   where?: (r: ResponderState) => boolean
+  /**
+   * Live positions (from the app) older than this time (ms) are not used. The index fills
+   * it in from its freshness (FC_POSITION_MAX_AGE_S) when not given; registered positions
+   * (a station's, a post's) are always used.
+   */
+  liveSince?: number
+}
+
+/** How old a live position may be and still be used (FC_POSITION_MAX_AGE_S). */
+export interface PositionFreshness {
+  clock: { now(): number }
+  maxAgeMs: number
 }
 
 export type MoveOutcome = 'moved' | 'stale' | 'unknown' | 'invalid'
@@ -245,6 +257,7 @@ function passes(e: Entry, f: WithinFilter | undefined): boolean {
   if (f.onDuty !== undefined && e.onDuty !== f.onDuty) return false
   if (f.busy !== undefined && e.busy !== f.busy) return false
   if (f.types !== undefined && !f.types.includes(e.type)) return false
+  if (f.liveSince !== undefined && e.live === true && e.ts < f.liveSince) return false
   if (f.where !== undefined && !f.where(e)) return false
   return true
 }
@@ -390,7 +403,13 @@ export function roadEta(
 export function createResponderIndex(
   params: EtaParams = DEFAULT_ETA_PARAMS,
   roads?: RoadNetwork,
+  freshness?: PositionFreshness,
 ): ResponderIndex {
+  /** The filter with `liveSince` from the freshness, unless the caller gave one. */
+  const fresh = (filter: WithinFilter | undefined): WithinFilter | undefined =>
+    freshness === undefined || filter?.liveSince !== undefined
+      ? filter
+      : { ...filter, liveSince: freshness.clock.now() - freshness.maxAgeMs }
   const entries = new Map<string, Entry>()
   const trees = {} as Record<TravelMode, RBush<Entry>>
   for (const mode of TRAVEL_MODES) trees[mode] = new RBush<Entry>()
@@ -516,7 +535,8 @@ export function createResponderIndex(
       return snapOf(roads, e) ?? undefined
     },
 
-    within: (lon, lat, limitS, filter) => {
+    within: (lon, lat, limitS, given) => {
+      const filter = fresh(given)
       if (roads === undefined) return searchWithin(trees, params, lon, lat, limitS, filter)
       if (!validLonLat(lon, lat)) throw new RangeError(`[${lon}, ${lat}] is not a valid [lon, lat]`)
       if (!Number.isFinite(limitS)) throw new RangeError(`limit ${limitS} s is not a finite number`)

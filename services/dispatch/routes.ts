@@ -23,7 +23,7 @@ import type { RoadNetwork } from '../roads/index.ts'
 import type { EventBus, Logger } from '../shared/index.ts'
 import { type Clock, iso } from '../shared/index.ts'
 import { type FireCircle, fireCircle, roadCircle, tenth } from './circle.ts'
-import { registerCoverageRoute } from './coverage.ts'
+import { DEFAULT_POSITION_MAX_AGE_MS, registerCoverageRoute } from './coverage.ts'
 import { type EtaParams, type EtaParamsInput, etaParams } from './eta.ts'
 import {
   createResponderIndex,
@@ -242,7 +242,7 @@ export function registerDispatchRoutes(api: ApiInstance, { index }: DispatchRout
 
 export interface DispatchGeometryDeps extends ResponderFeedDeps {
   registry: DispatchGeometryRegistry
-  /** FC_POSITION_MAX_AGE_S in ms (coverage): a live position older than this is not used. */
+  /** FC_POSITION_MAX_AGE_S in ms: a live position older than this is not used (nearby, offers, widening, coverage). */
   positionMaxAgeMs?: number
   /** Speeds, turnouts, circuity: docs/DOMAIN.md's defaults with these overrides. */
   params?: EtaParamsInput
@@ -264,7 +264,10 @@ export interface DispatchGeometry {
 
 export function createDispatchGeometry(deps: DispatchGeometryDeps): DispatchGeometry {
   const params = etaParams(deps.params)
-  const index = createResponderIndex(params, deps.roads)
+  const index = createResponderIndex(params, deps.roads, {
+    clock: deps.clock,
+    maxAgeMs: deps.positionMaxAgeMs ?? DEFAULT_POSITION_MAX_AGE_MS,
+  })
   const stop = feedResponderIndex(index, deps)
   deps.logger
     ?.child({ stage: 'dispatch' })

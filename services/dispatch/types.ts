@@ -99,6 +99,19 @@ export interface DispatchRecord {
 
 // ---- events on the bus
 
+/** A community's coverage fell below the warning share, or came back (`dispatch.coverage`). */
+export interface CoverageChange {
+  community: string
+  street: string
+  state: 'below' | 'restored'
+  share: number
+  buildings: number
+  covered: number
+  /** FC_COVERAGE_WARNING_SHARE. */
+  threshold: number
+  at: number
+}
+
 /** An offer was made, expired or withdrawn (`offer.state` says which). */
 export interface DispatchOfferEvent {
   change: 'offered' | 'expired' | 'withdrawn'
@@ -142,4 +155,6 @@ export interface DispatchEvents {
   'dispatch.reply': [DispatchReplyEvent]
   /** Nobody accepted in time: the fire circle widened (7.5 min, then 10 min). */
   'dispatch.escalation': [DispatchEscalation]
+  /** A community's coverage fell below FC_COVERAGE_WARNING_SHARE, or came back above it. */
+  'dispatch.coverage': [CoverageChange]
 }

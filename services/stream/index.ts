@@ -35,6 +35,7 @@ export const STREAM_EVENT_TYPES = [
   'escalation',
   'work_order',
   'test',
+  'coverage',
 ] as const
 type StreamEventType = (typeof STREAM_EVENT_TYPES)[number]
 
@@ -74,6 +75,41 @@ function streamMaintenance(
     if (e.type !== 'test') return
     const { device, kind, building, community, street } = e
     publish('test', e, { device, kind, building, community, street, signal: 'test', at: iso(e.receivedAt) })
+  })
+}
+
+/** Dispatch on the stream: offers, replies, the circle widened, and coverage warnings. */
+function streamDispatch(
+  events: EventBus,
+  owner: object,
+  publish: (type: StreamEventType, place: Place, payload: unknown) => void,
+): void {
+  events.on(owner, 'dispatch.offer', (e) => {
+    publish('offer', e, {
+      change: e.change,
+      incident: e.offer.incident,
+      responder: e.offer.responder,
+      state: e.offer.state,
+      eta_s: Math.round(e.offer.eta_s * 10) / 10,
+      distance_m: Math.round(e.offer.distance_m * 10) / 10,
+      at: iso(e.at),
+    })
+  })
+  events.on(owner, 'dispatch.reply', (e) => {
+    publish('reply', e, {
+      incident: e.offer.incident,
+      responder: e.offer.responder,
+      answer: e.answer,
+      state: e.offer.state,
+      actor: e.actor,
+      at: iso(e.at),
+    })
+  })
+  events.on(owner, 'dispatch.escalation', (e) => {
+    publish('escalation', e, { ...e, kind: 'circle_widened', at: iso(e.at) })
+  })
+  events.on(owner, 'dispatch.coverage', (e) => {
+    publish('coverage', e, { ...e, at: iso(e.at) })
   })
 }
 
@@ -120,30 +156,7 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
   deps.events.on(owner, 'linkage.escalation', (e) => {
     publish('escalation', e, { ...e, at: iso(e.at) })
   })
-  deps.events.on(owner, 'dispatch.offer', (e) => {
-    publish('offer', e, {
-      change: e.change,
-      incident: e.offer.incident,
-      responder: e.offer.responder,
-      state: e.offer.state,
-      eta_s: Math.round(e.offer.eta_s * 10) / 10,
-      distance_m: Math.round(e.offer.distance_m * 10) / 10,
-      at: iso(e.at),
-    })
-  })
-  deps.events.on(owner, 'dispatch.reply', (e) => {
-    publish('reply', e, {
-      incident: e.offer.incident,
-      responder: e.offer.responder,
-      answer: e.answer,
-      state: e.offer.state,
-      actor: e.actor,
-      at: iso(e.at),
-    })
-  })
-  deps.events.on(owner, 'dispatch.escalation', (e) => {
-    publish('escalation', e, { ...e, kind: 'circle_widened', at: iso(e.at) })
-  })
+  streamDispatch(deps.events, owner, publish)
   streamMaintenance(deps.events, owner, publish)
   deps.events.on(owner, 'device.state', (s) => {
     const d = deps.registry.device(s.device)
@@ -173,7 +186,7 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
       schema: {
         tags: ['stream'],
         summary:
-          'Server-Sent Events: `incident`, `signal`, `device`, `offer`, `reply`, `linkage` and `escalation` events in the caller’s scope. Browsers may pass the token as ?access_token= (EventSource cannot set headers). Reconnect with Last-Event-ID to get missed events.',
+          'Server-Sent Events: `incident`, `signal`, `device`, `offer`, `reply`, `linkage`, `escalation`, `work_order`, `test` and `coverage` events in the caller’s scope. Browsers may pass the token as ?access_token= (EventSource cannot set headers). Reconnect with Last-Event-ID to get missed events.',
         querystring: Type.Object({
           access_token: Type.Optional(Type.String({ maxLength: 512 })),
           events: Type.Optional(

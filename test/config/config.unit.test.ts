@@ -207,6 +207,9 @@ describe('work orders and roads: a wrong value names its setting', () => {
     [{ FC_ROAD_SNAP_M: '0' }, 'FC_ROAD_SNAP_M'],
     [{ FC_ROAD_PROFILE: '/tmp/profile.json' }, 'FC_ROAD_PROFILE'],
     [{ FC_POSITION_MAX_AGE_S: 'old' }, 'FC_POSITION_MAX_AGE_S'],
+    [{ FC_COVERAGE_INTERVAL_S: '-1' }, 'FC_COVERAGE_INTERVAL_S'],
+    [{ FC_COVERAGE_WARNING_SHARE: '90%' }, 'FC_COVERAGE_WARNING_SHARE'],
+    [{ FC_COVERAGE_WARNING_SHARE: '1.5' }, 'FC_COVERAGE_WARNING_SHARE'],
   ])('%o is refused naming %s', (env, setting) => {
     const e = error(env)
     expect(e.setting).toBe(setting)

@@ -8,8 +8,10 @@ import { coverageOf } from '../../services/dispatch/coverage.ts'
 import { DEFAULT_ETA_PARAMS } from '../../services/dispatch/eta.ts'
 import { createResponderIndex } from '../../services/dispatch/responder-index.ts'
 import { buildRoadNetwork, GraphBuilder, readGeoJson } from '../../services/roads/index.ts'
+import { createManualClock } from '../../services/shared/clock.ts'
 import { frame, riverWays, roadsGeoJson, street, writeRoads } from '../support/roads.ts'
 import { must, registerResponder, startTestService, type TestService } from '../support/service.ts'
+import { openStream, type SseStream } from '../support/sse.ts'
 import { tempDir } from '../support/tmp.ts'
 
 const f = frame([113.865, 22.575])
@@ -216,5 +218,70 @@ describe('coverage on roads: one forward search per mode', () => {
     // Neither all nor nothing: the comparison means something.
     expect(cov.share, JSON.stringify(cov.communities)).toBeGreaterThan(0.05)
     expect(cov.share, JSON.stringify(cov.communities)).toBeLessThan(0.95)
+  })
+})
+
+describe('the coverage watch in the service', () => {
+  it('tells the officers on the stream when a community falls below FC_COVERAGE_WARNING_SHARE', async () => {
+    const clock = createManualClock(Date.now())
+    const svc = await startTestService({ clock, env: { FC_COVERAGE_WARNING_SHARE: '0.5' } })
+    const officerStream: SseStream[] = []
+    try {
+      const c = communities[0]!
+      must(
+        await svc.api.post('/api/communities', {
+          type: 'Feature',
+          properties: { id: c.id, name: c.id, street: c.street },
+          geometry: { type: 'Polygon', coordinates: c.area },
+        }),
+        201,
+      )
+      for (const b of buildings.filter((x) => x.id.startsWith('w-'))) {
+        must(
+          await svc.api.post('/api/buildings', {
+            id: b.id,
+            name: `building ${b.id}`,
+            location: f.at(b.at[0], b.at[1]),
+            responsible: { name: 'Li' },
+          }),
+          201,
+        )
+      }
+      const { token } = must(
+        await svc.api.post('/api/officers', { id: 'duty-w', name: 'duty', scope: 'street:riverside' }),
+        201,
+      )
+      const stream = await openStream(`${svc.base}/api/stream`, token)
+      officerStream.push(stream)
+      // No responder at all: nobody reaches the three buildings; the next pass (30 s) says so.
+      clock.advance(30_000)
+      const below = await stream.next((e) => e.event === 'coverage')
+      expect(below.data).toMatchObject({
+        community: 'west-bank',
+        street: 'riverside',
+        state: 'below',
+        share: 0,
+        buildings: 3,
+        covered: 0,
+        threshold: 0.5,
+      })
+      // A walker comes on duty on the street: 2 of 3 ≥ 0.55 → restored at the next pass.
+      await registerResponder(svc.api, {
+        id: 'walker',
+        name: 'walker',
+        type: 'volunteer',
+        mode: 'foot',
+        onDuty: true,
+        location: f.at(-100, 0),
+      })
+      clock.advance(30_000)
+      const restored = await stream.next((e) => e.event === 'coverage' && e.data.state === 'restored')
+      expect(restored.data).toMatchObject({ community: 'west-bank', share: 2 / 3, covered: 2 })
+      const metrics = await (await fetch(`${svc.base}/metrics`)).text()
+      expect(metrics).toMatch(/firecircle_coverage_share\{community="west-bank"\} 0\.666/)
+    } finally {
+      for (const s of officerStream) s.close()
+      await svc.stop()
+    }
   })
 })

@@ -357,4 +357,20 @@ describe('GET /api/responders/nearby', () => {
     expect(points.map((p) => (p as { id: string }).id)).toEqual(ids({ items: listed }))
     expect(points.map((p) => (p as { eta_s: number }).eta_s)).toEqual(listed.map((r) => r.eta_s))
   })
+
+  it('leaves out a live position older than FC_POSITION_MAX_AGE_S (default 30 min); a registered one always counts', async () => {
+    // noloc's last fix (its app) was at T0 + 70 s; ms-1 stands at its registered post since T0.
+    now = T0 + 70_000 + 30 * 60_000
+    expect(ids(await nearby(''))).toContain('noloc')
+    now += 1
+    const body = await nearby('')
+    expect(ids(body)).not.toContain('noloc')
+    expect(ids(body)).toContain('ms-1')
+    // Nor in the circle the offers are drawn from.
+    const circlePoints = geometry.circle(SCENE[0], SCENE[1], 300, { onDuty: true }).features
+    expect(circlePoints.map((f) => (f.properties as { id?: string }).id)).not.toContain('noloc')
+    // Its app reports again: back at once.
+    locate('noloc', 113.865, 22.5777, now)
+    expect(ids(await nearby(''))).toContain('noloc')
+  })
 })

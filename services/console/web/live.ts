@@ -13,6 +13,7 @@ export type StreamEventName =
   | 'linkage'
   | 'escalation'
   | 'work_order'
+  | 'coverage'
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting'
 
 export interface LiveFeed {
@@ -20,6 +21,7 @@ export interface LiveFeed {
 }
 
 const NAMES: StreamEventName[] = [
+  'coverage',
   'incident',
   'signal',
   'offer',

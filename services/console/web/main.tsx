@@ -20,6 +20,8 @@ import './style.css'
 import type {
   Building,
   CommunityFeature,
+  Coverage,
+  CoverageChange,
   FeatureCollection,
   Incident,
   IncidentStreamEvent,
@@ -37,7 +39,19 @@ const HEALTH_REFRESH_MS = 3000
  * every device in the scope, the busiest by far at a district's scale); device state is
  * reloaded with the views instead, on signals and every DEVICE_STATE_REFRESH_MS.
  */
-const STREAM_EVENTS = ['incident', 'signal', 'offer', 'reply', 'linkage', 'escalation', 'work_order'] as const
+const STREAM_EVENTS = [
+  'incident',
+  'signal',
+  'offer',
+  'reply',
+  'linkage',
+  'escalation',
+  'work_order',
+  'coverage',
+] as const
+/** The coverage layer, while shown, is fetched again this often (responders move). */
+const COVERAGE_REFRESH_MS = 30_000
+const percent = (share: number) => `${Math.floor(share * 1000) / 10} %`
 const DEVICE_STATE_REFRESH_MS = 15_000
 
 type Route =
@@ -138,6 +152,11 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
   const [focus, setFocus] = useState<IncidentFocus>()
   const [now, setNow] = useState(Date.now())
   const [loadError, setLoadError] = useState<string>()
+  const [showCoverage, setShowCoverage] = useState(false)
+  const [coverage, setCoverage] = useState<Coverage>()
+  const [coverageRevision, setCoverageRevision] = useState(0)
+  /** Communities the stream says are below the warning share, with the last word on each. */
+  const [lowCoverage, setLowCoverage] = useState<Map<string, CoverageChange>>(new Map())
   const focusBuilding = useRef<string | undefined>(undefined)
   focusBuilding.current = focus?.incident.building
 
@@ -170,6 +189,16 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
       .then(setCommunities)
       .catch((err: Error) => setLoadError(err.message))
   }, [api, loadQueue])
+
+  useEffect(() => {
+    if (!showCoverage) return setCoverage(undefined)
+    api
+      .get<Coverage>('/api/coverage')
+      .then(setCoverage)
+      .catch((err: Error) => setLoadError(err.message))
+    const t = setInterval(() => setCoverageRevision((n) => n + 1), COVERAGE_REFRESH_MS)
+    return () => clearInterval(t)
+  }, [api, showCoverage, coverageRevision])
 
   // Building names for the queue, fetched once each.
   const asked = useRef(new Set<string>())
@@ -233,6 +262,16 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
           return
         }
         if (name === 'work_order') return void later('orders', 300, () => setOrderRevision((n) => n + 1))
+        if (name === 'coverage') {
+          const c = data as CoverageChange
+          setLowCoverage((m) => {
+            const next = new Map(m)
+            if (c.state === 'below') next.set(c.community, c)
+            else next.delete(c.community)
+            return next
+          })
+          return void later('coverage', 300, () => setCoverageRevision((n) => n + 1))
+        }
         if (name === 'signal') {
           later('health', HEALTH_REFRESH_MS, () => setHealthRevision((n) => n + 1))
           if (d['building'] !== undefined && d['building'] === focusBuilding.current)
@@ -297,6 +336,16 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
             Work orders
           </a>
         </nav>
+        <button
+          type="button"
+          class={`fc-coverage-toggle${showCoverage ? ' fc-tab-on' : ''}`}
+          aria-pressed={showCoverage}
+          data-testid="coverage-toggle"
+          title="Who can reach each building within 5 minutes now"
+          onClick={() => setShowCoverage((on) => !on)}
+        >
+          Coverage{coverage ? ` ${percent(coverage.share)}` : ''}
+        </button>
         <span class="fc-who" data-testid="scope">
           {officer ? (
             <>
@@ -324,6 +373,21 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
           </button>
           <button type="button" onClick={() => setUnseen(new Set())}>
             Silence
+          </button>
+        </div>
+      )}
+      {lowCoverage.size > 0 && (
+        <div class="fc-banner fc-banner-coverage" role="status" data-testid="coverage-warning">
+          <b>COVERAGE</b>{' '}
+          {[...lowCoverage.values()]
+            .sort((a, b) => a.share - b.share)
+            .map(
+              (c) =>
+                `${communityNames.get(c.community) ?? c.community}: ${percent(c.share)} of buildings reached within 5 min (below ${percent(c.threshold)})`,
+            )
+            .join(' · ')}
+          <button type="button" onClick={() => setShowCoverage(true)}>
+            Show on map
           </button>
         </div>
       )}
@@ -374,6 +438,8 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
           incidents={queue}
           focus={route.page === 'incident' ? focus : undefined}
           onSelect={select}
+          coverage={coverage}
+          {...(lowCoverage.size > 0 ? { coverageThreshold: [...lowCoverage.values()][0]!.threshold } : {})}
         />
       </div>
     </div>

@@ -3,14 +3,24 @@
  * drawn from the service's own GeoJSON — communities in scope, open incidents, and for the
  * incident in view its building, devices, one 5-minute circle per travel mode and the
  * responders inside with their ETAs. SVG paths carry class names (fc-community, fc-circle
- * fc-circle-<mode>, fc-responder, fc-device, fc-incident) for styling and for tests.
+ * fc-circle-<mode>, fc-responder, fc-device, fc-incident, fc-coverage-low, fc-uncovered) for
+ * styling and for tests. The coverage layer (when asked for) tints each community by the share
+ * of its buildings an available responder reaches within 300 s and rings the uncovered ones.
  */
 import type * as GeoJSON from 'geojson'
 import L from 'leaflet'
 import 'leaflet/dist/leaflet.css'
 import { useEffect, useRef } from 'preact/hooks'
 import { seconds } from './format.ts'
-import type { CircleFeature, CommunityFeature, Device, FeatureCollection, Incident, LonLat } from './types.ts'
+import type {
+  CircleFeature,
+  CommunityFeature,
+  Coverage,
+  Device,
+  FeatureCollection,
+  Incident,
+  LonLat,
+} from './types.ts'
 
 export interface IncidentFocus {
   incident: Incident
@@ -24,6 +34,17 @@ export interface MapProps {
   incidents: Incident[]
   focus?: IncidentFocus | undefined
   onSelect?: (id: string) => void
+  /** The coverage layer: shown when given. */
+  coverage?: Coverage | undefined
+  /** FC_COVERAGE_WARNING_SHARE as the stream last said it (default 0.9). */
+  coverageThreshold?: number
+}
+
+/** A community's tint by its coverage: red under the threshold, amber near it, green above. */
+function coverageColour(share: number, threshold: number): string {
+  if (share < threshold) return '#c62828'
+  if (share < Math.min(1, threshold + 0.05)) return '#f9a825'
+  return '#2e7d32'
 }
 
 export const MODE_COLOUR: Record<string, string> = {
@@ -46,11 +67,19 @@ function devicePosition(d: Device, i: number, n: number, building: LonLat): L.La
   ]
 }
 
-export function FireMap({ communities, incidents, focus, onSelect }: MapProps) {
+export function FireMap({
+  communities,
+  incidents,
+  focus,
+  onSelect,
+  coverage,
+  coverageThreshold = 0.9,
+}: MapProps) {
   const el = useRef<HTMLDivElement>(null)
   const map = useRef<L.Map | undefined>(undefined)
   const layers = useRef<
-    { communities: L.LayerGroup; incidents: L.LayerGroup; focus: L.LayerGroup } | undefined
+    | { communities: L.LayerGroup; coverage: L.LayerGroup; incidents: L.LayerGroup; focus: L.LayerGroup }
+    | undefined
   >(undefined)
   const fitted = useRef<string>('')
 
@@ -60,6 +89,7 @@ export function FireMap({ communities, incidents, focus, onSelect }: MapProps) {
     m.setView([22.65, 113.85], 11)
     const groups = {
       communities: L.layerGroup().addTo(m),
+      coverage: L.layerGroup().addTo(m),
       incidents: L.layerGroup().addTo(m),
       focus: L.layerGroup().addTo(m),
     }
@@ -98,6 +128,41 @@ export function FireMap({ communities, incidents, focus, onSelect }: MapProps) {
       g.addLayer(layer)
     }
   }, [communities])
+
+  // Coverage: communities tinted by their share, the uncovered buildings ringed.
+  useEffect(() => {
+    const g = layers.current?.coverage
+    if (g === undefined) return
+    g.clearLayers()
+    if (coverage === undefined || communities === undefined) return
+    const shares = new Map(coverage.communities.map((c) => [c.id, c]))
+    for (const f of communities.features) {
+      const c = shares.get(f.properties.id)
+      if (c === undefined) continue
+      const low = c.share < coverageThreshold
+      const layer = L.geoJSON(f as unknown as GeoJSON.Feature, {
+        interactive: false,
+        style: {
+          className: `fc-coverage${low ? ' fc-coverage-low' : ''}`,
+          stroke: false,
+          fillColor: coverageColour(c.share, coverageThreshold),
+          fillOpacity: 0.28,
+        },
+      })
+      g.addLayer(layer)
+    }
+    for (const b of coverage.uncovered.features) {
+      const ring = L.circleMarker(latLng(b.geometry.coordinates), {
+        radius: 4,
+        className: 'fc-uncovered',
+        color: '#b71c1c',
+        weight: 1.5,
+        fill: false,
+      })
+      ring.bindTooltip(`${b.properties.name}: nobody within 5 min`)
+      g.addLayer(ring)
+    }
+  }, [coverage, communities, coverageThreshold])
 
   // Open incidents as markers (the one in view is drawn by the focus layer).
   useEffect(() => {

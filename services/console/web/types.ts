@@ -102,6 +102,30 @@ export interface CommunityFeature {
   geometry: { type: 'Polygon' | 'MultiPolygon'; coordinates: unknown }
 }
 
+/** GET /api/coverage: the share of buildings an available responder reaches within 300 s. */
+export interface Coverage {
+  scope: string
+  share: number
+  communities: { id: string; buildings: number; covered: number; share: number }[]
+  uncovered: FeatureCollection<{
+    type: 'Feature'
+    geometry: { type: 'Point'; coordinates: LonLat }
+    properties: { id: string; name: string; community: string }
+  }>
+}
+
+/** A `coverage` stream event: a community fell below the warning share, or is back. */
+export interface CoverageChange {
+  community: string
+  street: string
+  state: 'below' | 'restored'
+  share: number
+  buildings: number
+  covered: number
+  threshold: number
+  at: string
+}
+
 export interface FeatureCollection<F> {
   type: 'FeatureCollection'
   features: F[]
