@@ -75,8 +75,31 @@ const Accepted = Type.Object({ device: Type.String(), messages: Type.Integer(), 
 const SEEN_IDS = 100_000
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i
 
+/** DevEUI → device, rebuilt when a device is registered or changed (or once a second for an unknown one). */
+function devEuiIndex(deps: Pick<ChirpstackDeps, 'registry' | 'events' | 'clock'>) {
+  const { registry } = deps
+  let index = new Map<string, string>()
+  let indexedAt = Number.NEGATIVE_INFINITY
+  let stale = true
+  deps.events?.on({ stage: 'lpwan' }, 'registry.changed', (c) => {
+    if (c.entity === 'device') stale = true
+  })
+  return function deviceOf(eui: string): Device | undefined {
+    let id = index.get(eui)
+    if (id === undefined && (stale || deps.clock.now() - indexedAt >= 1000)) {
+      stale = false
+      index = new Map()
+      for (const d of registry.allDevices()) if (d.devEui) index.set(d.devEui, d.id)
+      indexedAt = deps.clock.now()
+      id = index.get(eui)
+    }
+    const d = id === undefined ? undefined : registry.device(id)
+    return d?.enabled && d.devEui === eui ? d : undefined
+  }
+}
+
 export function createChirpstack(deps: ChirpstackDeps) {
-  const { intake, registry, logger } = deps
+  const { intake, logger } = deps
   const counter = new client.Counter({
     name: 'firecircle_chirpstack_events_total',
     help: 'ChirpStack integration events, by event type and result',
@@ -91,24 +114,7 @@ export function createChirpstack(deps: ChirpstackDeps) {
   // Per device, the events its codec last said were on: a field going off restores them.
   const raised = new Map<string, Set<EventType>>()
 
-  let index = new Map<string, string>()
-  let indexedAt = Number.NEGATIVE_INFINITY
-  let stale = true
-  deps.events?.on({ stage: 'lpwan' }, 'registry.changed', (c) => {
-    if (c.entity === 'device') stale = true
-  })
-  function deviceOf(eui: string): Device | undefined {
-    let id = index.get(eui)
-    if (id === undefined && (stale || deps.clock.now() - indexedAt >= 1000)) {
-      stale = false
-      index = new Map()
-      for (const d of registry.allDevices()) if (d.devEui) index.set(d.devEui, d.id)
-      indexedAt = deps.clock.now()
-      id = index.get(eui)
-    }
-    const d = id === undefined ? undefined : registry.device(id)
-    return d?.enabled && d.devEui === eui ? d : undefined
-  }
+  const deviceOf = devEuiIndex(deps)
 
   function integrationOf(header: string | undefined): string | undefined {
     const token = header === undefined ? undefined : BEARER.exec(header)?.[1]
