@@ -13,6 +13,7 @@ import {
   registerIncidentRoutes,
 } from './alarms/index.ts'
 import { type ApiInstance, createApi, type DeviceTests } from './api/index.ts'
+import { type Audit, createAudit, registerAuditRoutes } from './audit/index.ts'
 import { createBroker, type Publish, startMqttListeners } from './broker/index.ts'
 import { type ClusterJoin, joinCluster, registerClusterSide, scopedReplies } from './cluster-wiring.ts'
 import { type Config, ConfigError } from './config/index.ts'
@@ -25,6 +26,7 @@ import {
   OfferOut,
   registerOfferRoutes,
 } from './dispatch/index.ts'
+import { createDuty, registerDutyRoutes } from './duty/index.ts'
 import { createEventBus, type EventBus } from './events/index.ts'
 import { createIntake } from './intake/index.ts'
 import { createLinkage, LinkageSummaryOut } from './linkage/index.ts'
@@ -220,6 +222,24 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
   const { config, clock, logger, metrics, events, state, joined, roads } = kit
   const incidents = await createIncidentBook(state.repositories.alarms)
   const owns = (community: string) => joined.cluster?.node.owns(community) ?? false
+  // The audit log first: it hears every stage's events from the first one on.
+  const audit = createAudit({
+    clock,
+    events,
+    repository: state.repositories.audit,
+    settings: config.audit,
+    logger: logger.child({ stage: 'audit' }),
+  })
+  await audit.start()
+  const duty = createDuty({
+    clock,
+    events,
+    registry,
+    repository: state.repositories.duty,
+    settings: config.duty,
+    logger: logger.child({ stage: 'duty' }),
+  })
+  await duty.start()
   // Built before the alarm engine: the engine asks it which devices are in test mode.
   const maintenance = createMaintenance({
     clock,
@@ -314,7 +334,7 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
     metrics,
   })
   await dispatcher.start()
-  return { incidents, engine, geometry, coverage, broker, linkage, dispatcher, maintenance }
+  return { incidents, engine, geometry, coverage, broker, linkage, dispatcher, maintenance, duty, audit }
 }
 
 type AlarmSide = Awaited<ReturnType<typeof buildAlarmSide>>
@@ -323,7 +343,7 @@ type AlarmSide = Awaited<ReturnType<typeof buildAlarmSide>>
 function stageRoutes(
   { clock, logger, events, config, metrics }: Kit,
   { registry, liveness, intake }: IntakeSide,
-  { incidents, engine, geometry, linkage, dispatcher, maintenance }: AlarmSide,
+  { incidents, engine, geometry, linkage, dispatcher, maintenance, duty, audit }: AlarmSide,
   onStream: (stream: Stream) => void,
 ): ((api: ApiInstance) => void | Promise<void>)[] {
   return [
@@ -365,7 +385,14 @@ function stageRoutes(
       logger,
       metrics,
     }).routes,
-    (api) => registerMaintenanceRoutes(api, { maintenance, registry, clock }),
+    (api) =>
+      registerMaintenanceRoutes(api, {
+        maintenance: auditedMaintenance(maintenance, audit, clock),
+        registry,
+        clock,
+      }),
+    (api) => registerDutyRoutes(api, { duty, registry, clock }),
+    (api) => registerAuditRoutes(api, { audit, clock }),
     (api) => onStream(registerStreamRoute(api, { events, registry, logger })),
   ]
 }
@@ -376,6 +403,56 @@ function chirpstackMappingOf(text: string) {
     return parseMappingTable(text)
   } catch (err) {
     throw new ConfigError('FC_CHIRPSTACK_MAPPING', (err as Error).message)
+  }
+}
+
+/**
+ * The maintenance routes' stage, with test modes set and ended going to the audit log (the
+ * one officers' action the bus does not carry).
+ */
+function auditedMaintenance(
+  m: Maintenance,
+  audit: Pick<Audit, 'record'>,
+  clock: Clock,
+): Parameters<typeof registerMaintenanceRoutes>[1]['maintenance'] {
+  const t = m.testModes
+  const subject = (target: Parameters<typeof t.end>[0]) =>
+    'device' in target ? `device:${target.device.id}` : `building:${target.building.id}`
+  const community = (target: Parameters<typeof t.end>[0]) =>
+    'device' in target ? target.device.community : target.building.community
+  const testModes: typeof t = Object.assign(Object.create(t) as typeof t, {
+    async set(target: Parameters<typeof t.set>[0], minutes: number, actor: string) {
+      const mode = await t.set(target, minutes, actor)
+      await audit.record({
+        at: clock.now(),
+        actor,
+        action: 'test_mode.set',
+        subject: subject(target),
+        details: { minutes, until: mode.until, community: community(target) },
+      })
+      return mode
+    },
+    async end(target: Parameters<typeof t.end>[0]) {
+      const ended = await t.end(target)
+      if (ended)
+        await audit.record({
+          at: clock.now(),
+          actor: 'http',
+          action: 'test_mode.ended',
+          subject: subject(target),
+          details: { community: community(target) },
+        })
+      return ended
+    },
+  })
+  return {
+    report: (...a) => m.report(...a),
+    act: (...a) => m.act(...a),
+    get: (id) => m.get(id),
+    list: (...a) => m.list(...a),
+    photo: (id) => m.photo(id),
+    testModes,
+    settings: m.settings,
   }
 }
 
@@ -616,6 +693,9 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     await kit.joined.cluster?.leave()
     alarmSide.engine.stop()
     alarmSide.maintenance.stop()
+    alarmSide.duty.stop()
+    await alarmSide.audit.flushed()
+    alarmSide.audit.stop()
     alarmSide.linkage.stop()
     await alarmSide.dispatcher.stop()
     alarmSide.coverage.stop()

@@ -119,6 +119,7 @@ export const STREAM_EVENTS = [
   'dispatch.reply',
   'dispatch.escalation',
   'device.state',
+  'duty.check',
 ] as const satisfies readonly (keyof FireCircleEvents)[]
 
 /** Events of other nodes that this node's stages hear on their bus. */

@@ -4,6 +4,7 @@
  * the same repositories and a spool with the same promise (a QoS 1 message is acknowledged
  * only once it is committed); only a cluster's partitioned repositories are fenced.
  */
+
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Registry as Metrics } from 'prom-client'
@@ -12,6 +13,11 @@ import {
   createPostgresAlarmRepository,
   createSqliteAlarmRepository,
 } from './alarms/index.ts'
+import {
+  type AuditRepository,
+  createPostgresAuditRepository,
+  createSqliteAuditRepository,
+} from './audit/index.ts'
 import type { ClusterNode } from './cluster/index.ts'
 import type { Config } from './config/index.ts'
 import {
@@ -19,6 +25,11 @@ import {
   createSqliteDispatchRepository,
   type DispatchRepository,
 } from './dispatch/index.ts'
+import {
+  createPostgresDutyRepository,
+  createSqliteDutyRepository,
+  type DutyRepository,
+} from './duty/index.ts'
 import type { IntakeLogEntry } from './intake/index.ts'
 import {
   createPostgresLinkageRepository,
@@ -67,6 +78,8 @@ export interface NodeState {
     linkage: LinkageRepository
     maintenance: MaintenanceRepository
     panels: PanelsRepository
+    duty: DutyRepository
+    audit: AuditRepository
   }
   /** What the intake and the stages append to (points; a cluster's log entries with them). */
   readonly spool: {
@@ -133,6 +146,8 @@ export function openEmbeddedState(config: Config, quietLog?: QuietLog): NodeStat
       linkage: createSqliteLinkageRepository(stateDb),
       maintenance: createSqliteMaintenanceRepository(stateDb),
       panels: createSqlitePanelsRepository(stateDb),
+      duty: createSqliteDutyRepository(stateDb),
+      audit: createSqliteAuditRepository(stateDb),
     },
     spool,
     points: spool,
@@ -195,6 +210,8 @@ export async function openClusterState(
       linkage: createPostgresLinkageRepository(db, fence),
       maintenance: createPostgresMaintenanceRepository(db, fence),
       panels: createPostgresPanelsRepository(db),
+      duty: createPostgresDutyRepository(db),
+      audit: createPostgresAuditRepository(db),
     },
     spool,
     points: spool,

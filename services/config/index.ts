@@ -130,6 +130,10 @@ export interface Config {
   coverage: { intervalMs: number; warningShare: number }
   /** Work orders (services/maintenance): grace, verification, deadlines by kind, photo size. */
   maintenance: MaintenanceSettings
+  /** Duty checks (services/duty): random checks per day, their hours and answer time. */
+  duty: DutyConfig
+  /** FC_AUDIT_RETENTION_DAYS: audit entries older than this move to the archive. */
+  audit: { retentionDays: number }
   /** FC_DATABASE_URL set: a node of a cluster on PostgreSQL; unset: the embedded single node. */
   cluster?: ClusterSettings
   /** What one client may take: packet size and connections per listener and per address (issue #12). */
@@ -218,6 +222,14 @@ function connections(env: Env, maxPayloadBytes: number, files: number | undefine
     mqtt: { max: Math.floor(mqttMax), perAddress: integer('FC_MQTT_MAX_CONNECTIONS_PER_ADDRESS', 1000) },
     http: { max: Math.floor(httpMax), perAddress: integer('FC_HTTP_MAX_CONNECTIONS_PER_ADDRESS', 256) },
   }
+}
+
+/** The same shape as services/duty's DutySettings (config imports no stage). */
+export interface DutyConfig {
+  checksPerDay: number
+  hours: { fromMin: number; toMin: number }
+  answerWithinMs: number
+  timeZone: string
 }
 
 /** The same shape as services/maintenance's MaintenanceSettings (config imports no stage). */
@@ -560,6 +572,23 @@ function maintenance(env: Env): MaintenanceSettings {
   }
 }
 
+function duty(env: Env, zone: string): DutyConfig {
+  const perDay = positiveNumber(env, 'FC_DUTY_CHECKS_PER_DAY', 0, { min: 0, max: 1000 })
+  if (!Number.isInteger(perDay))
+    throw new ConfigError('FC_DUTY_CHECKS_PER_DAY', `"${perDay}" is not a whole number`)
+  const written = present(env, 'FC_DUTY_CHECK_HOURS') ?? '08:00-22:00'
+  const m = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$/.exec(written.trim())
+  const fromMin = m === null ? Number.NaN : Number(m[1]) * 60 + Number(m[2])
+  const toMin = m === null ? Number.NaN : Number(m[3]) * 60 + Number(m[4])
+  if (m === null || !(toMin > fromMin) || toMin > 24 * 60)
+    throw new ConfigError(
+      'FC_DUTY_CHECK_HOURS',
+      `"${written}" is not HH:MM-HH:MM with the end after the start (e.g. 08:00-22:00)`,
+    )
+  const answerS = positiveNumber(env, 'FC_DUTY_CHECK_ANSWER_S', 300, { min: 10, max: 3600 })
+  return { checksPerDay: perDay, hours: { fromMin, toMin }, answerWithinMs: answerS * 1000, timeZone: zone }
+}
+
 export function loadConfig(env: Env = process.env, files: number | undefined = openFileLimit()): Config {
   const logLevel = present(env, 'FC_LOG_LEVEL') ?? 'info'
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -608,6 +637,10 @@ export function loadConfig(env: Env = process.env, files: number | undefined = o
       warningShare: positiveNumber(env, 'FC_COVERAGE_WARNING_SHARE', 0.9, { min: 0, max: 1 }),
     },
     maintenance: maintenance(env),
+    duty: duty(env, timeZone(env)),
+    audit: {
+      retentionDays: positiveNumber(env, 'FC_AUDIT_RETENTION_DAYS', 365, { min: 1, max: 36_500 }),
+    },
     ...(clusterSettings !== undefined ? { cluster: clusterSettings } : {}),
     connections: connections(env, maxPayloadBytes, files),
   }

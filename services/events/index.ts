@@ -14,12 +14,14 @@
  * | `linkage.notification`, `linkage.escalation` | linkage | alerts for officers, escalations |
  * | `test.signal` | alarms | SignalEvent of a device in test mode (acted on by no one) |
  * | `work_order` | maintenance | WorkOrderEvent: opened, status, escalated |
+ * | `duty.check`, `duty.shift` | duty | DutyCheckEvent: sent, answered, missed, panel_answered; ShiftEvent: started, ended |
  *
  * No stage imports this module (it imports them all): a stage's bus is typed by the event
  * declarations of itself and the stages before it.
  */
 import type { AlarmEvents } from '../alarms/index.ts'
 import type { DispatchEvents } from '../dispatch/index.ts'
+import type { DutyEvents } from '../duty/index.ts'
 import type { IntakeEvents } from '../intake/index.ts'
 import type { LinkageEvents } from '../linkage/index.ts'
 import type { LivenessEvents } from '../liveness/index.ts'
@@ -33,7 +35,8 @@ export type FireCircleEvents = RegistryEvents &
   AlarmEvents &
   DispatchEvents &
   LinkageEvents &
-  MaintenanceEvents
+  MaintenanceEvents &
+  DutyEvents
 
 /** The bus of every event. */
 export type EventBus = Bus<FireCircleEvents>

@@ -9,6 +9,7 @@ import type { ServerResponse } from 'node:http'
 import { Type } from 'typebox'
 import { incidentView, timelineEntryView } from '../alarms/index.ts'
 import { type ApiInstance, callerOf, canSee, errors, iso } from '../api/kit.ts'
+import { dutyCheckView } from '../duty/index.ts'
 import type { EventBus } from '../events/index.ts'
 import { workOrderView } from '../maintenance/index.ts'
 import type { Place, Registry } from '../registry/index.ts'
@@ -35,6 +36,8 @@ export const STREAM_EVENT_TYPES = [
   'escalation',
   'work_order',
   'test',
+  'duty_check',
+  'duty_check_missed',
   'coverage',
 ] as const
 type StreamEventType = (typeof STREAM_EVENT_TYPES)[number]
@@ -44,6 +47,8 @@ interface StreamEvent {
   type: StreamEventType
   place: Place
   data: string
+  /** Only these officers (and the administrator) get it; everyone in scope without it. */
+  officers?: readonly string[]
 }
 
 export interface Stream {
@@ -75,6 +80,46 @@ function streamMaintenance(
     if (e.type !== 'test') return
     const { device, kind, building, community, street } = e
     publish('test', e, { device, kind, building, community, street, signal: 'test', at: iso(e.receivedAt) })
+  })
+}
+
+/**
+ * Duty checks: `duty_check` (sent, answered, missed, a panel's answer) to the checked
+ * officers, `duty_check_missed` to the officers one level up; the administrator gets both.
+ */
+function streamDuty(
+  events: EventBus,
+  owner: object,
+  publish: (type: StreamEventType, place: Place, payload: unknown, officers?: readonly string[]) => void,
+): void {
+  events.on(owner, 'duty.check', (e) => {
+    const place = { community: e.check.community ?? '', street: e.check.street ?? '' }
+    const payload = { change: e.change, check: dutyCheckView(e.check), at: iso(e.at) }
+    publish('duty_check', place, payload, e.officers)
+    if (e.change === 'missed') publish('duty_check_missed', place, payload, e.check.escalatedTo ?? [])
+  })
+}
+
+/** Device state (online/offline, battery), placed where the registry has the device. */
+function streamDevices(
+  deps: Pick<StreamDeps, 'events' | 'registry'>,
+  owner: object,
+  publish: (type: StreamEventType, place: Place, payload: unknown) => void,
+): void {
+  deps.events.on(owner, 'device.state', (s) => {
+    const d = deps.registry.device(s.device)
+    if (d === undefined) return
+    publish('device', d, {
+      device: s.device,
+      online: s.online,
+      ...(s.cause !== undefined ? { cause: s.cause } : {}),
+      ...(s.since !== undefined ? { since: iso(s.since) } : {}),
+      ...(s.lastSeen !== undefined ? { lastSeen: iso(s.lastSeen) } : {}),
+      ...(s.battery !== undefined ? { battery: s.battery } : {}),
+      building: d.building,
+      community: d.community,
+      street: d.street,
+    })
   })
 }
 
@@ -120,16 +165,32 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
   let nextId = 1
   /** The stream's listeners on the bus, removed at close(). */
   const owner = { stage: 'stream' }
-  const clients = new Set<{ res: ServerResponse; sees: (p: Place) => boolean; wants: Set<StreamEventType> }>()
+  const clients = new Set<{
+    res: ServerResponse
+    sees: (p: Place) => boolean
+    meant: (officers: readonly string[] | undefined) => boolean
+    wants: Set<StreamEventType>
+  }>()
 
-  function publish(type: StreamEvent['type'], place: Place, payload: unknown): void {
-    const e: StreamEvent = { id: nextId++, type, place, data: JSON.stringify(payload) }
+  function publish(
+    type: StreamEvent['type'],
+    place: Place,
+    payload: unknown,
+    officers?: readonly string[],
+  ): void {
+    const e: StreamEvent = {
+      id: nextId++,
+      type,
+      place,
+      data: JSON.stringify(payload),
+      ...(officers !== undefined ? { officers } : {}),
+    }
     history.push(e)
     if (history.length > historySize) history.shift()
     if (clients.size === 0) return
     const frame = `id: ${e.id}\nevent: ${e.type}\ndata: ${e.data}\n\n`
     for (const c of clients) {
-      if (!c.wants.has(type) || !c.sees(place)) continue
+      if (!c.wants.has(type) || !c.sees(place) || !c.meant(e.officers)) continue
       if (c.res.writableLength > maxBuffered) {
         deps.logger.warn('SSE client is not reading; closing its stream')
         c.res.destroy()
@@ -158,21 +219,8 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
   })
   streamDispatch(deps.events, owner, publish)
   streamMaintenance(deps.events, owner, publish)
-  deps.events.on(owner, 'device.state', (s) => {
-    const d = deps.registry.device(s.device)
-    if (d === undefined) return
-    publish('device', d, {
-      device: s.device,
-      online: s.online,
-      ...(s.cause !== undefined ? { cause: s.cause } : {}),
-      ...(s.since !== undefined ? { since: iso(s.since) } : {}),
-      ...(s.lastSeen !== undefined ? { lastSeen: iso(s.lastSeen) } : {}),
-      ...(s.battery !== undefined ? { battery: s.battery } : {}),
-      building: d.building,
-      community: d.community,
-      street: d.street,
-    })
-  })
+  streamDuty(deps.events, owner, publish)
+  streamDevices(deps, owner, publish)
 
   const heartbeat = setInterval(() => {
     for (const c of clients) c.res.write(': keep-alive\n\n')
@@ -186,7 +234,7 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
       schema: {
         tags: ['stream'],
         summary:
-          'Server-Sent Events: `incident`, `signal`, `device`, `offer`, `reply`, `linkage`, `escalation`, `work_order`, `test` and `coverage` events in the caller’s scope. Browsers may pass the token as ?access_token= (EventSource cannot set headers). Reconnect with Last-Event-ID to get missed events.',
+          'Server-Sent Events: `incident`, `signal`, `device`, `offer`, `reply`, `linkage`, `escalation`, `work_order`, `test`, `coverage`, `duty_check` (to the checked officers) and `duty_check_missed` (to the officers one level up) events in the caller’s scope. Browsers may pass the token as ?access_token= (EventSource cannot set headers). Reconnect with Last-Event-ID to get missed events.',
         querystring: Type.Object({
           access_token: Type.Optional(Type.String({ maxLength: 512 })),
           events: Type.Optional(
@@ -203,6 +251,8 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
     (request, reply) => {
       const caller = callerOf(request)
       const sees = (p: Place) => canSee(caller, p)
+      const meant = (officers: readonly string[] | undefined) =>
+        officers === undefined || caller.role === 'administrator' || officers.includes(caller.officer.id)
       const wants = new Set<StreamEventType>(
         (request.query.events?.split(',') as StreamEventType[] | undefined) ?? STREAM_EVENT_TYPES,
       )
@@ -218,11 +268,11 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
       res.write('retry: 2000\n\n')
       if (Number.isInteger(lastId) && lastId >= 0) {
         for (const e of history) {
-          if (e.id > lastId && wants.has(e.type) && sees(e.place))
+          if (e.id > lastId && wants.has(e.type) && sees(e.place) && meant(e.officers))
             res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${e.data}\n\n`)
         }
       }
-      const client = { res, sees, wants }
+      const client = { res, sees, meant, wants }
       clients.add(client)
       const done = () => clients.delete(client)
       request.raw.on('close', done)

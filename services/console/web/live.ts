@@ -13,6 +13,8 @@ export type StreamEventName =
   | 'linkage'
   | 'escalation'
   | 'work_order'
+  | 'duty_check'
+  | 'duty_check_missed'
   | 'coverage'
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting'
 
@@ -29,6 +31,8 @@ const NAMES: StreamEventName[] = [
   'linkage',
   'escalation',
   'work_order',
+  'duty_check',
+  'duty_check_missed',
 ]
 const REOPEN_MS = 3000
 

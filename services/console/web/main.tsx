@@ -8,6 +8,7 @@ import { render } from 'preact'
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { type Api, ApiError, createApi } from './api.ts'
 import { playAlarmCue } from './cue.ts'
+import { DutyView } from './duty.tsx'
 import { byUrgency, isOpen, SCOPE_LABEL } from './format.ts'
 import { HealthView } from './health.tsx'
 import { IncidentView } from './incident.tsx'
@@ -47,6 +48,8 @@ const STREAM_EVENTS = [
   'linkage',
   'escalation',
   'work_order',
+  'duty_check',
+  'duty_check_missed',
   'coverage',
 ] as const
 /** The coverage layer, while shown, is fetched again this often (responders move). */
@@ -59,12 +62,14 @@ type Route =
   | { page: 'incident'; id: string }
   | { page: 'health' }
   | { page: 'work-orders' }
+  | { page: 'duty' }
 
 function parseRoute(hash: string): Route {
   const m = /^#\/incident\/(.+)$/.exec(hash)
   if (m?.[1]) return { page: 'incident', id: decodeURIComponent(m[1]) }
   if (hash === '#/health') return { page: 'health' }
   if (hash === '#/work-orders') return { page: 'work-orders' }
+  if (hash === '#/duty') return { page: 'duty' }
   return { page: 'queue' }
 }
 
@@ -149,6 +154,7 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
   const [deviceRevision, setDeviceRevision] = useState(0)
   const [healthRevision, setHealthRevision] = useState(0)
   const [orderRevision, setOrderRevision] = useState(0)
+  const [dutyRevision, setDutyRevision] = useState(0)
   const [focus, setFocus] = useState<IncidentFocus>()
   const [now, setNow] = useState(Date.now())
   const [loadError, setLoadError] = useState<string>()
@@ -262,6 +268,10 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
           return
         }
         if (name === 'work_order') return void later('orders', 300, () => setOrderRevision((n) => n + 1))
+        if (name === 'duty_check' || name === 'duty_check_missed') {
+          if (name === 'duty_check' && d['change'] === 'sent') playAlarmCue()
+          return void later('duty', 100, () => setDutyRevision((n) => n + 1))
+        }
         if (name === 'coverage') {
           const c = data as CoverageChange
           setLowCoverage((m) => {
@@ -334,6 +344,9 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
           </a>
           <a href="#/work-orders" class={route.page === 'work-orders' ? 'fc-tab-on' : ''}>
             Work orders
+          </a>
+          <a href="#/duty" class={route.page === 'duty' ? 'fc-tab-on' : ''}>
+            Duty
           </a>
         </nav>
         <button
@@ -421,6 +434,8 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
             <HealthView api={api} revision={healthRevision} now={now} />
           ) : route.page === 'work-orders' ? (
             <WorkOrdersView api={api} revision={orderRevision} now={now} />
+          ) : route.page === 'duty' ? (
+            <DutyView api={api} me={me} revision={dutyRevision} now={now} />
           ) : (
             <AlarmQueue
               incidents={queue}
