@@ -37,6 +37,7 @@ import { type NodeState, openClusterState, openEmbeddedState } from './node-stat
 import { createPanels, type Panels, registerPanelRoutes } from './panels/index.ts'
 import { createPipeline } from './pipeline/index.ts'
 import { createGuessingThrottle, createRegistry, type Registry } from './registry/index.ts'
+import { bundleResponder, registerResponderRoutes } from './responder/index.ts'
 import { loadRoadNetwork, RoadFileError, type RoadNetwork, roadProfiles } from './roads/index.ts'
 import {
   type Clock,
@@ -153,6 +154,7 @@ async function buildIntakeSide({ config, clock, logger, metrics, events, store, 
     liveness,
     events,
     registry,
+    setDuty: (id, onDuty) => registry.updateResponder(id, { onDuty }),
     clock,
     logger,
     quietLog: edge.quietLog,
@@ -582,6 +584,15 @@ function announce(
   )
 }
 
+/** The web pages' bundles, started in the background (their routes log a failure). */
+function startBundles() {
+  const consoleBundle = bundleConsole()
+  consoleBundle.catch(() => {})
+  const responderBundle = bundleResponder()
+  responderBundle.catch(() => {})
+  return { consoleBundle, responderBundle }
+}
+
 export async function startService(config: Config, deps: ServiceDeps = {}): Promise<RunningService> {
   const clock = deps.clock ?? systemClock
   const logger = deps.logger ?? createLogger(config.logLevel)
@@ -610,8 +621,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
   const streamEvents = state.cluster === undefined ? events : createEventBus()
 
   // The console is bundled in the background; its first request waits for it.
-  const consoleBundle = bundleConsole()
-  consoleBundle.catch(() => {})
+  const { consoleBundle, responderBundle } = startBundles()
 
   let accepting = false
   let stream: Stream | undefined
@@ -642,7 +652,10 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
       }),
       (a: ApiInstance) => registerPanelRoutes(a, { registry, repository: state.repositories.panels, panels }),
     ],
-    site: [(app) => registerConsoleRoutes(app, { logger, bundle: consoleBundle })],
+    site: [
+      (app) => registerConsoleRoutes(app, { logger, bundle: consoleBundle }),
+      (app) => registerResponderRoutes(app, { logger, bundle: responderBundle, timeZone: config.timeZone }),
+    ],
     guessing: createGuessingThrottle(clock),
     quietLog: edge.quietLog,
     connections: { gate: edge.httpGate, metrics: edge.connections },

@@ -3,6 +3,7 @@
  * SIGTERM / SIGINT handled: stop accepting, flush, close, exit within 5 s.
  */
 
+import fs from 'node:fs'
 import { startService } from './app.ts'
 import { ConfigError, loadConfig } from './config/index.ts'
 
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
     throw err
   }
 
+  const firstStart = isFirstStart(config.dataDir)
   let service: Awaited<ReturnType<typeof startService>>
   try {
     service = await startService(config)
@@ -52,6 +54,8 @@ async function main(): Promise<void> {
     )
   }
 
+  process.stdout.write(banner(config.host, service.httpPort, firstStart))
+
   let signalled = false
   const shutdown = (signal: string) => {
     if (signalled) return
@@ -73,6 +77,32 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
+}
+
+/** No data directory yet, or an empty one: nothing was ever registered here. */
+function isFirstStart(dataDir: string): boolean {
+  try {
+    return fs.readdirSync(dataDir).length === 0
+  } catch {
+    return true
+  }
+}
+
+/** Where to go next: the console, the responder's phone, the API docs; at first start, the demo. */
+function banner(host: string, httpPort: number, firstStart: boolean): string {
+  const base = `http://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${httpPort}`
+  const lines = [
+    '',
+    `firecircle is running:`,
+    `  duty officers' console   ${base}/console/`,
+    `  responder's phone        ${base}/responder/`,
+    `  API docs (OpenAPI)       ${base}/docs`,
+  ]
+  if (firstStart)
+    lines.push(
+      `  first start (empty data dir): try \`npm run demo\` to watch a simulated district's fire, dispatch and arrival`,
+    )
+  return `${lines.join('\n')}\n\n`
 }
 
 void main()

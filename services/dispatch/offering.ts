@@ -31,7 +31,7 @@ const pause = (ms: number) =>
 export interface OfferingDeps {
   events: Pick<EventBus<DispatchEvents>, 'emit'>
   index: Pick<ResponderIndex, 'within' | 'get' | 'params' | 'roads'>
-  registry: Pick<Registry, 'building' | 'respondersOfBuilding'>
+  registry: Pick<Registry, 'building' | 'device' | 'respondersOfBuilding'>
   publish: Publish
   state: Pick<DispatchState, 'save' | 'offers' | 'record'>
   timers: Pick<DispatchTimers, 'armExpiry' | 'armWidening'>
@@ -69,6 +69,26 @@ export interface Offering {
   offeredIds(incident: string): Set<string>
   /** Resolves when every offer made so far has been handed to the broker (or given up on). */
   published(): Promise<void>
+}
+
+/** docs/PROTOCOL.md: an offer's building is `{id, name, floor?, address?}` (floor: the first alarming device's). */
+function offerBuilding(
+  registry: Pick<Registry, 'device'>,
+  i: Incident,
+  building: { id: string; name: string; address?: string } | undefined,
+) {
+  if (building === undefined) return undefined
+  let floor: number | undefined
+  for (const d of i.devices) {
+    floor = registry.device(d.device)?.floor
+    if (floor !== undefined) break
+  }
+  return {
+    id: building.id,
+    name: building.name,
+    ...(floor !== undefined ? { floor } : {}),
+    ...(building.address !== undefined ? { address: building.address } : {}),
+  }
 }
 
 /** The responders assigned to the incident's building (for `building` rules), wherever they are. */
@@ -149,11 +169,12 @@ export function createOffering(deps: OfferingDeps): Offering {
   }
 
   function publishOffer(i: Incident, o: OfferRecord, building: { id: string; name: string } | undefined) {
+    const b = offerBuilding(registry, i, building)
     const payload = JSON.stringify({
       incident: i.id,
       location: i.location,
       eta_s: tenth(o.eta_s),
-      ...(building !== undefined ? { building: { id: building.id, name: building.name } } : {}),
+      ...(b !== undefined ? { building: b } : {}),
     })
     const topic = `rsp/${o.responder}/offer`
     // In order, but a publish that never completes holds the next one back 1 s at most.

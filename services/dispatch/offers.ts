@@ -48,6 +48,7 @@ import type {
   OfferRecord,
   TypeRule,
 } from './types.ts'
+import { createIncidentUpdates } from './updates.ts'
 import { type OfferView, offerView } from './views.ts'
 import { createWidening } from './widening.ts'
 
@@ -56,7 +57,7 @@ export interface DispatcherDeps {
   events: EventBus<AlarmEvents & IntakeEvents & DispatchEvents>
   incidents: Pick<IncidentBook, 'getOpen' | 'get' | 'update' | 'openIncidents'>
   index: ResponderIndex
-  registry: Pick<Registry, 'building' | 'responder' | 'respondersOfBuilding'>
+  registry: Pick<Registry, 'building' | 'device' | 'responder' | 'respondersOfBuilding'>
   publish: Publish
   /** Offers and each incident's widening step and deadline. */
   repository: DispatchRepository
@@ -139,6 +140,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const widen = createWidening({ ...steps, offering, close: closing.close })
   const expire = createExpiry({ ...steps, offering })
   const handleReply = createReplyHandling({ ...steps, clock, registry, offering })
+  const tellResponders = createIncidentUpdates({ state, publish: deps.publish, logger })
   const resume = createResume({ ...steps, incidents, offering, closing })
 
   const reply: Dispatcher['reply'] = (i, r, answer, actor, channel) =>
@@ -161,7 +163,12 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const onIncident = (e: IncidentEvent): void => {
     if (e.change === 'verification' || e.change === 'device' || e.change === 'operation') return
     const id = e.incident.id
-    enqueue(() => closing.reconcile(id, clock.now()), id)
+    enqueue(async () => {
+      const now = clock.now()
+      await closing.reconcile(id, now)
+      const i = await incident(id)
+      if (i !== undefined) await tellResponders(i, now)
+    }, id)
   }
 
   const owner = { stage: 'dispatch' }

@@ -58,6 +58,7 @@ export type Decoded =
   | { type: 'cmd_ack'; ack: CommandAck }
   | { type: 'location'; location: ResponderLocation }
   | { type: 'reply'; reply: ResponderReply }
+  | { type: 'duty'; duty: { responder: string; onDuty: boolean } }
   | { type: 'rejected'; rejection: DecodeRejection }
 
 const Ts = Type.Number({ description: 'ms since the epoch' })
@@ -122,12 +123,15 @@ const ReplySchema = Type.Object(
   { additionalProperties: false },
 )
 
+const DutySchema = Type.Object({ onDuty: Type.Boolean() }, { additionalProperties: false })
+
 const telemetryCheck = Compile(TelemetrySchema)
 const eventCheck = Compile(EventSchema)
 const gatewayCheck = Compile(GatewaySchema)
 const ackCheck = Compile(AckSchema)
 const locationCheck = Compile(LocationSchema)
 const replyCheck = Compile(ReplySchema)
+const dutyCheck = Compile(DutySchema)
 
 interface Checker {
   Check(v: unknown): boolean
@@ -341,6 +345,10 @@ export function decodeMessage(topic: string, payload: Buffer, ctx: DecodeContext
         type: 'reply',
         reply: { responder: id, incident: raw.incident, answer: raw.answer, receivedAt: ctx.now },
       }
+    }
+    if (channel === 'duty') {
+      if (!dutyCheck.Check(body)) return reject('schema', schemaReason(dutyCheck, body))
+      return { type: 'duty', duty: { responder: id, onDuty: (body as { onDuty: boolean }).onDuty } }
     }
     return reject('schema', `topic channel "${channel}" is not part of the contract`)
   }

@@ -63,6 +63,11 @@ export interface IntakeDeps {
   liveness: Pick<Liveness, 'reading' | 'seen' | 'status' | 'rejected' | 'clockWarning'>
   events: Pick<EventBus<IntakeEvents>, 'emit'>
   registry: Pick<PrincipalDirectory, 'device' | 'responder'>
+  /**
+   * A responder's app going on or off duty (`rsp/{id}/duty`): the registry's change, awaited
+   * before the PUBACK. Absent: the message is accepted and changes nothing.
+   */
+  setDuty?: (responder: string, onDuty: boolean) => Promise<unknown>
   clock: Clock
   logger: Logger
   /** Repeated failures (a full disk fails every append alike) logged once with a count. */
@@ -244,6 +249,12 @@ export function createIntake(deps: IntakeDeps): Intake {
       case 'reply':
         events.emit('responder.reply', decoded.reply)
         return relayed('responder.reply', decoded.reply, msg.qos)
+      case 'duty':
+        return (deps.setDuty?.(decoded.duty.responder, decoded.duty.onDuty) ?? Promise.resolve()).then(
+          () => undefined,
+          (err: Error) =>
+            logger.warn({ responder: decoded.duty.responder, err: err.message }, 'duty not changed'),
+        )
     }
   }
 

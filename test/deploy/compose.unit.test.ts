@@ -353,7 +353,7 @@ describe('docker-compose.yml, profile cluster', () => {
 
   it('adds PostgreSQL, two nodes and HAProxy under the profile, and leaves the default run as it was', () => {
     for (const name of CLUSTER) expect(services[name]?.profiles, name).toEqual(['cluster'])
-    expect(defaultServices().sort()).toEqual(['firecircle', 'grafana', 'influxdb'])
+    expect(defaultServices().sort()).toEqual(['firecircle', 'grafana', 'influxdb', 'prometheus'])
     // The documented command brings the whole cluster and not the single node.
     expect(withDependencies(['haproxy'])).toEqual(
       ['firecircle-node-1', 'firecircle-node-2', 'haproxy', 'influxdb', 'postgres'].sort(),

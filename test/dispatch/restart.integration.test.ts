@@ -99,9 +99,10 @@ function world(): World {
   }
   const registry = {
     building: () => undefined,
+    device: () => undefined,
     responder: (id: string) => ({ id, name: `Staff ${id}` }) as Responder,
     respondersOfBuilding: () => [],
-  } as Pick<Registry, 'building' | 'responder' | 'respondersOfBuilding'>
+  } as Pick<Registry, 'building' | 'device' | 'responder' | 'respondersOfBuilding'>
   const emit = (i: Incident) =>
     events.emit('incident', {
       change: 'status',
@@ -130,6 +131,7 @@ function world(): World {
         index,
         registry,
         publish: async (topic, payload) => {
+          if (!topic.endsWith('/offer')) return
           published.push(`${topic.split('/')[1]} ${JSON.parse(String(payload)).incident}`)
         },
         repository: spied,

@@ -234,6 +234,13 @@ describe('events, status, acks, responders', () => {
     expect(decode('rsp/r1/reply', { incident: 'i1', answer: 'maybe' }).type).toBe('rejected')
   })
 
+  it('reads a responder going on or off duty (rsp/{id}/duty)', () => {
+    const d = decode('rsp/r1/duty', { onDuty: true })
+    expect(d.type === 'duty' && d.duty).toEqual({ responder: 'r1', onDuty: true })
+    expect(decode('rsp/r1/duty', { onDuty: 'yes' }).type).toBe('rejected')
+    expect(decode('rsp/r1/duty', { onDuty: false, extra: 1 }).type).toBe('rejected')
+  })
+
   it('rejects a channel that is not in the contract', () => {
     const d = decode('dev/s1/selfie', { a: 1 })
     expect(d.type === 'rejected' && d.rejection.message).toMatch(/not part of the contract/)
