@@ -137,6 +137,23 @@ function recorder(entries: IntakeLogEntry[], partitionOf: (device: string) => st
   }
 }
 
+/**
+ * A device heard from with nothing else to keep: the live path at once (embedded, `live`), or a
+ * `seen` entry of the intake log for its community's owner, committed before it resolves.
+ */
+function heardFrom(
+  device: string,
+  now: number,
+  live: LivePath | undefined,
+  partitionOf: (device: string) => string | undefined,
+  keep: (points: Point[], qos: number, log?: IntakeLogEntry[]) => Promise<void>,
+): Promise<void> {
+  if (live !== undefined) return Promise.resolve(live.seen(device, now))
+  const log: IntakeLogEntry[] = []
+  recorder(log, partitionOf).seen(device, now)
+  return log.length === 0 ? Promise.resolve() : keep([], 1, log)
+}
+
 export function createIntake(deps: IntakeDeps): Intake {
   const { spool, liveness, events, registry, clock, logger, limits } = deps
   const { messages, rejected, accepted, untrustedTs, spoolFailures } = intakeCounters(deps.metrics)
@@ -276,13 +293,8 @@ export function createIntake(deps: IntakeDeps): Intake {
   }
 
   return {
-    seen(device) {
-      const now = clock.now()
-      if (deps.cluster === undefined) return Promise.resolve(live.seen(device, now))
-      const log: IntakeLogEntry[] = []
-      recorder(log, partitionOf).seen(device, now)
-      return log.length === 0 ? Promise.resolve() : keep([], 1, log)
-    },
+    seen: (device) =>
+      heardFrom(device, clock.now(), deps.cluster !== undefined ? undefined : live, partitionOf, keep),
     accept(msg) {
       const now = clock.now()
       countMessage(msg.topic)
