@@ -37,6 +37,7 @@ import { type NodeState, openClusterState, openEmbeddedState } from './node-stat
 import { createPanels, type Panels, registerPanelRoutes } from './panels/index.ts'
 import { createPipeline } from './pipeline/index.ts'
 import { createGuessingThrottle, createRegistry, type Registry } from './registry/index.ts'
+import { createHandlingClocks, type DutyChecksIn, registerReportRoutes } from './reports/index.ts'
 import { bundleResponder, registerResponderRoutes } from './responder/index.ts'
 import { loadRoadNetwork, RoadFileError, type RoadNetwork, roadProfiles } from './roads/index.ts'
 import {
@@ -78,6 +79,8 @@ export interface ServiceDeps {
   logger?: Logger
   /** The event bus between stages (tests listen on it); a new one by default. */
   events?: EventBus
+  /** Duty checks sent and missed in a scope, for the reports (zeros when not given). */
+  dutyChecksIn?: DutyChecksIn
 }
 
 /** FC_DATA_DIR exists and is writable, or the start stops naming it. */
@@ -116,6 +119,8 @@ interface Kit {
   roads: RoadNetwork | undefined
   /** What faces the network: connection caps per listener, the repeated-line log. */
   edge: Edge
+  /** Duty checks sent and missed, for the reports (the duty-check stage; zeros when not wired). */
+  dutyChecksIn?: DutyChecksIn
 }
 
 /** The service's edge to the network (issue #12): what bounds hostile traffic. */
@@ -336,16 +341,38 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
     metrics,
   })
   await dispatcher.start()
-  return { incidents, engine, geometry, coverage, broker, linkage, dispatcher, maintenance, duty, audit }
+  const clocks = createHandlingClocks({
+    clock,
+    events,
+    incidents,
+    limits: config.clockLimits,
+    fireCentre: config.linkage.fireCentreUrl !== undefined,
+    logger: logger.child({ stage: 'reports' }),
+    metrics,
+  })
+  clocks.start()
+  return {
+    incidents,
+    engine,
+    geometry,
+    coverage,
+    broker,
+    linkage,
+    dispatcher,
+    maintenance,
+    duty,
+    audit,
+    clocks,
+  }
 }
 
 type AlarmSide = Awaited<ReturnType<typeof buildAlarmSide>>
 
 /** The routes the stages add under /api, each stage's own, handed to the HTTP layer. */
 function stageRoutes(
-  { clock, logger, events, config, metrics }: Kit,
+  { clock, logger, events, config, metrics, state, dutyChecksIn }: Kit,
   { registry, liveness, intake }: IntakeSide,
-  { incidents, engine, geometry, linkage, dispatcher, maintenance, duty, audit }: AlarmSide,
+  { incidents, engine, geometry, linkage, dispatcher, maintenance, duty, audit, clocks }: AlarmSide,
   onStream: (stream: Stream) => void,
 ): ((api: ApiInstance) => void | Promise<void>)[] {
   return [
@@ -395,6 +422,22 @@ function stageRoutes(
       }),
     (api) => registerDutyRoutes(api, { duty, registry, clock }),
     (api) => registerAuditRoutes(api, { audit, clock }),
+    (api) =>
+      registerReportRoutes(api, {
+        clock,
+        clocks,
+        incidents,
+        registry,
+        liveness,
+        repository: state.repositories.reports,
+        workOrders: async (filter) =>
+          (await state.repositories.maintenance.orders.list(filter, { limit: 1_000_000, offset: 0 })).items,
+        offersOf: (id) => dispatcher.offersView(id),
+        dutyChecksIn: dutyChecksIn ?? dutyChecksOf(state),
+        limits: config.clockLimits,
+        fireCentre: config.linkage.fireCentreUrl !== undefined,
+        timeZone: config.timeZone,
+      }),
     (api) => onStream(registerStreamRoute(api, { events, registry, logger })),
   ]
 }
@@ -455,6 +498,20 @@ function auditedMaintenance(
     photo: (id) => m.photo(id),
     testModes,
     settings: m.settings,
+  }
+}
+
+/** Duty checks sent to a scope (or inside it) in [from, to) and how many of them were missed (services/duty). */
+function dutyChecksOf(state: NodeState): DutyChecksIn {
+  return async (scope, from, to) => {
+    const checks = (await state.repositories.duty.checks.between(from, to)).filter(
+      (c) =>
+        c.sentAt >= from &&
+        c.sentAt < to &&
+        (scope.kind === 'district' ||
+          (scope.kind === 'street' ? c.street === scope.id : c.community === scope.id)),
+    )
+    return { sent: checks.length, missed: checks.filter((c) => c.status === 'missed').length }
   }
 }
 
@@ -611,6 +668,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     throw err
   })
   const kit: Kit = { config, clock, logger, metrics, events, store, state, joined: {}, edge, roads }
+  if (deps.dutyChecksIn !== undefined) kit.dutyChecksIn = deps.dutyChecksIn
 
   const inSide = await buildIntakeSide(kit)
   const alarmSide = await buildAlarmSide(kit, inSide)
@@ -704,6 +762,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     await api.close()
     // A cluster: the work goes to the other nodes at once (the leases are given up).
     await kit.joined.cluster?.leave()
+    alarmSide.clocks.stop()
     alarmSide.engine.stop()
     alarmSide.maintenance.stop()
     alarmSide.duty.stop()

@@ -56,6 +56,11 @@ import {
   createSqliteRegistryRepository,
   type RegistryRepository,
 } from './registry/index.ts'
+import {
+  createPostgresReportRepository,
+  createSqliteReportRepository,
+  type ReportRepository,
+} from './reports/index.ts'
 import type { Clock, Logger, QuietLog } from './shared/index.ts'
 import { createPostgresSpool, createSpool, type PointSource, type PostgresSpool } from './spool/index.ts'
 import {
@@ -78,6 +83,7 @@ export interface NodeState {
     linkage: LinkageRepository
     maintenance: MaintenanceRepository
     panels: PanelsRepository
+    reports: ReportRepository
     duty: DutyRepository
     audit: AuditRepository
   }
@@ -146,6 +152,7 @@ export function openEmbeddedState(config: Config, quietLog?: QuietLog): NodeStat
       linkage: createSqliteLinkageRepository(stateDb),
       maintenance: createSqliteMaintenanceRepository(stateDb),
       panels: createSqlitePanelsRepository(stateDb),
+      reports: createSqliteReportRepository(stateDb),
       duty: createSqliteDutyRepository(stateDb),
       audit: createSqliteAuditRepository(stateDb),
     },
@@ -210,6 +217,7 @@ export async function openClusterState(
       linkage: createPostgresLinkageRepository(db, fence),
       maintenance: createPostgresMaintenanceRepository(db, fence),
       panels: createPostgresPanelsRepository(db),
+      reports: createPostgresReportRepository(db),
       duty: createPostgresDutyRepository(db),
       audit: createPostgresAuditRepository(db),
     },

@@ -187,10 +187,53 @@ async function main(): Promise<void> {
       ),
   })
   simulation = report
+  await printDailyReport(base, token)
   for (const l of await circleAndCoverage(base, token, report)) process.stdout.write(`${l}\n`)
   if (o.exit) return stop(report.ok ? 0 : 1)
   for (const l of look) process.stdout.write(`${l}\n`)
   process.stdout.write('the service and the district keep running for a look around; Ctrl-C stops them\n')
+}
+
+/** The district's daily report, in short: one line per section (GET /api/reports/daily). */
+async function printDailyReport(base: string, token: string): Promise<void> {
+  const date = new Intl.DateTimeFormat('en-CA', {
+    timeZone: process.env.FC_TIME_ZONE ?? 'Asia/Shanghai',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(new Date())
+  const url = `${base}/api/reports/daily?scope=district&date=${date}`
+  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } })
+  if (res.status !== 200) {
+    process.stdout.write(`daily report: HTTP ${res.status}\n`)
+    return
+  }
+  // biome-ignore lint/suspicious/noExplicitAny: a printout of the JSON as it came
+  const r = (await res.json()) as any
+  const kv = (o: Record<string, unknown>) =>
+    Object.entries(o)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')
+  const clocks = Object.entries(
+    r.clocks as Record<string, { count: number; p50S: number | null; maxS: number | null }>,
+  )
+    .filter(([, c]) => c.count > 0)
+    .map(([k, c]) => `${k} p50 ${c.p50S} s max ${c.maxS} s`)
+    .join('; ')
+  const lines = [
+    `daily report, district, ${r.date} (${r.timeZone}):`,
+    `  alarms             ${r.incidents.total}: ${kv(r.incidents.byOutcome)}; by class ${kv(r.incidents.byClass)}`,
+    `  false alarms       ${r.falseAlarms.total}: by cause ${kv(r.falseAlarms.byCause) || '-'}; by site ${kv(r.falseAlarms.bySite) || '-'}`,
+    `  handling clocks    ${clocks}`,
+    `  breaches           ${r.breaches.total}: ${kv(r.breaches.byClock) || '-'}`,
+    `  work orders        ${kv(r.workOrders)}`,
+    `  devices            ${kv(r.devices)}`,
+    `  duty checks        ${kv(r.dutyChecks)}`,
+    `  responders         ${kv(r.responders)}`,
+    `  5-minute outcome   ${r.fiveMinute.reachedWithin300s} of ${r.fiveMinute.alarms} alarms reached within 300 s`,
+    `  (also ${url}&format=csv or &format=html)`,
+  ]
+  for (const l of lines) process.stdout.write(`${l}\n`)
 }
 
 main().catch((err: Error) => {

@@ -56,6 +56,49 @@ export interface TimelineEntry {
 
 export type Resolution = 'verification_cancelled' | 'false_alarm' | 'resolved'
 
+/**
+ * The handling clocks an incident's own times do not already give (docs/PROTOCOL.md §The
+ * monitoring centre's daily work): when a console first showed it, when 119 was sent and
+ * acknowledged, the first offer, acceptance and arrival. Filled by the reports stage from the
+ * flows they measure; `received`, `acknowledged` and `confirmed` are the incident's own times.
+ */
+export type ClockStamp =
+  | 'shown'
+  | 'fire_centre_sent'
+  | 'fire_centre_acked'
+  | 'first_offer'
+  | 'first_accept'
+  | 'first_on_scene'
+
+/** The clocks that have a limit: `shown` (from received), `acknowledged` (from the alarm), …. */
+export type LimitedClock =
+  | 'shown'
+  | 'acknowledged'
+  | 'confirmed'
+  | 'fire_centre_acked'
+  | 'first_offer'
+  | 'first_on_scene'
+
+export const LIMITED_CLOCKS: readonly LimitedClock[] = [
+  'shown',
+  'acknowledged',
+  'confirmed',
+  'fire_centre_acked',
+  'first_offer',
+  'first_on_scene',
+]
+
+/** A handling clock that ran past its limit: named when it happened (`tookS` grows once it stops). */
+export interface ClockBreach {
+  clock: LimitedClock
+  limitS: number
+  tookS: number
+  /** When the breach was named. */
+  at: number
+  /** false while the clock still runs (tookS is the time so far). */
+  stopped: boolean
+}
+
 export interface Incident {
   id: string
   status: IncidentStatus
@@ -75,6 +118,8 @@ export interface Incident {
   resolution?: Resolution
   devices: IncidentDevice[]
   verification?: Verification
+  clocks?: Partial<Record<ClockStamp, number>>
+  breaches?: ClockBreach[]
 }
 
 export interface IncidentWithTimeline extends Incident {
@@ -87,6 +132,10 @@ export interface IncidentFilter {
   community?: string
   street?: string
   building?: string
+  /** Opened at or after (ms): the reports' days and months. */
+  openedFrom?: number
+  /** Opened before (ms). */
+  openedBefore?: number
 }
 
 export class InvalidTransition extends Error {

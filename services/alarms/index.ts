@@ -14,11 +14,15 @@ export {
 export type { AlarmEvents, IncidentChangeType, IncidentEvent, SignalEvent } from './events.ts'
 export { type DeviceHealthDeps, HEALTH_CACHE_MS, registerDeviceHealthRoute } from './health.ts'
 export {
+  type ClockBreach,
+  type ClockStamp,
   type Incident,
   type IncidentBook,
   type IncidentDevice,
   type IncidentFilter,
   InvalidTransition,
+  LIMITED_CLOCKS,
+  type LimitedClock,
   newIncidentId,
   type Resolution,
   type TimelineEntry,
@@ -54,4 +58,12 @@ export {
   type RuleReading,
   type SignalClass,
 } from './types.ts'
-export { IncidentOut, incidentDetailOut, incidentView, TimelineEntryOut, timelineEntryView } from './views.ts'
+export {
+  breachesView,
+  clocksView,
+  IncidentOut,
+  incidentDetailOut,
+  incidentView,
+  TimelineEntryOut,
+  timelineEntryView,
+} from './views.ts'

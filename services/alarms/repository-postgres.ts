@@ -126,6 +126,14 @@ export function createPostgresAlarmRepository(db: PgDatabase, fence?: PartitionF
           where.push(`${key} = $${args.length}`)
         }
       }
+      if (filter.openedFrom !== undefined) {
+        args.push(filter.openedFrom)
+        where.push(`opened_at >= $${args.length}`)
+      }
+      if (filter.openedBefore !== undefined) {
+        args.push(filter.openedBefore)
+        where.push(`opened_at < $${args.length}`)
+      }
       const clause = where.length ? `WHERE ${where.join(' AND ')}` : ''
       const total = await db.query<{ n: string }>(`SELECT COUNT(*) AS n FROM incidents ${clause}`, args)
       const rows = await db.query<{ data: string }>(

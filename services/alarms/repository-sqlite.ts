@@ -90,6 +90,14 @@ export function createSqliteAlarmRepository(db: SqliteDb): AlarmRepository {
           args.push(v)
         }
       }
+      if (filter.openedFrom !== undefined) {
+        where.push('opened_at >= ?')
+        args.push(filter.openedFrom)
+      }
+      if (filter.openedBefore !== undefined) {
+        where.push('opened_at < ?')
+        args.push(filter.openedBefore)
+      }
       const clause = where.length ? `WHERE ${where.join(' AND ')}` : ''
       const total = (
         db.prepare(`SELECT COUNT(*) AS n FROM incidents ${clause}`).get(...args) as { n: number }

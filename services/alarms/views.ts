@@ -3,7 +3,13 @@
 import type { TProperties } from 'typebox'
 import { Type } from 'typebox'
 import { iso } from '../shared/index.ts'
-import type { Incident, TimelineEntry } from './incidents.ts'
+import {
+  type ClockStamp,
+  type Incident,
+  LIMITED_CLOCKS,
+  type LimitedClock,
+  type TimelineEntry,
+} from './incidents.ts'
 import { INCIDENT_STATUSES } from './lifecycle.ts'
 import { CONDITIONS } from './types.ts'
 
@@ -64,8 +70,47 @@ export const IncidentOut = Type.Object({
       lastAt: IsoTime,
     }),
   ),
+  clocks: Type.Object(
+    {
+      received: IsoTime,
+      shown: Type.Optional(IsoTime),
+      acknowledged: Type.Optional(IsoTime),
+      confirmed: Type.Optional(IsoTime),
+      fire_centre_sent: Type.Optional(IsoTime),
+      fire_centre_acked: Type.Optional(IsoTime),
+      first_offer: Type.Optional(IsoTime),
+      first_accept: Type.Optional(IsoTime),
+      first_on_scene: Type.Optional(IsoTime),
+    },
+    { description: 'the handling clocks (docs/PROTOCOL.md §The monitoring centre’s daily work)' },
+  ),
+  breaches: Type.Array(
+    Type.Object({
+      clock: Type.Enum([...LIMITED_CLOCKS]),
+      limitS: Type.Number(),
+      tookS: Type.Number({ description: 'so far, while the clock still runs' }),
+    }),
+    { description: 'handling clocks that ran past their limits' },
+  ),
   timeline: Type.Optional(Type.Array(TimelineEntryOut)),
 })
+
+/** The clocks of an incident, ISO: its own times and the stamps the reports stage adds. */
+export function clocksView(
+  i: Incident,
+): { received: string } & Partial<Record<ClockStamp | 'acknowledged' | 'confirmed', string>> {
+  const out: { received: string } & Partial<Record<ClockStamp | 'acknowledged' | 'confirmed', string>> = {
+    received: iso(i.openedAt)!,
+  }
+  if (i.acknowledgedAt !== undefined) out.acknowledged = iso(i.acknowledgedAt)!
+  if (i.confirmedAt !== undefined) out.confirmed = iso(i.confirmedAt)!
+  for (const [k, v] of Object.entries(i.clocks ?? {})) if (v !== undefined) out[k as ClockStamp] = iso(v)!
+  return out
+}
+
+export function breachesView(i: Incident): { clock: LimitedClock; limitS: number; tookS: number }[] {
+  return (i.breaches ?? []).map((b) => ({ clock: b.clock, limitS: b.limitS, tookS: b.tookS }))
+}
 
 /**
  * One incident as GET /api/incidents/{id} shows it: the incident and what later stages add
@@ -108,6 +153,8 @@ export function incidentView(i: Incident, timeline?: TimelineEntry[]) {
         }
       : {}),
     devices: i.devices.map((d) => ({ ...d, firstAt: iso(d.firstAt)!, lastAt: iso(d.lastAt)! })),
+    clocks: clocksView(i),
+    breaches: breachesView(i),
     ...(timeline !== undefined ? { timeline: timeline.map(timelineEntryView) } : {}),
   }
 }

@@ -130,6 +130,8 @@ export interface Config {
   coverage: { intervalMs: number; warningShare: number }
   /** Work orders (services/maintenance): grace, verification, deadlines by kind, photo size. */
   maintenance: MaintenanceSettings
+  /** FC_CLOCK_*_S: the handling clocks' limits in seconds (services/reports). */
+  clockLimits: ClockLimitSettings
   /** Duty checks (services/duty): random checks per day, their hours and answer time. */
   duty: DutyConfig
   /** FC_AUDIT_RETENTION_DAYS: audit entries older than this move to the archive. */
@@ -552,6 +554,28 @@ function linkage(env: Env): LinkageSettings {
   }
 }
 
+/** The handling clocks' limits in seconds (the standards' defaults: GB 50440, NFPA 72). */
+export interface ClockLimitSettings {
+  shownS: number
+  acknowledgeS: number
+  confirmS: number
+  fireCentreS: number
+  firstOfferS: number
+  onSceneS: number
+}
+
+function clockLimits(env: Env): ClockLimitSettings {
+  const s = (name: string, fallback: number) => positiveNumber(env, name, fallback, { min: 1, max: 86_400 })
+  return {
+    shownS: s('FC_CLOCK_SHOWN_S', 20),
+    acknowledgeS: s('FC_CLOCK_ACKNOWLEDGE_S', 15),
+    confirmS: s('FC_CLOCK_CONFIRM_S', 90),
+    fireCentreS: s('FC_CLOCK_FIRE_CENTRE_S', 3),
+    firstOfferS: s('FC_CLOCK_FIRST_OFFER_S', 90),
+    onSceneS: s('FC_CLOCK_ON_SCENE_S', 300),
+  }
+}
+
 function maintenance(env: Env): MaintenanceSettings {
   const s = (name: string, fallback: number, max = 30 * 24 * 3600) =>
     positiveNumber(env, name, fallback, { min: 1, max }) * 1000
@@ -637,6 +661,7 @@ export function loadConfig(env: Env = process.env, files: number | undefined = o
       warningShare: positiveNumber(env, 'FC_COVERAGE_WARNING_SHARE', 0.9, { min: 0, max: 1 }),
     },
     maintenance: maintenance(env),
+    clockLimits: clockLimits(env),
     duty: duty(env, timeZone(env)),
     audit: {
       retentionDays: positiveNumber(env, 'FC_AUDIT_RETENTION_DAYS', 365, { min: 1, max: 36_500 }),

@@ -14,6 +14,8 @@
  * | `linkage.notification`, `linkage.escalation` | linkage | alerts for officers, escalations |
  * | `test.signal` | alarms | SignalEvent of a device in test mode (acted on by no one) |
  * | `work_order` | maintenance | WorkOrderEvent: opened, status, escalated |
+ * | `linkage.fire_centre` | linkage | a confirmed fire's 119 call sent, then acknowledged |
+ * | `incident.clocks` | reports | an incident's handling clocks changed (a stamp, a breach) |
  * | `duty.check`, `duty.shift` | duty | DutyCheckEvent: sent, answered, missed, panel_answered; ShiftEvent: started, ended |
  *
  * No stage imports this module (it imports them all): a stage's bus is typed by the event
@@ -27,6 +29,7 @@ import type { LinkageEvents } from '../linkage/index.ts'
 import type { LivenessEvents } from '../liveness/index.ts'
 import type { MaintenanceEvents } from '../maintenance/index.ts'
 import type { RegistryEvents } from '../registry/index.ts'
+import type { ReportsEvents } from '../reports/index.ts'
 import { type EventBus as Bus, createEventBus as createBus } from '../shared/index.ts'
 
 export type FireCircleEvents = RegistryEvents &
@@ -36,7 +39,8 @@ export type FireCircleEvents = RegistryEvents &
   DispatchEvents &
   LinkageEvents &
   MaintenanceEvents &
-  DutyEvents
+  DutyEvents &
+  ReportsEvents
 
 /** The bus of every event. */
 export type EventBus = Bus<FireCircleEvents>

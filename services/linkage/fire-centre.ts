@@ -11,6 +11,7 @@ import { type Notifier, newNotificationId } from './notifier.ts'
 import { fireCentrePayload } from './payloads.ts'
 import type { RulesBook } from './rules.ts'
 import type { TimelineLog } from './timeline.ts'
+import type { FireCentreStep } from './types.ts'
 
 export interface FireCentreDeps {
   clock: Clock
@@ -22,6 +23,8 @@ export interface FireCentreDeps {
   url?: string
   /** The centre is worth more attempts than other receivers (default 10). */
   maxAttempts?: number
+  /** Told when the webhook goes out (the handling clocks' `fire_centre_sent`). */
+  onSent?: (step: FireCentreStep) => void
 }
 
 export interface FireCentre {
@@ -71,6 +74,7 @@ export function createFireCentre(deps: FireCentreDeps): FireCentre {
         return
       }
       await notifier.notify({ ...n, channel: 'webhook', target: deps.url })
+      deps.onSent?.({ incident: i.id, community: i.community, street: i.street, step: 'sent', at })
       await timeline.add(i.id, {
         at,
         type: 'forwarded',

@@ -193,6 +193,17 @@ function notifierOf(
     },
     async onOutcome(n, o) {
       delivered?.inc({ purpose: n.purpose, channel: n.channel, status: o.status })
+      if (n.purpose === 'fire_centre' && o.status === 'delivered' && n.incident !== undefined) {
+        const at = clock.now()
+        const { community = '', street = '' } = n.place as { community?: string; street?: string }
+        deps.events.emit('linkage.fire_centre', {
+          incident: n.incident,
+          community,
+          street,
+          step: 'acked',
+          at,
+        })
+      }
       await onTimeline(n, o)
     },
   })
@@ -254,6 +265,7 @@ function partsOf(deps: LinkageDeps) {
     ...(deps.webhook?.fireCentreMaxAttempts !== undefined
       ? { maxAttempts: deps.webhook.fireCentreMaxAttempts }
       : {}),
+    onSent: (step) => events.emit('linkage.fire_centre', step),
   })
   const react = createReactions({
     alerts,

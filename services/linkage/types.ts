@@ -205,8 +205,19 @@ export interface LinkageRulesChange {
   at: number
 }
 
+/** A confirmed fire's 119 webhook went out (`sent`) or the fire command centre accepted it (`acked`). */
+export interface FireCentreStep {
+  incident: string
+  community: string
+  street: string
+  step: 'sent' | 'acked'
+  at: number
+}
+
 /** What linkage tells the other stages. */
 export interface LinkageEvents {
+  /** The 119 call of a confirmed fire: sent, then acknowledged by the centre (the handling clocks). */
+  'linkage.fire_centre': [FireCentreStep]
   /** A linked alert for duty officers on the SSE stream. */
   'linkage.notification': [LinkageStreamNotification]
   /** An alarm not acknowledged in time was escalated to the street's or the district's officers. */

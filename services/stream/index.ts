@@ -56,6 +56,24 @@ export interface Stream {
   close(): void
 }
 
+/** Incidents as they change: a transition (with its timeline entry) or their handling clocks. */
+function streamIncidents(
+  events: EventBus,
+  owner: object,
+  publish: (type: StreamEventType, place: Place, payload: unknown) => void,
+): void {
+  events.on(owner, 'incident', (e) => {
+    publish('incident', e.incident, {
+      change: e.change,
+      incident: incidentView(e.incident),
+      entry: timelineEntryView(e.entry),
+    })
+  })
+  events.on(owner, 'incident.clocks', (e) => {
+    publish('incident', e.incident, { change: 'clock', incident: incidentView(e.incident) })
+  })
+}
+
 /**
  * The monitoring centre's daily work on the stream: work orders opened, moved and escalated,
  * and test signals (a device in test mode, or a device's own `test` event).
@@ -201,13 +219,7 @@ export function registerStreamRoute(api: ApiInstance, deps: StreamDeps): Stream 
     }
   }
 
-  deps.events.on(owner, 'incident', (e) => {
-    publish('incident', e.incident, {
-      change: e.change,
-      incident: incidentView(e.incident),
-      entry: timelineEntryView(e.entry),
-    })
-  })
+  streamIncidents(deps.events, owner, publish)
   deps.events.on(owner, 'signal', (s) => {
     publish('signal', s, { ...s, at: iso(s.at) })
   })

@@ -10,14 +10,7 @@ import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createManualClock } from '../../services/shared/clock.ts'
 import { connectAs } from '../support/mqtt.ts'
-import {
-  ADMIN_TOKEN,
-  must,
-  registerDistrict,
-  startTestService,
-  type TestService,
-  until,
-} from '../support/service.ts'
+import { must, registerDistrict, startTestService, type TestService, until } from '../support/service.ts'
 
 const clock = createManualClock(Date.UTC(2026, 11, 2, 1, 0, 0))
 let svc: TestService

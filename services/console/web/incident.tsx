@@ -118,6 +118,12 @@ export function IncidentView(props: IncidentViewProps) {
     onFocus({ incident, devices, circle, ...(building ? { buildingName: building.name } : {}) })
   }, [incident, devices, circle, building])
   useEffect(() => () => onFocus(undefined), [])
+  // The incident's `shown` clock: this console rendered it (the service keeps the first call).
+  const renderedId = incident?.id
+  useEffect(() => {
+    if (renderedId === undefined) return
+    api.post(`/api/incidents/${encodeURIComponent(renderedId)}/shown`).catch(() => {})
+  }, [api, renderedId])
 
   async function act(action: string) {
     if (incident === undefined) return
@@ -321,6 +327,8 @@ export function IncidentView(props: IncidentViewProps) {
         </>
       )}
 
+      <Clocks incident={incident} />
+
       <h3>Timeline</h3>
       <ol class="fc-timeline">
         {timeline.map((e, i) => (
@@ -335,4 +343,44 @@ export function IncidentView(props: IncidentViewProps) {
 
 function mergeTimelines(a: TimelineEntry[], b: TimelineEntry[]): TimelineEntry[] {
   return [...a, ...b].sort((x, y) => Date.parse(x.at) - Date.parse(y.at))
+}
+
+const CLOCK_LABEL: Record<string, string> = {
+  received: 'received',
+  shown: 'shown',
+  acknowledged: 'acknowledged',
+  confirmed: 'confirmed',
+  fire_centre_sent: '119 sent',
+  fire_centre_acked: '119 acknowledged',
+  first_offer: 'first offer',
+  first_accept: 'first accept',
+  first_on_scene: 'first on scene',
+}
+
+/** The handling clocks, breaches highlighted (docs/PROTOCOL.md §The monitoring centre's daily work). */
+function Clocks({ incident }: { incident: Incident }) {
+  const clocks = incident.clocks ?? {}
+  const breaches = incident.breaches ?? []
+  return (
+    <>
+      <h3>Handling clocks</h3>
+      <ul class="fc-clocks" data-testid="clocks">
+        {Object.keys(CLOCK_LABEL).map((k) => {
+          const b = breaches.find((x) => x.clock === k)
+          const at = clocks[k]
+          return (
+            <li key={k} data-clock={k} class={b ? 'fc-breach' : ''}>
+              {CLOCK_LABEL[k]}: {at ? clockTime(at) : '—'}
+              {b && (
+                <strong class="fc-alarm-text">
+                  {' '}
+                  took {b.tookS} s, limit {b.limitS} s
+                </strong>
+              )}
+            </li>
+          )
+        })}
+      </ul>
+    </>
+  )
 }

@@ -257,7 +257,7 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
           })
           const newAlarm =
             i.status === 'alarm' &&
-            (e.change === 'opened' || (e.change === 'status' && e.entry.from === 'verifying'))
+            (e.change === 'opened' || (e.change === 'status' && e.entry?.from === 'verifying'))
           if (newAlarm) {
             setUnseen((s) => new Set(s).add(i.id))
             playAlarmCue()

@@ -70,6 +70,8 @@ export interface LinkageView {
 }
 
 export interface Incident {
+  clocks?: Record<string, string>
+  breaches?: { clock: string; limitS: number; tookS: number }[]
   id: string
   status: IncidentStatus
   cause: 'fire' | 'gas'
@@ -227,7 +229,7 @@ export interface DeviceHealth {
 
 /** An `incident` event on the SSE stream. */
 export interface IncidentStreamEvent {
-  change: 'opened' | 'status' | 'device' | 'verification' | 'operation'
+  change: 'opened' | 'status' | 'device' | 'verification' | 'operation' | 'clock'
   incident: Incident
-  entry: TimelineEntry
+  entry?: TimelineEntry
 }
