@@ -590,14 +590,11 @@ function buildPanels(kit: Kit, { intake, registry }: IntakeSide) {
 /** The fire panels' listeners: GB/T 26875.3 over TCP and over TLS, as configured. */
 async function listenForPanels(config: Config, panels: Panels | undefined) {
   const gb = config.gb26875
-  return {
-    gb26875Port:
-      panels === undefined || gb?.port === undefined ? undefined : await panels.listen(config.host, gb.port),
-    gb26875TlsPort:
-      panels === undefined || gb?.tls === undefined
-        ? undefined
-        : await panels.listenTls(config.host, gb.tls.port, gb.tls),
-  }
+  const out: { gb26875Port?: number; gb26875TlsPort?: number } = {}
+  if (panels === undefined || gb === undefined) return out
+  if (gb.port !== undefined) out.gb26875Port = await panels.listen(config.host, gb.port)
+  if (gb.tls !== undefined) out.gb26875TlsPort = await panels.listenTls(config.host, gb.tls.port, gb.tls)
+  return out
 }
 
 /** MQTT over TCP, TLS and WebSocket (on the HTTP server), each socket through the MQTT gate. */
@@ -741,7 +738,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
   }
 
   const listeners = await listenForDevices(kit, broker, api.server)
-  const { gb26875Port, gb26875TlsPort } = await listenForPanels(config, panels)
+  const panelPorts = await listenForPanels(config, panels)
   accepting = true
   announce(config, logger, {
     mqtt: listeners.tcpPort,
@@ -792,9 +789,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     mqttPort: listeners.tcpPort,
     httpPort,
     ...(listeners.tlsPort ? { tlsPort: listeners.tlsPort } : {}),
-    ...(gb26875Port !== undefined ? { gb26875Port } : {}),
-    ...(gb26875TlsPort !== undefined ? { gb26875TlsPort } : {}),
-    ...(panels !== undefined ? { panels } : {}),
+    ...(panels !== undefined ? { ...panelPorts, panels } : {}),
     ...(inSide.generatedAdminToken ? { generatedAdminToken: inSide.generatedAdminToken } : {}),
     stop(deadlineMs) {
       stopping ??= stop(deadlineMs)
