@@ -29,7 +29,12 @@ import {
 import { createDuty, registerDutyRoutes } from './duty/index.ts'
 import { createEventBus, type EventBus } from './events/index.ts'
 import { createIntake } from './intake/index.ts'
-import { createLinkage, LinkageSummaryOut } from './linkage/index.ts'
+import {
+  createFireCentreLinkTest,
+  createLinkage,
+  LinkageSummaryOut,
+  registerLinkTestRoutes,
+} from './linkage/index.ts'
 import { createLiveness } from './liveness/index.ts'
 import { createChirpstack, parseMappingTable } from './lpwan/index.ts'
 import { createMaintenance, type Maintenance, registerMaintenanceRoutes } from './maintenance/index.ts'
@@ -121,6 +126,8 @@ interface Kit {
   edge: Edge
   /** Duty checks sent and missed, for the reports (the duty-check stage; zeros when not wired). */
   dutyChecksIn?: DutyChecksIn
+  /** The fire panels (FC_GB26875_PORT): a duty check reaches a building's UITDs as type 91. */
+  panels?: Panels
 }
 
 /** The service's edge to the network (issue #12): what bounds hostile traffic. */
@@ -224,11 +231,9 @@ async function loadRoads(config: Config, logger: Logger): Promise<RoadNetwork | 
   }
 }
 
-/** What turns readings into action: the broker, alarms, dispatch, linkage. */
-async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSide) {
-  const { config, clock, logger, metrics, events, state, joined, roads } = kit
-  const incidents = await createIncidentBook(state.repositories.alarms)
-  const owns = (community: string) => joined.cluster?.node.owns(community) ?? false
+/** The centre's record and daily work: the audit log, duty checks, work orders and test mode. */
+async function buildDailyWork(kit: Kit, registry: Registry, owns: (community: string) => boolean) {
+  const { config, clock, logger, metrics, events, state } = kit
   // The audit log first: it hears every stage's events from the first one on.
   const audit = createAudit({
     clock,
@@ -245,6 +250,7 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
     repository: state.repositories.duty,
     settings: config.duty,
     logger: logger.child({ stage: 'duty' }),
+    ...(kit.panels !== undefined ? { panelDuty: kit.panels } : {}),
   })
   await duty.start()
   // Built before the alarm engine: the engine asks it which devices are in test mode.
@@ -255,26 +261,19 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
     repository: state.repositories.maintenance,
     conditions: state.repositories.alarms,
     settings: config.maintenance,
+    timeZone: config.timeZone,
     spool: state.spool,
     logger: logger.child({ stage: 'maintenance' }),
     metrics,
     ...(state.cluster !== undefined ? { scope: { owns } } : {}),
   })
   await maintenance.start()
-  const engine = createAlarmEngine({
-    clock,
-    events,
-    registry,
-    liveness,
-    incidents,
-    repository: state.repositories.alarms,
-    spool: state.spool,
-    logger: logger.child({ stage: 'alarms' }),
-    metrics,
-    testMode: maintenance.testModes,
-    ...(state.cluster !== undefined ? { scope: { owns } } : {}),
-  })
-  await engine.start()
+  return { audit, duty, maintenance }
+}
+
+/** The responders' geometry (the index, the circle) and the coverage watch over it. */
+function buildGeometry(kit: Kit, registry: Registry, owns: (community: string) => boolean) {
+  const { config, clock, logger, metrics, events, state, roads } = kit
   const geometry = createDispatchGeometry({
     registry,
     events,
@@ -297,6 +296,31 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
     ...(state.cluster !== undefined ? { owns } : {}),
   })
   if (config.coverage.intervalMs > 0) coverage.start()
+  return { geometry, coverage }
+}
+
+/** What turns readings into action: the broker, alarms, dispatch, linkage. */
+async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSide) {
+  const { config, clock, logger, metrics, events, state, joined } = kit
+  const incidents = await createIncidentBook(state.repositories.alarms)
+  const owns = (community: string) => joined.cluster?.node.owns(community) ?? false
+  const { audit, duty, maintenance } = await buildDailyWork(kit, registry, owns)
+  const engine = createAlarmEngine({
+    clock,
+    events,
+    registry,
+    liveness,
+    incidents,
+    repository: state.repositories.alarms,
+    spool: state.spool,
+    logger: logger.child({ stage: 'alarms' }),
+    metrics,
+    testMode: maintenance.testModes,
+    supervision: config.supervision,
+    ...(state.cluster !== undefined ? { scope: { owns } } : {}),
+  })
+  await engine.start()
+  const { geometry, coverage } = buildGeometry(kit, registry, owns)
 
   const broker = await createBroker({
     registry,
@@ -324,6 +348,18 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
     metrics,
   })
   await linkage.start()
+  // The daily test of the 119 link (FC_FIRE_CENTRE_TEST_AT).
+  const linkTest = createFireCentreLinkTest({
+    clock,
+    ...(config.linkage.fireCentreUrl !== undefined ? { url: config.linkage.fireCentreUrl } : {}),
+    ...(config.linkage.webhookSecret !== undefined ? { secret: config.linkage.webhookSecret } : {}),
+    ...(config.linkage.fireCentreTestAt !== undefined ? { at: config.linkage.fireCentreTestAt } : {}),
+    timeZone: config.timeZone,
+    timeoutMs: config.linkage.webhookTimeoutMs,
+    logger: logger.child({ stage: 'linkage' }),
+    metrics,
+  })
+  linkTest.start()
   const dispatcher = createDispatcher({
     clock,
     // A cluster: a responder's reply reaches every node; only the one running the incident answers it.
@@ -358,6 +394,7 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
     coverage,
     broker,
     linkage,
+    linkTest,
     dispatcher,
     maintenance,
     duty,
@@ -372,7 +409,7 @@ type AlarmSide = Awaited<ReturnType<typeof buildAlarmSide>>
 function stageRoutes(
   { clock, logger, events, config, metrics, state, dutyChecksIn }: Kit,
   { registry, liveness, intake }: IntakeSide,
-  { incidents, engine, geometry, linkage, dispatcher, maintenance, duty, audit, clocks }: AlarmSide,
+  { incidents, engine, geometry, linkage, linkTest, dispatcher, maintenance, duty, audit, clocks }: AlarmSide,
   onStream: (stream: Stream) => void,
 ): ((api: ApiInstance) => void | Promise<void>)[] {
   return [
@@ -402,6 +439,7 @@ function stageRoutes(
     geometry.routes,
     (api) => registerOfferRoutes(api, { dispatcher, incidents, geometry, registry, clock }),
     linkage.routes,
+    (api) => registerLinkTestRoutes(api, linkTest),
     createChirpstack({
       intake,
       registry,
@@ -497,6 +535,20 @@ function auditedMaintenance(
     list: (...a) => m.list(...a),
     photo: (id) => m.photo(id),
     testModes,
+    windows: {
+      ...m.windows,
+      async add(...a: Parameters<typeof m.windows.add>) {
+        const w = await m.windows.add(...a)
+        await audit.record({
+          at: clock.now(),
+          actor: a[2],
+          action: 'maintenance_window.added',
+          subject: `building:${w.building}`,
+          details: { window: w.id, start: w.start, minutes: w.minutes, community: w.community },
+        })
+        return w
+      },
+    },
     settings: m.settings,
   }
 }
@@ -525,12 +577,12 @@ function deviceTestsOf(
     const d = registry.device(id)
     const t = maintenance.testModes
     const lastTest = t.lastTest(id)
-    const mode = d === undefined ? undefined : (t.of(`device:${id}`) ?? t.of(`building:${d.building}`))
+    const modeUntil = d === undefined ? undefined : t.until(id, d.building)
     // GB 50440: simulated fire transmissions every month; none in 31 days is flagged.
     const since = lastTest?.at ?? d?.createdAt ?? clock.now()
     return {
       ...(lastTest ? { lastTest } : {}),
-      ...(mode ? { testModeUntil: mode.until } : {}),
+      ...(modeUntil !== undefined ? { testModeUntil: modeUntil } : {}),
       monthlyTestDue: clock.now() - since > 31 * 24 * 3600_000,
     }
   }
@@ -554,7 +606,12 @@ function openState(
  * room to keep what devices send (`spool`: the spool can commit; `disk`: FC_DATA_DIR has its
  * headroom) — a full disk is not ready, so a load balancer stops sending devices here.
  */
-async function readiness(store: TelemetryStore, state: NodeState, brokerUp: () => boolean) {
+async function readiness(
+  store: TelemetryStore,
+  state: NodeState,
+  brokerUp: () => boolean,
+  fireCentre: { up(): boolean | undefined },
+) {
   const storeUp = await store.ping()
   const stateUp = state.up()
   const storage = state.storage()
@@ -565,6 +622,8 @@ async function readiness(store: TelemetryStore, state: NodeState, brokerUp: () =
     ...storage,
     // A cluster's spool is in the database: not asked while the database is away.
     spool_depth: stateUp ? await state.depth().catch(() => -1) : -1,
+    // The last 119 link test (a failure is trouble of the service, not a reason to stop taking devices).
+    ...(fireCentre.up() !== undefined ? { fire_centre_link: fireCentre.up() === true } : {}),
   }
   const roomy = storage.spool !== false && storage.disk !== false
   return { ready: checks.broker === true && stateUp && storeUp && roomy, checks }
@@ -647,6 +706,23 @@ function startBundles() {
   return { consoleBundle, responderBundle }
 }
 
+/** A cluster node's own routes (GET /api/cluster, the forwarding to the owner); none on a single node. */
+function clusterRoutes(kit: Kit, registry: Registry): ((a: ApiInstance) => void)[] {
+  const db = kit.state.cluster?.db
+  if (db === undefined) return []
+  return [
+    (a) =>
+      registerClusterSide(
+        a,
+        () => kit.joined.cluster,
+        db,
+        (id) => registry.device(id)?.community,
+        kit.logger,
+        (id) => registry.building(id)?.community,
+      ),
+  ]
+}
+
 export async function startService(config: Config, deps: ServiceDeps = {}): Promise<RunningService> {
   const clock = deps.clock ?? systemClock
   const logger = deps.logger ?? createLogger(config.logLevel)
@@ -668,10 +744,12 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
   if (deps.dutyChecksIn !== undefined) kit.dutyChecksIn = deps.dutyChecksIn
 
   const inSide = await buildIntakeSide(kit)
+  // Built before the duty stage (a duty check reaches the panels); it listens only later.
+  const panels = buildPanels(kit, inSide)
+  if (panels !== undefined) kit.panels = panels
   const alarmSide = await buildAlarmSide(kit, inSide)
   const { registry, liveness, pipeline } = inSide
   const { broker } = alarmSide
-  const panels = buildPanels(kit, inSide)
   // The consoles' streams: this node's events; in a cluster every node's (./cluster-wiring.ts).
   const streamEvents = state.cluster === undefined ? events : createEventBus()
 
@@ -690,18 +768,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     clock,
     deviceTests: deviceTestsOf(registry, alarmSide.maintenance, clock),
     routes: [
-      ...(state.cluster !== undefined
-        ? [
-            (a: ApiInstance) =>
-              registerClusterSide(
-                a,
-                () => kit.joined.cluster,
-                state.cluster!.db,
-                (id) => registry.device(id)?.community,
-                logger,
-              ),
-          ]
-        : []),
+      ...clusterRoutes(kit, registry),
       ...stageRoutes({ ...kit, events: streamEvents }, inSide, alarmSide, (s) => {
         stream = s
       }),
@@ -714,7 +781,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     guessing: createGuessingThrottle(clock),
     quietLog: edge.quietLog,
     connections: { gate: edge.httpGate, metrics: edge.connections },
-    readiness: () => readiness(store, state, () => accepting && !broker.aedes.closed),
+    readiness: () => readiness(store, state, () => accepting && !broker.aedes.closed, alarmSide.linkTest),
   })
   await api.listen({ port: config.httpPort, host: config.host })
   const httpAddr = api.server.address()
@@ -766,6 +833,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     await alarmSide.audit.flushed()
     alarmSide.audit.stop()
     alarmSide.linkage.stop()
+    alarmSide.linkTest.stop()
     await alarmSide.dispatcher.stop()
     alarmSide.coverage.stop()
     alarmSide.geometry.close()

@@ -45,6 +45,16 @@ const INCIDENT_ROUTE = /^\/api\/(?:linkage\/)?incidents\/:id(?:\/|$)/
  */
 const DEVICE_ROUTE = /^\/api\/devices\/:id(?:\/|$)/
 
+/**
+ * The maintenance routes (docs/PROTOCOL.md §The monitoring centre's daily work): a work order's
+ * (`:id` a work order), a building's test mode and maintenance windows (`:id` a building) and a
+ * reported hazard (the body's `building`) are answered by the node that runs its community,
+ * where the order's timers, the test modes and the windows are kept.
+ */
+const WORK_ORDER_ROUTE = /^\/api\/work-orders\/:id(?:\/|$)/
+const BUILDING_ROUTE = /^\/api\/buildings\/:id\/(?:test-mode|maintenance-windows)(?:\/|$)/
+const HAZARD_ROUTE = '/api/work-orders'
+
 const HOP_HEADERS = ['authorization', 'content-type', 'accept', 'last-event-id']
 
 export interface ForwardingDeps {
@@ -52,27 +62,47 @@ export interface ForwardingDeps {
   db: Pick<PgDatabase, 'query'>
   /** A device's community, from this node's registry. */
   communityOfDevice: (id: string) => string | undefined
+  /** A building's community, from this node's registry. */
+  communityOfBuilding?: (id: string) => string | undefined
   logger: Logger
   /** How long the owner has to answer. */
   timeoutMs?: number
 }
 
-async function communityOfIncident(db: ForwardingDeps['db'], id: string): Promise<string | undefined> {
-  const r = await db.query<{ community: string }>('SELECT community FROM incidents WHERE id = $1', [id])
+async function communityOfRow(
+  db: ForwardingDeps['db'],
+  table: 'incidents' | 'work_orders',
+  id: string,
+): Promise<string | undefined> {
+  const r = await db.query<{ community: string }>(`SELECT community FROM ${table} WHERE id = $1`, [id])
   return r.rows[0]?.community
+}
+
+/** The community whose node answers the request, or undefined: any node answers it. */
+function communityOfRequest(
+  deps: ForwardingDeps,
+  request: { routeOptions: { url?: string }; method: string; params: unknown; body: unknown },
+): Promise<string | undefined> | string | undefined {
+  const route = request.routeOptions.url ?? ''
+  const id = (request.params as { id?: string }).id
+  if (route === HAZARD_ROUTE && request.method === 'POST') {
+    const building = (request.body as { building?: unknown } | undefined)?.building
+    return typeof building === 'string' ? deps.communityOfBuilding?.(building) : undefined
+  }
+  if (id === undefined) return undefined
+  if (INCIDENT_ROUTE.test(route)) return communityOfRow(deps.db, 'incidents', id)
+  if (WORK_ORDER_ROUTE.test(route)) return communityOfRow(deps.db, 'work_orders', id)
+  if (DEVICE_ROUTE.test(route)) return deps.communityOfDevice(id)
+  if (BUILDING_ROUTE.test(route)) return deps.communityOfBuilding?.(id)
+  return undefined
 }
 
 /** Pass an incident's requests to the node that runs its community (see the module's comment). */
 export function forwardToOwner(api: ApiInstance, deps: ForwardingDeps): void {
-  const { cluster, db, logger } = deps
+  const { cluster, logger } = deps
   api.addHook('preHandler', async (request, reply) => {
     if (request.headers[FORWARDED] !== undefined) return
-    const route = request.routeOptions.url ?? ''
-    const onIncident = INCIDENT_ROUTE.test(route)
-    if (!onIncident && !DEVICE_ROUTE.test(route)) return
-    const id = (request.params as { id?: string }).id
-    if (id === undefined) return
-    const community = onIncident ? await communityOfIncident(db, id) : deps.communityOfDevice(id)
+    const community = await communityOfRequest(deps, request)
     if (community === undefined || cluster.owns(community)) return
     const owner = await cluster.ownerOf(community)
     if (owner === undefined || owner.node === cluster.nodeId) return
@@ -93,7 +123,7 @@ export function forwardToOwner(api: ApiInstance, deps: ForwardingDeps): void {
       })
     } catch (err) {
       logger.warn(
-        { incident: id, owner: owner.node, err: (err as Error).message },
+        { url: request.url, owner: owner.node, err: (err as Error).message },
         'the owner did not answer',
       )
       return reply.code(503).send({
@@ -119,6 +149,8 @@ export const STREAM_EVENTS = [
   'dispatch.reply',
   'dispatch.escalation',
   'device.state',
+  'work_order',
+  'test.signal',
   'duty.check',
 ] as const satisfies readonly (keyof FireCircleEvents)[]
 
@@ -404,6 +436,7 @@ export function registerClusterSide(
   db: PgDatabase,
   communityOfDevice: (id: string) => string | undefined,
   logger: Logger,
+  communityOfBuilding?: (id: string) => string | undefined,
 ): void {
   const late = {
     get nodeId() {
@@ -417,6 +450,12 @@ export function registerClusterSide(
       return n.node.view()
     },
   }
-  forwardToOwner(api, { cluster: late, db, communityOfDevice, logger })
+  forwardToOwner(api, {
+    cluster: late,
+    db,
+    communityOfDevice,
+    logger,
+    ...(communityOfBuilding !== undefined ? { communityOfBuilding } : {}),
+  })
   registerClusterRoute(api, { cluster: late })
 }

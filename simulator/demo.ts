@@ -166,6 +166,7 @@ async function main(): Promise<void> {
   ]
   for (const l of look) process.stdout.write(`${l}\n`)
 
+  let dutyChecks: Promise<string> | undefined
   const report = await runSimulation({
     base,
     mqttUrl,
@@ -181,17 +182,63 @@ async function main(): Promise<void> {
     durationS: 150,
     offerWaitS: 30,
     keepConnected: !o.exit,
-    onReady: () =>
+    onReady: () => {
+      dutyChecks = runDutyChecks(base, token)
       process.stdout.write(
         `\na fire starts in a factory, someone burns the toast in a flat and a sprinkler main loses pressure until it is repaired; responders move ${o.speedup}× faster than real\n\n`,
-      ),
+      )
+    },
   })
+  if (dutyChecks !== undefined) process.stdout.write(`${await dutyChecks}\n`)
   simulation = report
   await printDailyReport(base, token)
   for (const l of await circleAndCoverage(base, token, report)) process.stdout.write(`${l}\n`)
   if (o.exit) return stop(report.ok ? 0 : 1)
   for (const l of look) process.stdout.write(`${l}\n`)
   process.stdout.write('the service and the district keep running for a look around; Ctrl-C stops them\n')
+}
+
+/**
+ * The district's duty checks (查岗): two communities' duty rooms are checked with 10 s to answer;
+ * Xixiang's officer answers at once, Xin'an's does not — missed, and told to the street.
+ */
+async function runDutyChecks(base: string, token: string): Promise<string> {
+  const call = async (method: string, url: string, body: unknown, as = token) => {
+    const res = await fetch(`${base}${url}`, {
+      method,
+      headers: { authorization: `Bearer ${as}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+    return { status: res.status, body: (await res.json().catch(() => ({}))) as Record<string, string> }
+  }
+  const officers: Record<string, string> = {}
+  for (const community of ['xixiang-01', 'xinan-01']) {
+    const o = await call('POST', '/api/officers', {
+      id: `duty-${community}`,
+      name: `${community} duty room`,
+      scope: `community:${community}`,
+    })
+    if (o.status !== 201)
+      return `duty checks: could not create the ${community} duty officer (HTTP ${o.status})`
+    officers[community] = o.body['token']!
+  }
+  const sent: Record<string, string> = {}
+  for (const community of Object.keys(officers)) {
+    const c = await call('POST', '/api/duty-checks', { scope: `community:${community}`, answerWithinS: 10 })
+    if (c.status !== 201) return `duty checks: could not send one to ${community} (HTTP ${c.status})`
+    sent[community] = c.body['id']!
+  }
+  const answer = await call(
+    'POST',
+    `/api/duty-checks/${sent['xixiang-01']}/answer`,
+    {},
+    officers['xixiang-01'],
+  )
+  await new Promise((r) => setTimeout(r, 11_000))
+  const missed = await fetch(`${base}/api/duty-checks/${sent['xinan-01']}`, {
+    headers: { authorization: `Bearer ${token}` },
+  }).then((r) => r.json() as Promise<{ status: string }>)
+  return `duty checks: xixiang-01 answered (HTTP ${answer.status}), xinan-01 ${missed.status} — told to the street's officers`
 }
 
 /** The district's daily report, in short: one line per section (GET /api/reports/daily). */

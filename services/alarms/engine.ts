@@ -79,6 +79,11 @@ export interface AlarmEngineDeps {
    * tests — emitted as `test.signal` and not acted on. Being offline is never a test.
    */
   testMode?: { inTest(device: string, building: string): boolean }
+  /**
+   * Link supervision by kind (FC_SUPERVISION_GATEWAY_S, FC_SUPERVISION_UITD_S): a gateway or a
+   * UITD silent this long is offline even when 3 × its reporting interval is longer.
+   */
+  supervision?: { gatewayMs: number; uitdMs: number }
 }
 
 /** Conditions decided by device events or liveness rather than by readings. */
@@ -181,16 +186,24 @@ async function superviseAll(
  * Offline by silence after 3 × the kind's reporting interval. A watch that was stopped stays
  * stopped: each start() supervises with a new one.
  */
-function silenceWatchOf(deps: Pick<AlarmEngineDeps, 'clock' | 'registry' | 'liveness'>): SilenceWatch {
+function silenceWatchOf(
+  deps: Pick<AlarmEngineDeps, 'clock' | 'registry' | 'liveness' | 'supervision'>,
+): SilenceWatch {
   const { registry, liveness } = deps
   return createSilenceWatch({
     clock: deps.clock,
     allowanceMs: (id) => {
       const d = registry.device(id)
       // A UITD beats every heartbeatS of its own (docs/PROTOCOL.md "Fire panels").
-      return d === undefined || !d.enabled
-        ? undefined
-        : 3 * (d.heartbeatS ?? KINDS[d.kind].reportingIntervalS) * 1000
+      if (d === undefined || !d.enabled) return undefined
+      const allowance = 3 * (d.heartbeatS ?? KINDS[d.kind].reportingIntervalS) * 1000
+      const most =
+        d.kind === 'gateway'
+          ? deps.supervision?.gatewayMs
+          : d.kind === 'uitd'
+            ? deps.supervision?.uitdMs
+            : undefined
+      return most === undefined ? allowance : Math.min(allowance, most)
     },
     lastSeen: (id) => liveness.get(id)?.lastSeen,
     onSilent: (id, _last, at) => liveness.silent(id, at),
@@ -401,7 +414,7 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
     queue
       .run(async () => {
         await apply(placeOf(d), { type: 'offline', active: !s.online, ts: s.since ?? clock.now() })
-        if (d.kind === 'gateway')
+        if (d.kind === 'gateway' || d.kind === 'uitd')
           for (const x of await behindGateway(registry, d.id))
             await apply(placeOf(x), { type: 'link_lost', active: !s.online, ts: s.since ?? clock.now() })
         if (s.online && !silence.watching(s.device)) silence.watch(s.device, s.lastSeen ?? clock.now())

@@ -132,6 +132,11 @@ export interface Config {
   maintenance: MaintenanceSettings
   /** FC_CLOCK_*_S: the handling clocks' limits in seconds (services/reports). */
   clockLimits: ClockLimitSettings
+  /**
+   * FC_SUPERVISION_GATEWAY_S / FC_SUPERVISION_UITD_S: the longest a gateway or a UITD may stay
+   * silent before its link is lost (NFPA 72: 60 min for a single path; GB 50440: 2 h).
+   */
+  supervision: { gatewayMs: number; uitdMs: number }
   /** Duty checks (services/duty): random checks per day, their hours and answer time. */
   duty: DutyConfig
   /** FC_AUDIT_RETENTION_DAYS: audit entries older than this move to the archive. */
@@ -311,6 +316,8 @@ export interface LinkageSettings {
   rulesFile?: string
   /** FC_WEBHOOK_TIMEOUT_S: per-request timeout of a webhook call (default 5 s). */
   webhookTimeoutMs: number
+  /** FC_FIRE_CENTRE_TEST_AT: the daily 119 link test, local `HH:MM` (default 09:00); unset when `off`. */
+  fireCentreTestAt?: string
 }
 
 /** Fire panels' transmission devices (GB/T 26875.3): off unless FC_GB26875_PORT or FC_GB26875_TLS_PORT is set. */
@@ -551,6 +558,7 @@ function linkage(env: Env): LinkageSettings {
     ...(smsGatewayUrl !== undefined ? { smsGatewayUrl } : {}),
     ...(rulesFile !== undefined ? { rulesFile: path.resolve(rulesFile) } : {}),
     webhookTimeoutMs: positiveNumber(env, 'FC_WEBHOOK_TIMEOUT_S', 5, { min: 0.1, max: 120 }) * 1000,
+    ...fireCentreTestAt(env),
   }
 }
 
@@ -576,6 +584,14 @@ function clockLimits(env: Env): ClockLimitSettings {
   }
 }
 
+function fireCentreTestAt(env: Env): { fireCentreTestAt?: string } {
+  const raw = present(env, 'FC_FIRE_CENTRE_TEST_AT') ?? '09:00'
+  if (raw === 'off') return {}
+  if (!/^([01][0-9]|2[0-3]):[0-5][0-9]$/.test(raw))
+    throw new ConfigError('FC_FIRE_CENTRE_TEST_AT', `"${raw}" is not a local time HH:MM (e.g. 09:00) or off`)
+  return { fireCentreTestAt: raw }
+}
+
 function maintenance(env: Env): MaintenanceSettings {
   const s = (name: string, fallback: number, max = 30 * 24 * 3600) =>
     positiveNumber(env, name, fallback, { min: 1, max }) * 1000
@@ -593,6 +609,22 @@ function maintenance(env: Env): MaintenanceSettings {
       min: 1024,
       max: 16 * 1024 * 1024,
     }),
+  }
+}
+
+/** Link supervision by kind: at most the standard's interval, one line naming the setting otherwise. */
+function supervision(env: Env): Config['supervision'] {
+  const s = (name: string, fallback: number, max: number, standard: string) => {
+    const raw = present(env, name)
+    if (raw === undefined) return fallback * 1000
+    const n = Number(raw)
+    if (!Number.isFinite(n) || n < 1) throw new ConfigError(name, `"${raw}" is not a number of seconds ≥ 1`)
+    if (n > max) throw new ConfigError(name, `${raw} s is longer than ${standard} allows (at most ${max} s)`)
+    return n * 1000
+  }
+  return {
+    gatewayMs: s('FC_SUPERVISION_GATEWAY_S', 3600, 3600, 'NFPA 72 (a single path, 60 min)'),
+    uitdMs: s('FC_SUPERVISION_UITD_S', 7200, 7200, 'GB 50440 (a transmission device, 2 h)'),
   }
 }
 
@@ -662,6 +694,7 @@ export function loadConfig(env: Env = process.env, files: number | undefined = o
     },
     maintenance: maintenance(env),
     clockLimits: clockLimits(env),
+    supervision: supervision(env),
     duty: duty(env, timeZone(env)),
     audit: {
       retentionDays: positiveNumber(env, 'FC_AUDIT_RETENTION_DAYS', 365, { min: 1, max: 36_500 }),

@@ -44,6 +44,12 @@ import { createWorkQueue, type Task } from './work.ts'
 
 export type { BackoffPolicy } from './backoff.ts'
 export { backoffCeiling, backoffDelay, COMMAND_BACKOFF, WEBHOOK_BACKOFF } from './backoff.ts'
+export {
+  createFireCentreLinkTest,
+  type FireCentreLinkTest,
+  type LinkTestResult,
+  registerLinkTestRoutes,
+} from './link-test.ts'
 export type { LinkageRepository } from './repository.ts'
 export { createPostgresLinkageRepository } from './repository-postgres.ts'
 export { createSqliteLinkageRepository } from './repository-sqlite.ts'

@@ -17,6 +17,7 @@ export {
 export type {
   FalseAlarmRepository,
   MaintenanceRepository,
+  MaintenanceWindowRepository,
   Photo,
   TestModeRepository,
   WorkOrderFilter,
@@ -47,3 +48,12 @@ export {
   type WorkOrderKind,
   type WorkOrderStatus,
 } from './types.ts'
+export {
+  createMaintenanceWindows,
+  type MaintenanceWindow,
+  type MaintenanceWindows,
+  nextSpan,
+  openSpan,
+  WINDOW_MAX_MINUTES,
+  type WindowSchedule,
+} from './windows.ts'

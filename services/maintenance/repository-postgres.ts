@@ -10,13 +10,17 @@
 import type { PartitionFence, PgClient, PgDatabase } from '../state/index.ts'
 import type { MaintenanceRepository } from './repository.ts'
 import {
+  type MaintenanceWindowRow,
   ORDER_COLUMNS,
   orderOf,
   type TestModeRow,
   testModeOf,
   valuesOf,
+  WINDOW_COLUMNS,
   type WorkOrderRow,
   whereOf,
+  windowOf,
+  windowValues,
 } from './rows.ts'
 
 export function createPostgresMaintenanceRepository(
@@ -150,5 +154,35 @@ export function createPostgresMaintenanceRepository(
           await c.query('DELETE FROM test_modes WHERE target = $1', [target])
         }),
     },
+    windows: windowsRepository(db, write, owned),
+  }
+}
+
+/** The maintenance windows' table (007_maintenance_windows.sql), partitioned like the test modes. */
+function windowsRepository(
+  db: PgDatabase,
+  write: <T>(community: string, fn: (c: PgClient) => Promise<T>) => Promise<T>,
+  owned: (param: number) => { sql: string; values: unknown[] },
+): MaintenanceRepository['windows'] {
+  return {
+    async all() {
+      const o = owned(1)
+      const r = await db.query<MaintenanceWindowRow>(
+        `SELECT * FROM maintenance_windows WHERE true${o.sql} ORDER BY building, created_at, id`,
+        o.values,
+      )
+      return r.rows.map(windowOf)
+    },
+    put: (w) =>
+      write(w.community, async (c) => {
+        await c.query(
+          `INSERT INTO maintenance_windows (${WINDOW_COLUMNS.join(', ')}) VALUES (${WINDOW_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`,
+          windowValues(w),
+        )
+      }),
+    remove: (id, community) =>
+      write(community, async (c) => {
+        await c.query('DELETE FROM maintenance_windows WHERE id = $1', [id])
+      }),
   }
 }

@@ -6,13 +6,17 @@
 import type { SqliteDb } from '../state/index.ts'
 import type { MaintenanceRepository, Photo } from './repository.ts'
 import {
+  type MaintenanceWindowRow,
   ORDER_COLUMNS,
   orderOf,
   type TestModeRow,
   testModeOf,
   valuesOf,
+  WINDOW_COLUMNS,
   type WorkOrderRow,
   whereOf,
+  windowOf,
+  windowValues,
 } from './rows.ts'
 
 function settled<T>(fn: () => T): Promise<T> {
@@ -59,6 +63,13 @@ export function createSqliteMaintenanceRepository(db: SqliteDb): MaintenanceRepo
   const putTest = db.prepare(
     'INSERT OR REPLACE INTO device_tests (device, community, at, signal) VALUES (?, ?, ?, ?)',
   )
+  const allWindows = db.prepare<[], MaintenanceWindowRow>(
+    'SELECT * FROM maintenance_windows ORDER BY building, created_at, id',
+  )
+  const putWindow = db.prepare(
+    `INSERT OR REPLACE INTO maintenance_windows (${WINDOW_COLUMNS.join(', ')}) VALUES (${WINDOW_COLUMNS.map(() => '?').join(', ')})`,
+  )
+  const removeWindow = db.prepare('DELETE FROM maintenance_windows WHERE id = ?')
   const insertWithPhoto = db.transaction((values: unknown[], id: string, p: Photo | undefined) => {
     insertOrder.run(...values)
     if (p !== undefined) insertPhoto.run(id, p.type, p.data)
@@ -107,6 +118,11 @@ export function createSqliteMaintenanceRepository(db: SqliteDb): MaintenanceRepo
       lastTests: () => settled(() => lastTests.all()),
       putLastTest: (device, community, at, signal) =>
         settled(() => void putTest.run(device, community, at, signal)),
+    },
+    windows: {
+      all: () => settled(() => allWindows.all().map(windowOf)),
+      put: (w) => settled(() => void putWindow.run(...windowValues(w))),
+      remove: (id) => settled(() => void removeWindow.run(id)),
     },
   }
 }

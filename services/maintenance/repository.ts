@@ -5,6 +5,7 @@
  * the stage loads at start: on a partitioned store only the communities this node owns.
  */
 import type { TestMode, WorkOrder, WorkOrderKind, WorkOrderStatus } from './types.ts'
+import type { MaintenanceWindow } from './windows.ts'
 
 export interface WorkOrderFilter {
   status?: WorkOrderStatus
@@ -51,8 +52,17 @@ export interface TestModeRepository {
   remove(target: string, community: string): Promise<void>
 }
 
+/** The buildings' scheduled maintenance windows (007_maintenance_windows.sql). */
+export interface MaintenanceWindowRepository {
+  /** Every window (of the partitions owned). */
+  all(): Promise<MaintenanceWindow[]>
+  put(window: MaintenanceWindow): Promise<void>
+  remove(id: string, community: string): Promise<void>
+}
+
 export interface MaintenanceRepository {
   orders: WorkOrderRepository
   falseAlarms: FalseAlarmRepository
   testModes: TestModeRepository
+  windows: MaintenanceWindowRepository
 }

@@ -23,9 +23,13 @@ import type { Photo } from './repository.ts'
 import type { Maintenance } from './stage.ts'
 import { TEST_MODE_MAX_MINUTES } from './test-mode.ts'
 import { WORK_ORDER_KINDS, WORK_ORDER_STATUSES, type WorkOrder } from './types.ts'
+import { registerWindowRoutes } from './window-routes.ts'
 
 export interface MaintenanceRoutesDeps {
-  maintenance: Pick<Maintenance, 'report' | 'act' | 'get' | 'list' | 'photo' | 'testModes' | 'settings'>
+  maintenance: Pick<
+    Maintenance,
+    'report' | 'act' | 'get' | 'list' | 'photo' | 'testModes' | 'windows' | 'settings'
+  >
   registry: Pick<Registry, 'community' | 'device' | 'building'>
   clock: { now(): number }
 }
@@ -294,6 +298,7 @@ export function registerMaintenanceRoutes(api: ApiInstance, deps: MaintenanceRou
   }
 
   registerTestModeRoutes(api, deps)
+  registerWindowRoutes(api, deps)
 }
 
 const TestModeIn = Type.Object(

@@ -1,6 +1,7 @@
 /** The rows of work_orders and test_modes (the 004_maintenance.sql migrations), shared by both stores. */
 import type { WorkOrderFilter } from './repository.ts'
 import type { TestMode, WorkOrder, WorkOrderEntry, WorkOrderKind, WorkOrderStatus } from './types.ts'
+import type { MaintenanceWindow } from './windows.ts'
 
 export interface WorkOrderRow {
   id: string
@@ -125,4 +126,60 @@ export function testModeOf(r: TestModeRow): TestMode {
     startedAt: Number(r.started_at),
     actor: r.actor,
   }
+}
+
+export interface MaintenanceWindowRow {
+  id: string
+  building: string
+  community: string
+  weekday: number | null
+  day_of_month: number | null
+  start_at: string
+  minutes: number
+  devices: string | null
+  created_at: number
+  actor: string
+}
+
+export const WINDOW_COLUMNS = [
+  'id',
+  'building',
+  'community',
+  'weekday',
+  'day_of_month',
+  'start_at',
+  'minutes',
+  'devices',
+  'created_at',
+  'actor',
+] as const
+
+export function windowOf(r: MaintenanceWindowRow): MaintenanceWindow {
+  return {
+    id: r.id,
+    building: r.building,
+    community: r.community,
+    ...(r.weekday !== null ? { weekday: Number(r.weekday) } : {}),
+    ...(r.day_of_month !== null ? { dayOfMonth: Number(r.day_of_month) } : {}),
+    start: r.start_at,
+    minutes: Number(r.minutes),
+    ...(r.devices !== null ? { devices: JSON.parse(r.devices) as string[] } : {}),
+    createdAt: Number(r.created_at),
+    actor: r.actor,
+  }
+}
+
+export function windowValues(w: MaintenanceWindow): unknown[] {
+  return [
+    w.id,
+    w.building,
+    w.community,
+    w.weekday ?? null,
+    w.dayOfMonth ?? null,
+    w.start,
+    w.minutes,
+    w.devices === undefined ? null : JSON.stringify(w.devices),
+    w.createdAt,
+    w.actor,
+  ]
 }

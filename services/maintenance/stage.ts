@@ -15,6 +15,7 @@ import type { MaintenanceRepository, Photo, WorkOrderFilter } from './repository
 import { createTestModes, type TestModes } from './test-mode.ts'
 import type { MaintenanceEvents, MaintenanceSettings, WorkOrder, WorkOrderEntry } from './types.ts'
 import { createWatch } from './watch.ts'
+import { createMaintenanceWindows, type MaintenanceWindows } from './windows.ts'
 
 export interface MaintenanceDeps {
   clock: Clock
@@ -32,6 +33,8 @@ export interface MaintenanceDeps {
    * again from their `since`, so that a restart inside the grace still opens the order.
    */
   conditions?: Pick<ConditionRepository, 'loadConditions'>
+  /** FC_TIME_ZONE: the maintenance windows are wall-clock times there (default Asia/Shanghai). */
+  timeZone?: string
 }
 
 export interface Maintenance {
@@ -53,6 +56,8 @@ export interface Maintenance {
   ): Promise<{ items: WorkOrder[]; total: number }>
   photo(id: string): Promise<Photo | undefined>
   readonly testModes: TestModes
+  /** The buildings' scheduled maintenance windows, in test mode while open. */
+  readonly windows: MaintenanceWindows
   readonly settings: MaintenanceSettings
   /** Resolves when every reaction queued so far has been processed. */
   flushed(): Promise<void>
@@ -142,7 +147,13 @@ export function createMaintenance(deps: MaintenanceDeps): Maintenance {
   const owns = deps.scope === undefined ? () => true : (c: string) => deps.scope!.owns(c)
   const desk = createDesk({ ...deps, enqueue })
   const watch = createWatch({ clock, desk, falseAlarms: repository.falseAlarms, settings, enqueue })
-  const testModes = createTestModes({ clock, repository: repository.testModes, logger, enqueue })
+  const windows = createMaintenanceWindows({
+    clock,
+    timeZone: deps.timeZone ?? 'Asia/Shanghai',
+    repository: repository.windows,
+    logger,
+  })
+  const testModes = createTestModes({ clock, repository: repository.testModes, logger, enqueue, windows })
   const act = actionOn(desk, (o) => watch.stillFaulty(o), clock)
   const owner = { stage: 'maintenance' }
 
@@ -154,6 +165,7 @@ export function createMaintenance(deps: MaintenanceDeps): Maintenance {
         watch.resume(desk.all())
         for (const s of await storedSignals(deps, owns)) await watch.signal(s)
         await testModes.start()
+        await windows.start()
       })
       events.on(owner, 'signal', (s) => {
         if (owns(s.community)) queue.run(() => watch.signal(s)).catch(fail('signal'))
@@ -183,6 +195,7 @@ export function createMaintenance(deps: MaintenanceDeps): Maintenance {
     list: (filter, page) => repository.orders.list(filter, page),
     photo: (id) => repository.orders.photo(id),
     testModes,
+    windows,
     settings,
     flushed: () => queue.idle(),
   }

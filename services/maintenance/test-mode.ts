@@ -26,8 +26,10 @@ export interface TestModes {
   set(target: { device: Device } | { building: Building }, minutes: number, actor: string): Promise<TestMode>
   /** End it now; false when it was not on. */
   end(target: { device: Device } | { building: Building }): Promise<boolean>
-  /** Whether the device (or its building) is in test mode now. */
+  /** Whether the device (or its building) is in test mode now, by hand or in a maintenance window. */
   inTest(device: string, building: string): boolean
+  /** Until when the device is in test mode (the latest of its own, its building's and an open window). */
+  until(device: string, building: string): number | undefined
   of(target: string): TestMode | undefined
   /** Keep a device's test signal as its last (stored, so it survives a restart). */
   recordTest(device: string, community: string, signal: string, at: number): void
@@ -44,6 +46,8 @@ export function createTestModes(deps: {
   repository: TestModeRepository
   logger: Logger
   enqueue: (task: () => Promise<unknown>) => void
+  /** The buildings' scheduled maintenance windows (./windows.ts). */
+  windows?: { openUntil(device: string, building: string): number | undefined }
 }): TestModes {
   const { clock, repository, logger } = deps
   const modes = new Map<string, TestMode>()
@@ -104,7 +108,18 @@ export function createTestModes(deps: {
       modes.delete(key)
       return was
     },
-    inTest: (device, building) => on(`device:${device}`) || on(`building:${building}`),
+    inTest: (device, building) =>
+      on(`device:${device}`) ||
+      on(`building:${building}`) ||
+      deps.windows?.openUntil(device, building) !== undefined,
+    until(device, building) {
+      const all = [
+        on(`device:${device}`) ? modes.get(`device:${device}`)?.until : undefined,
+        on(`building:${building}`) ? modes.get(`building:${building}`)?.until : undefined,
+        deps.windows?.openUntil(device, building),
+      ].filter((x): x is number => x !== undefined)
+      return all.length === 0 ? undefined : Math.max(...all)
+    },
     of: (target) => (on(target) ? modes.get(target) : undefined),
     recordTest(device, community, signal, at) {
       lastTests.set(device, { at, signal })

@@ -1,6 +1,6 @@
 /**
  * The panels stage's repository in a cluster's PostgreSQL database
- * (services/state/migrations/postgres/007_panels_operations.sql): append only, written by the
+ * (services/state/migrations/postgres/008_panels_operations.sql): append only, written by the
  * node the UITD is connected to, read by any.
  */
 import type { PgDatabase } from '../state/index.ts'

@@ -1,4 +1,4 @@
-/** The panels stage's repository in the state database (services/state/migrations/state/007_panels_operations.sql). */
+/** The panels stage's repository in the state database (services/state/migrations/state/008_panels_operations.sql). */
 import type { SqliteDb } from '../state/index.ts'
 import type { PanelOperation, PanelsRepository } from './repository.ts'
 

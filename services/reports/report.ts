@@ -104,6 +104,7 @@ function incidentFigures(items: Incident[]) {
   const byClass: Record<string, number> = {}
   const falseAlarms = {
     total: 0,
+    cancelledByVerification: 0,
     byCause: {} as Record<string, number>,
     bySite: {} as Record<string, number>,
   }
@@ -114,8 +115,10 @@ function incidentFigures(items: Incident[]) {
     bump(byOutcome, outcome)
     const first = i.devices[0]?.conditions[0] ?? i.cause
     bump(byClass, first)
-    if (outcome === 'false_alarm') {
+    // A false alarm is an officer's call or a verification that cancelled (docs/DOMAIN.md).
+    if (outcome === 'false_alarm' || outcome === 'verification_cancelled') {
       falseAlarms.total++
+      if (outcome === 'verification_cancelled') falseAlarms.cancelledByVerification++
       bump(falseAlarms.byCause, first)
       bump(falseAlarms.bySite, i.building ?? 'unknown')
     }

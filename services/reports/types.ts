@@ -82,7 +82,13 @@ export interface Report {
     byOutcome: Record<string, number>
     byClass: Record<string, number>
   }
-  falseAlarms: { total: number; byCause: Record<string, number>; bySite: Record<string, number> }
+  /** Officers' false alarms and verifications that cancelled (the work-order count's definition). */
+  falseAlarms: {
+    total: number
+    cancelledByVerification: number
+    byCause: Record<string, number>
+    bySite: Record<string, number>
+  }
   clocks: Record<ReportClock, ClockFigures>
   breaches: { total: number; byClock: Record<string, number> }
   workOrders: { opened: number; verified: number; overdue: number }

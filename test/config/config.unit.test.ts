@@ -229,3 +229,38 @@ describe('work orders and roads: a wrong value names its setting', () => {
     expect(c.roads).toBeUndefined()
   })
 })
+
+describe('link supervision by kind (NFPA 72, GB 50440)', () => {
+  it('defaults to the standards’ longest intervals: 60 min for a gateway, 2 h for a UITD', () => {
+    expect(loadConfig({}).supervision).toEqual({ gatewayMs: 3600_000, uitdMs: 7200_000 })
+    expect(loadConfig({ FC_SUPERVISION_GATEWAY_S: '300', FC_SUPERVISION_UITD_S: '600' }).supervision).toEqual(
+      { gatewayMs: 300_000, uitdMs: 600_000 },
+    )
+  })
+
+  it.each([
+    [{ FC_SUPERVISION_GATEWAY_S: '3601' }, 'FC_SUPERVISION_GATEWAY_S', /NFPA 72/],
+    [{ FC_SUPERVISION_UITD_S: '7201' }, 'FC_SUPERVISION_UITD_S', /GB 50440/],
+    [{ FC_SUPERVISION_GATEWAY_S: 'hourly' }, 'FC_SUPERVISION_GATEWAY_S', /seconds/],
+    [{ FC_SUPERVISION_UITD_S: '0' }, 'FC_SUPERVISION_UITD_S', /seconds/],
+  ])('%o is refused in one line naming %s', (env, setting, why) => {
+    const e = error(env)
+    expect(e.setting).toBe(setting)
+    expect(e.message.startsWith(`${setting}: `)).toBe(true)
+    expect(e.message).toMatch(why)
+    expect(e.message).not.toContain('\n')
+  })
+})
+
+describe('the daily 119 link test', () => {
+  it('defaults to 09:00, takes HH:MM or off, and refuses anything else naming FC_FIRE_CENTRE_TEST_AT', () => {
+    expect(loadConfig({}).linkage.fireCentreTestAt).toBe('09:00')
+    expect(loadConfig({ FC_FIRE_CENTRE_TEST_AT: '23:30' }).linkage.fireCentreTestAt).toBe('23:30')
+    expect(loadConfig({ FC_FIRE_CENTRE_TEST_AT: 'off' }).linkage.fireCentreTestAt).toBeUndefined()
+    for (const bad of ['9:00', '24:00', 'noon']) {
+      const e = error({ FC_FIRE_CENTRE_TEST_AT: bad })
+      expect(e.setting).toBe('FC_FIRE_CENTRE_TEST_AT')
+      expect(e.message.startsWith('FC_FIRE_CENTRE_TEST_AT: ')).toBe(true)
+    }
+  })
+})

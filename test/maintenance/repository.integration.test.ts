@@ -174,6 +174,35 @@ describe.each([
       { target: 'device:shop-smoke', community: 'xinan-01', until: T + 60_000, startedAt: T, actor: 'o1' },
     ])
   })
+  it('keeps maintenance windows, weekly and monthly, with or without a device list', async () => {
+    const s = await open()
+    const weekly = {
+      id: 'mw-1',
+      building: 'factory-7',
+      community: 'xixiang-01',
+      weekday: 7,
+      start: '10:01',
+      minutes: 30,
+      devices: ['f7-heat-a'],
+      createdAt: T,
+      actor: 'officer:o1',
+    }
+    const monthly = {
+      id: 'mw-2',
+      building: 'factory-7',
+      community: 'xixiang-01',
+      dayOfMonth: 31,
+      start: '09:00',
+      minutes: 480,
+      createdAt: T + 1,
+      actor: 'administrator',
+    }
+    await s.repo.windows.put(weekly)
+    await s.repo.windows.put(monthly)
+    expect(await s.repo.windows.all()).toEqual([weekly, monthly])
+    await s.repo.windows.remove('mw-1', 'xixiang-01')
+    expect(await s.repo.windows.all()).toEqual([monthly])
+  })
 })
 
 describe('the partitioned PostgreSQL maintenance repository', () => {

@@ -38,6 +38,15 @@ interface Step {
   report?: { building: string; reason: string }
   testMode?: { device?: string; building?: string; minutes: number }
   endTestMode?: { device?: string; building?: string }
+  /** A scheduled maintenance window (local times in the scenario's time zone). */
+  window?: {
+    building: string
+    weekday?: number
+    dayOfMonth?: number
+    start: string
+    minutes: number
+    devices?: string[]
+  }
   restart?: boolean
   status?: { device: string; online: boolean }
   check?: {
@@ -68,6 +77,10 @@ interface Scenario {
   name: string
   devices: WorldDevice[]
   settings?: Partial<MaintenanceSettings>
+  /** FC_TIME_ZONE (default Asia/Shanghai). */
+  timeZone?: string
+  /** FC_SUPERVISION_GATEWAY_S / FC_SUPERVISION_UITD_S. */
+  supervision?: { gatewayS: number; uitdS: number }
   steps: Step[]
   expect: { orders: ExpectedOrder[]; incidents?: number; tests?: string[] }
 }
@@ -125,6 +138,10 @@ async function runStep(w: MaintenanceWorld, step: Step): Promise<void> {
   if (step.testMode)
     await w.maintenance.testModes.set(targetOf(w, step.testMode), step.testMode.minutes, 'officer:o1')
   if (step.endTestMode) await w.maintenance.testModes.end(targetOf(w, step.endTestMode))
+  if (step.window) {
+    const { building, ...schedule } = step.window
+    await w.maintenance.windows.add(w.registry.building(building)!, schedule, 'officer:o1')
+  }
   if (step.act) {
     const a = step.act
     const o = (await w.orders())[a.order]!
@@ -151,6 +168,12 @@ describe('maintenance scenarios', () => {
           ...(start !== undefined ? { start } : {}),
           ...(fresh !== undefined ? { fresh } : {}),
           ...(s.settings ? { settings: s.settings } : {}),
+          ...(s.timeZone ? { timeZone: s.timeZone } : {}),
+          ...(s.supervision
+            ? {
+                supervision: { gatewayMs: s.supervision.gatewayS * 1000, uitdMs: s.supervision.uitdS * 1000 },
+              }
+            : {}),
         })
       let w = await open()
       const tests: string[] = []

@@ -246,4 +246,22 @@ describe('a UITD over TLS', () => {
     const ops = must(await svc.api.get('/api/devices/f7-panel/operations'), 200)
     expect(ops.items[0]).toMatchObject({ source: 'uitd', operations: ['duty-check answer'], operator: 3 })
   })
+
+  it('is asked by the duty room: a duty check of the community reaches its connected UITD, and its answer is on the check', async () => {
+    const sent = must(
+      await svc.api.post('/api/duty-checks', { scope: 'community:xixiang-01', answerWithinS: 300 }),
+      201,
+    )
+    const check = await uitd.next((f) => f.command === 1 && f.adu[0] === 91 && f.adu[2] === 5)
+    expect([...check.adu]).toEqual([91, 1, 5])
+    await send(24, [Buffer.from([0x20, 4, ...LABEL])])
+    const got = await until(async () => {
+      const c = must(await svc.api.get(`/api/duty-checks/${sent.id}`), 200)
+      return c.panels?.some((p: { answered?: string }) => p.answered !== undefined) ? c : undefined
+    }, 'the panel answer on the check')
+    expect(got.panels).toEqual([
+      { device: 'f7-panel', asked: true, answered: new Date(clock.now()).toISOString() },
+    ])
+    expect(got.status).toBe('pending') // the duty room's officers still answer for themselves
+  })
 })

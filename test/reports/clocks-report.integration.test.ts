@@ -171,7 +171,12 @@ describe('handling clocks', () => {
       byOutcome: { fire: 1, false_alarm: 1 },
       byClass: { heat_fixed: 1, call_point: 1 },
     })
-    expect(r.falseAlarms).toEqual({ total: 1, byCause: { call_point: 1 }, bySite: { 'shop-12': 1 } })
+    expect(r.falseAlarms).toEqual({
+      total: 1,
+      cancelledByVerification: 0,
+      byCause: { call_point: 1 },
+      bySite: { 'shop-12': 1 },
+    })
     expect(r.breaches).toEqual({ total: 4, byClock: { acknowledged: 2, fire_centre_acked: 1, shown: 1 } })
     expect(r.clocks.acknowledged).toEqual({ count: 2, p50S: 20, p90S: 25, maxS: 25, limitS: 15, breaches: 2 })
     expect(r.clocks.confirmed).toEqual({ count: 1, p50S: 75, p90S: 75, maxS: 75, limitS: 90, breaches: 0 })

@@ -65,4 +65,33 @@ describe('the report page in Chromium', () => {
     }
     await context.close()
   })
+
+  it('is the console’s Reports tab for an officer: the figures, the page with its charts, in scope', async () => {
+    const { token } = must(
+      await svc.api.post('/api/officers', { id: 'o-xx', name: 'Li Na', scope: 'community:xixiang-01' }),
+      201,
+    )
+    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } })
+    try {
+      await page.goto(`${svc.base}/console/`)
+      await page.getByLabel('Officer token').fill(token)
+      await page.getByRole('button', { name: 'Sign in' }).click()
+      await page.getByTestId('scope').waitFor()
+      await page.getByRole('link', { name: 'Reports' }).click()
+      await page.getByLabel('Date').fill('2026-12-02')
+      const figures = page.getByTestId('report-figures')
+      await expect.poll(() => figures.textContent()).toContain('False alarms1')
+      expect(await figures.textContent()).toContain('Alarms1')
+      const report = page.frameLocator('[data-testid="report-page"]')
+      await expect.poll(() => report.locator('figure.chart svg').count()).toBe(7)
+      expect(await report.locator('h1').textContent()).toContain('community:xixiang-01')
+      if (process.env['FC_SCREENSHOTS']) {
+        await page.screenshot({
+          path: path.resolve(process.env['FC_SCREENSHOTS'], 'console-reports-tab.png'),
+        })
+      }
+    } finally {
+      await page.close()
+    }
+  })
 })

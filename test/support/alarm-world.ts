@@ -80,6 +80,8 @@ export async function createAlarmWorld(
     onClose?: () => void
     /** Test mode (services/maintenance), asked by the engine before it acts on a signal. */
     testMode?: { inTest(device: string, building: string): boolean }
+    /** Link supervision by kind (FC_SUPERVISION_GATEWAY_S, FC_SUPERVISION_UITD_S). */
+    supervision?: { gatewayMs: number; uitdMs: number }
   } = {},
 ): Promise<AlarmWorld> {
   const tmp = opts.dir === undefined ? tempDir('firecircle-alarms-') : undefined
@@ -123,6 +125,7 @@ export async function createAlarmWorld(
     logger,
     metrics: new client.Registry(),
     ...(opts.testMode !== undefined ? { testMode: opts.testMode } : {}),
+    ...(opts.supervision !== undefined ? { supervision: opts.supervision } : {}),
   })
   await engine.start()
   const signals: SignalEvent[] = []

@@ -31,7 +31,14 @@ export interface MaintenanceWorld extends AlarmWorld {
 
 export async function createMaintenanceWorld(
   devices: WorldDevice[],
-  opts: { dir?: string; start?: number; fresh?: boolean; settings?: Partial<MaintenanceSettings> } = {},
+  opts: {
+    dir?: string
+    start?: number
+    fresh?: boolean
+    settings?: Partial<MaintenanceSettings>
+    timeZone?: string
+    supervision?: { gatewayMs: number; uitdMs: number }
+  } = {},
 ): Promise<MaintenanceWorld> {
   let maintenance: Maintenance | undefined
   const world = await createAlarmWorld(devices, {
@@ -45,6 +52,7 @@ export async function createMaintenanceWorld(
     repository: createSqliteMaintenanceRepository(world.db),
     conditions: createSqliteAlarmRepository(world.db),
     settings: { ...DEFAULT_MAINTENANCE_SETTINGS, ...opts.settings },
+    ...(opts.timeZone !== undefined ? { timeZone: opts.timeZone } : {}),
     spool: world.spool,
     logger: createLogger('silent'),
     metrics: new client.Registry(),

@@ -17,20 +17,22 @@ export interface Api {
   get<T>(path: string): Promise<T>
   post<T>(path: string, body?: unknown): Promise<T>
   delete<T>(path: string): Promise<T>
+  /** A page as text (a report's printable HTML, its CSV). */
+  text(path: string): Promise<string>
   /** The SSE stream's URL (EventSource cannot send headers: the token goes in the query). */
   streamUrl(): string
 }
 
 /** `onUnauthorized`: the token stopped working (revoked, or the officer removed). */
 export function createApi(token: string, onUnauthorized?: () => void, base = ''): Api {
-  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async function call<T>(method: string, path: string, body?: unknown, raw = false): Promise<T> {
     let res: Response
     try {
       res = await fetch(`${base}${path}`, {
         method,
         headers: {
           authorization: `Bearer ${token}`,
-          accept: 'application/json',
+          accept: raw ? '*/*' : 'application/json',
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
         },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
@@ -50,13 +52,14 @@ export function createApi(token: string, onUnauthorized?: () => void, base = '')
       const e = (parsed ?? {}) as { error?: string; message?: string }
       throw new ApiError(res.status, e.error ?? `http_${res.status}`, e.message ?? (text || res.statusText))
     }
-    return parsed as T
+    return (raw ? text : parsed) as T
   }
   return {
     token,
     get: (path) => call('GET', path),
     post: (path, body) => call('POST', path, body ?? {}),
     delete: (path) => call('DELETE', path),
+    text: (path) => call<string>('GET', path, undefined, true),
     streamUrl: () => `${base}/api/stream?access_token=${encodeURIComponent(token)}`,
   }
 }

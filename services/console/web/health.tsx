@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'preact/hooks'
 import type { Api } from './api.ts'
 import { ago, conditionLabel } from './format.ts'
+import { TestModeButton } from './test-mode.tsx'
 import type { DeviceHealth } from './types.ts'
 
 export function HealthView({ api, revision, now }: { api: Api; revision: number; now: number }) {
@@ -101,7 +102,8 @@ export function HealthView({ api, revision, now }: { api: Api; revision: number;
                 <span key={s.condition} class={`fc-signal fc-signal-${s.class}`}>
                   {conditionLabel(s.condition)}
                 </span>
-              ))}
+              ))}{' '}
+            <TestModeButton api={api} path={`/api/devices/${p.device}`} what={p.device} />
           </li>
         ))}
       </ul>

@@ -15,6 +15,7 @@ import { IncidentView } from './incident.tsx'
 import { type LiveStatus, openLiveFeed, type StreamEventName } from './live.ts'
 import { FireMap, type IncidentFocus } from './map.tsx'
 import { AlarmQueue } from './queue.tsx'
+import { ReportsView } from './reports.tsx'
 import { SignIn } from './signin.tsx'
 import { WorkOrdersView } from './work-orders.tsx'
 import './style.css'
@@ -63,6 +64,7 @@ type Route =
   | { page: 'health' }
   | { page: 'work-orders' }
   | { page: 'duty' }
+  | { page: 'reports' }
 
 function parseRoute(hash: string): Route {
   const m = /^#\/incident\/(.+)$/.exec(hash)
@@ -70,6 +72,7 @@ function parseRoute(hash: string): Route {
   if (hash === '#/health') return { page: 'health' }
   if (hash === '#/work-orders') return { page: 'work-orders' }
   if (hash === '#/duty') return { page: 'duty' }
+  if (hash === '#/reports') return { page: 'reports' }
   return { page: 'queue' }
 }
 
@@ -348,6 +351,9 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
           <a href="#/duty" class={route.page === 'duty' ? 'fc-tab-on' : ''}>
             Duty
           </a>
+          <a href="#/reports" class={route.page === 'reports' ? 'fc-tab-on' : ''}>
+            Reports
+          </a>
         </nav>
         <button
           type="button"
@@ -436,6 +442,8 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
             <WorkOrdersView api={api} revision={orderRevision} now={now} />
           ) : route.page === 'duty' ? (
             <DutyView api={api} me={me} revision={dutyRevision} now={now} />
+          ) : route.page === 'reports' ? (
+            <ReportsView api={api} scope={officer?.scope ?? 'district'} />
           ) : (
             <AlarmQueue
               incidents={queue}
