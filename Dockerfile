@@ -28,7 +28,7 @@ COPY devices ./devices
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME /data
-EXPOSE 1883 8080
+EXPOSE 1883 9000 8080
 # Liveness via /healthz; slim has no curl, so node's own fetch does the request.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.FC_HTTP_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]

@@ -220,7 +220,22 @@ export const KINDS: Readonly<Record<DeviceKind, KindSpec>> = {
   },
 }
 
-export const EVENT_TYPES = ['alarm', 'manual', 'fault', 'tamper', 'test', 'restore'] as const
+/**
+ * A device's events (docs/PROTOCOL.md §MQTT). `supervisory` and `disabled` (a point shut off at
+ * its panel, 屏蔽) and `operation` (someone reset, silenced or self-tested it; recorded in the
+ * building's open incident) came with the fire panels (issue #19); a `restore` ends them all.
+ */
+export const EVENT_TYPES = [
+  'alarm',
+  'manual',
+  'fault',
+  'tamper',
+  'test',
+  'restore',
+  'supervisory',
+  'disabled',
+  'operation',
+] as const
 export type DeviceEventType = (typeof EVENT_TYPES)[number]
 
 export function isDeviceKind(x: unknown): x is DeviceKind {

@@ -5,6 +5,7 @@
  * written from GB26875.md's tables, not the service's: what a device maker's UITD would do.
  */
 import net from 'node:net'
+import tls from 'node:tls'
 
 export interface UitdFrame {
   serial: number
@@ -130,10 +131,20 @@ export async function connectUitd(
   host: string,
   port: number,
   onFrame?: (f: UitdFrame) => void,
+  /** GB/T 26875.3 over TLS (the centre's FC_GB26875_TLS_PORT), trusting `ca` (PEM). */
+  secure?: { ca?: string | Buffer; servername?: string },
 ): Promise<UitdClient> {
-  const socket = net.connect({ host, port })
+  const socket =
+    secure === undefined
+      ? net.connect({ host, port })
+      : tls.connect({
+          host,
+          port,
+          ...(secure.ca ? { ca: secure.ca } : {}),
+          servername: secure.servername ?? 'localhost',
+        })
   await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve)
+    socket.once(secure === undefined ? 'connect' : 'secureConnect', resolve)
     socket.once('error', reject)
   })
   const received: UitdFrame[] = []

@@ -47,6 +47,11 @@ import {
   type MaintenanceRepository,
 } from './maintenance/index.ts'
 import {
+  createPostgresPanelsRepository,
+  createSqlitePanelsRepository,
+  type PanelsRepository,
+} from './panels/index.ts'
+import {
   createPostgresRegistryRepository,
   createSqliteRegistryRepository,
   type RegistryRepository,
@@ -77,6 +82,7 @@ export interface NodeState {
     dispatch: DispatchRepository
     linkage: LinkageRepository
     maintenance: MaintenanceRepository
+    panels: PanelsRepository
     reports: ReportRepository
     duty: DutyRepository
     audit: AuditRepository
@@ -145,6 +151,7 @@ export function openEmbeddedState(config: Config, quietLog?: QuietLog): NodeStat
       dispatch: createSqliteDispatchRepository(stateDb),
       linkage: createSqliteLinkageRepository(stateDb),
       maintenance: createSqliteMaintenanceRepository(stateDb),
+      panels: createSqlitePanelsRepository(stateDb),
       reports: createSqliteReportRepository(stateDb),
       duty: createSqliteDutyRepository(stateDb),
       audit: createSqliteAuditRepository(stateDb),
@@ -209,6 +216,7 @@ export async function openClusterState(
       dispatch: createPostgresDispatchRepository(db, fence),
       linkage: createPostgresLinkageRepository(db, fence),
       maintenance: createPostgresMaintenanceRepository(db, fence),
+      panels: createPostgresPanelsRepository(db),
       reports: createPostgresReportRepository(db),
       duty: createPostgresDutyRepository(db),
       audit: createPostgresAuditRepository(db),

@@ -61,6 +61,12 @@ async function main(): Promise<number> {
     streets: o.streets,
     scenarios: o.scenarios,
     scenario: { rate: o.rate, durationS: loadS },
+    panels: {
+      uitds: o.uitds,
+      lorawan: o.lorawan,
+      gb26875: o.gb26875,
+      ...(o.chirpstackToken !== undefined ? { chirpstackToken: o.chirpstackToken } : {}),
+    },
     durationS: Math.max(load ? loadS + 30 : 0, others ? (o.duration ?? 420) : 0),
     concurrency: o.concurrency,
     maxDirect: o.maxDirect,

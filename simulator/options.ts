@@ -39,6 +39,11 @@ export interface CliOptions {
   display: 'auto' | 'tty' | 'plain' | 'none'
   verbose: boolean
   help: boolean
+  /** Fire panels' UITDs and LoRaWAN detectors (./panels.ts). */
+  uitds: number
+  lorawan: number
+  gb26875: { host: string; port: number }
+  chirpstackToken?: string
 }
 
 export const USAGE = `usage: npm run simulate -- [options]
@@ -49,6 +54,10 @@ export const USAGE = `usage: npm run simulate -- [options]
   --seed N             the district and the run are the same for the same seed (default 42)
   --devices N          sensors and actuators, gateways on top (default ${DEFAULTS.devices}, at most ${MAX_DEVICES})
   --responders N       (default ${DEFAULTS.responders})
+  --uitds N            buildings with a fire panel's UITD over GB/T 26875.3 (default 0)
+  --gb26875 HOST:PORT  the service's FC_GB26875_PORT (default <the URL's host>:9000)
+  --lorawan N          shops with a LoRaWAN smoke detector through ChirpStack's HTTP integration (default 0)
+  --chirpstack-token T one of FC_CHIRPSTACK_TOKENS' tokens (default $FC_CHIRPSTACK_TOKEN)
   --communities N      (default ${DEFAULTS.communities}); --streets N (default ${DEFAULTS.streets})
   --scenario LIST      fire, cooking-smoke, offline, gas-leak, load; several with commas (default fire)
   --rate N             readings per second for load (default 1000)
@@ -107,6 +116,12 @@ function oneOf<T extends string>(
   return raw as T
 }
 
+function hostPort(s: string): { host: string; port: number } {
+  const m = /^(.+):(\d{1,5})$/.exec(s)
+  if (m === null || Number(m[2]) > 65535) throw new OptionError('--gb26875', `"${s}" is not host:port`)
+  return { host: m[1]!, port: Number(m[2]) }
+}
+
 export function parseCli(argv: readonly string[], env: Record<string, string | undefined> = {}): CliOptions {
   let values: Record<string, string | boolean | undefined>
   try {
@@ -120,6 +135,10 @@ export function parseCli(argv: readonly string[], env: Record<string, string | u
         token: { type: 'string' },
         seed: { type: 'string' },
         devices: { type: 'string' },
+        uitds: { type: 'string' },
+        lorawan: { type: 'string' },
+        gb26875: { type: 'string' },
+        'chirpstack-token': { type: 'string' },
         responders: { type: 'string' },
         communities: { type: 'string' },
         streets: { type: 'string' },
@@ -186,6 +205,12 @@ export function parseCli(argv: readonly string[], env: Record<string, string | u
     display: oneOf('display', str('display'), 'auto', ['auto', 'tty', 'plain', 'none'] as const),
     verbose: values['verbose'] === true,
     help,
+    uitds: int('uitds', str('uitds'), 0, 0, 100_000),
+    lorawan: int('lorawan', str('lorawan'), 0, 0, 100_000),
+    gb26875: hostPort(str('gb26875') ?? `${new URL(base).hostname}:9000`),
+    ...((str('chirpstack-token') ?? env['FC_CHIRPSTACK_TOKEN']) !== undefined
+      ? { chirpstackToken: (str('chirpstack-token') ?? env['FC_CHIRPSTACK_TOKEN'])! }
+      : {}),
   }
   const secrets = str('secrets')
   if (secrets !== undefined) o.secrets = secrets

@@ -10,6 +10,7 @@ import { createDisplay, type LiveStats } from './display.ts'
 import { type District, describeDistrict, generateDistrict } from './district.ts'
 import { type CommandRecord, createFleet } from './fleet.ts'
 import { createApi } from './http.ts'
+import { type PanelFleet, type PanelFleetOptions, startPanelFleet } from './panels.ts'
 import { createRng } from './prng.ts'
 import { type Registration, registerDistrict } from './register.ts'
 import { createCrowd, type Journey, respondersNear } from './responders.ts'
@@ -65,6 +66,8 @@ export interface SimulationOptions {
   logger?: ClientLogger
   /** Called once everything is connected, before the scenarios start. */
   onReady?: () => void
+  /** Fire panels' UITDs and LoRaWAN detectors besides the MQTT devices (./panels.ts). */
+  panels?: PanelFleetOptions
   /** Leave devices and apps connected (and reporting) after the summary; `report.close()` ends them. */
   keepConnected?: boolean
 }
@@ -174,11 +177,18 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
         ? respondersNear(district, sites, opts.appRadiusM ?? 3000)
         : []
   const buildingIds = new Set(plans.flatMap((p) => (p.building ? [p.building.id] : [])))
+  let panelFleet: PanelFleet | undefined
   try {
     await fleet.connect(buildingIds, progress('devices and gateways'))
     await crowd.connect(appIds, progress('responder apps'))
+    if (opts.panels !== undefined && opts.panels.uitds + opts.panels.lorawan > 0) {
+      panelFleet = await startPanelFleet(api, district, opts.panels)
+      print(
+        `fire panels: ${panelFleet.uitds} UITDs connected, ${panelFleet.lorawan} LoRaWAN detectors reporting`,
+      )
+    }
   } catch (err) {
-    await Promise.allSettled([fleet.close(), crowd.close()])
+    await Promise.allSettled([fleet.close(), crowd.close(), panelFleet?.close()])
     throw err
   }
 
@@ -332,7 +342,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
 
   let closing: Promise<void> | undefined
   const close = () => {
-    closing ??= Promise.allSettled([crowd.close(), fleet.close()]).then(() => {})
+    closing ??= Promise.allSettled([crowd.close(), fleet.close(), panelFleet?.close()]).then(() => {})
     return closing
   }
   if (!opts.keepConnected) await close()

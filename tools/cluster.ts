@@ -147,6 +147,7 @@ interface NodeSpec {
   id: string
   mqttPort: number
   httpPort: number
+  gb26875Port: number
   dataDir: string
 }
 
@@ -161,6 +162,8 @@ interface Cluster {
   statsPort: number
   mqttPort: number
   httpPort: number
+  /** HAProxy's GB/T 26875.3 port for fire panels' UITDs (a free one). */
+  gb26875Port: number
   /** Ready and announced: from then on a child's exit is reported as it happens. */
   up: boolean
   stopping: boolean
@@ -218,6 +221,7 @@ function nodeEnv(cluster: Cluster, node: NodeSpec): NodeJS.ProcessEnv {
     FC_HOST: '127.0.0.1',
     FC_MQTT_PORT: String(node.mqttPort),
     FC_HTTP_PORT: String(node.httpPort),
+    FC_GB26875_PORT: String(node.gb26875Port),
     FC_DATA_DIR: node.dataDir,
     FC_ADMIN_TOKEN: cluster.adminToken,
     // Behind HAProxy every connection comes from it: the per-source caps are HAProxy's.
@@ -270,6 +274,7 @@ async function startNodes(cluster: Cluster): Promise<void> {
       id: `node-${k}`,
       mqttPort: await freePort(),
       httpPort: await freePort(),
+      gb26875Port: await freePort(),
       dataDir: path.join(cluster.dir, `node-${k}`),
     }
     fs.mkdirSync(spec.dataDir)
@@ -289,9 +294,15 @@ async function startHaproxy(cluster: Cluster): Promise<void> {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
     ...haproxyEnv(
-      cluster.nodes.map((n) => ({ host: '127.0.0.1', mqttPort: n.mqttPort, httpPort: n.httpPort })),
+      cluster.nodes.map((n) => ({
+        host: '127.0.0.1',
+        mqttPort: n.mqttPort,
+        httpPort: n.httpPort,
+        gb26875Port: n.gb26875Port,
+      })),
       {
         mqtt: `:${cluster.mqttPort}`,
+        gb26875: `:${cluster.gb26875Port}`,
         http: `:${cluster.httpPort}`,
         stats: `127.0.0.1:${cluster.statsPort}`,
         // Enough for a trial, and within the file-descriptor limit of an ordinary shell.
@@ -304,7 +315,7 @@ async function startHaproxy(cluster: Cluster): Promise<void> {
   await until('HAProxy did not see every node up', async () => {
     if (haproxy.gone) throw new Gone(`HAProxy exited:\n${tail(haproxy.log)}`)
     const servers = await haproxyServers(cluster.statsPort)
-    return servers.size === 2 * cluster.nodes.length && [...servers.values()].every((s) => s.status === 'UP')
+    return servers.size === 3 * cluster.nodes.length && [...servers.values()].every((s) => s.status === 'UP')
   })
 }
 
@@ -332,6 +343,7 @@ function banner(c: Cluster): string {
   const rows: [string, string][] = [
     ['MQTT (HAProxy)', `mqtt://127.0.0.1:${c.mqttPort}`],
     ['HTTP (HAProxy)', `http://127.0.0.1:${c.httpPort}`],
+    ['GB/T 26875.3 (HAProxy)', `127.0.0.1:${c.gb26875Port} (fire panels' UITDs)`],
     ['MQTT/WebSocket', `ws://127.0.0.1:${c.httpPort}/mqtt`],
     ['console', `http://127.0.0.1:${c.httpPort}/console/`],
     ['HAProxy stats', `http://127.0.0.1:${c.statsPort}/`],
@@ -385,6 +397,7 @@ async function main(): Promise<void> {
     adminToken: randomBytes(24).toString('base64url'),
     nodes: [],
     statsPort: await freePort(),
+    gb26875Port: await freePort(),
     mqttPort: options.mqttPort || (await freePort()),
     httpPort: options.httpPort || (await freePort()),
     up: false,

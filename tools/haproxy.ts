@@ -10,11 +10,15 @@ export interface HaproxyNode {
   host: string
   mqttPort: number
   httpPort: number
+  /** The node's FC_GB26875_PORT (fire panels' UITDs); default 9000. */
+  gb26875Port?: number
 }
 
 export interface HaproxyBinds {
   /** Where devices connect, e.g. `:1883` or `127.0.0.1:1883`. */
   mqtt: string
+  /** Where fire panels' UITDs connect (GB/T 26875.3), e.g. `:9000`. */
+  gb26875: string
   /** Where HTTP clients connect. */
   http: string
   /** The stats page, loopback. */
@@ -23,11 +27,12 @@ export interface HaproxyBinds {
   maxconn?: number
 }
 
-/** The variables deploy/haproxy.cfg expands: node k (1-based) is server `node-k` in both backends. */
+/** The variables deploy/haproxy.cfg expands: node k (1-based) is server `node-k` in every backend. */
 export function haproxyEnv(nodes: readonly HaproxyNode[], binds: HaproxyBinds): Record<string, string> {
   if (nodes.length < 1 || nodes.length > 9) throw new Error('deploy/haproxy.cfg takes 1 to 9 nodes')
   const env: Record<string, string> = {
     LB_MQTT_BIND: binds.mqtt,
+    LB_GB26875_BIND: binds.gb26875,
     LB_HTTP_BIND: binds.http,
     LB_STATS_BIND: binds.stats,
     LB_MAXCONN: String(binds.maxconn ?? 4000),
@@ -36,6 +41,7 @@ export function haproxyEnv(nodes: readonly HaproxyNode[], binds: HaproxyBinds): 
     env[`NODE${i + 1}_ADDR`] = n.host
     env[`NODE${i + 1}_MQTT_PORT`] = String(n.mqttPort)
     env[`NODE${i + 1}_HTTP_PORT`] = String(n.httpPort)
+    if (n.gb26875Port !== undefined) env[`NODE${i + 1}_GB26875_PORT`] = String(n.gb26875Port)
   })
   return env
 }

@@ -29,7 +29,7 @@ import { createOfficerActions } from './actions.ts'
 import { type ActiveCondition, createDeviceConditions, type DeviceConditions } from './conditions.ts'
 import type { AlarmEvents, SignalEvent } from './events.ts'
 import { createIncidentFlow } from './incident-flow.ts'
-import type { Incident, IncidentBook } from './incidents.ts'
+import type { Incident, IncidentBook, TimelineEntry } from './incidents.ts'
 import type { OfficerAction } from './lifecycle.ts'
 import type { ConditionRepository } from './repository.ts'
 import { evaluateReading, newDetectorMemory } from './rules.ts'
@@ -92,6 +92,8 @@ const EVENT_CONDITIONS: ReadonlySet<ConditionType> = new Set([
   'manual',
   'fault',
   'tamper',
+  'device_supervisory',
+  'disabled',
   'offline',
   'link_lost',
 ])
@@ -101,6 +103,8 @@ const RAISES: Partial<Record<DeviceEvent['type'], ConditionType>> = {
   manual: 'manual',
   fault: 'fault',
   tamper: 'tamper',
+  supervisory: 'device_supervisory',
+  disabled: 'disabled',
 }
 
 interface DeviceRuntime {
@@ -143,11 +147,13 @@ function changesOf(e: DeviceEvent): ConditionChange[] {
   const raised = RAISES[e.type]
   if (raised !== undefined) return [{ type: raised, active: true, ts: e.ts }]
   if (e.type !== 'restore') return []
-  return (['device_alarm', 'manual', 'fault', 'tamper'] as const).map((type) => ({
-    type,
-    active: false,
-    ts: e.ts,
-  }))
+  return (['device_alarm', 'manual', 'fault', 'tamper', 'device_supervisory', 'disabled'] as const).map(
+    (type) => ({
+      type,
+      active: false,
+      ts: e.ts,
+    }),
+  )
 }
 
 /**
@@ -286,6 +292,26 @@ async function keptOrShown(
   }
 }
 
+/** An operation at a device (a panel reset, silenced, self-tested): in its building's open incident. */
+async function recordOperation(
+  incidents: IncidentBook,
+  flow: Pick<ReturnType<typeof createIncidentFlow>, 'emit'>,
+  e: DeviceEvent,
+): Promise<void> {
+  const open = incidents.openForBuilding(e.building)
+  if (open === undefined) return
+  const entry: TimelineEntry = {
+    at: e.ts,
+    type: 'operation',
+    status: open.status,
+    actor: `device:${e.device}`,
+    reason: e.detail ?? 'an operation at the device',
+    device: e.device,
+  }
+  const incident = await incidents.update(open.id, () => {}, [entry])
+  flow.emit('operation', incident, entry)
+}
+
 export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
   const { clock, events, registry, liveness, incidents, spool, logger } = deps
   const queue = createSerialQueue()
@@ -376,6 +402,8 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
   const onDeviceEvent = (e: DeviceEvent): void => {
     if (!owns(e.community)) return
     if (!silence.watching(e.device)) silence.watch(e.device, e.receivedAt)
+    if (e.type === 'operation')
+      return void queue.run(() => recordOperation(incidents, flow, e)).catch(fail('operation'))
     const changes = changesOf(e)
     if (changes.length > 0) queue.run(() => applyAll(e, changes)).catch(fail('device event'))
   }

@@ -27,7 +27,8 @@ export interface SignalEvent {
   stored?: false
 }
 
-export type IncidentChangeType = 'opened' | 'status' | 'device' | 'verification'
+/** `operation`: someone reset, silenced or self-tested a device of the building (a fire panel's report). */
+export type IncidentChangeType = 'opened' | 'status' | 'device' | 'verification' | 'operation'
 
 /** An incident opened or changed; `incident` is the state after the change. */
 export interface IncidentEvent {

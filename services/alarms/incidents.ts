@@ -36,6 +36,7 @@ export type TimelineType =
   | 'offer'
   | 'reply'
   | 'escalation'
+  | 'operation'
 
 export interface TimelineEntry {
   at: number

@@ -25,12 +25,14 @@ export type ConditionType =
   | 'electrical_cable_temperature' // cable temperature ≥ cable_temperature
   // supervisory
   | 'low_pressure' // water main pressure < low_pressure_mpa
+  | 'device_supervisory' // a `supervisory` event: a panel's supervisory point (监管), e.g. a valve closed
   // trouble
   | 'offline'
   | 'link_lost' // the gateway that carries the device's readings missed its supervision
   | 'low_battery'
   | 'fault'
   | 'tamper'
+  | 'disabled' // a `disabled` event: a point shut off at its panel (屏蔽) — it still reports fire
 
 export interface ConditionSpec {
   class: SignalClass
@@ -52,11 +54,13 @@ export const CONDITIONS: Readonly<Record<ConditionType, ConditionSpec>> = {
   electrical_residual_current: { class: 'alarm', level: 'warning', needsVerification: false },
   electrical_cable_temperature: { class: 'alarm', level: 'warning', needsVerification: false },
   low_pressure: { class: 'supervisory', level: 'signal', needsVerification: false },
+  device_supervisory: { class: 'supervisory', level: 'signal', needsVerification: false },
   offline: { class: 'trouble', level: 'signal', needsVerification: false },
   link_lost: { class: 'trouble', level: 'signal', needsVerification: false },
   low_battery: { class: 'trouble', level: 'signal', needsVerification: false },
   fault: { class: 'trouble', level: 'signal', needsVerification: false },
   tamper: { class: 'trouble', level: 'signal', needsVerification: false },
+  disabled: { class: 'trouble', level: 'signal', needsVerification: false },
 }
 
 /** A condition starting or clearing on one device, decided from its readings. */

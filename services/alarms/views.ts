@@ -19,7 +19,17 @@ const Condition = Type.Enum(Object.keys(CONDITIONS))
 
 export const TimelineEntryOut = Type.Object({
   at: IsoTime,
-  type: Type.Enum(['opened', 'status', 'device', 'verification', 'note', 'offer', 'reply', 'escalation']),
+  type: Type.Enum([
+    'opened',
+    'status',
+    'device',
+    'verification',
+    'note',
+    'offer',
+    'reply',
+    'escalation',
+    'operation',
+  ]),
   status: Status,
   from: Type.Optional(Status),
   actor: Type.String({

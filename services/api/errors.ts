@@ -38,6 +38,8 @@ export const HTTP_OF: Record<DomainCode, { status: number; error: string }> = {
   linkage_refused: { status: 409, error: 'conflict' },
   store_unavailable: { status: 503, error: 'unavailable' },
   partition_moved: { status: 409, error: 'conflict' },
+  device_not_connected: { status: 409, error: 'device_not_connected' },
+  device_timeout: { status: 504, error: 'device_timeout' },
 }
 
 const CODE_OF_STATUS: Record<number, string> = {
@@ -57,6 +59,7 @@ const CODE_OF_STATUS: Record<number, string> = {
   429: 'too_many_requests',
   431: 'headers_too_large',
   503: 'unavailable',
+  504: 'device_timeout',
 }
 
 /** Fastify's own errors, with a message that says what to do. */

@@ -120,6 +120,8 @@ export interface Config {
   gb26875?: Gb26875Config
   /** FC_CHIRPSTACK_TOKENS: ChirpStack HTTP integrations, name → token; empty = the route refuses all. */
   chirpstackTokens: Map<string, string>
+  /** FC_CHIRPSTACK_MAPPING: the codec fields per device and per device profile, parsed (a JSON file). */
+  chirpstackMapping?: string
   /** FC_ROAD_NETWORK set: ETAs along roads. */
   roads?: RoadSettings
   /** FC_POSITION_MAX_AGE_S in ms, when set (coverage: a live position older than this is not used; default 30 min). */
@@ -318,19 +320,53 @@ export interface LinkageSettings {
   fireCentreTestAt?: string
 }
 
-/** Fire panels' transmission devices (GB/T 26875.3): off unless FC_GB26875_PORT is set. */
+/** Fire panels' transmission devices (GB/T 26875.3): off unless FC_GB26875_PORT or FC_GB26875_TLS_PORT is set. */
 export interface Gb26875Config {
-  port: number
+  /** FC_GB26875_PORT: plain TCP; undefined when only TLS is asked for. */
+  port?: number
+  /** FC_GB26875_TLS_PORT: TLS with FC_MQTT_TLS_CERT / FC_MQTT_TLS_KEY (the MQTT listener's). */
+  tls?: { port: number; certFile: string; keyFile: string }
   /** FC_GB26875_ADDRESS: the centre's 48-bit address, 12 lowercase hex digits. */
   address: string
 }
 
 function gb26875(env: Env): Gb26875Config | undefined {
-  if (present(env, 'FC_GB26875_PORT') === undefined) return undefined
+  const plain = present(env, 'FC_GB26875_PORT') !== undefined
+  const secure = present(env, 'FC_GB26875_TLS_PORT') !== undefined
+  if (!plain && !secure) return undefined
   const address = present(env, 'FC_GB26875_ADDRESS') ?? '000000000001'
   if (!/^[0-9a-fA-F]{12}$/.test(address))
     throw new ConfigError('FC_GB26875_ADDRESS', `"${address}" is not a 48-bit address (12 hex digits)`)
-  return { port: port(env, 'FC_GB26875_PORT', 0), address: address.toLowerCase() }
+  const files = tls(env)
+  if (secure && files === undefined)
+    throw new ConfigError(
+      'FC_GB26875_TLS_PORT',
+      'needs FC_MQTT_TLS_CERT and FC_MQTT_TLS_KEY (the same certificate as MQTT over TLS)',
+    )
+  return {
+    ...(plain ? { port: port(env, 'FC_GB26875_PORT', 0) } : {}),
+    ...(secure && files !== undefined
+      ? {
+          tls: {
+            port: port(env, 'FC_GB26875_TLS_PORT', 0),
+            certFile: files.certFile,
+            keyFile: files.keyFile,
+          },
+        }
+      : {}),
+    address: address.toLowerCase(),
+  }
+}
+
+/** FC_CHIRPSTACK_MAPPING: a readable file's text (the lpwan stage checks its entries at start). */
+function chirpstackMapping(env: Env): string | undefined {
+  const file = present(env, 'FC_CHIRPSTACK_MAPPING')
+  if (file === undefined) return undefined
+  try {
+    return fs.readFileSync(file, 'utf8')
+  } catch {
+    throw new ConfigError('FC_CHIRPSTACK_MAPPING', `cannot read the mapping file ${file}`)
+  }
 }
 
 /** `name:token,name:token`: one token per ChirpStack integration, at least 16 characters each. */
@@ -643,6 +679,7 @@ export function loadConfig(env: Env = process.env, files: number | undefined = o
     eta: eta(env),
     timeZone: timeZone(env),
     chirpstackTokens: chirpstackTokens(env),
+    ...(chirpstackMapping(env) !== undefined ? { chirpstackMapping: chirpstackMapping(env)! } : {}),
     ...(gb26875(env) ? { gb26875: gb26875(env)! } : {}),
     ...(roadSettings !== undefined ? { roads: roadSettings } : {}),
     ...(present(env, 'FC_POSITION_MAX_AGE_S') !== undefined

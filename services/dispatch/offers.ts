@@ -161,7 +161,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   }
 
   const onIncident = (e: IncidentEvent): void => {
-    if (e.change === 'verification' || e.change === 'device') return
+    if (e.change === 'verification' || e.change === 'device' || e.change === 'operation') return
     const id = e.incident.id
     enqueue(async () => {
       const now = clock.now()

@@ -37,6 +37,12 @@ export interface IntakeMessage {
 export interface Intake {
   /** Resolves when the message may be acknowledged; rejects only when it could not be kept. */
   accept(msg: IntakeMessage): Promise<void>
+  /**
+   * A device heard from by a frame that carries nothing else (a fire panel's heartbeat): its
+   * live state at once on the embedded node; in a cluster an intake log entry for the node that
+   * runs its community (resolves once committed), as its readings and events are.
+   */
+  seen(device: string): Promise<void>
 }
 
 /**
@@ -129,6 +135,23 @@ function recorder(entries: IntakeLogEntry[], partitionOf: (device: string) => st
     commandAck: (ack, at) => add(ack.device, { kind: 'cmd_ack', body: { ...ack, at } }),
     rejected: (r) => add(r.device, { kind: 'rejected', body: r }),
   }
+}
+
+/**
+ * A device heard from with nothing else to keep: the live path at once (embedded, `live`), or a
+ * `seen` entry of the intake log for its community's owner, committed before it resolves.
+ */
+function heardFrom(
+  device: string,
+  now: number,
+  live: LivePath | undefined,
+  partitionOf: (device: string) => string | undefined,
+  keep: (points: Point[], qos: number, log?: IntakeLogEntry[]) => Promise<void>,
+): Promise<void> {
+  if (live !== undefined) return Promise.resolve(live.seen(device, now))
+  const log: IntakeLogEntry[] = []
+  recorder(log, partitionOf).seen(device, now)
+  return log.length === 0 ? Promise.resolve() : keep([], 1, log)
 }
 
 export function createIntake(deps: IntakeDeps): Intake {
@@ -270,6 +293,8 @@ export function createIntake(deps: IntakeDeps): Intake {
   }
 
   return {
+    seen: (device) =>
+      heardFrom(device, clock.now(), deps.cluster !== undefined ? undefined : live, partitionOf, keep),
     accept(msg) {
       const now = clock.now()
       countMessage(msg.topic)

@@ -291,7 +291,7 @@ export function createLinkage(deps: LinkageDeps): Linkage {
   const { rules, timeline, audit, notifier, work, ladder, commands, react, escalated } = partsOf(deps)
 
   const onIncidentEvent = (e: IncidentEvent): void => {
-    if (e.change === 'verification') return
+    if (e.change === 'verification' || e.change === 'operation') return
     work.defer(() => react.onIncident(e), e.incident.status === 'confirmed')
   }
   const onSignal = (s: SignalEvent): void => {

@@ -23,14 +23,22 @@ import {
   notAuthenticated,
   notRegistered,
 } from '../shared/index.ts'
-import { mapObject } from './mapping.ts'
+import { EMPTY_MAPPING, type FieldMapping, type MappingTable, mapWithTable } from './mapping.ts'
 
 type EventType = 'alarm' | 'fault' | 'tamper' | 'test'
 
-export { EVENT_FIELDS, mapObject, VALUE_FIELDS } from './mapping.ts'
+export {
+  EVENT_FIELDS,
+  type MappingTable,
+  mapObject,
+  parseMappingTable,
+  VALUE_FIELDS,
+} from './mapping.ts'
 
 export interface ChirpstackDeps {
-  intake: Pick<Intake, 'accept'>
+  intake: Pick<Intake, 'accept' | 'seen'>
+  /** FC_CHIRPSTACK_MAPPING: codec fields per device and per device profile (./mapping.ts). */
+  mapping?: MappingTable
   registry: { allDevices(): Iterable<Device>; device(id: string): Device | undefined }
   /** FC_CHIRPSTACK_TOKENS: integration name → its token. */
   tokens: ReadonlyMap<string, string>
@@ -47,7 +55,12 @@ const Body = Type.Object(
   {
     deduplicationId: Type.Optional(Type.String({ maxLength: 64 })),
     time: Type.Optional(Type.String({ maxLength: 64 })),
-    deviceInfo: Type.Object({ devEui: Type.String({ pattern: '^[0-9a-fA-F]{16}$' }) }),
+    deviceInfo: Type.Object({
+      devEui: Type.String({ pattern: '^[0-9a-fA-F]{16}$' }),
+      deviceProfileId: Type.Optional(Type.String({ maxLength: 64 })),
+      deviceProfileName: Type.Optional(Type.String({ maxLength: 200 })),
+    }),
+    acknowledged: Type.Optional(Type.Boolean()),
     object: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     rxInfo: Type.Optional(Type.Array(Type.Object({ rssi: Type.Optional(Type.Number()) }), { maxItems: 64 })),
     batteryLevel: Type.Optional(Type.Number()),
@@ -62,8 +75,31 @@ const Accepted = Type.Object({ device: Type.String(), messages: Type.Integer(), 
 const SEEN_IDS = 100_000
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i
 
+/** DevEUI → device, rebuilt when a device is registered or changed (or once a second for an unknown one). */
+function devEuiIndex(deps: Pick<ChirpstackDeps, 'registry' | 'events' | 'clock'>) {
+  const { registry } = deps
+  let index = new Map<string, string>()
+  let indexedAt = Number.NEGATIVE_INFINITY
+  let stale = true
+  deps.events?.on({ stage: 'lpwan' }, 'registry.changed', (c) => {
+    if (c.entity === 'device') stale = true
+  })
+  return function deviceOf(eui: string): Device | undefined {
+    let id = index.get(eui)
+    if (id === undefined && (stale || deps.clock.now() - indexedAt >= 1000)) {
+      stale = false
+      index = new Map()
+      for (const d of registry.allDevices()) if (d.devEui) index.set(d.devEui, d.id)
+      indexedAt = deps.clock.now()
+      id = index.get(eui)
+    }
+    const d = id === undefined ? undefined : registry.device(id)
+    return d?.enabled && d.devEui === eui ? d : undefined
+  }
+}
+
 export function createChirpstack(deps: ChirpstackDeps) {
-  const { intake, registry, logger } = deps
+  const { intake, logger } = deps
   const counter = new client.Counter({
     name: 'firecircle_chirpstack_events_total',
     help: 'ChirpStack integration events, by event type and result',
@@ -78,24 +114,7 @@ export function createChirpstack(deps: ChirpstackDeps) {
   // Per device, the events its codec last said were on: a field going off restores them.
   const raised = new Map<string, Set<EventType>>()
 
-  let index = new Map<string, string>()
-  let indexedAt = Number.NEGATIVE_INFINITY
-  let stale = true
-  deps.events?.on({ stage: 'lpwan' }, 'registry.changed', (c) => {
-    if (c.entity === 'device') stale = true
-  })
-  function deviceOf(eui: string): Device | undefined {
-    let id = index.get(eui)
-    if (id === undefined && (stale || deps.clock.now() - indexedAt >= 1000)) {
-      stale = false
-      index = new Map()
-      for (const d of registry.allDevices()) if (d.devEui) index.set(d.devEui, d.id)
-      indexedAt = deps.clock.now()
-      id = index.get(eui)
-    }
-    const d = id === undefined ? undefined : registry.device(id)
-    return d?.enabled && d.devEui === eui ? d : undefined
-  }
+  const deviceOf = devEuiIndex(deps)
 
   function integrationOf(header: string | undefined): string | undefined {
     const token = header === undefined ? undefined : BEARER.exec(header)?.[1]
@@ -107,6 +126,12 @@ export function createChirpstack(deps: ChirpstackDeps) {
     }
     return undefined
   }
+
+  const table = deps.mapping ?? EMPTY_MAPPING
+  const mappingOf = (eui: string, info: Static<typeof Body>['deviceInfo']): FieldMapping | undefined =>
+    table.devices.get(eui) ??
+    (info.deviceProfileId === undefined ? undefined : table.profiles.get(info.deviceProfileId)) ??
+    (info.deviceProfileName === undefined ? undefined : table.profiles.get(info.deviceProfileName))
 
   function messagesOf(event: string, d: Device, body: Static<typeof Body>): IntakeMessage[] {
     const parsed = body.time === undefined ? Number.NaN : Date.parse(body.time)
@@ -124,7 +149,7 @@ export function createChirpstack(deps: ChirpstackDeps) {
       if (body.batteryLevel !== undefined && !body.batteryLevelUnavailable && !body.externalPowerSource)
         values['battery'] = body.batteryLevel
     } else {
-      const m = mapObject(d.kind, body.object ?? {})
+      const m = mapWithTable(d.kind, body.object ?? {}, mappingOf(d.devEui!, body.deviceInfo))
       Object.assign(values, m.values)
       const rssi = Math.max(...(body.rxInfo ?? []).map((r) => r.rssi ?? Number.NEGATIVE_INFINITY))
       if (Number.isFinite(rssi)) values['rssi'] = rssi
@@ -151,7 +176,7 @@ export function createChirpstack(deps: ChirpstackDeps) {
           config: { role: 'integration' },
           schema: {
             tags: ['integrations'],
-            summary: 'A ChirpStack v4 HTTP integration event (up, status, join; others are ignored)',
+            summary: 'A ChirpStack v4 HTTP integration event (up, status, join, ack; others are ignored)',
             description:
               'Authorization: Bearer <the integration token of FC_CHIRPSTACK_TOKENS>. Answered once the readings and events are durably kept.',
             querystring: Query,
@@ -173,7 +198,7 @@ export function createChirpstack(deps: ChirpstackDeps) {
             )
           }
           const body = request.body
-          if (event !== 'up' && event !== 'status' && event !== 'join') {
+          if (event !== 'up' && event !== 'status' && event !== 'join' && event !== 'ack') {
             counter.inc({ event, result: 'ignored' })
             return reply.status(202).send({ ignored: event })
           }
@@ -191,10 +216,12 @@ export function createChirpstack(deps: ChirpstackDeps) {
           }
           if (body.object !== undefined && JSON.stringify(body.object).length > 16_384)
             throw invalidInput('object is larger than 16 KiB')
-          const messages = messagesOf(event, d, body)
+          // An ack (the device confirmed a downlink): heard from, nothing to keep.
+          const messages = event === 'ack' ? [] : messagesOf(event, d, body)
           // Remembered before the write, so that a retry arriving meanwhile is not a second copy.
           if (dedup !== undefined) remember(dedup)
           try {
+            if (event === 'ack') await intake.seen(d.id)
             await Promise.all(messages.map((m) => intake.accept(m)))
           } catch (err) {
             if (dedup !== undefined) seenIds.delete(dedup)

@@ -53,7 +53,12 @@ export interface UitdOperation {
   operator: number
   time: FrameTime
 }
+export interface UitdTime {
+  type: 28
+  time: FrameTime
+}
 export type AduObject =
+  | UitdTime
   | SystemStatus
   | ComponentStatus
   | ComponentAnalog
@@ -137,6 +142,8 @@ function objectAt(type: number, b: Buffer, at: number): AduObject | undefined {
       return { type, status: b[at]!, time: timeOf(b, at + 1) }
     case 24:
       return { type, flags: b[at]!, operator: b[at + 1]!, time: timeOf(b, at + 2) }
+    case 28:
+      return { type, time: timeOf(b, at) }
     default:
       return undefined
   }

@@ -24,7 +24,7 @@ export interface PanelComponent {
 
 /** A device event the UITD's report becomes, for the intake (`dev/{id}/event`). */
 export interface PanelEvent {
-  type: 'alarm' | 'fault' | 'test' | 'restore'
+  type: 'alarm' | 'fault' | 'supervisory' | 'disabled' | 'test' | 'restore' | 'operation'
   detail: string
   /** The object's time label (ms), when it reads as a date. */
   ts?: number
@@ -80,33 +80,49 @@ export function createPanelState(): PanelState {
     return false
   }
 
+  /** A component condition → the device event that raises it (test: a test signal). */
+  const WORD = {
+    alarm: 'fire',
+    trouble: 'fault',
+    supervisory: 'supervisory',
+    disabled: 'disabled',
+    test: 'test',
+  }
+  const EVENT_OF = {
+    alarm: 'alarm',
+    trouble: 'fault',
+    supervisory: 'supervisory',
+    disabled: 'disabled',
+    test: 'test',
+  } as const
+  /** The conditions a restore ends on the device (its fire, fault, supervisory and disabled). */
+  const HELD: readonly ComponentCondition[] = ['alarm', 'trouble', 'supervisory', 'disabled']
+
   function set(next: PanelComponent, ts: number | undefined, out: PanelEvent[]): void {
     const key = keyOf(next)
     const before = components.get(key)
     if (before === undefined && components.size >= MAX_COMPONENTS) return
     const had = new Set(before?.conditions ?? [])
     if (next.description === '' && before !== undefined) next.description = before.description
-    const wasFire = any('alarm')
-    const wasFault = any('trouble')
+    const was = new Set(HELD.filter(any))
     components.set(key, next)
     const label = labelOf(next)
     const at = ts === undefined ? {} : { ts }
+    // A disabled point's fire is still a fire: every bit is read, none hides another.
     for (const c of next.conditions) {
       if (had.has(c)) continue
-      if (c === 'alarm') out.push({ type: 'alarm', detail: `fire: ${label}`, ...at })
-      if (c === 'trouble') out.push({ type: 'fault', detail: `fault: ${label}`, ...at })
-      if (c === 'test') out.push({ type: 'test', detail: `test: ${label}`, ...at })
+      out.push({ type: EVENT_OF[c], detail: `${WORD[c]}: ${label}`, ...at })
     }
-    const isFire = any('alarm')
-    const isFault = any('trouble')
-    // The engine's restore clears the device's alarm and fault together: sent when the fire is
-    // over (the fault raised again if one is left), or when the last fault clears with no fire.
-    if (wasFire && !isFire) {
-      out.push({ type: 'restore', detail: `restored: ${label}`, ...at })
-      if (isFault) out.push({ type: 'fault', detail: 'fault: still in fault after the fire', ...at })
-    } else if (wasFault && !isFault && !isFire) {
-      out.push({ type: 'restore', detail: `restored: ${label}`, ...at })
-    }
+    const now = new Set(HELD.filter(any))
+    const ended = [...was].filter((c) => !now.has(c))
+    if (ended.length === 0) return
+    // The engine's restore ends the device's alarm, fault, supervisory and disabled together:
+    // sent when the fire is over, or (with no fire) when another condition ends; what is left
+    // is raised again at once.
+    if (now.has('alarm')) return
+    out.push({ type: 'restore', detail: `restored: ${label}`, ...at })
+    for (const c of now)
+      out.push({ type: EVENT_OF[c], detail: `${WORD[c]}: still on after a restore`, ...at })
   }
 
   return {
@@ -141,22 +157,4 @@ export function createPanelState(): PanelState {
       return out
     },
   }
-}
-
-/** An operation (type 4 / 24) in words, for the device's record. */
-export function operationText(o: AduObject): string | undefined {
-  if (o.type !== 4 && o.type !== 24) return undefined
-  const names = [
-    'reset',
-    'silence',
-    'manual alarm',
-    'alarm cleared',
-    'self-test',
-    o.type === 4 ? 'confirm' : 'duty-check answer',
-    'test',
-  ]
-  const done = names.filter((_, i) => o.flags & B(i))
-  if (done.length === 0) return undefined
-  const where = o.type === 4 ? `system ${o.system} #${o.systemAddress}` : 'the transmission device'
-  return `operation on ${where} by operator ${o.operator}: ${done.join(', ')}`
 }

@@ -20,6 +20,8 @@ import {
   MAX_ADU,
   msOfFrameTime,
 } from './frame.ts'
+import { operationsOf } from './operations.ts'
+import type { PanelOperation } from './repository.ts'
 
 export type FrameResult =
   | 'confirmed'
@@ -38,7 +40,17 @@ export interface ConnectionDeps {
   /** The registered, enabled `uitd` of an address, if any. */
   uitdOf(address: string): Device | undefined
   stateOf(device: string): PanelState
-  seen(device: string, at: number): void
+  /**
+   * A frame that carries nothing for the intake (a heartbeat, a reply): the UITD heard from,
+   * through the intake's live path, so that in a cluster the node that runs its community sees it.
+   */
+  seen(device: string): Promise<void>
+  /** Operations (types 4, 24) kept for the device's record before the frame is confirmed. */
+  keepOperations(ops: readonly PanelOperation[]): Promise<void>
+  /** The UITD's reply (confirm 3, answer 5, deny 6) to something the centre sent. */
+  onReply?(device: Device, f: Frame): void
+  /** A duty check answered at the UITD (a type-24 object with bit 5), once confirmed. */
+  onDutyAnswer?(device: Device, at: number): void
   count(result: FrameResult): void
   clock: Clock
   timeZone: string
@@ -146,8 +158,11 @@ export function serveConnection(socket: Socket, deps: ConnectionDeps): void {
       identified = device
       deps.onIdentified?.(device, socket)
     }
-    deps.seen(device.id, clock.now())
-    if (f.command === 3 || f.command === 5 || f.command === 6) return count('reply')
+    if (f.command === 3 || f.command === 5 || f.command === 6) {
+      count('reply')
+      deps.onReply?.(device, f)
+      return void deps.seen(device.id).catch(() => {})
+    }
     if (f.command !== 2) {
       count('unsupported')
       return reply(denyOf(f, now()))
@@ -160,9 +175,15 @@ export function serveConnection(socket: Socket, deps: ConnectionDeps): void {
     }
     const objects = adu.kind === 'objects' ? adu.objects : []
     const events = deps.stateOf(device.id).apply(objects, tsOf)
-    const messages = [...messagesOf(device, events), ...readingsOf(device, objects, tsOf)]
+    const ops = operationsOf(device, objects, tsOf, clock.now())
+    const messages = [...messagesOf(device, [...events, ...ops.events]), ...readingsOf(device, objects, tsOf)]
     try {
-      await Promise.all(messages.map((m) => intake.accept(m)))
+      await Promise.all([
+        ...messages.map((m) => intake.accept(m)),
+        ops.records.length > 0 ? deps.keepOperations(ops.records) : undefined,
+        // A heartbeat (or a frame of nothing the intake takes): the UITD heard from.
+        messages.length === 0 ? deps.seen(device.id) : undefined,
+      ])
     } catch (err) {
       // Not on disk: no confirm, so that the UITD sends it again (GB26875.md: 3 times, ≤ 10 s).
       count('not_kept')
@@ -174,6 +195,7 @@ export function serveConnection(socket: Socket, deps: ConnectionDeps): void {
     }
     count('confirmed')
     reply(confirmOf(f, now()))
+    if (ops.dutyAnswered) deps.onDutyAnswer?.(device, clock.now())
   }
 
   socket.on('data', (chunk: Buffer) => {

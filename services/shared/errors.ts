@@ -36,6 +36,10 @@ export type DomainCode =
   | 'store_unavailable'
   /** The work this change belongs to moved to another node of the cluster (a fenced write). */
   | 'partition_moved'
+  /** The device is not connected to this node now (a fire panel's UITD asked for an answer). */
+  | 'device_not_connected'
+  /** The device did not answer in time. */
+  | 'device_timeout'
 
 export class DomainError extends Error {
   constructor(
@@ -54,4 +58,6 @@ export const stateConflict = (message: string) => new DomainError('state_conflic
 export const outOfScope = (message: string) => new DomainError('out_of_scope', message)
 export const notPermitted = (message: string) => new DomainError('not_permitted', message)
 export const notAuthenticated = (message: string) => new DomainError('not_authenticated', message)
+export const deviceNotConnected = (message: string) => new DomainError('device_not_connected', message)
+export const deviceTimeout = (message: string) => new DomainError('device_timeout', message)
 export const storeUnavailable = (message: string) => new DomainError('store_unavailable', message)

@@ -16,6 +16,8 @@ export {
   alreadyRegistered,
   type DomainCode,
   DomainError,
+  deviceNotConnected,
+  deviceTimeout,
   invalidInput,
   notAuthenticated,
   notPermitted,

@@ -46,6 +46,13 @@ describe('settings', () => {
     [{ FC_ADMIN_TOKEN: 'short' }, 'FC_ADMIN_TOKEN', /16/],
     [{ FC_LOG_LEVEL: 'loud' }, 'FC_LOG_LEVEL', /not one of/],
     [{ FC_MQTT_TLS_CERT: '/x.pem' }, 'FC_MQTT_TLS_KEY', /required/],
+    [{ FC_GB26875_TLS_PORT: '9443' }, 'FC_GB26875_TLS_PORT', /FC_MQTT_TLS_CERT/],
+    [
+      { FC_GB26875_TLS_PORT: 'tls', FC_MQTT_TLS_CERT: '/x.pem', FC_MQTT_TLS_KEY: '/y.pem' },
+      'FC_GB26875_TLS_PORT',
+      /port/,
+    ],
+    [{ FC_CHIRPSTACK_MAPPING: '/nonexistent/mapping.json' }, 'FC_CHIRPSTACK_MAPPING', /cannot read/],
     [{ FC_TS_FUTURE_S: 'soon' }, 'FC_TS_FUTURE_S', /not a number/],
     [{ FC_CIRCUITY: '0.5' }, 'FC_CIRCUITY', /between 1 and 3/],
     [{ FC_FOOT_SPEED_MPS: 'fast' }, 'FC_FOOT_SPEED_MPS', /not a number/],

@@ -276,11 +276,13 @@ describe('docker-compose.yml', () => {
     })
   })
 
-  it('publishes exactly the MQTT and HTTP ports the service listens on', () => {
+  it('publishes exactly the MQTT, GB/T 26875.3 and HTTP ports the service listens on', () => {
     const mqtt = Number(fcEnv['FC_MQTT_PORT'] ?? 1883)
+    const gb26875 = Number(fcEnv['FC_GB26875_PORT'])
     const http = Number(fcEnv['FC_HTTP_PORT'] ?? 8080)
+    expect(gb26875).toBe(9000)
     const published = portsOf(fc)
-    expect(published.map((p) => p.container).sort()).toEqual([mqtt, http].sort())
+    expect(published.map((p) => p.container).sort()).toEqual([mqtt, gb26875, http].sort())
     for (const p of published) expect(Number.isInteger(p.container)).toBe(true)
   })
 
@@ -441,10 +443,13 @@ describe('docker-compose.yml, profile cluster', () => {
       expect(lbEnv[`NODE${k}_ADDR`]).toBe(name)
       expect(lbEnv[`NODE${k}_MQTT_PORT`] ?? '1883').toBe(env['FC_MQTT_PORT'] ?? '1883')
       expect(lbEnv[`NODE${k}_HTTP_PORT`] ?? '8080').toBe(env['FC_HTTP_PORT'] ?? '8080')
+      expect(lbEnv[`NODE${k}_GB26875_PORT`] ?? '9000').toBe(env['FC_GB26875_PORT'])
     })
     // HAProxy's own listeners (LB_*_BIND unset: :1883 and :8080) are the published container ports.
     expect(lbEnv['LB_MQTT_BIND']).toBeUndefined()
     expect(lbEnv['LB_HTTP_BIND']).toBeUndefined()
+    expect(lbEnv['LB_GB26875_BIND']).toBeUndefined()
+    expect(cfg).toContain('"%{LB_GB26875_BIND-:9000}"'.replace('%', '$'))
     // Written with %{ for ${ so that the linter does not take them for template literals.
     expect(cfg).toContain('"%{LB_MQTT_BIND-:1883}"'.replace('%', '$'))
     expect(cfg).toContain('"%{LB_HTTP_BIND-:8080}"'.replace('%', '$'))

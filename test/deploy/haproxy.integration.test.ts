@@ -62,7 +62,7 @@ describe('haproxy -c', () => {
         { host: '127.0.0.1', mqttPort: 11883, httpPort: 18080 },
         { host: '127.0.0.1', mqttPort: 11884, httpPort: 18081 },
       ],
-      { mqtt: ':1883', http: ':8080', stats: '127.0.0.1:8404' },
+      { mqtt: ':1883', gb26875: ':9000', http: ':8080', stats: '127.0.0.1:8404' },
     )
     const ok = await run('haproxy', ['-c', '-f', HAPROXY_CFG], { env: { PATH: process.env['PATH'], ...env } })
     expect(ok.stdout).toMatch(/Configuration file is valid/)
@@ -88,7 +88,7 @@ describe('HAProxy in front of two embedded nodes', () => {
   const dirs: { dir: string; cleanup: () => void }[] = []
   let haproxy: ChildProcess
   let haproxyLog = ''
-  let front: { mqtt: number; http: number; stats: number }
+  let front: { mqtt: number; gb26875: number; http: number; stats: number }
   const secrets: Record<string, string> = {}
   const clients: MqttClient[] = []
 
@@ -124,7 +124,7 @@ describe('HAProxy in front of two embedded nodes', () => {
       // while its process and ports stay up.
       const env: Record<string, string> =
         k === 2 ? { FC_INFLUX_URL: influx.url, FC_INFLUX_DATABASE: INFLUX_DB } : {}
-      const node = await startTestService({ dataDir: copy.dir, env })
+      const node = await startTestService({ dataDir: copy.dir, env: { ...env, FC_GB26875_PORT: '0' } })
       nodes.push(node)
       const b = loadDistrict().buildings[0]!
       must(
@@ -132,10 +132,25 @@ describe('HAProxy in front of two embedded nodes', () => {
         201,
       )
     }
-    front = { mqtt: await freePort(), http: await freePort(), stats: await freePort() }
+    front = {
+      mqtt: await freePort(),
+      gb26875: await freePort(),
+      http: await freePort(),
+      stats: await freePort(),
+    }
     const env = haproxyEnv(
-      nodes.map((n) => ({ host: '127.0.0.1', mqttPort: n.service.mqttPort, httpPort: n.service.httpPort })),
-      { mqtt: `127.0.0.1:${front.mqtt}`, http: `127.0.0.1:${front.http}`, stats: `127.0.0.1:${front.stats}` },
+      nodes.map((n) => ({
+        host: '127.0.0.1',
+        mqttPort: n.service.mqttPort,
+        httpPort: n.service.httpPort,
+        gb26875Port: n.service.gb26875Port!,
+      })),
+      {
+        mqtt: `127.0.0.1:${front.mqtt}`,
+        gb26875: `127.0.0.1:${front.gb26875}`,
+        http: `127.0.0.1:${front.http}`,
+        stats: `127.0.0.1:${front.stats}`,
+      },
     )
     haproxy = spawn('haproxy', ['-db', '-f', HAPROXY_CFG], {
       env: { PATH: process.env['PATH'], ...env },
@@ -150,7 +165,7 @@ describe('HAProxy in front of two embedded nodes', () => {
       async () => {
         if (haproxy.exitCode !== null) throw new Error(`haproxy exited:\n${haproxyLog}`)
         const all = await servers().catch(() => new Map())
-        return all.size === 4 && [...all.values()].every((s) => s.status === 'UP')
+        return all.size === 6 && [...all.values()].every((s) => s.status === 'UP')
       },
       'HAProxy to see both nodes up',
       20_000,

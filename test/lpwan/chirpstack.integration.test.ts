@@ -5,6 +5,9 @@
  * the device online; a smoke alarm opens an incident at once and its end restores it; a wrong
  * token is 401, an unknown devEui is 404 and counted, a duplicate deduplicationId written once.
  */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createManualClock } from '../../services/shared/clock.ts'
 import { must, registerDistrict, startTestService, type TestService, until } from '../support/service.ts'
@@ -77,10 +80,24 @@ const metric = async (event: string, result: string) => {
   return line === undefined ? 0 : Number(line.split(' ').at(-1))
 }
 
+/** FC_CHIRPSTACK_MAPPING: the documentation's device profile by name, one device by DevEUI. */
+const MAPPING = {
+  profiles: {
+    'Test device-profile': { values: { batt_pct: 'battery', 'smoke.density': 'obscuration' } },
+  },
+  devices: { '0303030303030303': { values: { bat: 'battery' }, events: { 'state.fire': 'alarm' } } },
+}
+const mappingDir = fs.mkdtempSync(path.join(os.tmpdir(), 'firecircle-csmap-'))
+
 beforeAll(async () => {
+  const mappingFile = path.join(mappingDir, 'mapping.json')
+  fs.writeFileSync(mappingFile, JSON.stringify(MAPPING))
   svc = await startTestService({
     clock,
-    env: { FC_CHIRPSTACK_TOKENS: `campus:${TOKEN},other:another-token-0123456789` },
+    env: {
+      FC_CHIRPSTACK_TOKENS: `campus:${TOKEN},other:another-token-0123456789`,
+      FC_CHIRPSTACK_MAPPING: mappingFile,
+    },
   })
   await registerDistrict(svc.api)
   must(
@@ -95,6 +112,7 @@ beforeAll(async () => {
 }, 30_000)
 afterAll(async () => {
   await svc?.stop()
+  fs.rmSync(mappingDir, { recursive: true, force: true })
 })
 
 describe('the ChirpStack HTTP integration', () => {
@@ -185,5 +203,50 @@ describe('the ChirpStack HTTP integration', () => {
     expect(await metric('up', 'unknown_device')).toBe(1)
     expect((await post('log', { ...UP, level: 'ERROR' })).status).toBe(202)
     expect((await post('up', { deviceInfo: { devEui: 'zz' } })).status).toBe(400)
+  })
+
+  it('maps a codec’s own field names by FC_CHIRPSTACK_MAPPING: per device profile, and per device', async () => {
+    const up = {
+      ...UP,
+      deduplicationId: '7d1c9a7e-0000-4000-8000-000000000010',
+      object: { batt_pct: 64, smoke: { density: 0.4 } },
+    }
+    expect((await post('up', up)).body.messages).toBe(1)
+    expect(must(await svc.api.get('/api/devices/lora-smoke'), 200).battery).toBe(64)
+    must(
+      await svc.api.post('/api/devices', {
+        id: 'lora-smoke-3',
+        kind: 'smoke',
+        building: 'shop-12',
+        devEui: '0303030303030303',
+      }),
+      201,
+    )
+    const own = {
+      ...UP,
+      deduplicationId: '7d1c9a7e-0000-4000-8000-000000000011',
+      deviceInfo: { ...deviceInfo, devEui: '0303030303030303' },
+      object: { bat: 41, batt_pct: 99, state: { fire: false } },
+    }
+    expect((await post('up', own)).status).toBe(200)
+    // The device's own entry wins over its profile's.
+    expect(must(await svc.api.get('/api/devices/lora-smoke-3'), 200).battery).toBe(41)
+  })
+
+  it("takes the documentation's ack event: the device heard from, written once", async () => {
+    const ACK = {
+      deduplicationId: '7d1c9a7e-0000-4000-8000-000000000020',
+      time: '2022-07-18T09:36:15.775023242+00:00',
+      deviceInfo,
+      queueItemId: '3b5a1a88-7d6b-4d36-8bd3-8c5b4f2f0b66',
+      acknowledged: true,
+      fCntDown: 7,
+    }
+    expect(await post('ack', ACK)).toEqual({
+      status: 200,
+      body: { device: 'lora-smoke', messages: 0, duplicate: false },
+    })
+    expect((await post('ack', ACK)).body.duplicate).toBe(true)
+    expect(await metric('ack', 'accepted')).toBe(1)
   })
 })

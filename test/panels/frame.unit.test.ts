@@ -192,6 +192,39 @@ describe('the frame decoder', () => {
   })
 })
 
+describe('the ADU decoder under random bytes (fast-check)', () => {
+  it('never throws, and every object it reads is of a known type', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 1024 }), (bytes) => {
+        const adu = parseAdu(Buffer.from(bytes))
+        if (adu.kind === 'objects')
+          for (const o of adu.objects) expect([1, 2, 3, 4, 21, 24, 28]).toContain(o.type)
+        // And the panel state takes whatever it read.
+        if (adu.kind === 'objects') createPanelState().apply(adu.objects, () => undefined)
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  it('reads well-sized random objects of every type it acts on', () => {
+    const sizes: Record<number, number> = { 1: 10, 2: 46, 3: 16, 4: 10, 21: 7, 24: 8, 28: 6 }
+    fc.assert(
+      fc.property(
+        fc.constantFrom(1, 2, 3, 4, 21, 24, 28),
+        fc.integer({ min: 0, max: 8 }),
+        fc.uint8Array({ minLength: 46 * 8, maxLength: 46 * 8 }),
+        (type, count, body) => {
+          const size = sizes[type]!
+          const adu = parseAdu(Buffer.from([type, count, ...body.subarray(0, size * count)]))
+          expect(adu.kind).toBe('objects')
+          if (adu.kind === 'objects') expect(adu.objects).toHaveLength(count)
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
+})
+
 describe('time labels in the district time zone', () => {
   it('writes and reads local time in Asia/Shanghai', () => {
     const ms = Date.UTC(2026, 11, 1, 2, 20, 30)
@@ -234,6 +267,26 @@ describe('status bits', () => {
     [0x0013, ['alarm', 'supervisory']],
   ] as const)('system status %s → %j (power and bus faults are trouble)', (status, conditions) => {
     expect(conditionsOfStatus(status, true)).toEqual(conditions)
+  })
+
+  it('raises supervisory and disabled as their own events; a disabled point’s fire is still a fire', () => {
+    const s = createPanelState()
+    const point = (status: number) => ({
+      type: 2 as const,
+      system: 1,
+      systemAddress: 1,
+      component: 42,
+      address: '00000105',
+      status,
+      description: 'smoke',
+      time: { second: 0, minute: 0, hour: 0, day: 1, month: 12, year: 2026 },
+    })
+    expect(s.apply([point(0x0009)], () => 1).map((e) => e.type)).toEqual(['disabled'])
+    expect(s.apply([point(0x000b)], () => 2).map((e) => e.type)).toEqual(['alarm'])
+    // The fire ends: a restore, and the point is still disabled.
+    expect(s.apply([point(0x0009)], () => 3).map((e) => e.type)).toEqual(['restore', 'disabled'])
+    expect(s.apply([point(0x0019)], () => 4).map((e) => e.type)).toEqual(['supervisory'])
+    expect(s.apply([point(0x0001)], () => 5).map((e) => e.type)).toEqual(['restore'])
   })
 
   it('turns a component fire into an alarm, and its clearing into a restore', () => {

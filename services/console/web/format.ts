@@ -75,6 +75,8 @@ export const CONDITION_LABEL: Record<string, string> = {
   electrical_residual_current: 'residual current',
   electrical_cable_temperature: 'cable temperature',
   low_pressure: 'low water pressure',
+  device_supervisory: 'supervisory',
+  disabled: 'disabled at the panel',
   low_battery: 'low battery',
   offline: 'offline',
   link_lost: 'gateway lost',

@@ -229,7 +229,7 @@ export interface DeviceHealth {
 
 /** An `incident` event on the SSE stream. */
 export interface IncidentStreamEvent {
-  change: 'opened' | 'status' | 'device' | 'verification' | 'clock'
+  change: 'opened' | 'status' | 'device' | 'verification' | 'operation' | 'clock'
   incident: Incident
   entry?: TimelineEntry
 }
