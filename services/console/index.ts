@@ -9,9 +9,9 @@
  * needs no authentication of its own.
  */
 import path from 'node:path'
-import { build } from 'esbuild'
+
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import type { Logger } from '../shared/index.ts'
+import { bundleWebApp, type Logger } from '../shared/index.ts'
 
 const CONSOLE_DIR = path.resolve(import.meta.dirname, 'web')
 
@@ -23,24 +23,8 @@ export interface ConsoleBundle {
 
 /** Bundle web/main.tsx (and the CSS it imports, Leaflet's included) into memory. */
 export async function bundleConsole(): Promise<ConsoleBundle> {
-  const result = await build({
-    entryPoints: [path.join(CONSOLE_DIR, 'main.tsx')],
-    bundle: true,
-    write: false,
-    outdir: '/console-out',
-    format: 'esm',
-    platform: 'browser',
-    target: ['chrome110', 'firefox110', 'safari16'],
-    minify: true,
-    sourcemap: false,
-    jsx: 'automatic',
-    jsxImportSource: 'preact',
-    loader: { '.png': 'dataurl', '.svg': 'dataurl' },
-    legalComments: 'none',
-    logLevel: 'silent',
-  })
-  const file = (ext: string) => result.outputFiles.find((f) => f.path.endsWith(ext))?.text ?? ''
-  return { js: file('.js'), css: file('.css'), html: INDEX_HTML }
+  const { js, css } = await bundleWebApp(path.join(CONSOLE_DIR, 'main.tsx'))
+  return { js, css, html: INDEX_HTML }
 }
 
 const INDEX_HTML = `<!doctype html>

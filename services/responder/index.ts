@@ -9,9 +9,9 @@
  */
 import crypto from 'node:crypto'
 import path from 'node:path'
-import { build } from 'esbuild'
+
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import type { Logger } from '../shared/index.ts'
+import { bundleWebApp, type Logger } from '../shared/index.ts'
 import { ICON_SVG, iconPng } from './icons.ts'
 
 const WEB_DIR = path.resolve(import.meta.dirname, 'web')
@@ -25,25 +25,7 @@ export interface ResponderBundle {
 
 /** Bundle web/main.tsx (and its CSS, Leaflet's included) into memory. */
 export async function bundleResponder(): Promise<ResponderBundle> {
-  const result = await build({
-    entryPoints: [path.join(WEB_DIR, 'main.tsx')],
-    bundle: true,
-    write: false,
-    outdir: '/responder-out',
-    format: 'esm',
-    platform: 'browser',
-    target: ['chrome110', 'firefox110', 'safari16'],
-    minify: true,
-    sourcemap: false,
-    jsx: 'automatic',
-    jsxImportSource: 'preact',
-    loader: { '.png': 'dataurl', '.svg': 'dataurl' },
-    legalComments: 'none',
-    logLevel: 'silent',
-  })
-  const file = (ext: string) => result.outputFiles.find((f) => f.path.endsWith(ext))?.text ?? ''
-  const js = file('.js')
-  const css = file('.css')
+  const { js, css } = await bundleWebApp(path.join(WEB_DIR, 'main.tsx'))
   const version = crypto.createHash('sha256').update(js).update(css).digest('hex').slice(0, 12)
   return { js, css, version }
 }
