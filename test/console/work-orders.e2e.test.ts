@@ -94,6 +94,15 @@ describe('the work-order queue in the console', () => {
     await expect
       .poll(() => order(trouble).getByTestId('last-note').textContent())
       .toContain('still reports fault')
+    // The order opened: the device's live state as it is now, and every step of the order.
+    await order(trouble).getByRole('button', { name: 'Details' }).click()
+    const now = (await svc.api.get('/api/devices/f7-sprinkler/signals')).body.signals
+    await expect
+      .poll(() => order(trouble).getByTestId('order-device').textContent())
+      .toMatch(
+        new RegExp(`^f7-sprinkler \\(water_pressure\\) · online · last seen .+ · now: ${now[0].condition}$`),
+      )
+    expect(await order(trouble).locator('.fc-order-history li').count()).toBe(4)
 
     // The device restores; a minute later it verifies its own order, and the page shows it live.
     await sprinkler.publishAsync('dev/f7-sprinkler/event', JSON.stringify({ type: 'restore' }), { qos: 1 })
@@ -105,6 +114,9 @@ describe('the work-order queue in the console', () => {
     clock.advance(60_000)
     await expect.poll(() => order(trouble).getAttribute('data-status'), { timeout: 10_000 }).toBe('verified')
     expect((await stateOf(trouble)).history.at(-1)).toMatchObject({ status: 'verified', actor: 'device' })
+    await expect
+      .poll(() => order(trouble).getByTestId('order-device').textContent())
+      .toContain('now: nothing to report')
   })
 
   it('puts a device and its building in test mode from the incident view, and ends it', async () => {

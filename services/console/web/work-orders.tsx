@@ -7,6 +7,13 @@
 import { useEffect, useState } from 'preact/hooks'
 import type { Api } from './api.ts'
 import { ago } from './format.ts'
+import type { Device } from './types.ts'
+
+interface DeviceSignal {
+  condition: string
+  class: string
+  since: string
+}
 
 interface Entry {
   at: string
@@ -90,7 +97,7 @@ export function WorkOrdersView({ api, revision, now }: { api: Api; revision: num
       ) : (
         <ul class="fc-problems">
           {orders.map((o) => (
-            <OrderItem key={o.id} order={o} now={now} act={act} />
+            <OrderItem key={o.id} order={o} now={now} act={act} api={api} revision={revision} />
           ))}
         </ul>
       )}
@@ -98,16 +105,81 @@ export function WorkOrdersView({ api, revision, now }: { api: Api; revision: num
   )
 }
 
+/**
+ * The order opened: its device's live state (online, last seen, battery, what it reports now)
+ * and the order's whole history, each step with its time, actor and note.
+ */
+function OrderDetail({
+  api,
+  order: o,
+  now,
+  revision,
+}: {
+  api: Api
+  order: WorkOrder
+  now: number
+  revision: number
+}) {
+  const [device, setDevice] = useState<Device>()
+  const [signals, setSignals] = useState<DeviceSignal[]>()
+  useEffect(() => {
+    if (o.device === undefined) return
+    const id = encodeURIComponent(o.device)
+    let live = true
+    Promise.all([
+      api.get<Device>(`/api/devices/${id}`),
+      api.get<{ signals: DeviceSignal[] }>(`/api/devices/${id}/signals`),
+    ])
+      .then(([d, s]) => {
+        if (!live) return
+        setDevice(d)
+        setSignals(s.signals)
+      })
+      .catch(() => {})
+    return () => {
+      live = false
+    }
+  }, [api, o.device, o.history.length, revision])
+  return (
+    <div class="fc-order-detail" data-testid="order-detail">
+      {o.device && device && (
+        <p class="fc-sub" data-testid="order-device">
+          {device.id} ({device.kind}) · {device.online ? 'online' : 'offline'}
+          {device.lastSeen && <> · last seen {ago(device.lastSeen, now)}</>}
+          {device.battery !== undefined && <> · battery {device.battery} %</>}
+          {' · '}
+          {signals && signals.length > 0
+            ? `now: ${signals.map((s) => s.condition).join(', ')}`
+            : 'now: nothing to report'}
+        </p>
+      )}
+      <ol class="fc-order-history">
+        {o.history.map((h) => (
+          <li key={`${h.at}-${h.status}`}>
+            {new Date(h.at).toLocaleString()} · <b>{h.status}</b> · {h.actor}
+            {h.note && <> · {h.note}</>}
+          </li>
+        ))}
+      </ol>
+    </div>
+  )
+}
+
 function OrderItem({
   order: o,
   now,
   act,
+  api,
+  revision,
 }: {
   order: WorkOrder
   now: number
   act: (o: WorkOrder, action: string, body?: Record<string, string>) => Promise<void>
+  api: Api
+  revision: number
 }) {
   const [assignee, setAssignee] = useState(o.assignee ?? '')
+  const [open, setOpen] = useState(false)
   const last = o.history.at(-1)
   return (
     <li data-order={o.id} data-status={o.status} class={o.overdue ? 'fc-overdue' : ''}>
@@ -129,7 +201,11 @@ function OrderItem({
           {last.actor}: {last.note}
         </div>
       )}
+      {open && <OrderDetail api={api} order={o} now={now} revision={revision} />}
       <div class="fc-actions">
+        <button type="button" aria-expanded={open} onClick={() => setOpen((v) => !v)}>
+          {open ? 'Hide details' : 'Details'}
+        </button>
         {(o.status === 'open' || o.status === 'assigned') && (
           <>
             <label>
