@@ -367,13 +367,20 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
   async function keep(place: DevicePlace, c: ConditionChange, now: number): Promise<void> {
     const spec = CONDITIONS[c.type]
     if (isTest(deps, place, c)) return void events.emit('test.signal', signalOf(place, c, now, undefined))
+    let incident: string | undefined
     if (c.active) {
+      if (conditions.has(place.device, c.type)) return
+      // An alarm's incident is written before its condition. A node that dies between the two
+      // leaves the condition to be raised again from the intake log by the node that takes its
+      // communities over; the other order would leave a kept alarm condition with no incident,
+      // which that node takes for handled — a fire lost at a failover.
+      if (spec.level === 'alarm') incident = await flow.raised(place, c, now)
       if (!(await conditions.raise(place.device, c.type, now, c.value, c.threshold))) return
       signals.inc({ class: spec.class, condition: c.type })
-    } else if (!(await conditions.clear(place.device, c.type))) return
-    let incident: string | undefined
-    if (spec.level === 'alarm')
-      incident = c.active ? await flow.raised(place, c, now) : await flow.cleared(place, c, now)
+    } else {
+      if (!(await conditions.clear(place.device, c.type))) return
+      if (spec.level === 'alarm') incident = await flow.cleared(place, c, now)
+    }
     events.emit('signal', signalOf(place, c, now, incident))
   }
 

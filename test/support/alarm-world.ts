@@ -11,6 +11,9 @@ import { type AlarmEngine, createAlarmEngine } from '../../services/alarms/engin
 import type { IncidentEvent, SignalEvent } from '../../services/alarms/events.ts'
 import type { Incident, IncidentBook } from '../../services/alarms/incidents.ts'
 import { createSqliteAlarmRepository } from '../../services/alarms/repository-sqlite.ts'
+
+type SqliteAlarmRepository = ReturnType<typeof createSqliteAlarmRepository>
+
 import { createEventBus, type EventBus } from '../../services/events/index.ts'
 import type { Reading } from '../../services/intake/types.ts'
 import {
@@ -82,6 +85,8 @@ export async function createAlarmWorld(
     testMode?: { inTest(device: string, building: string): boolean }
     /** Link supervision by kind (FC_SUPERVISION_GATEWAY_S, FC_SUPERVISION_UITD_S). */
     supervision?: { gatewayMs: number; uitdMs: number }
+    /** Stand between the engine and its repository (a write that fails, as a node dying would). */
+    wrapRepository?: (r: SqliteAlarmRepository) => SqliteAlarmRepository
   } = {},
 ): Promise<AlarmWorld> {
   const tmp = opts.dir === undefined ? tempDir('firecircle-alarms-') : undefined
@@ -112,7 +117,8 @@ export async function createAlarmWorld(
     logger,
   })
   const spool = createSpool({ file: path.join(dir, 'spool.db'), commitMs: 1 })
-  const repository = createSqliteAlarmRepository(db)
+  const stored = createSqliteAlarmRepository(db)
+  const repository = opts.wrapRepository?.(stored) ?? stored
   const incidents = await createIncidentBook(repository)
   const engine = createAlarmEngine({
     clock,
