@@ -26,6 +26,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { HAPROXY_CFG, haproxyEnv, haproxyServers } from './haproxy.ts'
 import { type InfluxHarness, startInfluxDB } from './influxdb.ts'
+import { freePort } from './ports.ts'
 import { startThrowawayPostgres, type ThrowawayPostgres } from './postgres.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
@@ -85,19 +86,6 @@ export function parseClusterArgs(argv: readonly string[]): ClusterOptions {
     mqttPort: portOption('mqtt-port', values['mqtt-port'], 1883),
     httpPort: portOption('http-port', values['http-port'], 8080),
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.unref()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      if (addr === null || typeof addr === 'string') return reject(new Error('no port'))
-      srv.close(() => resolve(addr.port))
-    })
-  })
 }
 
 /** Refuses a taken port up front, with the option to change, rather than HAProxy's alert. */

@@ -13,11 +13,11 @@
  */
 import { execFile, spawn } from 'node:child_process'
 import fs from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import pgClient from 'pg'
+import { freePort } from './ports.ts'
 
 const run = promisify(execFile)
 
@@ -51,19 +51,6 @@ export function postgresBinDir(): string {
   if (versions.length === 0)
     throw new Error("PostgreSQL's server is missing: install Debian's postgresql package (.ci/run does)")
   return path.join(base, versions[0] as string, 'bin')
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.unref()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      if (addr === null || typeof addr === 'string') return reject(new Error('no port'))
-      srv.close(() => resolve(addr.port))
-    })
-  })
 }
 
 const asRoot = typeof process.getuid === 'function' && process.getuid() === 0
