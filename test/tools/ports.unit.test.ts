@@ -3,7 +3,9 @@ import net from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { freePort } from '../../tools/ports.ts'
 
-const ephemeralLow = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
+const ephemeralLow = Number(
+  fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0],
+)
 
 describe('freePort', () => {
   it('hands out distinct, bindable ports below the range outgoing connections take theirs from', async () => {
