@@ -3,62 +3,20 @@
  * language is zh*, English otherwise, and a switch that is remembered. Times are shown in the
  * district's time zone (FC_TIME_ZONE, on the page's root element).
  */
-import i18next from 'i18next'
+import { clockTimeIn, type Language, pageLanguages } from '../../shared/web/i18n.ts'
 import en from './locales/en.json'
 import zhCN from './locales/zh-CN.json'
 
-export const LANGUAGES = ['zh-CN', 'en'] as const
-export type Language = (typeof LANGUAGES)[number]
-const LANG_KEY = 'firecircle.responder.lang'
+export { LANGUAGES, type Language } from '../../shared/web/i18n.ts'
 
-export function preferredLanguage(): Language {
-  const kept = localStorage.getItem(LANG_KEY)
-  if (kept === 'en' || kept === 'zh-CN') return kept
-  const first = navigator.languages?.[0] ?? navigator.language ?? 'en'
-  return first.toLowerCase().startsWith('zh') ? 'zh-CN' : 'en'
-}
-
-export const i18n = i18next.createInstance()
-
-export function initI18n(): Language {
-  const lng = preferredLanguage()
-  void i18n.init({
-    resources: { en: { translation: en }, 'zh-CN': { translation: zhCN } },
-    lng,
-    fallbackLng: false,
-    initAsync: false,
-    interpolation: { escapeValue: false },
-    // A missing key shows itself and is counted on <body data-missing-keys> (tests look).
-    saveMissing: true,
-    missingKeyHandler: (_lngs, _ns, key) => {
-      const seen = (document.body.dataset['missingKeys'] ?? '').split(' ').filter(Boolean)
-      if (!seen.includes(key)) document.body.dataset['missingKeys'] = [...seen, key].join(' ')
-    },
-  })
-  document.documentElement.lang = lng
-  return lng
-}
-
-export async function switchLanguage(lng: Language): Promise<void> {
-  localStorage.setItem(LANG_KEY, lng)
-  await i18n.changeLanguage(lng)
-  document.documentElement.lang = lng
-}
-
-export const t = (key: string, options?: Record<string, unknown>): string => i18n.t(key, options ?? {})
-
-const zone = (): string => document.documentElement.dataset['timeZone'] || 'Asia/Shanghai'
+const phone = pageLanguages('firecircle.responder.lang', { en, 'zh-CN': zhCN })
+export const i18n = phone.i18n
+export const t = phone.t
+export const initI18n = (): Language => phone.initI18n()
+export const switchLanguage = (lng: Language): Promise<void> => phone.switchLanguage(lng)
 
 /** A time of day in the district's zone, in the page's language. */
-export function clockTime(ms: number): string {
-  return new Intl.DateTimeFormat(i18n.language, {
-    timeZone: zone(),
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hour12: false,
-  }).format(ms)
-}
+export const clockTime = (ms: number): string => clockTimeIn(i18n.language, ms)
 
 export function distanceText(m: number): string {
   if (m < 1000) return t('units.m', { value: Math.round(m) })
