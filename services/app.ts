@@ -57,6 +57,7 @@ import {
   type QuietLog,
   systemClock,
 } from './shared/index.ts'
+import { createSpoolBound, type SpoolBound } from './spool/index.ts'
 import { createTelemetryStore, type TelemetryStore } from './store/index.ts'
 import { registerStreamRoute, type Stream } from './stream/index.ts'
 
@@ -161,8 +162,17 @@ async function buildIntakeSide({ config, clock, logger, metrics, events, store, 
     events,
     logger: logger.child({ stage: 'liveness' }),
   })
+  // The spool's bound and shedding order: a cluster's depth is a query, looked at less often.
+  const bound = createSpoolBound({
+    source: state.points,
+    maxPoints: config.spoolMaxPoints,
+    clock,
+    pollMs: state.cluster !== undefined ? 500 : 100,
+    metrics,
+  })
   const intake = createIntake({
     spool: state.spool,
+    bound,
     liveness,
     events,
     registry,
@@ -188,7 +198,7 @@ async function buildIntakeSide({ config, clock, logger, metrics, events, store, 
   })
   const pipeline = createPipeline({ spool: state.points, store, logger, metrics, clock })
   pipeline.start()
-  return { registry, generatedAdminToken, liveness, intake, pipeline }
+  return { registry, generatedAdminToken, liveness, intake, pipeline, bound }
 }
 
 type IntakeSide = Awaited<ReturnType<typeof buildIntakeSide>>
@@ -611,6 +621,7 @@ async function readiness(
   state: NodeState,
   brokerUp: () => boolean,
   fireCentre: { up(): boolean | undefined },
+  bound: Pick<SpoolBound, 'roomy'>,
 ) {
   const storeUp = await store.ping()
   const stateUp = state.up()
@@ -620,12 +631,14 @@ async function readiness(
     state_store: stateUp,
     telemetry_store: storeUp,
     ...storage,
+    // Not ready from 80 % of FC_SPOOL_MAX_POINTS, before QoS 1 telemetry has to wait (../spool/bound.ts).
+    spool_room: bound.roomy(),
     // A cluster's spool is in the database: not asked while the database is away.
     spool_depth: stateUp ? await state.depth().catch(() => -1) : -1,
     // The last 119 link test (a failure is trouble of the service, not a reason to stop taking devices).
     ...(fireCentre.up() !== undefined ? { fire_centre_link: fireCentre.up() === true } : {}),
   }
-  const roomy = storage.spool !== false && storage.disk !== false
+  const roomy = storage.spool !== false && storage.disk !== false && checks.spool_room === true
   return { ready: checks.broker === true && stateUp && storeUp && roomy, checks }
 }
 
@@ -781,7 +794,8 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     guessing: createGuessingThrottle(clock),
     quietLog: edge.quietLog,
     connections: { gate: edge.httpGate, metrics: edge.connections },
-    readiness: () => readiness(store, state, () => accepting && !broker.aedes.closed, alarmSide.linkTest),
+    readiness: () =>
+      readiness(store, state, () => accepting && !broker.aedes.closed, alarmSide.linkTest, inSide.bound),
   })
   await api.listen({ port: config.httpPort, host: config.host })
   const httpAddr = api.server.address()
@@ -819,6 +833,8 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     accepting = false
     // Stop accepting connections, then close the ones there are.
     const listenersClosed = listeners.close()
+    // QoS 1 telemetry still waiting for room is not acknowledged: its devices send it again.
+    inSide.bound.stop()
     await panels?.close()
     await broker.close()
     await listenersClosed

@@ -108,6 +108,11 @@ export interface Config {
   tsPastMs: number
   /** Group-commit window of the intake spool: one fsync covers every message in it. */
   spoolCommitMs: number
+  /**
+   * The spool's bound in points (FC_SPOOL_MAX_POINTS): QoS 0 telemetry is shed from half of it,
+   * /readyz is not ready from 80 %, QoS 1 telemetry waits for room at it (services/spool/bound.ts).
+   */
+  spoolMaxPoints: number
   /** Largest MQTT payload accepted, in bytes. */
   maxPayloadBytes: number
   /** Linked alerts (services/linkage): webhooks, 119 forwarding, rules. */
@@ -674,6 +679,7 @@ export function loadConfig(env: Env = process.env, files: number | undefined = o
     tsFutureMs: positiveNumber(env, 'FC_TS_FUTURE_S', 600, { min: 1 }) * 1000,
     tsPastMs: positiveNumber(env, 'FC_TS_PAST_S', 7 * 24 * 3600, { min: 1 }) * 1000,
     spoolCommitMs: positiveNumber(env, 'FC_SPOOL_COMMIT_MS', 2, { min: 0, max: 1000 }),
+    spoolMaxPoints: Math.floor(positiveNumber(env, 'FC_SPOOL_MAX_POINTS', 2_000_000, { min: 100, max: 1e9 })),
     maxPayloadBytes,
     linkage: linkage(env),
     eta: eta(env),

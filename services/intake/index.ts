@@ -12,7 +12,7 @@ import client from 'prom-client'
 import type { Liveness } from '../liveness/index.ts'
 import type { PrincipalDirectory } from '../registry/index.ts'
 import { type Clock, createQuietLog, type EventBus, type Logger, type QuietLog } from '../shared/index.ts'
-import type { Spool } from '../spool/index.ts'
+import type { Spool, SpoolBound } from '../spool/index.ts'
 import type { Point } from '../store/index.ts'
 import { type DecodeRejection, decodeMessage } from './decode.ts'
 import { createLivePath, type IntakeLogEntry, type LivePath } from './live.ts'
@@ -59,6 +59,11 @@ export interface IntakeClusterSide {
 
 export interface IntakeDeps {
   spool: Pick<Spool, 'append'>
+  /**
+   * The spool's bound and shedding order (../spool/bound.ts): QoS 0 telemetry shed, QoS 1
+   * telemetry waiting for room. Absent: everything is kept.
+   */
+  bound?: Pick<SpoolBound, 'telemetry'>
   cluster?: IntakeClusterSide
   liveness: Pick<Liveness, 'reading' | 'seen' | 'status' | 'rejected' | 'clockWarning'>
   events: Pick<EventBus<IntakeEvents>, 'emit'>
@@ -112,12 +117,18 @@ function intakeCounters(metrics: Registry) {
     help: 'Readings and events whose ts was outside the trusted window (stored at receive time)',
     registers: [metrics],
   })
+  const shed = new client.Counter({
+    name: 'firecircle_intake_shed_total',
+    help: 'Telemetry readings evaluated but not stored because the spool was past half its bound, by QoS',
+    labelNames: ['qos'],
+    registers: [metrics],
+  })
   const spoolFailures = new client.Counter({
     name: 'firecircle_spool_append_failures_total',
     help: 'Appends to the durable spool that failed (QoS 1 messages are then not acknowledged)',
     registers: [metrics],
   })
-  return { messages, rejected, accepted, untrustedTs, spoolFailures }
+  return { messages, rejected, accepted, untrustedTs, shed, spoolFailures }
 }
 
 /** A cluster node's live path: each step written down as an intake log entry for the owner of its community. */
@@ -154,37 +165,17 @@ function heardFrom(
   return log.length === 0 ? Promise.resolve() : keep([], 1, log)
 }
 
-export function createIntake(deps: IntakeDeps): Intake {
-  const { spool, liveness, events, registry, clock, logger, limits } = deps
-  const { messages, rejected, accepted, untrustedTs, spoolFailures } = intakeCounters(deps.metrics)
-  const quietLog = deps.quietLog ?? createQuietLog(logger, clock)
-
-  const live = createLivePath({ liveness, events })
-  const partitionOf = (device: string) => registry.device(device)?.community
-
-  function record(path: LivePath, r: DecodeRejection, topic: string, now: number, principal?: string): void {
-    rejected.inc({ reason: r.reason })
-    const device = r.device ?? (topic.startsWith('dev/') || topic.startsWith('gw/') ? principal : undefined)
-    if (device !== undefined && registry.device(device) !== undefined) {
-      path.rejected({ device, at: now, topic, reason: r.reason, message: r.message })
-    }
-    logger.debug({ topic, device, reason: r.reason }, r.message)
-  }
-
-  // Counter children by channel, so that a message costs no label hashing (issue #8 profile).
-  // The label comes from the contract's fixed set of channels, never from the device: a topic
-  // suffix a device chose counts as `other` (20,000 invented topics once grew /metrics to 21 MB).
-  const channels = new Map<string, client.Counter.Internal>(
-    CHANNELS.map((key) => [key, messages.labels({ channel: key })]),
-  )
-  const otherChannel = messages.labels({ channel: 'other' })
-  function countMessage(topic: string): void {
-    const first = topic.indexOf('/')
-    const channelStart = topic.indexOf('/', first + 1)
-    const key = `${topic.slice(0, first)}/${topic.slice(channelStart + 1)}`
-    ;(channels.get(key) ?? otherChannel).inc()
-  }
-
+/**
+ * Keeping what the intake accepted: appended to the spool (a cluster's: with its log entries),
+ * QoS 1 resolving once committed, QoS 0 at once; telemetry under the spool's bound.
+ */
+function createKeeping(
+  deps: Pick<IntakeDeps, 'spool' | 'cluster' | 'bound'>,
+  counters: { shedQos0: client.Counter.Internal; spoolFailures: client.Counter },
+  quietLog: QuietLog,
+) {
+  const { spool } = deps
+  const { shedQos0, spoolFailures } = counters
   // QoS 0 messages do not wait for the commit: one failure handler per group commit (the
   // spool shares one promise per group), counting the messages of that group.
   let qos0Group: Promise<void> | undefined
@@ -221,6 +212,59 @@ export function createIntake(deps: IntakeDeps): Intake {
     })
   }
 
+  /**
+   * Telemetry under the spool's bound: kept, shed (QoS 0: evaluated above, not stored) or kept
+   * once there is room (QoS 1: the PUBACK waits). A cluster's live path (the log entries) is
+   * committed at once in any case: the alarm engine never waits for the spool to drain.
+   */
+  function keepTelemetry(points: Point[], qos: number, log?: IntakeLogEntry[]): Promise<void> {
+    const decision = deps.bound?.telemetry(qos) ?? 'keep'
+    if (decision === 'keep') return keep(points, qos, log)
+    const logged = log === undefined || log.length === 0 ? Promise.resolve() : keep([], qos, log)
+    if (decision === 'shed') {
+      shedQos0.inc(points.length)
+      return logged
+    }
+    return Promise.all([logged, decision.then(() => keep(points, qos))]).then(() => {})
+  }
+
+  return { keep, keepTelemetry }
+}
+
+export function createIntake(deps: IntakeDeps): Intake {
+  const { liveness, events, registry, clock, logger, limits } = deps
+  const { messages, rejected, accepted, untrustedTs, shed, spoolFailures } = intakeCounters(deps.metrics)
+  const shedQos0 = shed.labels({ qos: '0' })
+  const quietLog = deps.quietLog ?? createQuietLog(logger, clock)
+
+  const live = createLivePath({ liveness, events })
+  const partitionOf = (device: string) => registry.device(device)?.community
+
+  function record(path: LivePath, r: DecodeRejection, topic: string, now: number, principal?: string): void {
+    rejected.inc({ reason: r.reason })
+    const device = r.device ?? (topic.startsWith('dev/') || topic.startsWith('gw/') ? principal : undefined)
+    if (device !== undefined && registry.device(device) !== undefined) {
+      path.rejected({ device, at: now, topic, reason: r.reason, message: r.message })
+    }
+    logger.debug({ topic, device, reason: r.reason }, r.message)
+  }
+
+  // Counter children by channel, so that a message costs no label hashing (issue #8 profile).
+  // The label comes from the contract's fixed set of channels, never from the device: a topic
+  // suffix a device chose counts as `other` (20,000 invented topics once grew /metrics to 21 MB).
+  const channels = new Map<string, client.Counter.Internal>(
+    CHANNELS.map((key) => [key, messages.labels({ channel: key })]),
+  )
+  const otherChannel = messages.labels({ channel: 'other' })
+  function countMessage(topic: string): void {
+    const first = topic.indexOf('/')
+    const channelStart = topic.indexOf('/', first + 1)
+    const key = `${topic.slice(0, first)}/${topic.slice(channelStart + 1)}`
+    ;(channels.get(key) ?? otherChannel).inc()
+  }
+
+  const { keep, keepTelemetry } = createKeeping(deps, { shedQos0, spoolFailures }, quietLog)
+
   /** The message's live path and keeping: at once (embedded), or in the log for the owner (cluster). */
   function handle(msg: IntakeMessage, now: number, path: LivePath, log?: IntakeLogEntry[]): Promise<void> {
     const decoded = decodeMessage(msg.topic, msg.payload, {
@@ -245,7 +289,7 @@ export function createIntake(deps: IntakeDeps): Intake {
         }
         if (msg.topic.startsWith('gw/')) path.seen(msg.principal ?? msg.topic.split('/')[1]!, now)
         accepted.inc(decoded.readings.length)
-        return keep(points, msg.qos, log)
+        return keepTelemetry(points, msg.qos, log)
       }
       case 'event': {
         if (decoded.event.deviceTs !== undefined) untrustedTs.inc()

@@ -267,6 +267,14 @@ export function createSpool(deps: SpoolDeps): Spool {
 }
 
 export {
+  createSpoolBound,
+  REREADY_SHARE,
+  SHED_SHARE,
+  type SpoolBound,
+  type SpoolBoundDeps,
+  UNREADY_SHARE,
+} from './bound.ts'
+export {
   createIntakeLogReader,
   type IntakeLogReader,
   type IntakeLogReaderDeps,

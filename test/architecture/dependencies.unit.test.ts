@@ -17,8 +17,15 @@ import { describe, expect, it } from 'vitest'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const SERVICES = path.join(ROOT, 'services')
-/** The browser code is bundled on its own (services/console/web/tsconfig.json) and imports no stage. */
-const SKIP = [path.join(SERVICES, 'console', 'web')]
+/**
+ * The browser code is bundled on its own (services/{console,responder}/web/tsconfig.json) and
+ * imports no stage; the pages share services/shared/web/ (their languages) among themselves.
+ */
+const SKIP = [
+  path.join(SERVICES, 'console', 'web'),
+  path.join(SERVICES, 'responder', 'web'),
+  path.join(SERVICES, 'shared', 'web'),
+]
 
 function sourceFiles(dir: string): string[] {
   const out: string[] = []

@@ -54,6 +54,8 @@ describe('settings', () => {
     ],
     [{ FC_CHIRPSTACK_MAPPING: '/nonexistent/mapping.json' }, 'FC_CHIRPSTACK_MAPPING', /cannot read/],
     [{ FC_TS_FUTURE_S: 'soon' }, 'FC_TS_FUTURE_S', /not a number/],
+    [{ FC_SPOOL_MAX_POINTS: '10' }, 'FC_SPOOL_MAX_POINTS', /between 100 and/],
+    [{ FC_SPOOL_MAX_POINTS: 'lots' }, 'FC_SPOOL_MAX_POINTS', /not a number/],
     [{ FC_CIRCUITY: '0.5' }, 'FC_CIRCUITY', /between 1 and 3/],
     [{ FC_FOOT_SPEED_MPS: 'fast' }, 'FC_FOOT_SPEED_MPS', /not a number/],
     [{ FC_MOTOR_TURNOUT_S: '-5' }, 'FC_MOTOR_TURNOUT_S', /between 0 and 600/],
