@@ -117,6 +117,13 @@ export const BuildingIn = Type.Object(
     location: LonLat,
     responsible: Responsible,
     maintenance: Type.Optional(MaintenanceParty),
+    address: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: 'postal address, shown to responders in an offer',
+      }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -138,6 +145,7 @@ export const BuildingOut = Type.Object({
       { description: 'the maintenance party' },
     ),
   ),
+  address: Type.Optional(Type.String()),
   createdAt: IsoTime,
 })
 

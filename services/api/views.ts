@@ -49,6 +49,7 @@ export function buildingView(b: Building): Static<typeof BuildingOut> {
     street: b.street,
     responsible: b.responsible,
     ...(b.maintenance !== undefined ? { maintenance: b.maintenance } : {}),
+    ...(b.address !== undefined ? { address: b.address } : {}),
     createdAt: iso(b.createdAt),
   }
 }

@@ -44,6 +44,7 @@ export function createBuildings({ state, repository, clock, log }: BuildingsDeps
       const location = checkPosition(input.location, 'location')
       const responsible = checkResponsible(input.responsible)
       const maintenance = checkMaintenance(input.maintenance)
+      const address = input.address === undefined ? undefined : checkText(input.address, 'address', 200)
       if (buildings.has(id)) throw alreadyRegistered(`building ${id} is already registered`)
       const communityId = index.locate(location)
       const community = communityId === undefined ? undefined : communities.get(communityId)
@@ -60,6 +61,7 @@ export function createBuildings({ state, repository, clock, log }: BuildingsDeps
         street: community.street,
         responsible,
         ...(maintenance !== undefined ? { maintenance } : {}),
+        ...(address !== undefined ? { address } : {}),
         createdAt: clock.now(),
       }
       if (!(await repository.insertBuilding(building)))

@@ -36,7 +36,7 @@ const LINK_COLUMNS = [
 // Hashes are not loaded with the records: read one at a time when a secret is checked.
 const COLUMNS = {
   communities: `id, name, street, geometry, ${ms('created_at')}`,
-  buildings: `id, name, lon, lat, community, street, responsible, maintenance, ${ms('created_at')}`,
+  buildings: `id, name, lon, lat, community, street, responsible, maintenance, address, ${ms('created_at')}`,
   devices: `id, kind, building, community, street, lon, lat, ${int('floor')}, gateway, thresholds, ${int('enabled')}, ${ms('created_at')}, ${LINK_COLUMNS}`,
   responders: `id, name, type, mode, lon, lat, ${int('on_duty')}, building, community, street, ${int('enabled')}, ${ms('created_at')}`,
   officers: `id, name, scope, ${ms('created_at')}`,
@@ -206,8 +206,8 @@ function createWrites(db: PgDatabase): Pick<RegistryRepository, Writes> {
     insertBuilding: (b) =>
       inserted(
         db,
-        `INSERT INTO buildings (id, name, lon, lat, community, street, responsible, maintenance, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
+        `INSERT INTO buildings (id, name, lon, lat, community, street, responsible, maintenance, address, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
         [
           b.id,
           b.name,
@@ -217,6 +217,7 @@ function createWrites(db: PgDatabase): Pick<RegistryRepository, Writes> {
           b.street,
           JSON.stringify(b.responsible),
           b.maintenance === undefined ? null : JSON.stringify(b.maintenance),
+          b.address ?? null,
           b.createdAt,
         ],
       ),

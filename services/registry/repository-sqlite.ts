@@ -100,8 +100,8 @@ function createStatements(db: SqliteDb) {
       'INSERT INTO communities (id, name, street, geometry, created_at) VALUES (?, ?, ?, ?, ?)',
     ),
     insertBuilding: db.prepare(
-      `INSERT INTO buildings (id, name, lon, lat, community, street, responsible, maintenance, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO buildings (id, name, lon, lat, community, street, responsible, maintenance, address, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     insertDevice: db.prepare(
       `INSERT INTO devices (id, kind, building, community, street, lon, lat, floor, gateway, thresholds,
@@ -179,6 +179,7 @@ export function createSqliteRegistryRepository(db: SqliteDb): RegistryRepository
           b.street,
           JSON.stringify(b.responsible),
           b.maintenance === undefined ? null : JSON.stringify(b.maintenance),
+          b.address ?? null,
           b.createdAt,
         ),
       ),

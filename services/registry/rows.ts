@@ -31,6 +31,7 @@ export interface BuildingRow {
   street: string
   responsible: string
   maintenance?: string | null
+  address?: string | null
   created_at: number
 }
 export interface DeviceRow {
@@ -100,6 +101,7 @@ export function buildingOf(r: BuildingRow): Building {
     street: r.street,
     responsible: JSON.parse(r.responsible),
     ...(r.maintenance ? { maintenance: JSON.parse(r.maintenance) } : {}),
+    ...(r.address ? { address: r.address } : {}),
     createdAt: r.created_at,
   }
 }

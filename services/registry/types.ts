@@ -31,6 +31,8 @@ export interface Building {
   responsible: { name: string; phone?: string; webhook?: string }
   /** Who repairs the building's devices: its work orders are assigned to this party at once. */
   maintenance?: MaintenanceParty
+  /** Its postal address, shown to responders in an offer. */
+  address?: string
   createdAt: number
 }
 
@@ -121,6 +123,7 @@ export interface BuildingInput {
   location: LonLat
   responsible: { name: string; phone?: string; webhook?: string }
   maintenance?: MaintenanceParty
+  address?: string
 }
 
 export interface DeviceInput {

@@ -230,7 +230,11 @@ describe('dispatch: the 5-minute fire circle end to end', () => {
         incident: A,
         location: FACTORY,
         eta_s: etaOf(r.responder),
-        building: { id: 'factory-7', name: 'Hengfeng electronics factory' },
+        building: {
+          id: 'factory-7',
+          name: 'Hengfeng electronics factory',
+          address: '宝安区新安街道创业一路 12 号',
+        },
       })
     }
     // The building's guard is outside the circle and still offered; the off-duty, the 4th grid

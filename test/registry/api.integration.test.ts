@@ -251,6 +251,32 @@ describe('registry API', () => {
         responsible: { name: 'Li Na' },
       })
       expect(mall.json()).toMatchObject({ community: 'xinan-02', street: 'xinan' })
+      expect(mall.json().address).toBeUndefined()
+    })
+
+    it('keeps a building’s postal address, and refuses one past 200 characters', async () => {
+      const res = await call('POST', '/api/buildings', {
+        id: 'flat-9',
+        name: '9 号楼',
+        address: '宝安区西乡街道新安四路 9 号',
+        location: [113.866, 22.576],
+        responsible: { name: 'Wang Fang' },
+      })
+      expect(res.statusCode).toBe(201)
+      expect(res.json().address).toBe('宝安区西乡街道新安四路 9 号')
+      const listed = await call('GET', '/api/buildings?community=xixiang-01')
+      expect(listed.json().items.find((b: { id: string }) => b.id === 'flat-9').address).toBe(
+        '宝安区西乡街道新安四路 9 号',
+      )
+      const long = await call('POST', '/api/buildings', {
+        id: 'flat-10',
+        name: 'x',
+        address: '路'.repeat(201),
+        location: [113.866, 22.576],
+        responsible: { name: 'X' },
+      })
+      expect(long.statusCode).toBe(400)
+      expect(long.json().error).toBe('bad_request')
     })
 
     it('refuses a building outside every community, saying why', async () => {

@@ -23,13 +23,14 @@ export function registerBuildingRoutes(
       },
     },
     async (request, reply) => {
-      const { id, name, location, responsible, maintenance } = request.body
+      const { id, name, location, responsible, maintenance, address } = request.body
       const b = await registry.addBuilding({
         id,
         name,
         location: [location[0] as number, location[1] as number],
         responsible,
         ...(maintenance !== undefined ? { maintenance } : {}),
+        ...(address !== undefined ? { address } : {}),
       })
       return reply.status(201).send(buildingView(b))
     },
