@@ -19,14 +19,12 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { openStream } from '../test/support/sse.ts'
+import { type AlarmProbe, openAlarmProbe, registerAlarmBuildings } from './alarm-probe.ts'
 import {
-  ADMIN_TOKEN,
   connectWorkers,
   cpuSeconds,
   fmt,
   forkWorker,
-  HOST,
   median,
   pct,
   register,
@@ -35,8 +33,6 @@ import {
   startService,
   tempDir,
 } from './lib.ts'
-import { publishPacket, type WireClient, wireConnect } from './load/wire.ts'
-import type { Conn } from './load/worker.ts'
 
 const ALARMS = Number(process.env['BENCH_ALARMS'] ?? 220)
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3)
@@ -58,12 +54,6 @@ function backgroundRate(): { rate: number; from: string } {
   return { rate: 10_000, from: 'no ingest result found: a fixed 10,000/s' }
 }
 
-interface Alarm {
-  a?: number
-  b?: number
-  c?: number
-}
-
 async function main(): Promise<void> {
   const bg = backgroundRate()
   const influx = await startInfluxDB()
@@ -81,7 +71,7 @@ async function main(): Promise<void> {
   })
   void reg
   // register() with per-building kinds: alarm buildings b0..b(N-1), background b(N)..b(N+99).
-  const reg2 = await registerDevices(data.dir, buildings)
+  const reg2 = await registerAlarmBuildings(data.dir, buildings, BACKGROUND_DEVICES, 'heat')
   const profDir = path.resolve('bench/profiles', `alarm-${new Date().toISOString().replace(/[:.]/g, '-')}`)
   const svc = await startService({
     dataDir: data.dir,
@@ -90,7 +80,7 @@ async function main(): Promise<void> {
     ...(process.argv.includes('--profile') ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {}),
   })
   const workers = await Promise.all(Array.from({ length: GENERATORS }, forkWorker))
-  const probe: WireClient[] = []
+  const probes: AlarmProbe[] = []
   const lines: string[] = []
   const say = (s: string) => {
     lines.push(s)
@@ -100,97 +90,15 @@ async function main(): Promise<void> {
     const c = await connectWorkers(workers, reg2.background, { port: svc.mqttPort, concurrency: 50 })
     if (c.failed) throw new Error(`background connections failed: ${c.firstError}`)
 
-    const stream = await openStream(`${svc.base}/api/stream`, ADMIN_TOKEN)
-    if (stream.status !== 200) throw new Error(`SSE: HTTP ${stream.status}`)
-    let current: { building: string; t0: number; m: Alarm } | undefined
-    const at = () => performance.now()
-
-    const responder = await wireConnect({
-      host: HOST,
-      port: svc.mqttPort,
-      id: 'ms-1',
-      username: 'ms-1',
-      password: reg.responders[0]!.secret,
+    const probe = await openAlarmProbe({
+      base: svc.base,
+      mqttPort: svc.mqttPort,
+      responder: { id: 'ms-1', secret: reg.responders[0]!.secret },
+      buildings: reg2.alarm,
+      kind: 'heat',
     })
-    probe.push(responder)
-    responder.onMessage = () => {
-      if (current && current.m.b === undefined) current.m.b = at() - current.t0
-    }
-    await responder.subscribe('rsp/ms-1/offer', 1)
-
-    const detectors = new Map<string, WireClient>()
-    const connectOne = async (conn: Conn, sounder: boolean, building: string) => {
-      const w = await wireConnect({
-        host: HOST,
-        port: svc.mqttPort,
-        id: conn.id,
-        username: conn.id,
-        password: conn.secret,
-      })
-      probe.push(w)
-      if (sounder) {
-        let ack = 0
-        w.onMessage = (m) => {
-          const cmd = JSON.parse(m.payload.toString()) as { id: string; action: string }
-          if (cmd.action === 'sounder.on' && current?.building === building && current.m.c === undefined)
-            current.m.c = at() - current.t0
-          w.write(
-            publishPacket(
-              `dev/${conn.id}/cmd/ack`,
-              JSON.stringify({ id: cmd.id, ok: true }),
-              1,
-              (ack++ % 60000) + 1,
-            ),
-          )
-        }
-        await w.subscribe(`dev/${conn.id}/cmd`, 1)
-      } else detectors.set(building, w)
-    }
-    for (let i = 0; i < reg2.alarm.length; i += 50) {
-      await Promise.all(
-        reg2.alarm
-          .slice(i, i + 50)
-          .flatMap((b) => [connectOne(b.heat, false, b.building), connectOne(b.sounder, true, b.building)]),
-      )
-    }
-    void stream
-      .next((e) => {
-        if (
-          e.event === 'incident' &&
-          e.data.change === 'opened' &&
-          current &&
-          e.data.incident.building === current.building
-        ) {
-          if (current.m.a === undefined) current.m.a = at() - current.t0
-        }
-        return false
-      }, 3_600_000)
-      .catch(() => {})
-
-    // The same alarms without background load first: the floor the load adds to.
-    const fire = async (b: (typeof reg2.alarm)[number]): Promise<Alarm> => {
-      const det = detectors.get(b.building)!
-      const m: Alarm = {}
-      current = { building: b.building, t0: at(), m }
-      det.write(
-        publishPacket(`dev/${b.heat.id}/telemetry`, JSON.stringify({ values: { temperature: 80 } }), 1, 1),
-      )
-      const deadline = at() + 5000
-      while ((m.a === undefined || m.b === undefined || m.c === undefined) && at() < deadline) await sleep(2)
-      current = undefined
-      // Resolve it (withdraws offers) so that open incidents do not pile up.
-      const open = await fetch(`${svc.base}/api/incidents?status=open`, {
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-      }).then((r) => r.json() as Promise<{ items: { id: string }[] }>)
-      for (const i of open.items)
-        await fetch(`${svc.base}/api/incidents/${i.id}/resolve`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-          body: '{}',
-        })
-      await sleep(20)
-      return m
-    }
+    probes.push(probe)
+    const fire = probe.fire
     const floor = { a: [] as number[], b: [] as number[], c: [] as number[] }
     for (let k = 0; k < BASELINE; k++) {
       const m = await fire(reg2.alarm[ALARMS * RUNS + k]!)
@@ -268,52 +176,13 @@ async function main(): Promise<void> {
       say(
         `what bounds it: queueing on the service's one JavaScript thread. Without background load the same path takes the times above; with it the thread is busy most of the time (service CPU per run above), so a PUBLISH waits for the turn of the event loop in progress, and (c) waits for several: the linkage defers its work to setImmediate and the command is an Aedes QoS 1 delivery. Where the thread's time goes under this load: docs/PROFILE.md`,
       )
-    stream.close()
   } finally {
-    for (const w of probe) w.destroy()
+    for (const p of probes) p.close()
     await Promise.all(workers.map((w) => w.close()))
     await svc.stop()
     await influx.stop()
     data.cleanup()
   }
-}
-
-/** Alarm buildings b0..b(n-1): a heat detector and a sounder each; 1,000 background heat detectors in b(n)… */
-async function registerDevices(
-  dataDir: string,
-  n: number,
-): Promise<{ alarm: { building: string; heat: Conn; sounder: Conn }[]; background: Conn[] }> {
-  const { openStateDatabase } = await import('../services/state/index.ts')
-  const { createRegistry, createSqliteRegistryRepository } = await import('../services/registry/index.ts')
-  const { createLogger } = await import('../services/shared/log.ts')
-  const { createEventBus } = await import('../services/events/index.ts')
-  const { systemClock } = await import('../services/shared/clock.ts')
-  const db = openStateDatabase(path.join(dataDir, 'state.db'), { synchronous: 'NORMAL' })
-  const registry = await createRegistry({
-    repository: createSqliteRegistryRepository(db),
-    clock: systemClock,
-    logger: createLogger('silent'),
-    events: createEventBus(),
-  })
-  const alarm: { building: string; heat: Conn; sounder: Conn }[] = []
-  for (let b = 0; b < n; b++) {
-    const building = `b${b}`
-    const heat = await registry.addDevice({ id: `alarm-${b}`, kind: 'heat', building })
-    const sounder = await registry.addDevice({ id: `sounder-${b}`, kind: 'sounder', building })
-    alarm.push({
-      building,
-      heat: { id: `alarm-${b}`, secret: heat.secret },
-      sounder: { id: `sounder-${b}`, secret: sounder.secret },
-    })
-  }
-  const background: Conn[] = []
-  for (let k = 0; k < BACKGROUND_DEVICES; k++) {
-    const id = `bg-${k}`
-    const r = await registry.addDevice({ id, kind: 'heat', building: `b${n + (k % 100)}` })
-    background.push({ id, secret: r.secret })
-  }
-  db.close()
-  return { alarm, background }
 }
 
 await main()

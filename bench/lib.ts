@@ -189,6 +189,8 @@ export async function startService(opts: {
       FC_ADMIN_TOKEN: ADMIN_TOKEN,
       FC_INFLUX_URL: opts.influx.url,
       FC_INFLUX_DATABASE: opts.database,
+      // Every generator and probe connects from 127.0.0.1: no per-address cap, as behind a TCP balancer.
+      FC_MQTT_MAX_CONNECTIONS_PER_ADDRESS: '0',
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -54,6 +54,13 @@ const BENCHES: { file: string; title: string; target: string }[] = [
       'p99 ≤ 100 ms for each, over ≥ 200 alarms, with background telemetry at half the measured maximum',
   },
   {
+    file: 'bench/overload.ts',
+    title:
+      'Fire first under overload: offered 1.5 × the measured QoS 1 capacity, manual call points → SSE incident, first offer; the officers’ API; nothing acknowledged lost',
+    target:
+      'call point → incident on SSE p99 ≤ 100 ms, → first offer p99 ≤ 150 ms; GET /api/incidents p99 ≤ 100 ms; zero acknowledged readings lost; QoS 0 shed counted',
+  },
+  {
     file: 'bench/cluster.ts',
     title:
       'Cluster: takeover after SIGKILL, PUBACK latency, QoS 1 end to end and CPU per reading, 2 nodes on PostgreSQL vs the embedded node',
