@@ -143,7 +143,7 @@ function chartSvg(
   }
 }
 
-function escape(s: string): string {
+function htmlText(s: string): string {
   return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!)
 }
 
@@ -158,8 +158,8 @@ async function panelHtml(
   const targets = p.targets ?? []
   const onPrometheus = targets.some((t) => (t.datasource ?? p.datasource)?.type === 'prometheus')
   if (onPrometheus) {
-    const exprs = targets.map((t) => `<code>${escape(t.expr ?? '')}</code>`).join('<br>')
-    return `<div class="panel" style="${style}"><h3>${escape(p.title)}</h3><p class="prom">Prometheus (the compose stack scrapes /metrics):<br>${exprs}</p></div>`
+    const exprs = targets.map((t) => `<code>${htmlText(t.expr ?? '')}</code>`).join('<br>')
+    return `<div class="panel" style="${style}"><h3>${htmlText(p.title)}</h3><p class="prom">Prometheus (the compose stack scrapes /metrics):<br>${exprs}</p></div>`
   }
   if (p.type === 'table') {
     const rows = (await Promise.all(targets.map((t) => query(expand(t.query ?? '', device)))))
@@ -169,9 +169,9 @@ async function panelHtml(
     const cell = (v: unknown, k: string) =>
       k === 'time' ? new Date(Number(v)).toISOString().slice(11, 19) : String(v ?? '')
     const body = rows
-      .map((r) => `<tr>${cols.map((k) => `<td>${escape(cell(r[k], k))}</td>`).join('')}</tr>`)
+      .map((r) => `<tr>${cols.map((k) => `<td>${htmlText(cell(r[k], k))}</td>`).join('')}</tr>`)
       .join('')
-    return `<div class="panel" style="${style}"><h3>${escape(p.title)}</h3><table><tr>${cols.map((c) => `<th>${escape(c)}</th>`).join('')}</tr>${body}</table></div>`
+    return `<div class="panel" style="${style}"><h3>${htmlText(p.title)}</h3><table><tr>${cols.map((c) => `<th>${htmlText(c)}</th>`).join('')}</tr>${body}</table></div>`
   }
   const series = (
     await Promise.all(
@@ -209,7 +209,7 @@ async function main(): Promise<void> {
           .panel{position:absolute;background:#181b1f;border:1px solid #2c3235;border-radius:2px;overflow:hidden}
           .panel h3{font-size:13px;font-weight:normal;margin:8px} .prom{margin:8px;color:#8e8e8e;font-size:11px}
           code{color:#6e9fff} table{border-collapse:collapse;margin:0 8px;font-size:11px} td,th{padding:2px 8px;border-bottom:1px solid #2c3235;text-align:left}
-        </style><header>${escape(d.title)} · ${name === 'device' ? `device ${escape(device)} · ` : ''}the demo's ${Math.round((range.to - range.from) / 1000)} s (a preview of the provisioned dashboard, drawn from InfluxDB by tools/dashboard-preview.ts)</header><div class="grid" style="height:${height}px">${panels.join('')}</div>`
+        </style><header>${htmlText(d.title)} · ${name === 'device' ? `device ${htmlText(device)} · ` : ''}the demo's ${Math.round((range.to - range.from) / 1000)} s (a preview of the provisioned dashboard, drawn from InfluxDB by tools/dashboard-preview.ts)</header><div class="grid" style="height:${height}px">${panels.join('')}</div>`
         const page = await browser.newPage({ viewport: { width: 24 * COLUMN_PX + 16, height: height + 40 } })
         await page.setContent(html)
         const file = path.join(ROOT, 'docs', `grafana-${name}.png`)
