@@ -9,7 +9,7 @@ import type { Registry } from '../registry/index.ts'
 import { type Clock, invalidInput, notRegistered, outOfScope } from '../shared/index.ts'
 import type { HandlingClocks } from './clocks.ts'
 import { dayOf, monthOf } from './period.ts'
-import { reportCsv, reportHtml } from './render.ts'
+import { reportCsv, reportHtml, reportLanguage } from './render.ts'
 import { makeReport, type ReportDeps } from './report.ts'
 import type { ReportRepository } from './repository.ts'
 import type { Report, ReportScope } from './types.ts'
@@ -29,6 +29,12 @@ const Query = Type.Object({
   date: Type.Optional(Type.String({ maxLength: 40, description: 'YYYY-MM-DD in FC_TIME_ZONE (daily)' })),
   month: Type.Optional(Type.String({ maxLength: 40, description: 'YYYY-MM in FC_TIME_ZONE (monthly)' })),
   format: Type.Optional(Type.String({ maxLength: 20, description: 'json (default), csv or html' })),
+  lang: Type.Optional(
+    Type.String({
+      maxLength: 10,
+      description: 'the HTML page’s language: zh-CN or en (default: Accept-Language, else zh-CN)',
+    }),
+  ),
 })
 
 function parse(written: string): ReportScope | undefined {
@@ -102,9 +108,12 @@ export function registerReportRoutes(api: ApiInstance, deps: ReportRoutesDeps): 
         },
       },
       async (request, reply) => {
+        const lang = reportLanguage(request.query.lang, request.headers['accept-language'])
+        if (lang === undefined)
+          throw invalidInput(`lang ${JSON.stringify(request.query.lang)} is not zh-CN or en`)
         const { body, format } = await report(deps, request, daily)
         if (format === 'csv') return reply.type('text/csv; charset=utf-8').send(reportCsv(body))
-        if (format === 'html') return reply.type('text/html; charset=utf-8').send(reportHtml(body))
+        if (format === 'html') return reply.type('text/html; charset=utf-8').send(reportHtml(body, lang))
         return reply.type('application/json; charset=utf-8').send(JSON.stringify(body))
       },
     )

@@ -219,6 +219,24 @@ describe('handling clocks', () => {
     expect(html.headers.get('content-type')).toMatch(/^text\/html/)
     const page = await html.text()
     expect(page.match(/<svg /g)?.length).toBe(7)
+    // The printable page speaks the officer's language: asked for, or the browser's, else Chinese.
+    const pageIn = async (query: string, headers: Record<string, string> = {}) =>
+      (
+        await fetch(`${svc.base}/api/reports/daily?scope=district&date=2026-12-02&format=html${query}`, {
+          headers: { authorization: `Bearer ${ADMIN}`, ...headers },
+        })
+      ).text()
+    const zh = await pageIn('&lang=zh-CN')
+    expect(zh).toContain('<html lang="zh-CN">')
+    expect(zh).toContain('日报 — 全区 — 2026-12-02')
+    expect(zh).toContain('警情处置结果')
+    expect(zh).toContain('误报')
+    expect(zh).not.toContain('Alarms by outcome')
+    expect(await pageIn('', { 'accept-language': 'zh-CN,zh;q=0.9,en;q=0.8' })).toContain('日报 — 全区')
+    const en = await pageIn('', { 'accept-language': 'en-GB,en;q=0.9' })
+    expect(en).toContain('Daily report — district — 2026-12-02')
+    expect(en).toContain('Alarms by outcome')
+    expect(await pageIn('')).toContain('日报 — 全区') // no language we speak asked for: Chinese
   })
 
   it('refuses bad dates, months, formats and scopes with {error, message}', async () => {
@@ -233,6 +251,7 @@ describe('handling clocks', () => {
       '/api/reports/daily',
       '/api/reports/monthly?month=2026-13',
       '/api/reports/daily?date=2026-12-02&format=pdf',
+      '/api/reports/daily?date=2026-12-02&format=html&lang=fr',
       '/api/reports/daily?date=2026-12-02&scope=town:x',
     ]) {
       const r = await as.get(url)
