@@ -11,7 +11,8 @@ import type * as GeoJSON from 'geojson'
 import L from 'leaflet'
 import 'leaflet/dist/leaflet.css'
 import { useEffect, useRef } from 'preact/hooks'
-import { seconds } from './format.ts'
+import { seconds, statusLabel } from './format.ts'
+import { labelOf, t } from './i18n.ts'
 import type {
   CircleFeature,
   CommunityFeature,
@@ -159,7 +160,7 @@ export function FireMap({
         weight: 1.5,
         fill: false,
       })
-      ring.bindTooltip(`${b.properties.name}: nobody within 5 min`)
+      ring.bindTooltip(t('map.nobodyWithin', { name: b.properties.name }))
       g.addLayer(ring)
     }
   }, [coverage, communities, coverageThreshold])
@@ -179,7 +180,9 @@ export function FireMap({
         fillColor: i.status === 'alarm' ? '#d50000' : i.status === 'confirmed' ? '#b71c1c' : '#ff8f00',
         fillOpacity: 0.95,
       })
-      marker.bindTooltip(`${i.building ?? i.community}: ${i.status}`)
+      marker.bindTooltip(
+        t('map.incident', { place: i.building ?? i.community, status: statusLabel(i.status) }),
+      )
       marker.on('click', () => onSelect?.(i.id))
       g.addLayer(marker)
     }
@@ -209,8 +212,10 @@ export function FireMap({
             fillOpacity: 0.06,
           },
         )
-        const reach = p.radius_m === undefined ? 'along the roads' : `${Math.round(p.radius_m)} m`
-        poly.bindTooltip(`${p.mode}: ${reach} in ${seconds(p.limit_s ?? 300)}`, {
+        const reach =
+          p.radius_m === undefined ? t('map.alongRoads') : t('units.m', { n: Math.round(p.radius_m) })
+        const mode = labelOf('mode', p.mode)
+        poly.bindTooltip(t('map.circleReach', { mode, reach, time: seconds(p.limit_s ?? 300) }), {
           sticky: true,
         })
         g.addLayer(poly)
@@ -224,7 +229,14 @@ export function FireMap({
           fillColor: colourOf(p.mode),
           fillOpacity: 1,
         })
-        dot.bindTooltip(`${p.name ?? p.id} (${p.type}, ${p.mode}): ETA ${seconds(p.eta_s ?? 0)}`)
+        dot.bindTooltip(
+          t('map.responder', {
+            name: p.name ?? p.id,
+            type: labelOf('responderType', p.type ?? ''),
+            mode: labelOf('mode', p.mode),
+            eta: seconds(p.eta_s ?? 0),
+          }),
+        )
         g.addLayer(dot)
       }
     }
@@ -242,7 +254,9 @@ export function FireMap({
             : '#9e9e9e',
         fillOpacity: 1,
       })
-      dot.bindTooltip(`${d.id} (${d.kind})${d.online ? '' : ' offline'}`)
+      dot.bindTooltip(
+        t(d.online ? 'map.device' : 'map.deviceOffline', { id: d.id, kind: labelOf('kind', d.kind) }),
+      )
       g.addLayer(dot)
     })
     const pin = L.circleMarker(latLng(building), {
