@@ -14,7 +14,7 @@ import { HealthView } from './health.tsx'
 import { errorText, initI18n, type Language, language, switchLanguage, t } from './i18n.ts'
 import { IncidentView } from './incident.tsx'
 import { type LiveStatus, openLiveFeed, type StreamEventName } from './live.ts'
-import { FireMap, type IncidentFocus } from './map.tsx'
+import { FireMap, type IncidentFocus, type RoadLines } from './map.tsx'
 import { AlarmQueue } from './queue.tsx'
 import { ReportsView } from './reports.tsx'
 import { SignIn } from './signin.tsx'
@@ -363,6 +363,14 @@ function Console({
   const select = useCallback((id: string) => go(`#/incident/${encodeURIComponent(id)}`), [])
   const firstUnseen = queue.find((i) => unseen.has(i.id))
   const officer = me.role === 'officer' ? me.officer : undefined
+  // The road network's streets under the map, when the service has loaded one (FC_ROAD_NETWORK).
+  const loadRoads = useMemo(
+    () =>
+      document.documentElement.dataset['roads'] === '1'
+        ? (bbox: string) => api.get<RoadLines>(`/api/roads?bbox=${encodeURIComponent(bbox)}`)
+        : undefined,
+    [api],
+  )
 
   return (
     <div class={`fc-app fc-page-${route.page}`}>
@@ -502,6 +510,7 @@ function Console({
           focus={route.page === 'incident' ? focus : undefined}
           onSelect={select}
           coverage={coverage}
+          loadRoads={loadRoads}
           {...(lowCoverage.size > 0 ? { coverageThreshold: [...lowCoverage.values()][0]!.threshold } : {})}
         />
       </div>

@@ -49,8 +49,10 @@ export function AlarmQueue({
                   <strong class="fc-where">{b?.name ?? i.building ?? i.community}</strong>
                   <span class="fc-sub">
                     {communityNames.get(i.community) ?? i.community} · {i.street} ·{' '}
-                    {t('queue.devices', { count: i.devices.length })}:{' '}
-                    {conditions.map(conditionLabel).join(t('list.separator'))}
+                    {t('queue.devices', {
+                      count: i.devices.length,
+                      conditions: conditions.map(conditionLabel).join(t('list.separator')),
+                    })}
                   </span>
                   <span class="fc-sub">
                     {t(i.status === 'verifying' ? 'queue.verifyingSince' : 'queue.alarmSince', {
