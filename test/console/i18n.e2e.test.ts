@@ -166,7 +166,9 @@ describe('the console in the browser’s language', () => {
       ['报表', '报表', '5 分钟内到场'],
     ] as const) {
       await page.getByRole('link', { name: tab }).click()
-      await page.getByRole('heading', { name: heading, exact: true }).first().waitFor()
+      await expect
+        .poll(() => page.locator('.fc-side h2').first().textContent())
+        .toMatch(new RegExp(`^${heading}`))
       await expect.poll(() => page.locator('.fc-side').innerText()).toContain(text)
       await clean(page, 'zh-CN')
     }

@@ -26,6 +26,9 @@ export const dateTime = (ms: number): string => dateTimeIn(i18n.language, ms)
 export const numberText = (n: number, digits = 0): string =>
   new Intl.NumberFormat(i18n.language, { maximumFractionDigits: digits }).format(n)
 
+/** Whether the catalogues have `key`. */
+export const i18nHas = (key: string): boolean => i18n.exists(key)
+
 /** The catalogue's word for `value` under `prefix` (`offerState.en_route`), else the value itself. */
 export function labelOf(prefix: string, value: string): string {
   const key = `${prefix}.${value}`

@@ -12,10 +12,11 @@ import {
   clockTime,
   conditionLabel,
   metres,
+  SCOPE_LABEL,
   seconds,
   statusLabel,
 } from './format.ts'
-import { errorText, labelOf, t } from './i18n.ts'
+import { errorText, i18nHas, labelOf, language, t } from './i18n.ts'
 import type { IncidentFocus } from './map.tsx'
 import { MODE_COLOUR } from './map.tsx'
 import { Sparkline } from './sparkline.tsx'
@@ -329,9 +330,14 @@ export function IncidentView(props: IncidentViewProps) {
           <ul class="fc-linkage">
             {(incident.linkage?.audit ?? []).map((a) => (
               <li key={a.id}>
-                {labelOf('linkage.audience', a.audience)} · {labelOf('linkage.channel', a.channel)} ·{' '}
+                {audienceText(a.audience)} · {labelOf('linkage.channel', a.channel)} ·{' '}
                 <span class={`fc-linkage-${a.status}`}>{labelOf('linkage.status', a.status)}</span>
-                {a.error && <span class="fc-sub"> ({a.error})</span>}
+                {a.error && (
+                  <span class="fc-sub" title={a.error}>
+                    {' '}
+                    {language() === 'en' ? `(${a.error})` : t('incident.alertError')}
+                  </span>
+                )}
               </li>
             ))}
             {(incident.linkage?.commands ?? []).map((c) => (
@@ -353,12 +359,42 @@ export function IncidentView(props: IncidentViewProps) {
       <ol class="fc-timeline">
         {timeline.map((e, i) => (
           <li key={i} data-type={e.type}>
-            <time>{clockTime(e.at)}</time> <span class="fc-actor">{e.actor}</span> {e.reason}
+            <time>{clockTime(e.at)}</time> <span class="fc-actor">{e.actor}</span>{' '}
+            <span title={e.reason}>{timelineText(e)}</span>
           </li>
         ))}
       </ol>
     </section>
   )
+}
+
+/** Who a linked alert went to: a building's responsible party, a scope's officers, the 119 centre. */
+function audienceText(audience: string | undefined): string {
+  if (audience === undefined) return ''
+  const [kind, rest] = audience.split(':')
+  if (kind === 'responsible') return t('linkage.audience.responsibleOf', { building: rest ?? '' })
+  if (rest !== undefined) return SCOPE_LABEL(audience)
+  return labelOf('linkage.audience', audience)
+}
+
+/**
+ * A timeline entry in the officer's language: the service's own English `reason` in English
+ * (it says the most), else a line built from the entry's fields (`timeline.<type>`), the
+ * reason kept on hover; an entry of a type the catalogues lack keeps the reason.
+ */
+function timelineText(e: TimelineEntry & { condition?: string; action?: string }): string {
+  const key = `timeline.${e.type}`
+  if (language() === 'en' || !i18nHas(key)) return e.reason
+  return t(key, {
+    device: e.device ?? '',
+    condition: e.condition === undefined ? '' : conditionLabel(e.condition),
+    status: e.status === undefined ? '' : statusLabel(e.status),
+    from: e.from === undefined ? '' : statusLabel(e.from),
+    responder: e.responder ?? '',
+    audience: audienceText(e.audience),
+    channel: e.channel === undefined ? '' : labelOf('linkage.channel', e.channel),
+    action: e.action ?? '',
+  })
 }
 
 function mergeTimelines(a: TimelineEntry[], b: TimelineEntry[]): TimelineEntry[] {
