@@ -38,7 +38,7 @@ function today(timeZone: string): string {
 export function ReportsView({
   api,
   scope,
-  timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone,
+  timeZone = document.documentElement.dataset['timeZone'] || 'Asia/Shanghai',
 }: {
   api: Api
   scope: string
