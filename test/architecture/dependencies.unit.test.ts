@@ -17,8 +17,11 @@ import { describe, expect, it } from 'vitest'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const SERVICES = path.join(ROOT, 'services')
-/** The browser code is bundled on its own (services/console/web/tsconfig.json) and imports no stage. */
-const SKIP = [path.join(SERVICES, 'console', 'web')]
+/**
+ * The browser code is bundled on its own (services/console/web/tsconfig.json, and the
+ * responder's phone likewise) and imports no stage; both share services/shared/web/.
+ */
+const SKIP = [path.join(SERVICES, 'console', 'web'), path.join(SERVICES, 'responder', 'web')]
 
 function sourceFiles(dir: string): string[] {
   const out: string[] = []
