@@ -91,7 +91,12 @@ afterAll(async () => {
 })
 
 async function open(locale: string): Promise<{ ctx: BrowserContext; page: Page }> {
-  const ctx = await browser.newContext({ locale, viewport: { width: 1366, height: 860 } })
+  // The browser's own zone is far from the district's: what the page shows is Asia/Shanghai's.
+  const ctx = await browser.newContext({
+    locale,
+    timezoneId: 'America/New_York',
+    viewport: { width: 1366, height: 860 },
+  })
   const page = await ctx.newPage()
   await page.goto(`${svc.base}/console/`)
   return { ctx, page }
@@ -153,6 +158,15 @@ describe('the console in the browser’s language', () => {
       .poll(() => page.getByTestId('responders-inside').textContent())
       .toMatch(/^圈内 \d+ 名处置人员$/)
     expect(await view.innerText()).toContain('5 分钟消防圈')
+    const incident = (await svc.api.get('/api/incidents?status=open')).body.items[0]
+    const shanghai = new Intl.DateTimeFormat('zh-CN', {
+      timeZone: 'Asia/Shanghai',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hour12: false,
+    }).format(Date.parse(incident.alarmAt ?? incident.openedAt))
+    expect(await view.locator('.fc-incident-head').innerText()).toContain(`报警时间 ${shanghai}`)
     expect(await page.getByTestId('clocks').innerText()).toContain('接收')
     await clean(page, 'zh-CN')
     await page.screenshot({ path: path.join(shots, 'console-zh-incident.png') })

@@ -14,7 +14,7 @@ import L from 'leaflet'
 import 'leaflet/dist/leaflet.css'
 import { useEffect, useRef } from 'preact/hooks'
 import { seconds, statusLabel } from './format.ts'
-import { labelOf, t } from './i18n.ts'
+import { labelOf, language, t } from './i18n.ts'
 import type {
   CircleFeature,
   CommunityFeature,
@@ -131,6 +131,8 @@ export function FireMap({
   loadRoads,
 }: MapProps) {
   const el = useRef<HTMLDivElement>(null)
+  /** The tooltips are drawn again in the other language when the officer switches. */
+  const lang = language()
   const map = useRef<L.Map | undefined>(undefined)
   const layers = useRef<
     | {
@@ -201,7 +203,7 @@ export function FireMap({
       })
       g.addLayer(layer)
     }
-  }, [communities])
+  }, [communities, lang])
 
   // The road network's streets for the view, fetched again when the view moves.
   useEffect(() => {
@@ -267,7 +269,7 @@ export function FireMap({
       ring.bindTooltip(t('map.nobodyWithin', { name: b.properties.name }))
       g.addLayer(ring)
     }
-  }, [coverage, communities, coverageThreshold])
+  }, [coverage, communities, coverageThreshold, lang])
 
   // Open incidents as markers (the one in view is drawn by the focus layer).
   useEffect(() => {
@@ -290,7 +292,7 @@ export function FireMap({
       marker.on('click', () => onSelect?.(i.id))
       g.addLayer(marker)
     }
-  }, [incidents, focus?.incident.id, onSelect])
+  }, [incidents, focus?.incident.id, onSelect, lang])
 
   // The incident in view: circles largest first, responders, devices, the building.
   useEffect(() => {
@@ -381,7 +383,7 @@ export function FireMap({
       m.invalidateSize({ animate: false })
       m.fitBounds(bounds.pad(0.05), { animate: false })
     }
-  }, [focus])
+  }, [focus, lang])
 
   // Without an incident in view: fit the scope.
   useEffect(() => {
