@@ -10,7 +10,7 @@
  * docs/console-zh.png (queue and map) and docs/console-zh-incident.png (the README's).
  */
 import path from 'node:path'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import en from '../../services/console/web/locales/en.json' with { type: 'json' }
 import zh from '../../services/console/web/locales/zh-CN.json' with { type: 'json' }
@@ -102,12 +102,16 @@ async function open(locale: string): Promise<{ ctx: BrowserContext; page: Page }
   return { ctx, page }
 }
 
+/** The text as the officer sees it: innerText leaves out what is hidden (a closed tooltip, say). */
+// biome-ignore lint/performance/useDomNodeTextContent: the visible text is what is asserted
+const seen = (l: Locator) => l.innerText()
+
 /** What the officer sees has no missing key and, on a Chinese page, no English sentence. */
 async function clean(page: Page, lang: 'zh-CN' | 'en') {
   expect(await page.locator('body').getAttribute('data-missing-keys')).toBeNull()
   expect(await page.locator('html').getAttribute('lang')).toBe(lang)
   if (lang === 'zh-CN') {
-    const text = await page.locator('body').innerText()
+    const text = await seen(page.locator('body'))
     expect(ENGLISH.filter((s) => text.includes(s))).toEqual([])
   }
 }
@@ -122,7 +126,7 @@ describe('the console in the browser’s language', () => {
   it('walks every view in Simplified Chinese for a zh-CN browser', async () => {
     const { ctx, page } = await open('zh-CN')
     await page.getByRole('heading', { name: 'firecircle' }).waitFor()
-    expect(await page.locator('main.fc-signin').innerText()).toContain('消防值班控制台')
+    expect(await seen(page.locator('main.fc-signin'))).toContain('消防值班控制台')
     await clean(page, 'zh-CN')
     await signIn(page, '值班员令牌', '登录')
     expect(await page.getByTestId('scope').textContent()).toBe('李娜 · 社区 xixiang-01')
@@ -157,7 +161,7 @@ describe('the console in the browser’s language', () => {
     await expect
       .poll(() => page.getByTestId('responders-inside').textContent())
       .toMatch(/^圈内 \d+ 名处置人员$/)
-    expect(await view.innerText()).toContain('5 分钟消防圈')
+    expect(await seen(view)).toContain('5 分钟消防圈')
     const incident = (await svc.api.get('/api/incidents?status=open')).body.items[0]
     const shanghai = new Intl.DateTimeFormat('zh-CN', {
       timeZone: 'Asia/Shanghai',
@@ -166,8 +170,8 @@ describe('the console in the browser’s language', () => {
       second: '2-digit',
       hour12: false,
     }).format(Date.parse(incident.alarmAt ?? incident.openedAt))
-    expect(await view.locator('.fc-incident-head').innerText()).toContain(`报警时间 ${shanghai}`)
-    expect(await page.getByTestId('clocks').innerText()).toContain('接收')
+    expect(await seen(view.locator('.fc-incident-head'))).toContain(`报警时间 ${shanghai}`)
+    expect(await seen(page.getByTestId('clocks'))).toContain('接收')
     await clean(page, 'zh-CN')
     await page.screenshot({ path: path.join(shots, 'console-zh-incident.png') })
     await view.getByRole('button', { name: '接警确认' }).click()
@@ -183,7 +187,7 @@ describe('the console in the browser’s language', () => {
       await expect
         .poll(() => page.locator('.fc-side h2').first().textContent())
         .toMatch(new RegExp(`^${heading}`))
-      await expect.poll(() => page.locator('.fc-side').innerText()).toContain(text)
+      await expect.poll(() => seen(page.locator('.fc-side'))).toContain(text)
       await clean(page, 'zh-CN')
     }
     await ctx.close()
@@ -207,7 +211,7 @@ describe('the console in the browser’s language', () => {
       ['Reports', 'On scene ≤ 5 min'],
     ] as const) {
       await page.getByRole('link', { name: tab, exact: true }).click()
-      await expect.poll(() => page.locator('.fc-side').innerText()).toContain(text)
+      await expect.poll(() => seen(page.locator('.fc-side'))).toContain(text)
       await clean(page, 'en')
     }
     await ctx.close()
