@@ -128,6 +128,10 @@ describe('the console in the browser’s language', () => {
     await page.getByRole('heading', { name: 'firecircle' }).waitFor()
     expect(await seen(page.locator('main.fc-signin'))).toContain('消防值班控制台')
     await clean(page, 'zh-CN')
+    // An error code in the console's own words (the API's message stays English).
+    await page.getByLabel('值班员令牌').fill('not-a-token')
+    await page.getByRole('button', { name: '登录', exact: true }).click()
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe('令牌无效。')
     await signIn(page, '值班员令牌', '登录')
     expect(await page.getByTestId('scope').textContent()).toBe('李娜 · 社区 xixiang-01')
     await expect.poll(() => page.getByTestId('live').textContent()).toBe('实时')
