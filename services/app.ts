@@ -788,7 +788,12 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
       (a: ApiInstance) => registerPanelRoutes(a, { registry, repository: state.repositories.panels, panels }),
     ],
     site: [
-      (app) => registerConsoleRoutes(app, { logger, bundle: consoleBundle }),
+      (app) =>
+        registerConsoleRoutes(app, {
+          logger,
+          bundle: consoleBundle,
+          page: { timeZone: config.timeZone, ...config.map, roads: roads !== undefined },
+        }),
       (app) => registerResponderRoutes(app, { logger, bundle: responderBundle, timeZone: config.timeZone }),
     ],
     guessing: createGuessingThrottle(clock),

@@ -129,6 +129,8 @@ export interface Config {
   chirpstackMapping?: string
   /** FC_ROAD_NETWORK set: ETAs along roads. */
   roads?: RoadSettings
+  /** FC_MAP_TILES_URL / FC_MAP_ATTRIBUTION: the console's street map (unset: no tile request leaves the service). */
+  map: MapSettings
   /** FC_POSITION_MAX_AGE_S in ms, when set (coverage: a live position older than this is not used; default 30 min). */
   positionMaxAgeMs?: number
   /** FC_COVERAGE_INTERVAL_S / FC_COVERAGE_WARNING_SHARE: the coverage watch (interval 0 = off). */
@@ -589,6 +591,40 @@ function clockLimits(env: Env): ClockLimitSettings {
   }
 }
 
+export interface MapSettings {
+  /** FC_MAP_TILES_URL: an XYZ raster template, http(s) with {z}, {x} and {y}. */
+  tilesUrl?: string
+  /** FC_MAP_ATTRIBUTION: shown on the map (the tiles' and the road data's licence, e.g. © OpenStreetMap). */
+  attribution?: string
+}
+
+function mapSettings(env: Env): MapSettings {
+  const tilesUrl = present(env, 'FC_MAP_TILES_URL')
+  const attribution = present(env, 'FC_MAP_ATTRIBUTION')
+  if (tilesUrl !== undefined) {
+    let url: URL | undefined
+    try {
+      url = new URL(tilesUrl.replace(/\{[a-z]\}/g, '0'))
+    } catch {
+      url = undefined
+    }
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+      throw new ConfigError('FC_MAP_TILES_URL', `"${tilesUrl}" must be an http(s) URL template`)
+    const missing = ['{z}', '{x}', '{y}'].filter((p) => !tilesUrl.includes(p))
+    if (missing.length > 0)
+      throw new ConfigError(
+        'FC_MAP_TILES_URL',
+        `"${tilesUrl}" lacks ${missing.join(', ')} (e.g. https://tile.example/{z}/{x}/{y}.png)`,
+      )
+  }
+  if (attribution !== undefined && attribution.length > 500)
+    throw new ConfigError('FC_MAP_ATTRIBUTION', 'is longer than 500 characters')
+  return {
+    ...(tilesUrl !== undefined ? { tilesUrl } : {}),
+    ...(attribution !== undefined ? { attribution } : {}),
+  }
+}
+
 function fireCentreTestAt(env: Env): { fireCentreTestAt?: string } {
   const raw = present(env, 'FC_FIRE_CENTRE_TEST_AT') ?? '09:00'
   if (raw === 'off') return {}
@@ -688,6 +724,7 @@ export function loadConfig(env: Env = process.env, files: number | undefined = o
     ...(chirpstackMapping(env) !== undefined ? { chirpstackMapping: chirpstackMapping(env)! } : {}),
     ...(gb26875(env) ? { gb26875: gb26875(env)! } : {}),
     ...(roadSettings !== undefined ? { roads: roadSettings } : {}),
+    map: mapSettings(env),
     ...(present(env, 'FC_POSITION_MAX_AGE_S') !== undefined
       ? {
           positionMaxAgeMs:

@@ -33,6 +33,7 @@ import {
   validLonLat,
   type WithinFilter,
 } from './responder-index.ts'
+import { registerRoadsRoute } from './roads-route.ts'
 
 // ---- feeding the index
 
@@ -283,6 +284,7 @@ export function createDispatchGeometry(deps: DispatchGeometryDeps): DispatchGeom
         clock: deps.clock,
         ...(deps.positionMaxAgeMs !== undefined ? { positionMaxAgeMs: deps.positionMaxAgeMs } : {}),
       })
+      registerRoadsRoute(api, deps.roads)
     },
     circle: (lon, lat, limitS, filter) =>
       deps.roads === undefined

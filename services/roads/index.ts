@@ -13,6 +13,7 @@ import { type RoadMode, type RoadProfiles, roadProfiles } from './profile.ts'
 export { type Arrivals, arrivals, type Source } from './coverage.ts'
 export { GraphBuilder, type ModeGraph, type RoadGraph } from './graph.ts'
 export { type IsochroneOptions, isochrone } from './isochrone.ts'
+export { type BBox, MAX_BBOX_DEG, MAX_ROAD_SEGMENTS, parseBBox, type RoadLines, roadLines } from './lines.ts'
 export { formatOf, RoadFileError, readGeoJson, readRoadFile } from './load.ts'
 export { createRoadNetwork, type Reach, type RoadNetwork, type Route, type Snap } from './network.ts'
 export {

@@ -82,7 +82,7 @@ beforeAll(async () => {
     ).secret
   }
   browser = await launchChromium()
-  page = await browser.newPage({ viewport: { width: 1366, height: 860 } })
+  page = await browser.newPage({ viewport: { width: 1366, height: 860 }, locale: 'en-US' })
 }, 60_000)
 
 afterAll(async () => {
@@ -293,6 +293,7 @@ describe('the duty officer console in a real browser', () => {
       viewport: { width: 390, height: 844 },
       isMobile: true,
       hasTouch: true,
+      locale: 'en-US',
     })
     await phone.goto(`${svc.base}/console/`)
     await phone.getByLabel('Officer token').fill(officerToken)

@@ -41,7 +41,7 @@ beforeAll(async () => {
     location: here[0].location,
   })
   browser = await launchChromium()
-  page = await browser.newPage({ viewport: { width: 1366, height: 860 } })
+  page = await browser.newPage({ viewport: { width: 1366, height: 860 }, locale: 'en-US' })
 }, 60_000)
 
 afterAll(async () => {

@@ -35,7 +35,7 @@ beforeAll(async () => {
     201,
   ).token
   browser = await launchChromium()
-  page = await browser.newPage({ viewport: { width: 1366, height: 860 } })
+  page = await browser.newPage({ viewport: { width: 1366, height: 860 }, locale: 'en-US' })
 }, 60_000)
 
 afterAll(async () => {

@@ -35,7 +35,7 @@ describe('the console across a restart of the service', () => {
       .token
     const heat = await registerDevice(svc.api, { id: 'rc-heat', kind: 'heat', building: 'factory-7' })
 
-    const page = await browser.newPage()
+    const page = await browser.newPage({ locale: 'en-US' })
     await page.goto(`${svc.base}/console/#token=${encodeURIComponent(token)}`)
     // The sign-in link signs in and leaves the address bar without the token.
     await expect.poll(() => page.getByTestId('live').textContent()).toBe('live')

@@ -6,14 +6,22 @@
 import Fastify from 'fastify'
 import { describe, expect, it } from 'vitest'
 import { installErrorHandling } from '../../services/api/errors.ts'
-import { bundleConsole, type ConsoleBundle, registerConsoleRoutes } from '../../services/console/index.ts'
+import {
+  bundleConsole,
+  type ConsoleBundle,
+  type ConsolePageSettings,
+  registerConsoleRoutes,
+} from '../../services/console/index.ts'
 import { createLogger } from '../../services/shared/log.ts'
 
-async function appWith(bundle: Promise<ConsoleBundle>) {
+async function appWith(
+  bundle: Promise<ConsoleBundle>,
+  page: ConsolePageSettings = { timeZone: 'Asia/Shanghai', roads: false },
+) {
   const logger = createLogger('silent')
   const app = Fastify()
   installErrorHandling(app as never, logger)
-  registerConsoleRoutes(app, { logger, bundle })
+  registerConsoleRoutes(app, { logger, bundle, page })
   await app.ready()
   return app
 }
@@ -31,6 +39,26 @@ describe('console routes', () => {
     expect(js.body.length).toBeGreaterThan(50_000) // Preact and Leaflet inside: nothing fetched elsewhere
     expect(js.body).not.toMatch(/https?:\/\/(unpkg|cdn|tile)/)
     expect((await app.inject('/console/app.css')).body).toContain('.leaflet-container')
+    await app.close()
+  })
+
+  it('tells the page the time zone, and the map’s tiles, attribution and roads only when set', async () => {
+    const bare = await appWith(bundleConsole())
+    const plain = await bare.inject('/console/')
+    expect(plain.body).toContain('<html lang="en" data-time-zone="Asia/Shanghai">')
+    expect(plain.headers['content-security-policy']).toContain("img-src 'self' data:;")
+    await bare.close()
+    const app = await appWith(bundleConsole(), {
+      timeZone: 'Asia/Shanghai',
+      tilesUrl: 'https://{s}.tile.example/{z}/{x}/{y}.png?k="a"',
+      attribution: '© OpenStreetMap <contributors>',
+      roads: true,
+    })
+    const page = await app.inject('/console/')
+    expect(page.body).toContain('data-tiles-url="https://{s}.tile.example/{z}/{x}/{y}.png?k=&quot;a&quot;"')
+    expect(page.body).toContain('data-map-attribution="© OpenStreetMap &lt;contributors&gt;"')
+    expect(page.body).toContain('data-roads="1"')
+    expect(page.headers['content-security-policy']).toContain("img-src 'self' data: https://*.tile.example;")
     await app.close()
   })
 

@@ -61,7 +61,7 @@ beforeAll(async () => {
   // Outside the officer's scope: never on the page.
   must(await svc.api.post('/api/work-orders', { kind: 'hazard', building: 'shop-12', reason: 'wiring' }), 201)
   browser = await launchChromium()
-  page = await browser.newPage({ viewport: { width: 1366, height: 860 } })
+  page = await browser.newPage({ viewport: { width: 1366, height: 860 }, locale: 'en-US' })
 }, 60_000)
 
 afterAll(async () => {

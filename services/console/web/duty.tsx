@@ -6,6 +6,8 @@
  */
 import { useEffect, useState } from 'preact/hooks'
 import type { Api } from './api.ts'
+import { SCOPE_LABEL } from './format.ts'
+import { clockTime, dateTime, errorText, t } from './i18n.ts'
 import type { Me } from './types.ts'
 
 interface DutyCheck {
@@ -57,7 +59,7 @@ export function DutyView({ api, me, revision, now }: { api: Api; me: Me; revisio
         setMine(m?.shift)
         setError(undefined)
       })
-      .catch((err: Error) => !cancelled && setError(err.message))
+      .catch((err: Error) => !cancelled && setError(errorText(err)))
     return () => {
       cancelled = true
     }
@@ -68,15 +70,15 @@ export function DutyView({ api, me, revision, now }: { api: Api; me: Me; revisio
       await call()
       setError(undefined)
     } catch (err) {
-      setError((err as Error).message)
+      setError(errorText(err))
     }
     setChanged((n) => n + 1)
   }
 
   return (
-    <section class="fc-duty" aria-label="Duty">
+    <section class="fc-duty" aria-label={t('duty.label')}>
       <h2>
-        Duty checks <span class="fc-count">{checks?.length ?? 0}</span>
+        {t('duty.checks')} <span class="fc-count">{checks?.length ?? 0}</span>
       </h2>
       {error && (
         <p class="fc-error" role="alert">
@@ -84,24 +86,25 @@ export function DutyView({ api, me, revision, now }: { api: Api; me: Me; revisio
         </p>
       )}
       {checks === undefined ? (
-        <p class="fc-muted">Loading…</p>
+        <p class="fc-muted">{t('app.loading')}</p>
       ) : checks.length === 0 ? (
-        <p class="fc-empty">No duty check waiting.</p>
+        <p class="fc-empty">{t('duty.noCheck')}</p>
       ) : (
         <ul class="fc-problems">
           {checks.map((c) => (
             <li key={c.id} data-check={c.id} class="fc-duty-check">
-              <strong>Duty check</strong> · {c.scope} <span class="fc-sub">from {c.sender}</span>
+              <strong>{t('duty.check')}</strong> · {SCOPE_LABEL(c.scope)}{' '}
+              <span class="fc-sub">{t('duty.from', { sender: c.sender })}</span>
               <div
                 class="fc-countdown"
                 data-testid="countdown"
-                title={`due ${new Date(c.due).toLocaleString()}`}
+                title={t('duty.due', { time: dateTime(Date.parse(c.due)) })}
               >
                 {countdown(c.due, now)}
               </div>
               {officer?.scope === c.scope && (
                 <button type="button" onClick={() => run(() => api.post(`/api/duty-checks/${c.id}/answer`))}>
-                  Answer: on duty
+                  {t('duty.answer')}
                 </button>
               )}
             </li>
@@ -109,16 +112,16 @@ export function DutyView({ api, me, revision, now }: { api: Api; me: Me; revisio
         </ul>
       )}
       <h2>
-        On duty <span class="fc-count">{onDuty.length}</span>
+        {t('duty.onDuty')} <span class="fc-count">{onDuty.length}</span>
       </h2>
       {onDuty.length === 0 ? (
-        <p class="fc-empty">Nobody has signed on.</p>
+        <p class="fc-empty">{t('duty.nobody')}</p>
       ) : (
         <ul class="fc-problems" data-testid="on-duty">
           {onDuty.map((s) => (
             <li key={s.id}>
-              <strong>{s.name ?? s.officer}</strong> <span class="fc-sub">{s.scope}</span> · since{' '}
-              {new Date(s.started).toLocaleTimeString()}
+              <strong>{s.name ?? s.officer}</strong> <span class="fc-sub">{SCOPE_LABEL(s.scope)}</span>
+              {t('duty.since', { time: clockTime(Date.parse(s.started)) })}
               {s.note && <div class="fc-sub">{s.note}</div>}
             </li>
           ))}
@@ -126,11 +129,12 @@ export function DutyView({ api, me, revision, now }: { api: Api; me: Me; revisio
       )}
       {officer && (
         <>
-          <h2>My shift</h2>
+          <h2>{t('duty.myShift')}</h2>
           {mine === undefined ? (
             <div class="fc-actions">
               <label>
-                Note <input value={note} onInput={(e) => setNote((e.target as HTMLInputElement).value)} />
+                {t('duty.note')}{' '}
+                <input value={note} onInput={(e) => setNote((e.target as HTMLInputElement).value)} />
               </label>
               <button
                 type="button"
@@ -138,17 +142,17 @@ export function DutyView({ api, me, revision, now }: { api: Api; me: Me; revisio
                   run(() => api.post('/api/duty/shifts', note.trim() === '' ? {} : { note: note.trim() }))
                 }
               >
-                Sign on
+                {t('duty.signOn')}
               </button>
             </div>
           ) : (
             <div class="fc-actions" data-testid="my-shift">
               <span>
-                On duty since {new Date(mine.started).toLocaleTimeString()}
+                {t('duty.onDutySince', { time: clockTime(Date.parse(mine.started)) })}
                 {mine.note && <> · {mine.note}</>}
               </span>
               <label>
-                Handover note{' '}
+                {t('duty.handover')}{' '}
                 <textarea
                   value={handover}
                   onInput={(e) => setHandover((e.target as HTMLTextAreaElement).value)}
@@ -164,7 +168,7 @@ export function DutyView({ api, me, revision, now }: { api: Api; me: Me; revisio
                   })
                 }
               >
-                Sign off
+                {t('duty.signOff')}
               </button>
             </div>
           )}

@@ -1,22 +1,13 @@
 /** Words and numbers as a duty officer reads them. */
 import { canTransition, OFFICER_ACTIONS, type OfficerAction, URGENCY } from '../../alarms/lifecycle.ts'
+import { clockTime as clockTimeOf, dateTime as dateTimeOf, labelOf, numberText, t } from './i18n.ts'
 import type { Incident, IncidentStatus } from './types.ts'
 
-export const STATUS_LABEL: Record<IncidentStatus, string> = {
-  verifying: 'Verifying',
-  alarm: 'ALARM',
-  acknowledged: 'Acknowledged',
-  confirmed: 'Fire confirmed',
-  false_alarm: 'False alarm',
-  resolved: 'Resolved',
-}
+/** An incident status in the console's language. */
+export const statusLabel = (s: IncidentStatus): string => t(`status.${s}`)
 
-export const ACTION_LABEL: Record<OfficerAction, string> = {
-  acknowledge: 'Acknowledge',
-  confirm: 'Confirm fire',
-  'false-alarm': 'False alarm',
-  resolve: 'Resolve',
-}
+/** An officer's action in the console's language. */
+export const actionLabel = (a: OfficerAction): string => t(`action.${a}`)
 
 export const ACTIONS = Object.keys(OFFICER_ACTIONS) as OfficerAction[]
 
@@ -37,57 +28,51 @@ export function byUrgency(a: Incident, b: Incident): number {
   )
 }
 
+/** A time of day in the district's zone (FC_TIME_ZONE), in the console's language. */
 export function clockTime(iso: string | undefined): string {
-  if (iso === undefined) return '—'
-  const d = new Date(iso)
-  return d.toLocaleTimeString('en-GB', { hour12: false })
+  if (iso === undefined) return t('time.none')
+  return clockTimeOf(Date.parse(iso))
 }
 
-/** "2 min 5 s ago" from an ISO time and now (ms). */
+/** A date and time in the district's zone, in the console's language. */
+export function dateTime(iso: string | undefined): string {
+  if (iso === undefined) return t('time.none')
+  return dateTimeOf(Date.parse(iso))
+}
+
+/** "2 min 5 s ago" (「2 分 5 秒前」) from an ISO time and now (ms). */
 export function ago(iso: string | undefined, now: number): string {
-  if (iso === undefined) return '—'
+  if (iso === undefined) return t('time.none')
   const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000))
-  if (s < 60) return `${s} s ago`
-  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s ago`
-  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min ago`
-  return `${Math.floor(s / 86400)} d ago`
+  if (s < 60) return t('time.agoS', { s })
+  if (s < 3600) return t('time.agoMin', { m: Math.floor(s / 60), s: s % 60 })
+  if (s < 86400) return t('time.agoH', { h: Math.floor(s / 3600), m: Math.floor((s % 3600) / 60) })
+  return t('time.agoD', { d: Math.floor(s / 86400) })
 }
 
 export function seconds(s: number): string {
-  if (s < 60) return `${s.toFixed(0)} s`
-  return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`
+  if (s < 60) return t('units.s', { n: s.toFixed(0) })
+  return t('units.minS', { m: Math.floor(s / 60), s: Math.round(s % 60) })
 }
 
 export function metres(m: number): string {
-  return m < 1000 ? `${Math.round(m)} m` : `${(m / 1000).toFixed(2)} km`
+  return m < 1000
+    ? t('units.m', { n: numberText(Math.round(m)) })
+    : t('units.km', { n: (m / 1000).toFixed(2) })
 }
 
-export const CONDITION_LABEL: Record<string, string> = {
-  smoke: 'smoke',
-  smoke_pre_alarm: 'smoke pre-alarm',
-  heat_fixed: 'heat (fixed)',
-  heat_rate_of_rise: 'heat (rate of rise)',
-  co: 'carbon monoxide',
-  gas: 'combustible gas',
-  call_point: 'manual call point',
-  device_alarm: 'device alarm',
-  manual: 'raised by hand',
-  electrical_residual_current: 'residual current',
-  electrical_cable_temperature: 'cable temperature',
-  low_pressure: 'low water pressure',
-  device_supervisory: 'supervisory',
-  disabled: 'disabled at the panel',
-  low_battery: 'low battery',
-  offline: 'offline',
-  link_lost: 'gateway lost',
-  fault: 'fault',
-  tamper: 'tamper',
-}
+/** A share (0–1) as a percentage, rounded down to a tenth. */
+export const percent = (share: number): string =>
+  t('units.percent', { n: numberText(Math.floor(share * 1000) / 10, 1) })
 
-export const conditionLabel = (c: string) => CONDITION_LABEL[c] ?? c.replaceAll('_', ' ')
+/** A condition's name in the console's language (the id itself for one the catalogue lacks). */
+export const conditionLabel = (c: string): string => labelOf('condition', c)
 
+/** An officer's scope: the whole district, a street, a community. */
 export const SCOPE_LABEL = (scope: string): string => {
-  if (scope === 'district') return 'the whole district'
-  const [level, name] = scope.split(':')
-  return `${level} ${name}`
+  if (scope === 'district') return t('scope.district')
+  const [level, name = ''] = scope.split(':')
+  if (level === 'street') return t('scope.street', { name })
+  if (level === 'community') return t('scope.community', { name })
+  return scope
 }

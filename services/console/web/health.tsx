@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'preact/hooks'
 import type { Api } from './api.ts'
 import { ago, conditionLabel } from './format.ts'
+import { errorText, labelOf, numberText, t } from './i18n.ts'
 import { TestModeButton } from './test-mode.tsx'
 import type { DeviceHealth } from './types.ts'
 
@@ -18,7 +19,7 @@ export function HealthView({ api, revision, now }: { api: Api; revision: number;
         setHealth(h)
         setError(undefined)
       })
-      .catch((err: Error) => !cancelled && setError(err.message))
+      .catch((err: Error) => !cancelled && setError(errorText(err)))
     return () => {
       cancelled = true
     }
@@ -27,35 +28,35 @@ export function HealthView({ api, revision, now }: { api: Api; revision: number;
   if (health === undefined)
     return (
       <section class="fc-health">
-        {error ? <p class="fc-error">{error}</p> : <p class="fc-muted">Loading…</p>}
+        {error ? <p class="fc-error">{error}</p> : <p class="fc-muted">{t('app.loading')}</p>}
       </section>
     )
 
-  const t = health.totals
+  const n = health.totals
   return (
-    <section class="fc-health" aria-label="Device health">
-      <h2>Device health</h2>
+    <section class="fc-health" aria-label={t('health.label')}>
+      <h2>{t('health.title')}</h2>
       <p class="fc-tiles">
-        <Tile label="devices" value={t.devices} />
-        <Tile label="online" value={t.online} />
-        <Tile label="offline" value={t.offline} warn />
-        <Tile label="never seen" value={t.neverSeen} warn />
-        <Tile label="low battery" value={t.lowBattery} warn />
-        <Tile label="supervisory" value={t.supervisory} warn />
-        <Tile label="fault / tamper" value={t.trouble} warn />
+        <Tile name="devices" value={n.devices} />
+        <Tile name="online" value={n.online} />
+        <Tile name="offline" value={n.offline} warn />
+        <Tile name="neverSeen" value={n.neverSeen} warn />
+        <Tile name="lowBattery" value={n.lowBattery} warn />
+        <Tile name="supervisory" value={n.supervisory} warn />
+        <Tile name="trouble" value={n.trouble} warn />
       </p>
       <div class="fc-scroll">
         <table class="fc-table fc-health-communities">
           <thead>
             <tr>
-              <th>Community</th>
-              <th>Devices</th>
-              <th>Online</th>
-              <th>Offline</th>
-              <th>Never seen</th>
-              <th>Low battery</th>
-              <th>Supervisory</th>
-              <th>Fault / tamper</th>
+              <th>{t('health.col.community')}</th>
+              <th>{t('health.col.devices')}</th>
+              <th>{t('health.col.online')}</th>
+              <th>{t('health.col.offline')}</th>
+              <th>{t('health.col.neverSeen')}</th>
+              <th>{t('health.col.lowBattery')}</th>
+              <th>{t('health.col.supervisory')}</th>
+              <th>{t('health.col.trouble')}</th>
             </tr>
           </thead>
           <tbody>
@@ -83,19 +84,22 @@ export function HealthView({ api, revision, now }: { api: Api; revision: number;
         </table>
       </div>
       <h3>
-        Needing attention <span class="fc-count">{health.problems.total}</span>
+        {t('health.attention')} <span class="fc-count">{health.problems.total}</span>
       </h3>
       <ul class="fc-problems">
         {health.problems.items.map((p) => (
           <li key={p.device} data-device={p.device}>
             <span class={`fc-dot ${p.online ? 'fc-online' : 'fc-offline'}`} />
-            <strong>{p.device}</strong> <span class="fc-sub">{p.kind}</span> · {p.building} · {p.community}
+            <strong>{p.device}</strong> <span class="fc-sub">{labelOf('kind', p.kind)}</span> · {p.building} ·{' '}
+            {p.community}
             {p.neverSeen ? (
-              <span class="fc-warn"> never seen</span>
+              <span class="fc-warn">{t('health.neverSeen')}</span>
             ) : (
-              !p.online && <span class="fc-warn"> offline {ago(p.since, now)}</span>
+              !p.online && <span class="fc-warn">{t('health.offlineSince', { ago: ago(p.since, now) })}</span>
             )}
-            {p.battery !== undefined && <span class="fc-sub"> · battery {p.battery}%</span>}
+            {p.battery !== undefined && (
+              <span class="fc-sub">{t('health.battery', { battery: p.battery })}</span>
+            )}
             {p.signals
               .filter((s) => s.condition !== 'offline')
               .map((s) => (
@@ -109,17 +113,20 @@ export function HealthView({ api, revision, now }: { api: Api; revision: number;
       </ul>
       {health.problems.total > health.problems.items.length && (
         <p class="fc-muted">
-          Showing {health.problems.items.length} of {health.problems.total}.
+          {t('health.showing', {
+            shown: numberText(health.problems.items.length),
+            total: numberText(health.problems.total),
+          })}
         </p>
       )}
     </section>
   )
 }
 
-function Tile({ label, value, warn }: { label: string; value: number; warn?: boolean }) {
+function Tile({ name, value, warn }: { name: string; value: number; warn?: boolean }) {
   return (
-    <span class={`fc-tile${warn && value > 0 ? ' fc-tile-warn' : ''}`} data-tile={label}>
-      <b>{value}</b> {label}
+    <span class={`fc-tile${warn && value > 0 ? ' fc-tile-warn' : ''}`} data-tile={name}>
+      <b>{numberText(value)}</b> {t(`health.tile.${name}`)}
     </span>
   )
 }

@@ -6,15 +6,17 @@
 import { useEffect, useState } from 'preact/hooks'
 import type { Api } from './api.ts'
 import {
-  ACTION_LABEL,
+  actionLabel,
   ago,
   allowedActions,
   clockTime,
   conditionLabel,
   metres,
-  STATUS_LABEL,
+  SCOPE_LABEL,
   seconds,
+  statusLabel,
 } from './format.ts'
+import { errorText, i18nHas, labelOf, language, t } from './i18n.ts'
 import type { IncidentFocus } from './map.tsx'
 import { MODE_COLOUR } from './map.tsx'
 import { Sparkline } from './sparkline.tsx'
@@ -71,7 +73,7 @@ export function IncidentView(props: IncidentViewProps) {
         setCircle(c)
         setError(undefined)
       })
-      .catch((err: Error) => !cancelled && setError(err.message))
+      .catch((err: Error) => !cancelled && setError(errorText(err)))
     return () => {
       cancelled = true
     }
@@ -139,7 +141,7 @@ export function IncidentView(props: IncidentViewProps) {
       setReason('')
       onChanged(next)
     } catch (err) {
-      setActionError((err as Error).message)
+      setActionError(errorText(err))
     } finally {
       setBusy(false)
     }
@@ -149,7 +151,7 @@ export function IncidentView(props: IncidentViewProps) {
     return (
       <section class="fc-incident-view">
         <button type="button" class="fc-back" onClick={onBack}>
-          ← Queue
+          {t('incident.back')}
         </button>
         <p class="fc-error" role="alert">
           {error}
@@ -157,7 +159,7 @@ export function IncidentView(props: IncidentViewProps) {
       </section>
     )
   }
-  if (incident === undefined) return <section class="fc-incident-view fc-muted">Loading…</section>
+  if (incident === undefined) return <section class="fc-incident-view fc-muted">{t('app.loading')}</section>
 
   const actions = allowedActions(incident.status)
   const responders = (circle?.features ?? []).filter((f) => f.geometry.type === 'Point')
@@ -165,31 +167,39 @@ export function IncidentView(props: IncidentViewProps) {
   const timeline = mergeTimelines(incident.timeline ?? [], incident.linkage?.timeline ?? [])
 
   return (
-    <section class="fc-incident-view" aria-label={`Incident ${incident.id}`} data-incident={incident.id}>
+    <section
+      class="fc-incident-view"
+      aria-label={t('incident.label', { id: incident.id })}
+      data-incident={incident.id}
+    >
       <button type="button" class="fc-back" onClick={onBack}>
-        ← Queue
+        {t('incident.back')}
       </button>
       <header class="fc-incident-head">
         <span class={`fc-chip fc-chip-${incident.status}`} data-testid="incident-status">
-          {STATUS_LABEL[incident.status]}
+          {statusLabel(incident.status)}
         </span>
         <h2>
-          {incident.cause === 'gas' ? 'Gas' : 'Fire'} at{' '}
-          {building?.name ?? incident.building ?? incident.community}
+          {t(incident.cause === 'gas' ? 'incident.gasAt' : 'incident.fireAt', {
+            place: building?.name ?? incident.building ?? incident.community,
+          })}
         </h2>
         <p class="fc-sub">
           {incident.community} · {incident.street} · {incident.location[0].toFixed(5)},{' '}
           {incident.location[1].toFixed(5)} · <code>{incident.id}</code>
         </p>
         <p class="fc-sub">
-          Alarm {clockTime(incident.alarmAt ?? incident.openedAt)} (
-          {ago(incident.alarmAt ?? incident.openedAt, now)})
-          {incident.acknowledgedAt && ` · acknowledged ${clockTime(incident.acknowledgedAt)}`}
-          {incident.confirmedAt && ` · confirmed ${clockTime(incident.confirmedAt)}`}
+          {t('incident.alarmAt', {
+            time: clockTime(incident.alarmAt ?? incident.openedAt),
+            ago: ago(incident.alarmAt ?? incident.openedAt, now),
+          })}
+          {incident.acknowledgedAt &&
+            t('incident.acknowledgedAt', { time: clockTime(incident.acknowledgedAt) })}
+          {incident.confirmedAt && t('incident.confirmedAt', { time: clockTime(incident.confirmedAt) })}
         </p>
         {building && (
           <p class="fc-sub">
-            Responsible: {building.responsible.name}
+            {t('incident.responsible', { name: building.responsible.name })}
             {building.responsible.phone && (
               <>
                 {' '}
@@ -200,12 +210,12 @@ export function IncidentView(props: IncidentViewProps) {
         )}
       </header>
 
-      <fieldset class="fc-actions" aria-label="Actions">
+      <fieldset class="fc-actions" aria-label={t('incident.actions')}>
         {actions.length > 0 && (
           <input
             class="fc-reason"
-            placeholder="Reason or note (optional)"
-            aria-label="Reason"
+            placeholder={t('incident.reasonPlaceholder')}
+            aria-label={t('incident.reason')}
             maxLength={1000}
             value={reason}
             onInput={(e) => setReason((e.target as HTMLInputElement).value)}
@@ -220,10 +230,10 @@ export function IncidentView(props: IncidentViewProps) {
             disabled={busy}
             onClick={() => act(a)}
           >
-            {a === 'confirm' && incident.cause === 'gas' ? 'Confirm gas leak' : ACTION_LABEL[a]}
+            {a === 'confirm' && incident.cause === 'gas' ? t('incident.confirmGas') : actionLabel(a)}
           </button>
         ))}
-        {actions.length === 0 && <span class="fc-muted">This incident is closed.</span>}
+        {actions.length === 0 && <span class="fc-muted">{t('incident.closed')}</span>}
         {actionError && (
           <p class="fc-error" role="alert">
             {actionError}
@@ -231,32 +241,32 @@ export function IncidentView(props: IncidentViewProps) {
         )}
       </fieldset>
 
-      <h3>5-minute circle</h3>
+      <h3>{t('incident.circle')}</h3>
       <p class="fc-legend">
         {circles.map((c) => (
           <span key={c.properties.mode} class="fc-legend-item">
             <i style={{ background: MODE_COLOUR[c.properties.mode] ?? '#455a64' }} />
-            {c.properties.mode}{' '}
-            {c.properties.radius_m === undefined ? 'by road' : metres(c.properties.radius_m)}
+            {labelOf('mode', c.properties.mode)}{' '}
+            {c.properties.radius_m === undefined ? t('incident.byRoad') : metres(c.properties.radius_m)}
           </span>
         ))}
         <span class="fc-legend-item" data-testid="responders-inside">
-          {responders.length} responder{responders.length === 1 ? '' : 's'} inside
+          {t('incident.respondersInside', { count: responders.length })}
         </span>
       </p>
 
-      <h3>Responders</h3>
+      <h3>{t('incident.responders')}</h3>
       {(incident.offers ?? []).length === 0 ? (
-        <p class="fc-muted">No offers yet.</p>
+        <p class="fc-muted">{t('incident.noOffers')}</p>
       ) : (
         <table class="fc-table fc-offers">
           <thead>
             <tr>
-              <th>Responder</th>
-              <th>Mode</th>
-              <th>ETA</th>
-              <th>Distance</th>
-              <th>State</th>
+              <th>{t('incident.col.responder')}</th>
+              <th>{t('incident.col.mode')}</th>
+              <th>{t('incident.col.eta')}</th>
+              <th>{t('incident.col.distance')}</th>
+              <th>{t('incident.col.state')}</th>
             </tr>
           </thead>
           <tbody>
@@ -264,12 +274,12 @@ export function IncidentView(props: IncidentViewProps) {
               <tr key={`${o.responder}-${o.round}`} data-responder={o.responder} data-state={o.state}>
                 <td>
                   {o.name ?? o.responder}
-                  <span class="fc-sub"> {o.type}</span>
+                  <span class="fc-sub"> {labelOf('responderType', o.type)}</span>
                 </td>
-                <td>{o.mode}</td>
+                <td>{labelOf('mode', o.mode)}</td>
                 <td>{seconds(o.eta_s)}</td>
                 <td>{metres(o.distance_m)}</td>
-                <td class={`fc-offer-${o.state}`}>{o.state.replaceAll('_', ' ')}</td>
+                <td class={`fc-offer-${o.state}`}>{labelOf('offerState', o.state)}</td>
               </tr>
             ))}
           </tbody>
@@ -277,7 +287,7 @@ export function IncidentView(props: IncidentViewProps) {
       )}
 
       <h3>
-        Devices in the building{' '}
+        {t('incident.devices')}{' '}
         {building && <TestModeButton api={api} path={`/api/buildings/${building.id}`} what={building.id} />}
       </h3>
       <ul class="fc-devices">
@@ -288,16 +298,24 @@ export function IncidentView(props: IncidentViewProps) {
             <li key={d.id} data-device={d.id} class={involved ? 'fc-involved' : ''}>
               <span
                 class={`fc-dot ${d.online ? 'fc-online' : 'fc-offline'}`}
-                title={d.online ? 'online' : 'offline'}
+                title={d.online ? t('incident.online') : t('incident.offline')}
               />
-              <strong>{d.id}</strong> <span class="fc-sub">{d.kind}</span>
-              {d.floor !== undefined && <span class="fc-sub"> floor {d.floor}</span>}
-              {d.battery !== undefined && <span class="fc-sub"> · battery {d.battery}%</span>}
+              <strong>{d.id}</strong> <span class="fc-sub">{labelOf('kind', d.kind)}</span>
+              {d.floor !== undefined && <span class="fc-sub">{t('incident.floor', { floor: d.floor })}</span>}
+              {d.battery !== undefined && (
+                <span class="fc-sub">{t('incident.battery', { battery: d.battery })}</span>
+              )}
               {!d.online && (
-                <span class="fc-warn"> {d.lastSeen === undefined ? 'never seen' : 'offline'}</span>
+                <span class="fc-warn">
+                  {' '}
+                  {d.lastSeen === undefined ? t('incident.neverSeen') : t('incident.offline')}
+                </span>
               )}
               {involved && (
-                <span class="fc-alarm-text"> {involved.conditions.map(conditionLabel).join(', ')}</span>
+                <span class="fc-alarm-text">
+                  {' '}
+                  {involved.conditions.map(conditionLabel).join(t('list.separator'))}
+                </span>
               )}
               {s && <Sparkline series={s} />}
               <TestModeButton api={api} path={`/api/devices/${d.id}`} what={d.id} until={d.testModeUntil} />
@@ -308,19 +326,27 @@ export function IncidentView(props: IncidentViewProps) {
 
       {(incident.linkage?.commands?.length ?? 0) + (incident.linkage?.audit?.length ?? 0) > 0 && (
         <>
-          <h3>Linked alerts</h3>
+          <h3>{t('incident.linked')}</h3>
           <ul class="fc-linkage">
             {(incident.linkage?.audit ?? []).map((a) => (
               <li key={a.id}>
-                {a.audience} · {a.channel} ·{' '}
-                <span class={`fc-linkage-${a.status}`}>{a.status.replaceAll('_', ' ')}</span>
-                {a.error && <span class="fc-sub"> ({a.error})</span>}
+                {audienceText(a.audience)} · {labelOf('linkage.channel', a.channel)} ·{' '}
+                <span class={`fc-linkage-${a.status}`}>{labelOf('linkage.status', a.status)}</span>
+                {a.error && (
+                  <span class="fc-sub" title={a.error}>
+                    {' '}
+                    {language() === 'en' ? `(${a.error})` : t('incident.alertError')}
+                  </span>
+                )}
               </li>
             ))}
             {(incident.linkage?.commands ?? []).map((c) => (
               <li key={c.id}>
-                {c.device}: {c.action} · {c.status ?? 'sent'}
-                {c.attempts !== undefined && <span class="fc-sub"> ({c.attempts} attempts)</span>}
+                {c.device}: {c.action} ·{' '}
+                {c.status === undefined ? t('linkage.sent') : labelOf('linkage.status', c.status)}
+                {c.attempts !== undefined && (
+                  <span class="fc-sub"> {t('incident.attempts', { count: c.attempts })}</span>
+                )}
               </li>
             ))}
           </ul>
@@ -329,11 +355,12 @@ export function IncidentView(props: IncidentViewProps) {
 
       <Clocks incident={incident} />
 
-      <h3>Timeline</h3>
+      <h3>{t('incident.timeline')}</h3>
       <ol class="fc-timeline">
         {timeline.map((e, i) => (
           <li key={i} data-type={e.type}>
-            <time>{clockTime(e.at)}</time> <span class="fc-actor">{e.actor}</span> {e.reason}
+            <time>{clockTime(e.at)}</time> <span class="fc-actor">{e.actor}</span>{' '}
+            <span title={e.reason}>{timelineText(e)}</span>
           </li>
         ))}
       </ol>
@@ -341,21 +368,51 @@ export function IncidentView(props: IncidentViewProps) {
   )
 }
 
+/** Who a linked alert went to: a building's responsible party, a scope's officers, the 119 centre. */
+function audienceText(audience: string | undefined): string {
+  if (audience === undefined) return ''
+  const [kind, rest] = audience.split(':')
+  if (kind === 'responsible') return t('linkage.audience.responsibleOf', { building: rest ?? '' })
+  if (rest !== undefined) return SCOPE_LABEL(audience)
+  return labelOf('linkage.audience', audience)
+}
+
+/**
+ * A timeline entry in the officer's language: the service's own English `reason` in English
+ * (it says the most), else a line built from the entry's fields (`timeline.<type>`), the
+ * reason kept on hover; an entry of a type the catalogues lack keeps the reason.
+ */
+function timelineText(e: TimelineEntry & { condition?: string; action?: string }): string {
+  const key = `timeline.${e.type}`
+  if (language() === 'en' || !i18nHas(key)) return e.reason
+  return t(key, {
+    device: e.device ?? '',
+    condition: e.condition === undefined ? '' : conditionLabel(e.condition),
+    status: e.status === undefined ? '' : statusLabel(e.status),
+    from: e.from === undefined ? '' : statusLabel(e.from),
+    responder: e.responder ?? '',
+    audience: audienceText(e.audience),
+    channel: e.channel === undefined ? '' : labelOf('linkage.channel', e.channel),
+    action: e.action ?? '',
+  })
+}
+
 function mergeTimelines(a: TimelineEntry[], b: TimelineEntry[]): TimelineEntry[] {
   return [...a, ...b].sort((x, y) => Date.parse(x.at) - Date.parse(y.at))
 }
 
-const CLOCK_LABEL: Record<string, string> = {
-  received: 'received',
-  shown: 'shown',
-  acknowledged: 'acknowledged',
-  confirmed: 'confirmed',
-  fire_centre_sent: '119 sent',
-  fire_centre_acked: '119 acknowledged',
-  first_offer: 'first offer',
-  first_accept: 'first accept',
-  first_on_scene: 'first on scene',
-}
+/** The clocks in the order they run; their names are the catalogues' `clock.<name>`. */
+const CLOCKS = [
+  'received',
+  'shown',
+  'acknowledged',
+  'confirmed',
+  'fire_centre_sent',
+  'fire_centre_acked',
+  'first_offer',
+  'first_accept',
+  'first_on_scene',
+] as const
 
 /** The handling clocks, breaches highlighted (docs/PROTOCOL.md §The monitoring centre's daily work). */
 function Clocks({ incident }: { incident: Incident }) {
@@ -363,18 +420,18 @@ function Clocks({ incident }: { incident: Incident }) {
   const breaches = incident.breaches ?? []
   return (
     <>
-      <h3>Handling clocks</h3>
+      <h3>{t('incident.clocks')}</h3>
       <ul class="fc-clocks" data-testid="clocks">
-        {Object.keys(CLOCK_LABEL).map((k) => {
+        {CLOCKS.map((k) => {
           const b = breaches.find((x) => x.clock === k)
           const at = clocks[k]
           return (
             <li key={k} data-clock={k} class={b ? 'fc-breach' : ''}>
-              {CLOCK_LABEL[k]}: {at ? clockTime(at) : '—'}
+              {t(`clock.${k}`)}: {at ? clockTime(at) : t('time.none')}
               {b && (
                 <strong class="fc-alarm-text">
                   {' '}
-                  took {b.tookS} s, limit {b.limitS} s
+                  {t('incident.took', { took: b.tookS, limit: b.limitS })}
                 </strong>
               )}
             </li>

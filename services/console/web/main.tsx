@@ -9,11 +9,12 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { type Api, ApiError, createApi } from './api.ts'
 import { playAlarmCue } from './cue.ts'
 import { DutyView } from './duty.tsx'
-import { byUrgency, isOpen, SCOPE_LABEL } from './format.ts'
+import { byUrgency, isOpen, percent, SCOPE_LABEL } from './format.ts'
 import { HealthView } from './health.tsx'
+import { errorText, initI18n, type Language, language, switchLanguage, t } from './i18n.ts'
 import { IncidentView } from './incident.tsx'
 import { type LiveStatus, openLiveFeed, type StreamEventName } from './live.ts'
-import { FireMap, type IncidentFocus } from './map.tsx'
+import { FireMap, type IncidentFocus, type RoadLines } from './map.tsx'
 import { AlarmQueue } from './queue.tsx'
 import { ReportsView } from './reports.tsx'
 import { SignIn } from './signin.tsx'
@@ -55,7 +56,6 @@ const STREAM_EVENTS = [
 ] as const
 /** The coverage layer, while shown, is fetched again this often (responders move). */
 const COVERAGE_REFRESH_MS = 30_000
-const percent = (share: number) => `${Math.floor(share * 1000) / 10} %`
 const DEVICE_STATE_REFRESH_MS = 15_000
 
 type Route =
@@ -98,13 +98,36 @@ function tokenFromLink(): void {
 }
 tokenFromLink()
 
+/** The language switch: the other language named in its own words; the choice is remembered. */
+function LanguageSwitch({ onSwitched }: { onSwitched: (lng: Language) => void }) {
+  const next: Language = language() === 'zh-CN' ? 'en' : 'zh-CN'
+  return (
+    <button
+      type="button"
+      class="fc-lang"
+      data-testid="language"
+      data-language={language()}
+      lang={next}
+      title={t('language.switchLabel')}
+      onClick={() => void switchLanguage(next).then(() => onSwitched(next))}
+    >
+      {t('language.switchTo')}
+    </button>
+  )
+}
+
 function App() {
+  const [, setLang] = useState<Language>(language())
+  const onLanguage = (lng: Language) => {
+    document.title = t('app.title')
+    setLang(lng)
+  }
   const [session, setSession] = useState<{ api: Api; me: Me }>()
   const [notice, setNotice] = useState<string>()
   const expired = () => {
     sessionStorage.removeItem(TOKEN_KEY)
     setSession(undefined)
-    setNotice('Your token is no longer accepted; sign in again.')
+    setNotice(t('app.expired'))
   }
   const [checking, setChecking] = useState(() => sessionStorage.getItem(TOKEN_KEY) !== null)
 
@@ -121,11 +144,12 @@ function App() {
       .finally(() => setChecking(false))
   }, [])
 
-  if (checking) return <p class="fc-muted fc-pad">Signing in…</p>
+  if (checking) return <p class="fc-muted fc-pad">{t('app.signingIn')}</p>
   if (session === undefined)
     return (
       <SignIn
         notice={notice}
+        languageSwitch={<LanguageSwitch onSwitched={onLanguage} />}
         onSignedIn={(token, me) => {
           sessionStorage.setItem(TOKEN_KEY, token)
           setNotice(undefined)
@@ -137,6 +161,7 @@ function App() {
     <Console
       api={session.api}
       me={session.me}
+      onLanguage={onLanguage}
       onSignOut={() => {
         sessionStorage.removeItem(TOKEN_KEY)
         setSession(undefined)
@@ -146,7 +171,17 @@ function App() {
   )
 }
 
-function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => void }) {
+function Console({
+  api,
+  me,
+  onSignOut,
+  onLanguage,
+}: {
+  api: Api
+  me: Me
+  onSignOut: () => void
+  onLanguage: (lng: Language) => void
+}) {
   const [route, go] = useRoute()
   const [open, setOpen] = useState<Map<string, Incident>>(new Map())
   const [buildings, setBuildings] = useState<Map<string, Building>>(new Map())
@@ -188,7 +223,7 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
         setOpen(new Map(p.items.map((i) => [i.id, i])))
         setLoadError(undefined)
       })
-      .catch((err: Error) => setLoadError(err.message))
+      .catch((err: Error) => setLoadError(errorText(err)))
   }, [api])
 
   useEffect(() => {
@@ -196,7 +231,7 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
     api
       .get<FeatureCollection<CommunityFeature>>('/api/communities')
       .then(setCommunities)
-      .catch((err: Error) => setLoadError(err.message))
+      .catch((err: Error) => setLoadError(errorText(err)))
   }, [api, loadQueue])
 
   useEffect(() => {
@@ -204,7 +239,7 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
     api
       .get<Coverage>('/api/coverage')
       .then(setCoverage)
-      .catch((err: Error) => setLoadError(err.message))
+      .catch((err: Error) => setLoadError(errorText(err)))
     const t = setInterval(() => setCoverageRevision((n) => n + 1), COVERAGE_REFRESH_MS)
     return () => clearInterval(t)
   }, [api, showCoverage, coverageRevision])
@@ -328,6 +363,14 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
   const select = useCallback((id: string) => go(`#/incident/${encodeURIComponent(id)}`), [])
   const firstUnseen = queue.find((i) => unseen.has(i.id))
   const officer = me.role === 'officer' ? me.officer : undefined
+  // The road network's streets under the map, when the service has loaded one (FC_ROAD_NETWORK).
+  const loadRoads = useMemo(
+    () =>
+      document.documentElement.dataset['roads'] === '1'
+        ? (bbox: string) => api.get<RoadLines>(`/api/roads?bbox=${encodeURIComponent(bbox)}`)
+        : undefined,
+    [api],
+  )
 
   return (
     <div class={`fc-app fc-page-${route.page}`}>
@@ -336,23 +379,23 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
           <span class="fc-logo" aria-hidden="true">
             ◉
           </span>{' '}
-          firecircle
+          {t('app.name')}
         </a>
         <nav class="fc-tabs">
           <a href="#/" class={route.page === 'queue' || route.page === 'incident' ? 'fc-tab-on' : ''}>
-            Alarms <span class="fc-count">{queue.length}</span>
+            {t('nav.alarms')} <span class="fc-count">{queue.length}</span>
           </a>
           <a href="#/health" class={route.page === 'health' ? 'fc-tab-on' : ''}>
-            Device health
+            {t('nav.health')}
           </a>
           <a href="#/work-orders" class={route.page === 'work-orders' ? 'fc-tab-on' : ''}>
-            Work orders
+            {t('nav.workOrders')}
           </a>
           <a href="#/duty" class={route.page === 'duty' ? 'fc-tab-on' : ''}>
-            Duty
+            {t('nav.duty')}
           </a>
           <a href="#/reports" class={route.page === 'reports' ? 'fc-tab-on' : ''}>
-            Reports
+            {t('nav.reports')}
           </a>
         </nav>
         <button
@@ -360,10 +403,11 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
           class={`fc-coverage-toggle${showCoverage ? ' fc-tab-on' : ''}`}
           aria-pressed={showCoverage}
           data-testid="coverage-toggle"
-          title="Who can reach each building within 5 minutes now"
+          title={t('nav.coverageTitle')}
           onClick={() => setShowCoverage((on) => !on)}
         >
-          Coverage{coverage ? ` ${percent(coverage.share)}` : ''}
+          {t('nav.coverage')}
+          {coverage ? ` ${percent(coverage.share)}` : ''}
         </button>
         <span class="fc-who" data-testid="scope">
           {officer ? (
@@ -371,42 +415,46 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
               <b>{officer.name}</b> · {SCOPE_LABEL(officer.scope)}
             </>
           ) : (
-            <b>Administrator · the whole district</b>
+            <b>{t('app.administrator')}</b>
           )}
         </span>
-        <span class={`fc-live fc-live-${status}`} data-testid="live" title="The live feed from the service">
-          {status === 'live' ? 'live' : status}
+        <span class={`fc-live fc-live-${status}`} data-testid="live" title={t('app.liveTitle')}>
+          {t(`app.live.${status}`)}
         </span>
+        <LanguageSwitch onSwitched={onLanguage} />
         <button type="button" class="fc-signout" onClick={onSignOut}>
-          Sign out
+          {t('app.signOut')}
         </button>
       </header>
       {firstUnseen && (
         <div class="fc-banner" role="alert" data-testid="new-alarm">
-          <b>NEW {firstUnseen.cause === 'gas' ? 'GAS' : 'FIRE'} ALARM</b>{' '}
+          <b>{firstUnseen.cause === 'gas' ? t('banner.newGas') : t('banner.newFire')}</b>{' '}
           {buildings.get(firstUnseen.building ?? '')?.name ?? firstUnseen.building ?? firstUnseen.community} ·{' '}
           {firstUnseen.community}
-          {unseen.size > 1 && ` (+${unseen.size - 1} more)`}
+          {unseen.size > 1 && ` ${t('banner.more', { count: unseen.size - 1 })}`}
           <button type="button" onClick={() => select(firstUnseen.id)}>
-            Show
+            {t('banner.show')}
           </button>
           <button type="button" onClick={() => setUnseen(new Set())}>
-            Silence
+            {t('banner.silence')}
           </button>
         </div>
       )}
       {lowCoverage.size > 0 && (
         <div class="fc-banner fc-banner-coverage" role="status" data-testid="coverage-warning">
-          <b>COVERAGE</b>{' '}
+          <b>{t('banner.coverage')}</b>{' '}
           {[...lowCoverage.values()]
             .sort((a, b) => a.share - b.share)
-            .map(
-              (c) =>
-                `${communityNames.get(c.community) ?? c.community}: ${percent(c.share)} of buildings reached within 5 min (below ${percent(c.threshold)})`,
+            .map((c) =>
+              t('banner.coverageLine', {
+                community: communityNames.get(c.community) ?? c.community,
+                share: percent(c.share),
+                threshold: percent(c.threshold),
+              }),
             )
             .join(' · ')}
           <button type="button" onClick={() => setShowCoverage(true)}>
-            Show on map
+            {t('banner.showOnMap')}
           </button>
         </div>
       )}
@@ -462,6 +510,7 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
           focus={route.page === 'incident' ? focus : undefined}
           onSelect={select}
           coverage={coverage}
+          loadRoads={loadRoads}
           {...(lowCoverage.size > 0 ? { coverageThreshold: [...lowCoverage.values()][0]!.threshold } : {})}
         />
       </div>
@@ -469,4 +518,6 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
   )
 }
 
+initI18n()
+document.title = t('app.title')
 render(<App />, document.getElementById('app')!)

@@ -1,6 +1,8 @@
 /**
- * The map: Leaflet on a blank background (no tiles: the console must work with no internet),
- * drawn from the service's own GeoJSON — communities in scope, open incidents, and for the
+ * The map: Leaflet drawn from the service's own GeoJSON — under everything the streets of the
+ * road network when one is loaded (GET /api/roads for the view, so the map shows streets with
+ * no internet), over a street map's tiles only when the service names a tile server
+ * (FC_MAP_TILES_URL: otherwise no request leaves the service) — communities in scope, open incidents, and for the
  * incident in view its building, devices, one 5-minute circle per travel mode and the
  * responders inside with their ETAs. SVG paths carry class names (fc-community, fc-circle
  * fc-circle-<mode>, fc-responder, fc-device, fc-incident, fc-coverage-low, fc-uncovered) for
@@ -11,7 +13,8 @@ import type * as GeoJSON from 'geojson'
 import L from 'leaflet'
 import 'leaflet/dist/leaflet.css'
 import { useEffect, useRef } from 'preact/hooks'
-import { seconds } from './format.ts'
+import { seconds, statusLabel } from './format.ts'
+import { labelOf, language, t } from './i18n.ts'
 import type {
   CircleFeature,
   CommunityFeature,
@@ -38,6 +41,57 @@ export interface MapProps {
   coverage?: Coverage | undefined
   /** FC_COVERAGE_WARNING_SHARE as the stream last said it (default 0.9). */
   coverageThreshold?: number
+  /** The road network's lines in a box (GET /api/roads), when the service has one. */
+  loadRoads?: ((bbox: string) => Promise<RoadLines>) | undefined
+}
+
+/** GET /api/roads: one MultiLineString per road class, major classes first. */
+export interface RoadLines {
+  segments: number
+  truncated: boolean
+  features: {
+    type: 'Feature'
+    properties: { class: string; segments: number }
+    geometry: { type: 'MultiLineString'; coordinates: LonLat[][] }
+  }[]
+}
+
+/** What the service said of the map on the page's root element (services/console/index.ts). */
+function mapSettings(): { tilesUrl?: string; attribution?: string } {
+  const d = document.documentElement.dataset
+  return {
+    ...(d['tilesUrl'] ? { tilesUrl: d['tilesUrl'] } : {}),
+    ...(d['mapAttribution'] ? { attribution: d['mapAttribution'] } : {}),
+  }
+}
+
+const MAJOR_ROADS = new Set(['motorway', 'motorway_link', 'trunk', 'trunk_link', 'primary', 'primary_link'])
+const MIDDLE_ROADS = new Set(['secondary', 'secondary_link', 'tertiary', 'tertiary_link'])
+/** The widest box GET /api/roads answers for, degrees (services/roads/lines.ts MAX_BBOX_DEG). */
+const ROADS_MAX_DEG = 1
+
+function roadStyle(cls: string): L.PathOptions {
+  const major = MAJOR_ROADS.has(cls)
+  const middle = MIDDLE_ROADS.has(cls)
+  return {
+    className: `fc-road fc-road-${cls}`,
+    color: major ? '#90a4ae' : middle ? '#a7b6bd' : '#c3cdd2',
+    weight: major ? 4 : middle ? 2.5 : 1.2,
+    opacity: 1,
+    interactive: false,
+  }
+}
+
+/** The view's box for GET /api/roads, cut to its centre's ROADS_MAX_DEG when wider. */
+function roadsBox(m: L.Map): string {
+  const b = m.getBounds()
+  const c = b.getCenter()
+  const half = ROADS_MAX_DEG / 2 - 1e-6
+  const w = Math.max(b.getWest(), c.lng - half, -180)
+  const e = Math.min(b.getEast(), c.lng + half, 180)
+  const s = Math.max(b.getSouth(), c.lat - half, -90)
+  const n = Math.min(b.getNorth(), c.lat + half, 90)
+  return [w, s, e, n].map((v) => v.toFixed(5)).join(',')
 }
 
 /** A community's tint by its coverage: red under the threshold, amber near it, green above. */
@@ -74,20 +128,42 @@ export function FireMap({
   onSelect,
   coverage,
   coverageThreshold = 0.9,
+  loadRoads,
 }: MapProps) {
   const el = useRef<HTMLDivElement>(null)
+  /** The tooltips are drawn again in the other language when the officer switches. */
+  const lang = language()
   const map = useRef<L.Map | undefined>(undefined)
   const layers = useRef<
-    | { communities: L.LayerGroup; coverage: L.LayerGroup; incidents: L.LayerGroup; focus: L.LayerGroup }
+    | {
+        roads: L.LayerGroup
+        communities: L.LayerGroup
+        coverage: L.LayerGroup
+        incidents: L.LayerGroup
+        focus: L.LayerGroup
+      }
     | undefined
   >(undefined)
+  const settings = useRef(mapSettings()).current
+  /** Something is drawn under the communities: their fill is made light enough to see it through. */
+  const baseLayer = settings.tilesUrl !== undefined || loadRoads !== undefined
   const fitted = useRef<string>('')
 
   useEffect(() => {
     if (el.current === null) return
     const m = L.map(el.current, { zoomControl: true, attributionControl: false, minZoom: 8, maxZoom: 19 })
     m.setView([22.65, 113.85], 11)
+    if (settings.tilesUrl !== undefined)
+      L.tileLayer(settings.tilesUrl, { maxZoom: 19, className: 'fc-tiles' }).addTo(m)
+    if (settings.attribution !== undefined) {
+      const text = document.createElement('span')
+      text.textContent = settings.attribution
+      L.control.attribution({ prefix: false }).addAttribution(text.outerHTML).addTo(m)
+    }
+    // The streets under the communities: a pane between the tiles (200) and the overlays (400).
+    m.createPane('fc-roads').style.zIndex = '300'
     const groups = {
+      roads: L.layerGroup([], { pane: 'fc-roads' }).addTo(m),
       communities: L.layerGroup().addTo(m),
       coverage: L.layerGroup().addTo(m),
       incidents: L.layerGroup().addTo(m),
@@ -117,7 +193,7 @@ export function FireMap({
           color: '#78909c',
           weight: 1.5,
           fillColor: '#eceff1',
-          fillOpacity: 0.6,
+          fillOpacity: baseLayer ? 0.15 : 0.6,
         },
       })
       layer.bindTooltip(`${f.properties.name} · ${f.properties.street}`, {
@@ -127,7 +203,38 @@ export function FireMap({
       })
       g.addLayer(layer)
     }
-  }, [communities])
+  }, [communities, lang])
+
+  // The road network's streets for the view, fetched again when the view moves.
+  useEffect(() => {
+    const m = map.current
+    const g = layers.current?.roads
+    if (m === undefined || g === undefined || loadRoads === undefined) return
+    const renderer = L.svg({ pane: 'fc-roads' })
+    let asked = 0
+    const load = () => {
+      const n = ++asked
+      loadRoads(roadsBox(m))
+        .then((lines) => {
+          if (n !== asked) return
+          g.clearLayers()
+          for (const f of lines.features)
+            g.addLayer(
+              L.geoJSON(f as unknown as GeoJSON.Feature, {
+                pane: 'fc-roads',
+                style: { ...roadStyle(f.properties.class), renderer },
+              }),
+            )
+          if (el.current) el.current.dataset['roadSegments'] = String(lines.segments)
+        })
+        .catch(() => {})
+    }
+    load()
+    m.on('moveend', load)
+    return () => {
+      m.off('moveend', load)
+    }
+  }, [loadRoads !== undefined])
 
   // Coverage: communities tinted by their share, the uncovered buildings ringed.
   useEffect(() => {
@@ -159,10 +266,10 @@ export function FireMap({
         weight: 1.5,
         fill: false,
       })
-      ring.bindTooltip(`${b.properties.name}: nobody within 5 min`)
+      ring.bindTooltip(t('map.nobodyWithin', { name: b.properties.name }))
       g.addLayer(ring)
     }
-  }, [coverage, communities, coverageThreshold])
+  }, [coverage, communities, coverageThreshold, lang])
 
   // Open incidents as markers (the one in view is drawn by the focus layer).
   useEffect(() => {
@@ -179,11 +286,13 @@ export function FireMap({
         fillColor: i.status === 'alarm' ? '#d50000' : i.status === 'confirmed' ? '#b71c1c' : '#ff8f00',
         fillOpacity: 0.95,
       })
-      marker.bindTooltip(`${i.building ?? i.community}: ${i.status}`)
+      marker.bindTooltip(
+        t('map.incident', { place: i.building ?? i.community, status: statusLabel(i.status) }),
+      )
       marker.on('click', () => onSelect?.(i.id))
       g.addLayer(marker)
     }
-  }, [incidents, focus?.incident.id, onSelect])
+  }, [incidents, focus?.incident.id, onSelect, lang])
 
   // The incident in view: circles largest first, responders, devices, the building.
   useEffect(() => {
@@ -209,8 +318,10 @@ export function FireMap({
             fillOpacity: 0.06,
           },
         )
-        const reach = p.radius_m === undefined ? 'along the roads' : `${Math.round(p.radius_m)} m`
-        poly.bindTooltip(`${p.mode}: ${reach} in ${seconds(p.limit_s ?? 300)}`, {
+        const reach =
+          p.radius_m === undefined ? t('map.alongRoads') : t('units.m', { n: Math.round(p.radius_m) })
+        const mode = labelOf('mode', p.mode)
+        poly.bindTooltip(t('map.circleReach', { mode, reach, time: seconds(p.limit_s ?? 300) }), {
           sticky: true,
         })
         g.addLayer(poly)
@@ -224,7 +335,14 @@ export function FireMap({
           fillColor: colourOf(p.mode),
           fillOpacity: 1,
         })
-        dot.bindTooltip(`${p.name ?? p.id} (${p.type}, ${p.mode}): ETA ${seconds(p.eta_s ?? 0)}`)
+        dot.bindTooltip(
+          t('map.responder', {
+            name: p.name ?? p.id,
+            type: labelOf('responderType', p.type ?? ''),
+            mode: labelOf('mode', p.mode),
+            eta: seconds(p.eta_s ?? 0),
+          }),
+        )
         g.addLayer(dot)
       }
     }
@@ -242,7 +360,9 @@ export function FireMap({
             : '#9e9e9e',
         fillOpacity: 1,
       })
-      dot.bindTooltip(`${d.id} (${d.kind})${d.online ? '' : ' offline'}`)
+      dot.bindTooltip(
+        t(d.online ? 'map.device' : 'map.deviceOffline', { id: d.id, kind: labelOf('kind', d.kind) }),
+      )
       g.addLayer(dot)
     })
     const pin = L.circleMarker(latLng(building), {
@@ -263,7 +383,7 @@ export function FireMap({
       m.invalidateSize({ animate: false })
       m.fitBounds(bounds.pad(0.05), { animate: false })
     }
-  }, [focus])
+  }, [focus, lang])
 
   // Without an incident in view: fit the scope.
   useEffect(() => {

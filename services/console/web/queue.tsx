@@ -1,5 +1,6 @@
 /** The alarm queue: open incidents in the officer's scope, most urgent first, live. */
-import { ago, conditionLabel, STATUS_LABEL } from './format.ts'
+import { ago, conditionLabel, statusLabel } from './format.ts'
+import { t } from './i18n.ts'
 import type { Building, Incident } from './types.ts'
 
 export interface QueueProps {
@@ -23,12 +24,12 @@ export function AlarmQueue({
   onSelect,
 }: QueueProps) {
   return (
-    <section class="fc-queue" aria-label="Alarm queue">
+    <section class="fc-queue" aria-label={t('queue.label')}>
       <h2>
-        Alarm queue <span class="fc-count">{incidents.length}</span>
+        {t('queue.title')} <span class="fc-count">{incidents.length}</span>
       </h2>
       {incidents.length === 0 ? (
-        <p class="fc-muted fc-empty">No open incidents in your scope.</p>
+        <p class="fc-muted fc-empty">{t('queue.empty')}</p>
       ) : (
         <ol>
           {incidents.map((i) => {
@@ -43,16 +44,20 @@ export function AlarmQueue({
                   data-status={i.status}
                   onClick={() => onSelect(i.id)}
                 >
-                  <span class={`fc-chip fc-chip-${i.status}`}>{STATUS_LABEL[i.status]}</span>
-                  <span class="fc-cause">{i.cause === 'gas' ? 'Gas' : 'Fire'}</span>
+                  <span class={`fc-chip fc-chip-${i.status}`}>{statusLabel(i.status)}</span>
+                  <span class="fc-cause">{i.cause === 'gas' ? t('queue.gas') : t('queue.fire')}</span>
                   <strong class="fc-where">{b?.name ?? i.building ?? i.community}</strong>
                   <span class="fc-sub">
-                    {communityNames.get(i.community) ?? i.community} · {i.street} · {i.devices.length} device
-                    {i.devices.length === 1 ? '' : 's'}: {conditions.map(conditionLabel).join(', ')}
+                    {communityNames.get(i.community) ?? i.community} · {i.street} ·{' '}
+                    {t('queue.devices', {
+                      count: i.devices.length,
+                      conditions: conditions.map(conditionLabel).join(t('list.separator')),
+                    })}
                   </span>
                   <span class="fc-sub">
-                    {i.status === 'verifying' ? 'verifying since' : 'alarm'}{' '}
-                    {ago(i.alarmAt ?? i.openedAt, now)}
+                    {t(i.status === 'verifying' ? 'queue.verifyingSince' : 'queue.alarmSince', {
+                      ago: ago(i.alarmAt ?? i.openedAt, now),
+                    })}
                   </span>
                 </button>
               </li>

@@ -5,7 +5,8 @@
  * the API with the officer's token and is shown from memory (no token in a URL).
  */
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { type Api, ApiError } from './api.ts'
+import type { Api } from './api.ts'
+import { errorText, numberText, t } from './i18n.ts'
 
 interface Report {
   scope: string
@@ -37,7 +38,7 @@ function today(timeZone: string): string {
 export function ReportsView({
   api,
   scope,
-  timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone,
+  timeZone = document.documentElement.dataset['timeZone'] || 'Asia/Shanghai',
 }: {
   api: Api
   scope: string
@@ -65,7 +66,7 @@ export function ReportsView({
         if (!live) return
         setReport(undefined)
         setPage(undefined)
-        setError(err instanceof ApiError ? err.message : String(err))
+        setError(errorText(err))
       })
     return () => {
       live = false
@@ -81,23 +82,23 @@ export function ReportsView({
       a.click()
       URL.revokeObjectURL(a.href)
     } catch (err) {
-      setError((err as Error).message)
+      setError(errorText(err))
     }
   }
 
   return (
     <section class="fc-reports" data-testid="reports">
-      <h2>Reports</h2>
+      <h2>{t('reports.title')}</h2>
       <div class="fc-report-controls">
         <label>
-          Period{' '}
+          {t('reports.period')}{' '}
           <select value={period} onChange={(e) => setPeriod((e.target as HTMLSelectElement).value as Period)}>
-            <option value="daily">Day</option>
-            <option value="monthly">Month</option>
+            <option value="daily">{t('reports.day')}</option>
+            <option value="monthly">{t('reports.month')}</option>
           </select>
         </label>
         <label>
-          {period === 'daily' ? 'Date' : 'Month of'}{' '}
+          {period === 'daily' ? t('reports.date') : t('reports.monthOf')}{' '}
           <input
             type="date"
             value={day}
@@ -109,10 +110,10 @@ export function ReportsView({
           onClick={() => frame.current?.contentWindow?.print()}
           disabled={page === undefined}
         >
-          Print
+          {t('reports.print')}
         </button>
         <button type="button" onClick={downloadCsv}>
-          CSV
+          {t('reports.csv')}
         </button>
       </div>
       {error && (
@@ -122,28 +123,40 @@ export function ReportsView({
       )}
       {report && (
         <dl class="fc-report-figures" data-testid="report-figures">
-          <dt>Alarms</dt>
-          <dd>{report.incidents.total}</dd>
-          <dt>False alarms</dt>
-          <dd>{report.falseAlarms.total}</dd>
-          <dt>Clock breaches</dt>
-          <dd>{report.breaches.total}</dd>
-          <dt>Work orders</dt>
+          <dt>{t('reports.alarms')}</dt>
+          <dd>{numberText(report.incidents.total)}</dd>
+          <dt>{t('reports.falseAlarms')}</dt>
+          <dd>{numberText(report.falseAlarms.total)}</dd>
+          <dt>{t('reports.breaches')}</dt>
+          <dd>{numberText(report.breaches.total)}</dd>
+          <dt>{t('reports.workOrders')}</dt>
           <dd>
-            {report.workOrders.opened} opened · {report.workOrders.verified} verified ·{' '}
-            {report.workOrders.overdue} overdue
+            {t('reports.workOrdersLine', {
+              opened: numberText(report.workOrders.opened),
+              verified: numberText(report.workOrders.verified),
+              overdue: numberText(report.workOrders.overdue),
+            })}
           </dd>
-          <dt>Devices</dt>
+          <dt>{t('reports.devices')}</dt>
           <dd>
-            {report.devices.offline} offline · {report.devices.neverSeen} never seen
+            {t('reports.devicesLine', {
+              offline: numberText(report.devices.offline),
+              neverSeen: numberText(report.devices.neverSeen),
+            })}
           </dd>
-          <dt>Duty checks</dt>
+          <dt>{t('reports.dutyChecks')}</dt>
           <dd>
-            {report.dutyChecks.sent} sent · {report.dutyChecks.missed} missed
+            {t('reports.dutyChecksLine', {
+              sent: numberText(report.dutyChecks.sent),
+              missed: numberText(report.dutyChecks.missed),
+            })}
           </dd>
-          <dt>On scene ≤ 5 min</dt>
+          <dt>{t('reports.fiveMinute')}</dt>
           <dd>
-            {report.fiveMinute.reachedWithin300s} of {report.fiveMinute.alarms} alarms
+            {t('reports.fiveMinuteLine', {
+              reached: numberText(report.fiveMinute.reachedWithin300s),
+              alarms: numberText(report.fiveMinute.alarms),
+            })}
           </dd>
         </dl>
       )}
@@ -151,7 +164,7 @@ export function ReportsView({
         <iframe
           ref={frame}
           class="fc-report-page"
-          title="The printable report"
+          title={t('reports.page')}
           data-testid="report-page"
           srcDoc={page}
           sandbox="allow-same-origin allow-modals"

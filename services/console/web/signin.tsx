@@ -1,15 +1,21 @@
 /** Sign-in with the officer token the administrator issued (POST /api/officers). */
+
+import type { ComponentChildren } from 'preact'
 import { useState } from 'preact/hooks'
-import { ApiError, createApi } from './api.ts'
+import { createApi } from './api.ts'
 import { unlockSound } from './cue.ts'
+import { errorText, t } from './i18n.ts'
 import type { Me } from './types.ts'
 
 export function SignIn({
   onSignedIn,
   notice,
+  languageSwitch,
 }: {
   onSignedIn: (token: string, me: Me) => void
   notice?: string | undefined
+  /** The language switch, in the corner of the form. */
+  languageSwitch?: ComponentChildren
 }) {
   const [token, setToken] = useState('')
   const [error, setError] = useState<string>()
@@ -18,20 +24,18 @@ export function SignIn({
   async function submit(e: Event) {
     e.preventDefault()
     unlockSound()
-    const t = token.trim()
-    if (t === '') {
-      setError('Enter the token you were given.')
+    const entered = token.trim()
+    if (entered === '') {
+      setError(t('signin.enterToken'))
       return
     }
     setBusy(true)
     setError(undefined)
     try {
-      const me = await createApi(t).get<Me>('/api/me')
-      onSignedIn(t, me)
+      const me = await createApi(entered).get<Me>('/api/me')
+      onSignedIn(entered, me)
     } catch (err) {
-      setError(
-        err instanceof ApiError && err.status === 401 ? 'That token is not valid.' : (err as Error).message,
-      )
+      setError(errorText(err))
     } finally {
       setBusy(false)
     }
@@ -39,16 +43,17 @@ export function SignIn({
 
   return (
     <main class="fc-signin">
-      <form onSubmit={submit} aria-label="Sign in">
+      <form onSubmit={submit} aria-label={t('signin.form')}>
+        <p class="fc-signin-lang">{languageSwitch}</p>
         <h1>
           <span class="fc-logo" aria-hidden="true">
             ◉
           </span>{' '}
-          firecircle
+          {t('app.name')}
         </h1>
-        <p>Duty officer console</p>
+        <p>{t('app.subtitle')}</p>
         {notice && <p class="fc-notice">{notice}</p>}
-        <label for="fc-token">Officer token</label>
+        <label for="fc-token">{t('signin.token')}</label>
         <input
           id="fc-token"
           name="token"
@@ -64,7 +69,7 @@ export function SignIn({
           </p>
         )}
         <button type="submit" disabled={busy}>
-          {busy ? 'Signing in…' : 'Sign in'}
+          {busy ? t('app.signingIn') : t('signin.submit')}
         </button>
       </form>
     </main>

@@ -1,4 +1,5 @@
 /** A small chart of a device's latest readings: an SVG line with its last value and range. */
+import { labelOf, numberText, t } from './i18n.ts'
 import type { Telemetry } from './types.ts'
 
 export function Sparkline({
@@ -11,7 +12,7 @@ export function Sparkline({
   height?: number
 }) {
   const pts = series.points
-  if (pts.length === 0) return <span class="fc-muted">no readings in the last hour</span>
+  if (pts.length === 0) return <span class="fc-muted">{t('spark.none')}</span>
   const t0 = Date.parse(pts[0]!.ts)
   const t1 = Date.parse(pts[pts.length - 1]!.ts)
   let lo = Math.min(...pts.map((p) => p.value))
@@ -26,14 +27,24 @@ export function Sparkline({
     .map((p, i) => `${i === 0 ? 'M' : 'L'}${x(p.ts).toFixed(1)},${y(p.value).toFixed(1)}`)
     .join(' ')
   const last = pts[pts.length - 1]!
+  const field = labelOf('field', series.field)
   return (
-    <span class="fc-spark" title={`${series.field}: ${pts.length} readings, ${lo}–${hi} ${series.unit}`}>
+    <span
+      class="fc-spark"
+      title={t('spark.title', {
+        field,
+        count: pts.length,
+        lo: numberText(lo, 2),
+        hi: numberText(hi, 2),
+        unit: series.unit,
+      })}
+    >
       <svg
         width={width}
         height={height}
         viewBox={`0 0 ${width} ${height}`}
         role="img"
-        aria-label={`${series.field} chart, ${pts.length} readings`}
+        aria-label={t('spark.label', { field, count: pts.length })}
         data-points={pts.length}
       >
         <path d={d} fill="none" stroke="currentColor" stroke-width="1.5" />

@@ -5,6 +5,7 @@
  */
 import { useState } from 'preact/hooks'
 import type { Api } from './api.ts'
+import { clockTime, errorText, t } from './i18n.ts'
 
 const MINUTES = 30
 
@@ -30,18 +31,14 @@ export function TestModeButton({
       } else setUntil((await api.post<{ until: string }>(`${path}/test-mode`, { minutes: MINUTES })).until)
       setError(undefined)
     } catch (err) {
-      setError((err as Error).message)
+      setError(errorText(err))
     }
   }
   return (
     <span class="fc-test-mode" data-test-mode={on ? 'on' : 'off'}>
-      {on && <span class="fc-sub"> in test until {new Date(until_).toLocaleTimeString()} </span>}
-      <button
-        type="button"
-        onClick={toggle}
-        aria-label={`${on ? 'End test mode of' : 'Test mode for'} ${what}`}
-      >
-        {on ? 'End test' : `Test ${MINUTES} min`}
+      {on && <span class="fc-sub">{t('testMode.until', { time: clockTime(Date.parse(until_)) })}</span>}
+      <button type="button" onClick={toggle} aria-label={t(on ? 'testMode.endOf' : 'testMode.for', { what })}>
+        {on ? t('testMode.end') : t('testMode.start', { minutes: MINUTES })}
       </button>
       {error && <span class="fc-error"> {error}</span>}
     </span>

@@ -6,7 +6,8 @@
  */
 import { useEffect, useState } from 'preact/hooks'
 import type { Api } from './api.ts'
-import { ago } from './format.ts'
+import { ago, conditionLabel, dateTime } from './format.ts'
+import { errorText, labelOf, t } from './i18n.ts'
 import type { Device } from './types.ts'
 
 interface DeviceSignal {
@@ -39,13 +40,6 @@ export interface WorkOrder {
   history: Entry[]
 }
 
-const KIND_LABEL: Record<WorkOrder['kind'], string> = {
-  trouble: 'Trouble',
-  supervisory: 'Supervisory',
-  false_alarms: 'False alarms',
-  hazard: 'Hazard',
-}
-
 export function WorkOrdersView({ api, revision, now }: { api: Api; revision: number; now: number }) {
   const [orders, setOrders] = useState<WorkOrder[]>()
   const [error, setError] = useState<string>()
@@ -64,7 +58,7 @@ export function WorkOrdersView({ api, revision, now }: { api: Api; revision: num
         )
         setError(undefined)
       })
-      .catch((err: Error) => !cancelled && setError(err.message))
+      .catch((err: Error) => !cancelled && setError(errorText(err)))
     return () => {
       cancelled = true
     }
@@ -75,15 +69,16 @@ export function WorkOrdersView({ api, revision, now }: { api: Api; revision: num
       await api.post(`/api/work-orders/${encodeURIComponent(o.id)}/${action}`, body)
       setError(undefined)
     } catch (err) {
-      setError((err as Error).message)
+      setError(errorText(err))
     }
     setChanged((n) => n + 1)
   }
 
   return (
-    <section class="fc-work-orders" aria-label="Work orders">
+    <section class="fc-work-orders" aria-label={t('workOrders.label')}>
       <h2>
-        Work orders <span class="fc-count">{orders?.filter((o) => o.status !== 'verified').length ?? 0}</span>
+        {t('workOrders.title')}{' '}
+        <span class="fc-count">{orders?.filter((o) => o.status !== 'verified').length ?? 0}</span>
       </h2>
       {error && (
         <p class="fc-error" role="alert">
@@ -91,9 +86,9 @@ export function WorkOrdersView({ api, revision, now }: { api: Api; revision: num
         </p>
       )}
       {orders === undefined ? (
-        <p class="fc-muted">Loading…</p>
+        <p class="fc-muted">{t('app.loading')}</p>
       ) : orders.length === 0 ? (
-        <p class="fc-empty">No work orders.</p>
+        <p class="fc-empty">{t('workOrders.empty')}</p>
       ) : (
         <ul class="fc-problems">
           {orders.map((o) => (
@@ -144,19 +139,22 @@ function OrderDetail({
     <div class="fc-order-detail" data-testid="order-detail">
       {o.device && device && (
         <p class="fc-sub" data-testid="order-device">
-          {device.id} ({device.kind}) · {device.online ? 'online' : 'offline'}
-          {device.lastSeen && <> · last seen {ago(device.lastSeen, now)}</>}
-          {device.battery !== undefined && <> · battery {device.battery} %</>}
+          {device.id} ({labelOf('kind', device.kind)}) ·{' '}
+          {device.online ? t('workOrders.online') : t('workOrders.offline')}
+          {device.lastSeen && t('workOrders.lastSeen', { ago: ago(device.lastSeen, now) })}
+          {device.battery !== undefined && t('workOrders.battery', { battery: device.battery })}
           {' · '}
           {signals && signals.length > 0
-            ? `now: ${signals.map((s) => s.condition).join(', ')}`
-            : 'now: nothing to report'}
+            ? t('workOrders.now', {
+                conditions: signals.map((s) => conditionLabel(s.condition)).join(t('list.separator')),
+              })
+            : t('workOrders.nothing')}
         </p>
       )}
       <ol class="fc-order-history">
         {o.history.map((h) => (
           <li key={`${h.at}-${h.status}`}>
-            {new Date(h.at).toLocaleString()} · <b>{h.status}</b> · {h.actor}
+            {dateTime(h.at)} · <b>{labelOf('workOrders.status', h.status)}</b> · {h.actor}
             {h.note && <> · {h.note}</>}
           </li>
         ))}
@@ -183,17 +181,18 @@ function OrderItem({
   const last = o.history.at(-1)
   return (
     <li data-order={o.id} data-status={o.status} class={o.overdue ? 'fc-overdue' : ''}>
-      <strong>{KIND_LABEL[o.kind]}</strong> <span class="fc-sub">{o.status}</span> · {o.building}
+      <strong>{labelOf('workOrders.kind', o.kind)}</strong>{' '}
+      <span class="fc-sub">{labelOf('workOrders.status', o.status)}</span> · {o.building}
       {o.device && (
         <span class="fc-sub">
           {' '}
-          · {o.device} {o.condition}
+          · {o.device} {o.condition !== undefined && conditionLabel(o.condition)}
         </span>
       )}
-      {o.overdue && <span class="fc-warn"> overdue</span>}
+      {o.overdue && <span class="fc-warn">{t('workOrders.overdue')}</span>}
       <div class="fc-sub">{o.reason}</div>
       <div class="fc-sub">
-        opened {ago(o.opened, now)} · due {new Date(o.due).toLocaleString()}
+        {t('workOrders.opened', { ago: ago(o.opened, now), due: dateTime(o.due) })}
         {o.assignee && <> · {o.assignee}</>}
       </div>
       {last?.note && (
@@ -204,12 +203,12 @@ function OrderItem({
       {open && <OrderDetail api={api} order={o} now={now} revision={revision} />}
       <div class="fc-actions">
         <button type="button" aria-expanded={open} onClick={() => setOpen((v) => !v)}>
-          {open ? 'Hide details' : 'Details'}
+          {open ? t('workOrders.hide') : t('workOrders.details')}
         </button>
         {(o.status === 'open' || o.status === 'assigned') && (
           <>
             <label>
-              Assignee{' '}
+              {t('workOrders.assignee')}{' '}
               <input value={assignee} onInput={(e) => setAssignee((e.target as HTMLInputElement).value)} />
             </label>
             <button
@@ -217,21 +216,21 @@ function OrderItem({
               disabled={assignee.trim() === ''}
               onClick={() => act(o, 'assign', { assignee })}
             >
-              Assign
+              {t('workOrders.assign')}
             </button>
             <button type="button" onClick={() => act(o, 'done')}>
-              Done
+              {t('workOrders.done')}
             </button>
           </>
         )}
         {o.status === 'done' && (
           <button type="button" onClick={() => act(o, 'verify')}>
-            Verify
+            {t('workOrders.verify')}
           </button>
         )}
         {(o.status === 'done' || o.status === 'verified') && (
           <button type="button" onClick={() => act(o, 'reopen')}>
-            Reopen
+            {t('workOrders.reopen')}
           </button>
         )}
       </div>
