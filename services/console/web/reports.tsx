@@ -6,7 +6,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { Api } from './api.ts'
-import { errorText, numberText, t } from './i18n.ts'
+import { errorText, language, numberText, t } from './i18n.ts'
 
 interface Report {
   scope: string
@@ -52,11 +52,13 @@ export function ReportsView({
   const frame = useRef<HTMLIFrameElement>(null)
   const when = period === 'daily' ? `date=${day}` : `month=${day.slice(0, 7)}`
   const url = `/api/reports/${period}?scope=${encodeURIComponent(scope)}&${when}`
+  // The printable page in the console's language (the service draws it in zh-CN or en).
+  const lang = language()
 
   useEffect(() => {
     let live = true
     setError(undefined)
-    Promise.all([api.get<Report>(url), api.text(`${url}&format=html`)])
+    Promise.all([api.get<Report>(url), api.text(`${url}&format=html&lang=${lang}`)])
       .then(([r, html]) => {
         if (!live) return
         setReport(r)
@@ -71,7 +73,7 @@ export function ReportsView({
     return () => {
       live = false
     }
-  }, [api, url])
+  }, [api, url, lang])
 
   const downloadCsv = async () => {
     try {
