@@ -4,7 +4,7 @@
  * inside the circle is offered to the smallest set that reaches 0.9 (three, by hand below);
  * each decline lowers the open offers' P and the next likeliest is offered; an expiry does the
  * same; every offer shows the probability it was sent at, and the KPI compares the prediction
- * with what happened.
+ * with what happened. The next fire is offered by what the first taught: the one who came first.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EARTH_RADIUS_M } from '../../services/dispatch/eta.ts'
@@ -55,6 +55,7 @@ const GRID = [
 const clock = createManualClock(Date.now())
 let svc: TestService
 let secret = ''
+let secret2 = ''
 
 beforeAll(async () => {
   svc = await startTestService({
@@ -63,6 +64,7 @@ beforeAll(async () => {
   })
   await registerDistrict(svc.api)
   secret = (await registerDevice(svc.api, { id: 'f7-heat', kind: 'heat', building: 'factory-7' })).secret
+  secret2 = (await registerDevice(svc.api, { id: 'f7-heat2', kind: 'heat', building: 'factory-7' })).secret
   for (const [k, g] of GRID.entries()) {
     must(
       await svc.api.post('/api/responders', {
@@ -138,5 +140,27 @@ describe('offers chosen by probability', () => {
     expect(kpi.predicted.incidents).toBe(1)
     expect(kpi.predicted.meanP).toBeCloseTo(0.935, 2)
     expect(kpi.predicted.observedShare).toBe(1)
+  })
+
+  it('learns from the replies: the next fire goes first to the one who came, and needs four now', async () => {
+    must(await svc.api.post(`/api/incidents/${A}/resolve`, {}), 200)
+    const c = await connectAs(svc.mqttUrl, 'f7-heat2', secret2)
+    await c.publishAsync('dev/f7-heat2/telemetry', JSON.stringify({ values: { temperature: 80 } }), {
+      qos: 1,
+    })
+    await c.endAsync()
+    const B = await until(async () => {
+      const r = await svc.api.get('/api/incidents?status=open')
+      return r.body.items.find((i: { id: string }) => i.id !== A)?.id as string | undefined
+    }, 'the second incident')
+    const first = await until(async () => {
+      const o = await offersOf(B)
+      return o.length > 0 ? o : undefined
+    }, 'the second fire’s offers')
+    // Grid staff now: 5 offers, 1 accept (g-180, late) → the type (0.6 · 20 + 1) / 25 = 0.52;
+    // g-180 (0.52 · 5 + 1) / 6 = 0.6, the four who declined or let it expire 0.52 · 5 / 6 ≈ 0.433.
+    // g-180 first, then the nearest of the others: three give ≈ 0.870, four ≈ 0.926 ≥ 0.9.
+    expect(first.map((o) => o.responder)).toEqual(['g-100', 'g-120', 'g-140', 'g-180'])
+    for (const o of first) expect(o.probability).toBeCloseTo(0.926, 2)
   })
 })
