@@ -121,6 +121,8 @@ function dayOf(d: District): Alarm[] {
 interface Outcome {
   alarm: Alarm
   covered: boolean
+  /** The nearest on-duty responder's road ETA (truth), s. */
+  nearestS: number | undefined
   offers: number
   forced: number
   firstOfferAt?: number
@@ -143,7 +145,7 @@ async function runDay(
   d: District,
   alarms: readonly Alarm[],
   roads: RoadNetwork,
-  truthReach: (a: Alarm) => boolean,
+  truthReach: (a: Alarm) => number | undefined,
   col: Column,
 ): Promise<{ outcomes: Outcome[]; wallMs: number }> {
   const started = performance.now()
@@ -290,7 +292,8 @@ async function runDay(
         devices: [],
       }
       incidents.set(a.id, i)
-      outcomes.set(a.id, { alarm: a, covered: truthReach(a), offers: 0, forced: 0 })
+      const nearestS = truthReach(a)
+      outcomes.set(a.id, { alarm: a, covered: nearestS !== undefined, nearestS, offers: 0, forced: 0 })
       emit(i)
       // A cooking smoke that outlasted verification: the duty officer marks it false in 1–4 min;
       // a fire nobody reached is resolved after an hour.
@@ -327,6 +330,8 @@ interface Summary {
   offersPerFire: number | null
   forcedPerFire: number | null
   meanPredictedP: number | null
+  /** Fires in covered places not reached ≤ 300 s: the nearest's ETA and when someone came (s after the alarm; null: nobody). */
+  missedCovered: { fire: string; nearestS: number; onSceneS: number | null; offers: number }[]
 }
 
 const ratio = (a: number, b: number) => (b === 0 ? null : a / b)
@@ -379,6 +384,15 @@ function summarise(outcomes: readonly Outcome[], cooking: readonly Alarm[]): Sum
       predicted.reduce((s, p) => s + p, 0),
       predicted.length,
     ),
+    missedCovered: covered
+      .filter((o) => !within(o))
+      .map((o) => ({
+        fire: o.alarm.id,
+        nearestS: Math.round(o.nearestS!),
+        onSceneS:
+          o.firstOnSceneAt === undefined ? null : Math.round((o.firstOnSceneAt - o.alarm.alarmAt!) / 1000),
+        offers: o.offers,
+      })),
   }
 }
 
@@ -422,7 +436,7 @@ async function runDistrict(name: string, d: District, roads: RoadNetwork) {
   straight.upsertMany(d.responders.map(specs))
   const reach = (index: typeof truth) => (at: [number, number]) =>
     index.within(at[0], at[1], 300, { onDuty: true }).length > 0
-  const truthReach = (a: Alarm) => reach(truth)(a.location)
+  const truthReach = (a: Alarm) => truth.within(a.location[0], a.location[1], 300, { onDuty: true })[0]?.eta_s
   const coverage = { roads: coverageOf(d, reach(truth)), straight: coverageOf(d, reach(straight)) }
   const results: {
     column: Column
@@ -440,6 +454,10 @@ async function runDistrict(name: string, d: District, roads: RoadNetwork) {
       )
     const district = summarise(outcomes, cooking)
     results.push({ column, district, communities, wallS: Math.round(wallMs / 100) / 10 })
+    if (district.missedCovered.length > 0)
+      process.stdout.write(
+        `  missed in covered places (nearest road ETA s → on scene s, offers): ${district.missedCovered.map((m) => `${m.nearestS} → ${m.onSceneS ?? 'never'} (${m.offers})`).join(', ')}\n`,
+      )
     process.stdout.write(
       `${name} · ${label(column)}: fires ${district.fires}, reached ≤ 300 s ${fmt((district.shareReached ?? 0) * 100, 1)} % (covered places ${fmt((district.shareReachedCovered ?? 0) * 100, 1)} %), offers/fire ${fmt(district.offersPerFire ?? 0, 2)} (forced ${fmt(district.forcedPerFire ?? 0, 2)}), first offer p50/p95 ${district.firstOfferP50S}/${district.firstOfferP95S} s, first on scene p50/p95 ${district.firstOnSceneP50S}/${district.firstOnSceneP95S} s${district.meanPredictedP !== null ? `, mean predicted P ${fmt(district.meanPredictedP, 3)}` : ''} (${fmt(wallMs / 1000, 1)} s)\n`,
     )
@@ -533,6 +551,13 @@ const ROWS: [string, (s: Summary) => string][] = [
   ['offers per fire', (s) => num(s.offersPerFire)],
   ['… of them micro station, fire station, building guard (forced)', (s) => num(s.forcedPerFire)],
   ['mean predicted P (probability policy)', (s) => num(s.meanPredictedP, 3)],
+  [
+    'missed in covered places: nearest road ETA → on scene (s)',
+    (s) =>
+      s.missedCovered.length === 0
+        ? '—'
+        : s.missedCovered.map((m) => `${m.nearestS} → ${m.onSceneS ?? 'never'}`).join(', '),
+  ],
   [
     'cooking smoke: alarms / cancelled by verification / dispatched',
     (s) => `${s.cooking} / ${s.cookingCancelledByVerification} / ${s.cookingDispatched}`,
