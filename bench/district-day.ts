@@ -549,7 +549,10 @@ const ROWS: [string, (s: Summary) => string][] = [
     (s) => `${num(s.firstOnSceneP50S, 1)} / ${num(s.firstOnSceneP95S, 1)}`,
   ],
   ['offers per fire', (s) => num(s.offersPerFire)],
-  ['… of them to micro stations, fire crews, the building’s guards (forced by the rule, but in the relaxed column)', (s) => num(s.forcedPerFire)],
+  [
+    '… of them to micro stations, fire crews, the building’s guards (forced by the rule, but in the relaxed column)',
+    (s) => num(s.forcedPerFire),
+  ],
   ['mean predicted P (probability policy)', (s) => num(s.meanPredictedP, 3)],
   [
     'missed in covered places: nearest road ETA → on scene (s)',
