@@ -6,6 +6,7 @@
  * same; every offer shows the probability it was sent at, and the KPI compares the prediction
  * with what happened. The next fire is offered by what the first taught: the one who came first.
  */
+import fs from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EARTH_RADIUS_M } from '../../services/dispatch/eta.ts'
 import { createManualClock } from '../../services/shared/clock.ts'
@@ -56,15 +57,15 @@ const clock = createManualClock(Date.now())
 let svc: TestService
 let secret = ''
 let secret2 = ''
+let secret3 = ''
+const ENV = { FC_OFFER_POLICY: 'probability', FC_OFFER_TARGET_P: '0.9' }
 
 beforeAll(async () => {
-  svc = await startTestService({
-    clock,
-    env: { FC_OFFER_POLICY: 'probability', FC_OFFER_TARGET_P: '0.9' },
-  })
+  svc = await startTestService({ clock, env: ENV, keepDataDir: true })
   await registerDistrict(svc.api)
   secret = (await registerDevice(svc.api, { id: 'f7-heat', kind: 'heat', building: 'factory-7' })).secret
   secret2 = (await registerDevice(svc.api, { id: 'f7-heat2', kind: 'heat', building: 'factory-7' })).secret
+  secret3 = (await registerDevice(svc.api, { id: 'f7-heat3', kind: 'heat', building: 'factory-7' })).secret
   for (const [k, g] of GRID.entries()) {
     must(
       await svc.api.post('/api/responders', {
@@ -81,6 +82,7 @@ beforeAll(async () => {
 }, 60_000)
 afterAll(async () => {
   await svc?.stop()
+  if (svc !== undefined) fs.rmSync(svc.dataDir, { recursive: true, force: true })
 })
 
 type Offer = { responder: string; state: string; probability?: number; round: number }
@@ -142,6 +144,7 @@ describe('offers chosen by probability', () => {
     expect(kpi.predicted.observedShare).toBe(1)
   })
 
+  let B = ''
   it('learns from the replies: the next fire goes first to the one who came, and needs four now', async () => {
     must(await svc.api.post(`/api/incidents/${A}/resolve`, {}), 200)
     const c = await connectAs(svc.mqttUrl, 'f7-heat2', secret2)
@@ -149,7 +152,7 @@ describe('offers chosen by probability', () => {
       qos: 1,
     })
     await c.endAsync()
-    const B = await until(async () => {
+    B = await until(async () => {
       const r = await svc.api.get('/api/incidents?status=open')
       return r.body.items.find((i: { id: string }) => i.id !== A)?.id as string | undefined
     }, 'the second incident')
@@ -160,6 +163,30 @@ describe('offers chosen by probability', () => {
     // Grid staff now: 5 offers, 1 accept (g-180, late) → the type (0.6 · 20 + 1) / 25 = 0.52;
     // g-180 (0.52 · 5 + 1) / 6 = 0.6, the four who declined or let it expire 0.52 · 5 / 6 ≈ 0.433.
     // g-180 first, then the nearest of the others: three give ≈ 0.870, four ≈ 0.926 ≥ 0.9.
+    expect(first.map((o) => o.responder)).toEqual(['g-100', 'g-120', 'g-140', 'g-180'])
+    for (const o of first) expect(o.probability).toBeCloseTo(0.926, 2)
+  })
+
+  it('reads the history back at start: after a restart the third fire is offered as the second was', async () => {
+    must(await svc.api.post(`/api/incidents/${B}/resolve`, {}), 200)
+    const dir = svc.dataDir
+    await svc.stop()
+    svc = await startTestService({ clock, env: ENV, dataDir: dir, keepDataDir: true })
+    const c = await connectAs(svc.mqttUrl, 'f7-heat3', secret3)
+    await c.publishAsync('dev/f7-heat3/telemetry', JSON.stringify({ values: { temperature: 80 } }), {
+      qos: 1,
+    })
+    await c.endAsync()
+    const C = await until(async () => {
+      const r = await svc.api.get('/api/incidents?status=open')
+      return r.body.items.find((i: { id: string }) => i.id !== A && i.id !== B)?.id as string | undefined
+    }, 'the third incident')
+    const first = await until(async () => {
+      const o = await offersOf(C)
+      return o.length > 0 ? o : undefined
+    }, 'the third fire’s offers')
+    // B's offers were withdrawn unanswered (no history): the same rates as for B. Without the
+    // history read back it would be the three nearest again, as for A.
     expect(first.map((o) => o.responder)).toEqual(['g-100', 'g-120', 'g-140', 'g-180'])
     for (const o of first) expect(o.probability).toBeCloseTo(0.926, 2)
   })
