@@ -35,6 +35,13 @@ const BENCHES: { file: string; title: string; target: string }[] = [
       'road ETAs for every responder within 600 s of an incident p99 ≤ 20 ms per incident; loading the network ≤ 10 s',
   },
   {
+    file: 'bench/district-day.ts',
+    title:
+      'The district day: fires and cooking smoke over 124 communities, {straight line, roads} × {fixed, probability} (also docs/DISTRICT-DAY.md)',
+    target:
+      '≥ 99 % of fires in covered places reached ≤ 300 s; offers per fire with the probability policy ≤ 60 % of the fixed policy’s at the same or better on-scene share',
+  },
+  {
     file: 'bench/fire-centre.ts',
     title: 'Confirmed fire → 119 (fire command centre webhook)',
     target: '≤ 100 ms at p99 from the confirm action to the request leaving (GB 50440 allows 3 s)',

@@ -385,6 +385,8 @@ async function buildAlarmSide(kit: Kit, { registry, liveness, intake }: IntakeSi
     spool: state.spool,
     logger: logger.child({ stage: 'dispatch' }),
     metrics,
+    offerPolicy: config.offers.policy,
+    targetP: config.offers.targetP,
   })
   await dispatcher.start()
   const clocks = createHandlingClocks({

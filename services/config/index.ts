@@ -152,6 +152,29 @@ export interface Config {
   cluster?: ClusterSettings
   /** What one client may take: packet size and connections per listener and per address (issue #12). */
   connections: ConnectionSettings
+  /** FC_OFFER_POLICY / FC_OFFER_TARGET_P: how dispatch chooses whom to offer (services/dispatch). */
+  offers: OfferSettings
+}
+
+export interface OfferSettings {
+  /** `fixed` (docs/PROTOCOL.md's default policy) or `probability` (the smallest set reaching the target). */
+  policy: 'fixed' | 'probability'
+  /** The target P(someone on scene ≤ 300 s), 0 < p < 1. */
+  targetP: number
+}
+
+function offers(env: Env): OfferSettings {
+  const policy = present(env, 'FC_OFFER_POLICY') ?? 'fixed'
+  if (policy !== 'fixed' && policy !== 'probability')
+    throw new ConfigError('FC_OFFER_POLICY', `"${policy}" is not fixed or probability`)
+  const raw = present(env, 'FC_OFFER_TARGET_P')
+  const targetP = raw === undefined ? 0.99 : Number(raw)
+  if (!(Number.isFinite(targetP) && targetP > 0 && targetP < 1))
+    throw new ConfigError(
+      'FC_OFFER_TARGET_P',
+      `"${raw}" is not a probability strictly between 0 and 1 (e.g. 0.99)`,
+    )
+  return { policy, targetP }
 }
 
 export interface ConnectionSettings {
@@ -744,5 +767,6 @@ export function loadConfig(env: Env = process.env, files: number | undefined = o
     },
     ...(clusterSettings !== undefined ? { cluster: clusterSettings } : {}),
     connections: connections(env, maxPayloadBytes, files),
+    offers: offers(env),
   }
 }

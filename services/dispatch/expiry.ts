@@ -7,6 +7,7 @@ import type { EventBus } from '../shared/index.ts'
 import type { DispatchCounters } from './counters.ts'
 import { type Journal, timelineEntry } from './journal.ts'
 import type { Offering } from './offering.ts'
+import type { ProbabilityModel } from './probability.ts'
 import type { DispatchState } from './state.ts'
 import type { DispatchEvents, OfferRecord } from './types.ts'
 
@@ -16,6 +17,8 @@ export interface ExpiryDeps {
   offering: Pick<Offering, 'moveOn'>
   journal: Journal
   counters: Pick<DispatchCounters, 'expired'>
+  /** FC_OFFER_POLICY=probability: the history learns of each expiry. */
+  model?: Pick<ProbabilityModel, 'observe'>
   /** The incident, open or closed. */
   incident(id: string): Promise<Incident | undefined>
 }
@@ -31,6 +34,7 @@ export function createExpiry(
     if (i === undefined) return
     const next: OfferRecord = { ...o, state: 'no_answer', answeredAt: now }
     await state.save([next])
+    deps.model?.observe(o.responder, o.type, false, 0)
     await journal.timeline(i, [
       timelineEntry(
         i,

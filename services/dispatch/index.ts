@@ -25,8 +25,22 @@ export {
   dispatchPolicy,
   dispatchTimings,
 } from './policy.ts'
+export {
+  anyOf,
+  type Chances,
+  chooseByProbability,
+  createProbabilityModel,
+  DEFAULT_PRIORS,
+  liveChance,
+  onSceneChance,
+  type ProbabilityChoice,
+  type ProbabilityModel,
+  pickByChance,
+  type ResponderHistory,
+  type TypePrior,
+} from './probability.ts'
 export { type RefusalReason, ReplyRefused, type ReplyResult } from './reply.ts'
-export type { DispatchRepository, KpiCounts, KpiFilter, OpenDispatch } from './repository.ts'
+export type { DispatchRepository, KpiCounts, KpiFilter, OpenDispatch, PredictedCounts } from './repository.ts'
 export { createPostgresDispatchRepository } from './repository-postgres.ts'
 export { createSqliteDispatchRepository } from './repository-sqlite.ts'
 export { createDispatchGeometry, type DispatchGeometry } from './routes.ts'

@@ -30,7 +30,10 @@ import { ANSWERS } from './types.ts'
 import { OfferOut } from './views.ts'
 
 export interface OfferRoutesDeps {
-  dispatcher: Pick<Dispatcher, 'reply' | 'offersView' | 'limitS' | 'record' | 'kpi' | 'timings'>
+  dispatcher: Pick<
+    Dispatcher,
+    'reply' | 'offersView' | 'limitS' | 'record' | 'kpi' | 'predicted' | 'timings' | 'offerPolicy'
+  >
   incidents: Pick<IncidentBook, 'get'>
   geometry: Pick<DispatchGeometry, 'circle'>
   registry: Pick<Registry, 'community' | 'responder'>
@@ -103,6 +106,23 @@ const KpiOut = Type.Object({
   share: Type.Union([Type.Number(), Type.Null()], {
     description: 'within300s ÷ incidents; null without incidents',
   }),
+  offerPolicy: Type.String({ description: 'FC_OFFER_POLICY: fixed or probability' }),
+  predicted: Type.Object(
+    {
+      incidents: Type.Integer({
+        description: 'of the incidents, those whose first offers carried a probability',
+      }),
+      meanP: Type.Union([Type.Number(), Type.Null()], {
+        description: 'the mean predicted P(someone on scene ≤ limit_s) of their first offers',
+      }),
+      observedShare: Type.Union([Type.Number(), Type.Null()], {
+        description: 'the share of the same incidents with the first responder on scene ≤ limit_s',
+      }),
+    },
+    {
+      description: 'FC_OFFER_POLICY=probability: predicted against observed (none under fixed: incidents 0)',
+    },
+  ),
 })
 
 const DAY_MS = 86_400_000
@@ -198,6 +218,7 @@ export function registerOfferRoutes(api: ApiInstance, deps: OfferRoutesDeps): vo
         (c) => registry.community(c)?.street,
       )
       const k = await dispatcher.kpi({ from, to, ...where })
+      const p = await dispatcher.predicted({ from, to, ...where })
       return {
         from: iso(from),
         to: iso(to),
@@ -206,6 +227,12 @@ export function registerOfferRoutes(api: ApiInstance, deps: OfferRoutesDeps): vo
         withResponderOnScene: k.withResponderOnScene,
         within300s: k.withinLimit,
         share: k.incidents === 0 ? null : k.withinLimit / k.incidents,
+        offerPolicy: dispatcher.offerPolicy,
+        predicted: {
+          incidents: p.incidents,
+          meanP: p.meanP,
+          observedShare: p.incidents === 0 ? null : p.withinLimit / p.incidents,
+        },
       }
     },
   )

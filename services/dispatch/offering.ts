@@ -13,6 +13,7 @@ import type { DispatchCounters } from './counters.ts'
 import { etaSeconds, haversineM, withinLimit } from './eta.ts'
 import { describeOffer, type Journal, timelineEntry } from './journal.ts'
 import { type Candidate, chooseResponders, nearestCount } from './policy.ts'
+import { type Chances, liveChance, pickByChance } from './probability.ts'
 import { type ResponderIndex, roadEta } from './responder-index.ts'
 import type { DispatchState } from './state.ts'
 import type { DispatchTimers } from './timers.ts'
@@ -40,6 +41,8 @@ export interface OfferingDeps {
   logger: Logger
   policy: DispatchPolicy
   timings: DispatchTimings
+  /** FC_OFFER_POLICY=probability: the model and the target; none: the fixed policy. */
+  chances?: Chances
 }
 
 export interface Offering {
@@ -60,10 +63,14 @@ export interface Offering {
     chosen: readonly Candidate[],
     at: number,
     withRecord?: boolean,
+    probability?: number,
   ): Promise<void>
   /** The incident reached alarm: offer it inside the first circle and arm the widening. */
   begin(i: Incident, at: number): Promise<void>
-  /** The next nearest of a limited type after a decline or an expiry (GoodSAM). */
+  /**
+   * The next nearest of a limited type after a decline or an expiry (GoodSAM); with the
+   * probability policy, the likeliest others until the open offers' P is back at the target.
+   */
   moveOn(i: Incident, type: ResponderType, at: number): Promise<void>
   /** Those offered the incident already. */
   offeredIds(incident: string): Set<string>
@@ -134,6 +141,37 @@ async function buildingCandidates(
   return out
 }
 
+/** The first round's offers: by the rules per type, or by probability. */
+function firstChoice(
+  found: readonly Candidate[],
+  policy: DispatchPolicy,
+  i: Incident,
+  rec: DispatchRecord,
+  now: number,
+  chances: Chances | undefined,
+): { chosen: Candidate[]; p?: number } {
+  const building = i.building !== undefined ? { building: i.building } : {}
+  if (chances === undefined) return { chosen: chooseResponders(found, policy, building) }
+  return pickByChance(chances, found, policy, { ...building, ...rec, now }, [])
+}
+
+/** The probability policy after a decline or an expiry: offer more while the open offers fall short. */
+async function topUp(
+  ctx: Pick<OfferingDeps, 'state' | 'policy'> & Pick<Offering, 'candidates' | 'makeOffers' | 'offeredIds'>,
+  i: Incident,
+  now: number,
+  chances: Chances,
+): Promise<void> {
+  const rec = ctx.state.record(i.id)
+  if (rec === undefined || rec.state !== 'active' || !DISPATCHING.has(i.status)) return
+  const live = ctx.state.offers(i.id)
+  if (liveChance(live, chances.model, rec.alarmAt, rec.limitS, now) >= chances.target) return
+  const found = (await ctx.candidates(i, rec.limitS, ctx.offeredIds(i.id))).filter((c) => c.inside)
+  const building = i.building !== undefined ? { building: i.building } : {}
+  const choice = pickByChance(chances, found, ctx.policy, { ...building, ...rec, now }, live)
+  await ctx.makeOffers(i, rec, choice.chosen, now, false, choice.p)
+}
+
 export function createOffering(deps: OfferingDeps): Offering {
   const { events, index, registry, state, timers, journal, logger, policy, timings } = deps
   /** Offers are published one after the other, in the order they were made (nearest first). */
@@ -191,6 +229,7 @@ export function createOffering(deps: OfferingDeps): Offering {
     chosen: readonly Candidate[],
     now: number,
     withRecord = false,
+    probability?: number,
   ): Promise<void> {
     const list: OfferRecord[] = chosen.map((c) => ({
       incident: i.id,
@@ -206,6 +245,7 @@ export function createOffering(deps: OfferingDeps): Offering {
       limitS: rec.limitS,
       offeredAt: now,
       expiresAt: now + timings.offerTimeoutMs,
+      ...(probability !== undefined ? { probability } : {}),
     }))
     await state.save(list, withRecord ? rec : undefined)
     if (list.length === 0) return
@@ -229,7 +269,13 @@ export function createOffering(deps: OfferingDeps): Offering {
       publishOffer(i, o, b)
     }
     logger.info(
-      { incident: i.id, step: rec.step, limit_s: rec.limitS, offers: list.length },
+      {
+        incident: i.id,
+        step: rec.step,
+        limit_s: rec.limitS,
+        offers: list.length,
+        ...(probability !== undefined ? { p: probability } : {}),
+      },
       'incident offered',
     )
   }
@@ -253,13 +299,15 @@ export function createOffering(deps: OfferingDeps): Offering {
         ...(timings.limitsS.length > 1 ? { deadline: now + timings.widenAfterMs } : {}),
       }
       const found = await candidates(i, rec.limitS, new Set())
-      const chosen = chooseResponders(found, policy, i.building !== undefined ? { building: i.building } : {})
-      await makeOffers(i, rec, chosen, now, true)
+      const { chosen, p } = firstChoice(found, policy, i, rec, now, deps.chances)
+      await makeOffers(i, rec, chosen, now, true, p)
       timers.armWidening(rec)
       const inside = found.filter((c) => c.inside)
       journal.point(i, rec, now, { inside: inside.length, etaFirst: inside[0]?.eta_s, offers: chosen.length })
     },
     async moveOn(i, type, now) {
+      if (deps.chances !== undefined)
+        return topUp({ state, policy, candidates, makeOffers, offeredIds }, i, now, deps.chances)
       if (nearestCount(policy, type) === undefined) return
       const rec = state.record(i.id)
       if (rec === undefined || rec.state === 'closed' || !DISPATCHING.has(i.status)) return

@@ -33,8 +33,9 @@ import { createExpiry } from './expiry.ts'
 import { createJournal } from './journal.ts'
 import { createOffering } from './offering.ts'
 import { dispatchPolicy, dispatchTimings } from './policy.ts'
+import { type Chances, createProbabilityModel, type TypePrior } from './probability.ts'
 import { type Channel, createReplyHandling, ReplyRefused, type ReplyResult } from './reply.ts'
-import type { DispatchRepository, KpiCounts, KpiFilter } from './repository.ts'
+import type { DispatchRepository, KpiCounts, KpiFilter, PredictedCounts } from './repository.ts'
 import type { ResponderIndex } from './responder-index.ts'
 import { createResume } from './resume.ts'
 import { createDispatchState } from './state.ts'
@@ -45,6 +46,7 @@ import type {
   DispatchPolicy,
   DispatchRecord,
   DispatchTimings,
+  OfferPolicy,
   OfferRecord,
   TypeRule,
 } from './types.ts'
@@ -68,6 +70,12 @@ export interface DispatcherDeps {
   /** Rules per responder type over docs/PROTOCOL.md's default policy. */
   policy?: Partial<Record<ResponderType, TypeRule>>
   timings?: Partial<DispatchTimings>
+  /** FC_OFFER_POLICY: `fixed` (default) or `probability` (./probability.ts). */
+  offerPolicy?: OfferPolicy
+  /** FC_OFFER_TARGET_P: the probability policy's target, 0 < p < 1 (default 0.99). */
+  targetP?: number
+  /** The probability policy's defaults per type before any history (default DEFAULT_PRIORS). */
+  priors?: Readonly<Record<ResponderType, TypePrior>>
 }
 
 export interface Dispatcher {
@@ -96,7 +104,13 @@ export interface Dispatcher {
   limitS(incident: string): Promise<number>
   /** The 5-minute KPI over incidents whose alarm fell in [from, to]. */
   kpi(filter: KpiFilter): Promise<KpiCounts>
+  /** The probability policy's predicted P against the observed share, over the same incidents. */
+  predicted(filter: KpiFilter): Promise<PredictedCounts>
   readonly policy: DispatchPolicy
+  /** FC_OFFER_POLICY. */
+  readonly offerPolicy: OfferPolicy
+  /** The probability policy's model and target (none with the fixed policy). */
+  readonly chances: Chances | undefined
   readonly timings: DispatchTimings
   /** Resolves when queued work has run and its offers were handed to the broker (tests). */
   flushed(): Promise<void>
@@ -134,7 +148,20 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       widening: (i, at) => enqueue(() => widen(i, at), i),
     },
   })
-  const steps = { events, index, state, timers, journal, counters, logger, policy, timings, incident }
+  const offerPolicy = deps.offerPolicy ?? 'fixed'
+  const targetP = deps.targetP ?? 0.99
+  if (!(targetP > 0 && targetP < 1))
+    throw new RangeError(`dispatch: targetP must be in (0, 1), not ${targetP}`)
+  const chances: Chances | undefined =
+    offerPolicy === 'probability'
+      ? { model: createProbabilityModel(deps.priors), target: targetP }
+      : undefined
+  const model = chances?.model
+  const steps = {
+    ...{ events, index, state, timers, journal, counters, logger, policy, timings, incident },
+    ...(chances !== undefined ? { chances } : {}),
+    ...(model !== undefined ? { model } : {}),
+  }
   const offering = createOffering({ ...steps, registry, publish: deps.publish })
   const closing = createClosing({ ...steps, offering })
   const widen = createWidening({ ...steps, offering, close: closing.close })
@@ -175,12 +202,15 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   return {
     policy,
     timings,
+    offerPolicy,
+    chances,
     async start() {
       if (running) return
       running = true
       // Loaded and resumed first: what the bus brings meanwhile is queued behind it.
       const loaded = work.run(async () => {
         await state.load()
+        if (model !== undefined) model.load(await deps.repository.histories())
         await resume(clock.now())
       })
       events.on(owner, 'incident', onIncident)
@@ -207,6 +237,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     record: (i) => state.recordOf(i),
     limitS: async (i) => (await state.recordOf(i))?.limitS ?? firstLimit,
     kpi: (filter) => state.kpi(filter, firstLimit * 1000),
+    predicted: (filter) => deps.repository.predicted(filter, firstLimit * 1000),
     async flushed() {
       await work.idle()
       await offering.published()

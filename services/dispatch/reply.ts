@@ -14,6 +14,7 @@ import type { DispatchCounters } from './counters.ts'
 import { type Journal, timelineEntry } from './journal.ts'
 import { DISPATCHING, type Offering } from './offering.ts'
 import { answerOffer } from './policy.ts'
+import type { ProbabilityModel } from './probability.ts'
 import type { ResponderIndex } from './responder-index.ts'
 import type { DispatchState } from './state.ts'
 import type { DispatchTimers } from './timers.ts'
@@ -67,6 +68,8 @@ export interface ReplyDeps {
   journal: Journal
   counters: Pick<DispatchCounters, 'replies' | 'refused'>
   timings: DispatchTimings
+  /** FC_OFFER_POLICY=probability: the history learns of each accept and decline. */
+  model?: Pick<ProbabilityModel, 'observe' | 'lateAccept'>
   /** The incident, open or closed. */
   incident(id: string): Promise<Incident | undefined>
 }
@@ -182,11 +185,21 @@ export function createReplyHandling(deps: ReplyDeps): HandleReply {
     if (o.state !== 'no_answer') await deps.offering.moveOn(i, o.type, now)
   }
 
+  /** The responder's history: an answer to a pending offer, or a late accept of an expired one. */
+  function learn(c: Change, answer: Answer, now: number): void {
+    const o = c.before
+    const lagS = (now - o.offeredAt) / 1000
+    if (answer === 'accept' && o.state === 'offered') deps.model?.observe(o.responder, o.type, true, lagS)
+    else if (answer === 'accept' && o.state === 'no_answer') deps.model?.lateAccept(o.responder, o.type, lagS)
+    else if (answer === 'decline' && o.state === 'offered') deps.model?.observe(o.responder, o.type, false, 0)
+  }
+
   return async function reply(incident, responder, answer, actor, channel) {
     const now = clock.now()
     const c = await decide(incident, responder, answer, channel, now)
     if (!('i' in c)) return c
     await state.save([c.offer], c.rec)
+    learn(c, answer, now)
     timers.cancelExpiry(incident, responder)
     if (answer === 'accept') {
       index.setBusy(responder, incident)

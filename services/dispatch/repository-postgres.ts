@@ -9,10 +9,14 @@
 import type { PartitionFence, PgClient, PgDatabase } from '../state/index.ts'
 import type { DispatchRepository, KpiCounts } from './repository.ts'
 import {
+  HISTORY_SQL,
+  type HistoryRow,
+  historyOf,
   OFFER_COLUMNS,
   type OfferRow,
   offerOf,
   offerRow,
+  predictedSql,
   RECORD_COLUMNS,
   type Read,
   type RecordRow,
@@ -78,6 +82,32 @@ export function createPostgresDispatchRepository(db: PgDatabase, fence?: Partiti
   }
 
   return {
+    async histories() {
+      const r = await db.query<HistoryRow>(HISTORY_SQL)
+      return r.rows.map(historyOf)
+    },
+    async predicted(filter, limitMs) {
+      const where = ['d.alarm_at >= $2', 'd.alarm_at <= $3']
+      const args: (string | number)[] = [limitMs, filter.from, filter.to]
+      if (filter.community !== undefined) {
+        args.push(filter.community)
+        where.push(`d.community = $${args.length}`)
+      }
+      if (filter.street !== undefined) {
+        args.push(filter.street)
+        where.push(`d.street = $${args.length}`)
+      }
+      const r = await db.query<{ incidents: string; mean_p: string | null; within_limit: string }>(
+        predictedSql(where.join(' AND '), '$1::double precision'),
+        args,
+      )
+      const k = r.rows[0]!
+      return {
+        incidents: Number(k.incidents),
+        meanP: k.mean_p === null ? null : Number(k.mean_p),
+        withinLimit: Number(k.within_limit),
+      }
+    },
     async open() {
       return db.tx(async (c) => {
         // One snapshot for both queries: a record and its offers are read together.

@@ -6,15 +6,26 @@
  */
 import type { SqliteDb } from '../state/index.ts'
 import type { DispatchRepository } from './repository.ts'
-import { type OfferRow, offerOf, offerRow, type RecordRow, recordOf, recordRow } from './rows.ts'
+import {
+  HISTORY_SQL,
+  type HistoryRow,
+  historyOf,
+  type OfferRow,
+  offerOf,
+  offerRow,
+  predictedSql,
+  type RecordRow,
+  recordOf,
+  recordRow,
+} from './rows.ts'
 import type { DispatchRecord, OfferRecord } from './types.ts'
 
 export function createSqliteDispatchRepository(db: SqliteDb): DispatchRepository {
   const putOffer = db.prepare<[OfferRow]>(
     `INSERT OR REPLACE INTO dispatch_offers (incident, responder, type, mode, eta_s, distance_m, road_m, inside, state,
-       round, radius_s, offered_at, expires_at, answered_at, en_route_at, on_scene_at)
+       round, radius_s, offered_at, expires_at, answered_at, en_route_at, on_scene_at, probability)
      VALUES (@incident, @responder, @type, @mode, @eta_s, @distance_m, @road_m, @inside, @state,
-       @round, @radius_s, @offered_at, @expires_at, @answered_at, @en_route_at, @on_scene_at)`,
+       @round, @radius_s, @offered_at, @expires_at, @answered_at, @en_route_at, @on_scene_at, @probability)`,
   )
   const putRec = db.prepare<[RecordRow]>(
     `INSERT OR REPLACE INTO dispatch_incidents (incident, community, street, alarm_at, started_at, step, limit_s,
@@ -46,7 +57,33 @@ export function createSqliteDispatchRepository(db: SqliteDb): DispatchRepository
     offers: openOffers.all().map(offerOf),
   }))
 
+  const histories = db.prepare<[], HistoryRow>(HISTORY_SQL)
+
+  function filtered(filter: Parameters<DispatchRepository['kpi']>[0], prefix = '') {
+    const where = [`${prefix}alarm_at >= ?`, `${prefix}alarm_at <= ?`]
+    const args: (string | number)[] = [filter.from, filter.to]
+    if (filter.community !== undefined) {
+      where.push(`${prefix}community = ?`)
+      args.push(filter.community)
+    }
+    if (filter.street !== undefined) {
+      where.push(`${prefix}street = ?`)
+      args.push(filter.street)
+    }
+    return { where: where.join(' AND '), args }
+  }
+
   return {
+    histories: async () => histories.all().map(historyOf),
+    async predicted(filter, limitMs) {
+      const { where, args } = filtered(filter, 'd.')
+      const r = db.prepare(predictedSql(where, '?')).get(limitMs, ...args) as {
+        incidents: number
+        mean_p: number | null
+        within_limit: number
+      }
+      return { incidents: r.incidents, meanP: r.mean_p, withinLimit: r.within_limit }
+    },
     open: async () => openTx(),
     async record(incident) {
       const r = oneRec.get(incident)

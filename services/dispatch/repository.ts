@@ -9,6 +9,7 @@
  * load is scoped to the partitions (communities) this node owns and every save is fenced;
  * reads by incident and the KPI are not scoped: any node answers them.
  */
+import type { ResponderHistory } from './probability.ts'
 import type { DispatchRecord, OfferRecord } from './types.ts'
 
 export interface KpiFilter {
@@ -21,6 +22,17 @@ export interface KpiFilter {
 export interface KpiCounts {
   incidents: number
   withResponderOnScene: number
+  withinLimit: number
+}
+
+/**
+ * The probability policy's KPI: over the incidents whose first offers carried a predicted
+ * probability, how many, the mean of that prediction, and how many had a responder on scene
+ * within the limit (the observed share is `withinLimit / incidents`).
+ */
+export interface PredictedCounts {
+  incidents: number
+  meanP: number | null
   withinLimit: number
 }
 
@@ -46,4 +58,8 @@ export interface DispatchRepository {
   save(offers: readonly OfferRecord[], record?: DispatchRecord): Promise<void>
   /** Incidents whose alarm fell in [from, to]: how many, with a responder on scene, on scene within `limitS`. */
   kpi(filter: KpiFilter, limitMs: number): Promise<KpiCounts>
+  /** Predicted against observed, over incidents whose alarm fell in [from, to] (FC_OFFER_POLICY=probability). */
+  predicted(filter: KpiFilter, limitMs: number): Promise<PredictedCounts>
+  /** Every responder's answered offers (accepted, declined, expired): counts and reply lags. */
+  histories(): Promise<ResponderHistory[]>
 }

@@ -27,6 +27,7 @@ export interface OfferRow {
   answered_at: number | null
   en_route_at: number | null
   on_scene_at: number | null
+  probability: number | null
 }
 
 export interface RecordRow {
@@ -66,6 +67,7 @@ export const OFFER_COLUMNS = [
   'answered_at',
   'en_route_at',
   'on_scene_at',
+  'probability',
 ] as const satisfies readonly (keyof OfferRow)[]
 
 export const RECORD_COLUMNS = [
@@ -101,6 +103,7 @@ export function offerOf(r: Read<OfferRow>): OfferRecord {
   if (r.answered_at !== null) o.answeredAt = Number(r.answered_at)
   if (r.en_route_at !== null) o.enRouteAt = Number(r.en_route_at)
   if (r.on_scene_at !== null) o.onSceneAt = Number(r.on_scene_at)
+  if (r.probability !== null && r.probability !== undefined) o.probability = Number(r.probability)
   return o
 }
 
@@ -138,6 +141,7 @@ export const offerRow = (o: OfferRecord): OfferRow => ({
   answered_at: o.answeredAt ?? null,
   en_route_at: o.enRouteAt ?? null,
   on_scene_at: o.onSceneAt ?? null,
+  probability: o.probability ?? null,
 })
 
 export const recordRow = (r: DispatchRecord): RecordRow => ({
@@ -153,3 +157,39 @@ export const recordRow = (r: DispatchRecord): RecordRow => ({
   first_on_scene_at: r.firstOnSceneAt ?? null,
   closed_at: r.closedAt ?? null,
 })
+
+/** Per responder: answered offers, accepted ones and their reply lags (ms), the same SQL in SQLite and PostgreSQL. */
+export const HISTORY_SQL = `SELECT responder, type,
+    SUM(CASE WHEN state IN ('accepted', 'en_route', 'on_scene', 'declined', 'no_answer') THEN 1 ELSE 0 END) AS offers,
+    SUM(CASE WHEN state IN ('accepted', 'en_route', 'on_scene') THEN 1 ELSE 0 END) AS accepts,
+    SUM(CASE WHEN state IN ('accepted', 'en_route', 'on_scene') AND answered_at IS NOT NULL
+      THEN answered_at - offered_at ELSE 0 END) AS lag_ms
+  FROM dispatch_offers GROUP BY responder, type`
+
+export interface HistoryRow {
+  responder: string
+  type: string
+  offers: Num
+  accepts: Num
+  lag_ms: Num | null
+}
+
+export const historyOf = (r: HistoryRow) => ({
+  responder: r.responder,
+  type: r.type as ResponderType,
+  offers: Number(r.offers),
+  accepts: Number(r.accepts),
+  lagSumS: Number(r.lag_ms ?? 0) / 1000,
+})
+
+/**
+ * The predicted probability of an incident: the one its first offers (made when dispatch began)
+ * were sent at. `where` filters dispatch_incidents as `d`; the limit is the first parameter.
+ */
+export const predictedSql = (where: string, limit: string) => `SELECT COUNT(*) AS incidents, AVG(p) AS mean_p,
+    COALESCE(SUM(CASE WHEN first_on_scene_at - alarm_at <= ${limit} THEN 1 ELSE 0 END), 0) AS within_limit
+  FROM (SELECT d.alarm_at, d.first_on_scene_at,
+      (SELECT MAX(o.probability) FROM dispatch_offers o
+        WHERE o.incident = d.incident AND o.offered_at = d.started_at) AS p
+    FROM dispatch_incidents d WHERE ${where}) x
+  WHERE p IS NOT NULL`

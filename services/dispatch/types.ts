@@ -43,6 +43,13 @@ export type TypeRule =
 
 export type DispatchPolicy = Readonly<Record<ResponderType, TypeRule>>
 
+/**
+ * FC_OFFER_POLICY: `fixed` offers by the rules per type (docs/PROTOCOL.md's default policy);
+ * `probability` keeps the rules' `all` and `building` types and adds the likeliest others until
+ * P(someone on scene ≤ the limit) ≥ FC_OFFER_TARGET_P (./probability.ts).
+ */
+export type OfferPolicy = 'fixed' | 'probability'
+
 /** The timers of dispatch ([docs/DOMAIN.md §Linked alerts] 1; issue 4). */
 export interface DispatchTimings {
   /** An offer unanswered this long expires (no answer). Default 30 s. */
@@ -77,6 +84,11 @@ export interface OfferRecord {
   answeredAt?: number
   enRouteAt?: number
   onSceneAt?: number
+  /**
+   * With FC_OFFER_POLICY=probability: P(someone on scene within the circle's limit after the
+   * alarm) that the offers open once this one was sent were predicted to give (0–1).
+   */
+  probability?: number
 }
 
 /** Dispatch of one incident, as stored: the widening step and its deadline. */

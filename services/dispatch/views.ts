@@ -28,6 +28,12 @@ export const OfferOut = Type.Object({
   answeredAt: Type.Optional(IsoTime),
   enRouteAt: Type.Optional(IsoTime),
   onSceneAt: Type.Optional(IsoTime),
+  probability: Type.Optional(
+    Type.Number({
+      description:
+        'FC_OFFER_POLICY=probability: the predicted P(someone on scene within the limit after the alarm) with the offers open once this one was sent, to 0.001',
+    }),
+  ),
 })
 
 export type OfferView = Static<typeof OfferOut>
@@ -51,5 +57,6 @@ export function offerView(o: OfferRecord, registry: Pick<Registry, 'responder'>)
     ...(o.answeredAt !== undefined ? { answeredAt: iso(o.answeredAt) } : {}),
     ...(o.enRouteAt !== undefined ? { enRouteAt: iso(o.enRouteAt) } : {}),
     ...(o.onSceneAt !== undefined ? { onSceneAt: iso(o.onSceneAt) } : {}),
+    ...(o.probability !== undefined ? { probability: Math.round(o.probability * 1000) / 1000 } : {}),
   }
 }

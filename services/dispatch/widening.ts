@@ -10,6 +10,7 @@ import type { DispatchCounters } from './counters.ts'
 import { type Journal, timelineEntry } from './journal.ts'
 import { DISPATCHING, type Offering } from './offering.ts'
 import { chooseResponders } from './policy.ts'
+import { type Chances, pickByChance } from './probability.ts'
 import type { ResponderIndex } from './responder-index.ts'
 import type { DispatchState } from './state.ts'
 import type { DispatchTimers } from './timers.ts'
@@ -32,6 +33,8 @@ export interface WideningDeps {
   logger: Logger
   policy: DispatchPolicy
   timings: DispatchTimings
+  /** FC_OFFER_POLICY=probability: the model and the target; none: the fixed policy. */
+  chances?: Chances
   /** The incident, open or closed. */
   incident(id: string): Promise<Incident | undefined>
   /** Dispatch of an incident that left alarm stops (./closing.ts). */
@@ -86,7 +89,12 @@ export function createWidening(deps: WideningDeps): (id: string, at: number) => 
     delete widened.deadline
     if (next + 1 < timings.limitsS.length) widened.deadline = (rec.deadline ?? now) + timings.widenAfterMs
     const found = await offering.candidates(i, limit, offering.offeredIds(id))
-    const chosen = chooseResponders(found, policy, i.building !== undefined ? { building: i.building } : {})
+    const building = i.building !== undefined ? { building: i.building } : {}
+    const choice =
+      deps.chances === undefined
+        ? undefined
+        : pickByChance(deps.chances, found, policy, { ...building, ...widened, now }, state.offers(id))
+    const chosen = choice?.chosen ?? chooseResponders(found, policy, building)
     await state.save([], widened)
     const waited = Math.round((now - rec.startedAt) / 1000)
     await journal.timeline(i, [
@@ -104,7 +112,7 @@ export function createWidening(deps: WideningDeps): (id: string, at: number) => 
       chosen.map((c) => c.id),
       now,
     )
-    await offering.makeOffers(i, widened, chosen, now)
+    await offering.makeOffers(i, widened, chosen, now, false, choice?.p)
     timers.armWidening(widened)
     const all = index.within(i.location[0], i.location[1], limit, { onDuty: true, busy: false })
     journal.point(i, widened, now, { inside: all.length, etaFirst: all[0]?.eta_s, offers: chosen.length })
