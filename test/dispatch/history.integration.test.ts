@@ -1,6 +1,6 @@
 /**
  * The probability policy's stored side, in SQLite and in a real PostgreSQL: an offer keeps the
- * probability it was sent at (migration 009), the responders' histories are read back from their
+ * probability it was sent at (migration 010), the responders' histories are read back from their
  * answered offers, and the KPI's predicted P is the first offers' against what happened.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
