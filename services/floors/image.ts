@@ -20,8 +20,11 @@ function pngOf(data: Buffer): PlanImage | undefined {
   return { type: 'image/png', data, width, height }
 }
 
-/** What may come before an SVG's root element: an XML declaration, comments, white space. */
-const PROLOGUE = /^(?:\s+|<\?xml[^>]*\?>|<!--[\s\S]*?-->)*/
+/**
+ * What may come before an SVG's root element: an XML declaration, comments, white space, and a
+ * DOCTYPE (recognised here only to be refused below, with its reason).
+ */
+const PROLOGUE = /^(?:\s+|<\?xml[^>]*\?>|<!--[\s\S]*?-->|<!DOCTYPE[^[>]*(?:\[[\s\S]*?\])?\s*>)*/i
 const ACTIVE: { test: RegExp; what: string }[] = [
   { test: /<!DOCTYPE|<!ENTITY/i, what: 'a DOCTYPE or entity' },
   { test: /<\s*(?:[a-z]+:)?script\b/i, what: 'a script element' },
