@@ -5,6 +5,7 @@
  */
 import { useEffect, useState } from 'preact/hooks'
 import type { Api } from './api.ts'
+import { IncidentFloorPlan } from './floors.tsx'
 import {
   ACTION_LABEL,
   ago,
@@ -230,6 +231,13 @@ export function IncidentView(props: IncidentViewProps) {
           </p>
         )}
       </fieldset>
+
+      <IncidentFloorPlan
+        api={api}
+        building={incident.building}
+        alarming={incident.devices.map((d) => d.device)}
+        revision={involvedCount}
+      />
 
       <h3>5-minute circle</h3>
       <p class="fc-legend">
