@@ -8,7 +8,7 @@
 import { type Static, Type } from 'typebox'
 import { type ApiInstance, assertInScope, callerOf, errors, IsoTime, iso } from '../api/kit.ts'
 import type { Building, Caller, Device, Registry } from '../registry/index.ts'
-import { notRegistered } from '../shared/index.ts'
+import { DomainError, notRegistered } from '../shared/index.ts'
 import { planImageOf } from './image.ts'
 import type { Floors, FloorView } from './stage.ts'
 import { FLOOR_MAX, FLOOR_MIN, type FloorPlan, PLAN_TYPES, type Placement } from './types.ts'
@@ -78,6 +78,8 @@ const PlacementOut = Type.Object({
   actor: Type.String(),
 })
 
+const PLAN_ROUTE = '/buildings/:id/floors/:floor/plan'
+
 const planUrl = (building: string, floor: number) =>
   `/api/buildings/${encodeURIComponent(building)}/floors/${floor}/plan`
 
@@ -144,10 +146,15 @@ export function registerFloorsRoutes(api: ApiInstance, deps: FloorsRoutesDeps): 
   }
   // The plan is the body itself; its type is decided by its bytes (./image.ts), so every image
   // type a client may name arrives as a buffer (and application/json is refused there: 415).
+  // Only the plan's route takes them: any other route answers such a body 415 as before, and
+  // never validates a buffer against its JSON schema. The route's bodyLimit bounds the read.
+  const planRoute = `${api.prefix}${PLAN_ROUTE}`
   for (const type of ['image/png', 'image/svg+xml', 'application/octet-stream'])
     if (!api.hasContentTypeParser(type))
-      api.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: floors.maxBytes }, (_req, body, done) =>
-        done(null, body),
+      api.addContentTypeParser(type, { parseAs: 'buffer' }, (request, body, done) =>
+        request.routeOptions.url === planRoute
+          ? done(null, body)
+          : done(new DomainError('unsupported_type', 'send the body as application/json')),
       )
   const tags = ['floors']
 
@@ -176,7 +183,7 @@ export function registerFloorsRoutes(api: ApiInstance, deps: FloorsRoutesDeps): 
   )
 
   api.put(
-    '/buildings/:id/floors/:floor/plan',
+    PLAN_ROUTE,
     {
       config: { role: 'officer' },
       bodyLimit: floors.maxBytes,

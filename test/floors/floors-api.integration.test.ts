@@ -120,6 +120,15 @@ describe('floor plans', () => {
       expect(r.status, svg).toBe(400)
       expect(r.body).toMatchObject({ error: 'bad_request', message: expect.stringContaining('SVG') })
     }
+    // The image types are the plan's alone: another route given one answers 415 at once (it
+    // never validates a buffer against its JSON schema; found by test/api/fuzz).
+    const elsewhere = await fetch(`${svc.base}/api/devices/f7-heat`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/octet-stream' },
+      body: Buffer.alloc(512 * 1024, 0x41),
+      signal: AbortSignal.timeout(5000),
+    })
+    expect(await json(elsewhere)).toMatchObject({ status: 415, body: { error: 'unsupported_media_type' } })
     const big = Buffer.concat([planPng(10, 10), Buffer.alloc(FLOOR_PLAN_MAX_BYTES)])
     const r = await json(await upload(5, big, 'image/png'))
     expect(r).toMatchObject({ status: 413, body: { error: 'payload_too_large' } })
