@@ -248,6 +248,16 @@ export function registerFloorsRoutes(api: ApiInstance, deps: FloorsRoutesDeps): 
     },
   )
 
+  registerPlacementRoutes(api, floors, deviceIn, tags)
+}
+
+/** `PUT / DELETE /api/devices/{id}/placement`: a device on its floor's plan. */
+function registerPlacementRoutes(
+  api: ApiInstance,
+  floors: Floors,
+  deviceIn: (request: Parameters<typeof callerOf>[0], id: string) => Device,
+  tags: string[],
+): void {
   api.put(
     '/devices/:id/placement',
     {
