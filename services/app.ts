@@ -28,6 +28,7 @@ import {
 } from './dispatch/index.ts'
 import { createDuty, registerDutyRoutes } from './duty/index.ts'
 import { createEventBus, type EventBus } from './events/index.ts'
+import { createFloors, registerFloorsRoutes } from './floors/index.ts'
 import { createIntake } from './intake/index.ts'
 import {
   createFireCentreLinkTest,
@@ -471,6 +472,11 @@ function stageRoutes(
         clock,
       }),
     (api) => registerDutyRoutes(api, { duty, registry, clock }),
+    (api) =>
+      registerFloorsRoutes(api, {
+        floors: createFloors({ repository: state.repositories.floors, registry, clock }),
+        registry,
+      }),
     (api) => registerAuditRoutes(api, { audit, clock }),
     (api) =>
       registerReportRoutes(api, {

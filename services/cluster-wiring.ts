@@ -52,10 +52,12 @@ const DEVICE_ROUTE = /^\/api\/devices\/:id(?:\/|$)/
  * where the order's timers, the test modes and the windows are kept.
  */
 const WORK_ORDER_ROUTE = /^\/api\/work-orders\/:id(?:\/|$)/
-const BUILDING_ROUTE = /^\/api\/buildings\/:id\/(?:test-mode|maintenance-windows)(?:\/|$)/
+const BUILDING_ROUTE = /^\/api\/buildings\/:id\/(?:test-mode|maintenance-windows|floors)(?:\/|$)/
 const HAZARD_ROUTE = '/api/work-orders'
 
 const HOP_HEADERS = ['authorization', 'content-type', 'accept', 'last-event-id']
+/** What the owner's answer keeps (a floor plan's image: its type, nosniff, its CSP). */
+const ANSWER_HEADERS = ['content-type', 'x-content-type-options', 'content-security-policy', 'cache-control']
 
 export interface ForwardingDeps {
   cluster: Pick<ClusterNode, 'nodeId' | 'owns' | 'ownerOf'>
@@ -116,8 +118,9 @@ export function forwardToOwner(api: ApiInstance, deps: ForwardingDeps): void {
       res = await fetch(`${owner.httpUrl}${request.url}`, {
         method: request.method,
         headers,
+        // A floor plan's image is its body as it came (a buffer); every other body is JSON.
         ...(request.body !== undefined && request.method !== 'GET'
-          ? { body: JSON.stringify(request.body) }
+          ? { body: Buffer.isBuffer(request.body) ? request.body : JSON.stringify(request.body) }
           : {}),
         signal: AbortSignal.timeout(deps.timeoutMs ?? 10_000),
       })
@@ -133,8 +136,10 @@ export function forwardToOwner(api: ApiInstance, deps: ForwardingDeps): void {
     }
     const body = Buffer.from(await res.arrayBuffer())
     reply.code(res.status)
-    const type = res.headers.get('content-type')
-    if (type !== null) reply.header('content-type', type)
+    for (const h of ANSWER_HEADERS) {
+      const v = res.headers.get(h)
+      if (v !== null) reply.header(h, v)
+    }
     return reply.send(body)
   })
 }

@@ -30,6 +30,11 @@ import {
   createSqliteDutyRepository,
   type DutyRepository,
 } from './duty/index.ts'
+import {
+  createPostgresFloorsRepository,
+  createSqliteFloorsRepository,
+  type FloorsRepository,
+} from './floors/index.ts'
 import type { IntakeLogEntry } from './intake/index.ts'
 import {
   createPostgresLinkageRepository,
@@ -86,6 +91,7 @@ export interface NodeState {
     reports: ReportRepository
     duty: DutyRepository
     audit: AuditRepository
+    floors: FloorsRepository
   }
   /** What the intake and the stages append to (points; a cluster's log entries with them). */
   readonly spool: {
@@ -155,6 +161,7 @@ export function openEmbeddedState(config: Config, quietLog?: QuietLog): NodeStat
       reports: createSqliteReportRepository(stateDb),
       duty: createSqliteDutyRepository(stateDb),
       audit: createSqliteAuditRepository(stateDb),
+      floors: createSqliteFloorsRepository(stateDb),
     },
     spool,
     points: spool,
@@ -220,6 +227,7 @@ export async function openClusterState(
       reports: createPostgresReportRepository(db),
       duty: createPostgresDutyRepository(db),
       audit: createPostgresAuditRepository(db),
+      floors: createPostgresFloorsRepository(db),
     },
     spool,
     points: spool,

@@ -5,6 +5,7 @@
  */
 import { useEffect, useState } from 'preact/hooks'
 import type { Api } from './api.ts'
+import { IncidentFloorPlan } from './floors.tsx'
 import {
   actionLabel,
   ago,
@@ -240,6 +241,13 @@ export function IncidentView(props: IncidentViewProps) {
           </p>
         )}
       </fieldset>
+
+      <IncidentFloorPlan
+        api={api}
+        building={incident.building}
+        alarming={incident.devices.map((d) => d.device)}
+        revision={involvedCount}
+      />
 
       <h3>{t('incident.circle')}</h3>
       <p class="fc-legend">

@@ -9,6 +9,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { type Api, ApiError, createApi } from './api.ts'
 import { playAlarmCue } from './cue.ts'
 import { DutyView } from './duty.tsx'
+import { FloorsNavLabel, FloorsView } from './floors.tsx'
 import { byUrgency, isOpen, percent, SCOPE_LABEL } from './format.ts'
 import { HealthView } from './health.tsx'
 import { errorText, initI18n, type Language, language, switchLanguage, t } from './i18n.ts'
@@ -65,6 +66,7 @@ type Route =
   | { page: 'work-orders' }
   | { page: 'duty' }
   | { page: 'reports' }
+  | { page: 'floors'; building?: string }
 
 function parseRoute(hash: string): Route {
   const m = /^#\/incident\/(.+)$/.exec(hash)
@@ -73,6 +75,9 @@ function parseRoute(hash: string): Route {
   if (hash === '#/work-orders') return { page: 'work-orders' }
   if (hash === '#/duty') return { page: 'duty' }
   if (hash === '#/reports') return { page: 'reports' }
+  const floors = /^#\/floors(?:\/(.+))?$/.exec(hash)
+  if (floors)
+    return floors[1] ? { page: 'floors', building: decodeURIComponent(floors[1]) } : { page: 'floors' }
   return { page: 'queue' }
 }
 
@@ -397,6 +402,9 @@ function Console({
           <a href="#/reports" class={route.page === 'reports' ? 'fc-tab-on' : ''}>
             {t('nav.reports')}
           </a>
+          <a href="#/floors" class={route.page === 'floors' ? 'fc-tab-on' : ''}>
+            <FloorsNavLabel />
+          </a>
         </nav>
         <button
           type="button"
@@ -492,6 +500,12 @@ function Console({
             <DutyView api={api} me={me} revision={dutyRevision} now={now} />
           ) : route.page === 'reports' ? (
             <ReportsView api={api} scope={officer?.scope ?? 'district'} />
+          ) : route.page === 'floors' ? (
+            <FloorsView
+              api={api}
+              building={route.building}
+              onPick={(b) => go(`#/floors/${encodeURIComponent(b)}`)}
+            />
           ) : (
             <AlarmQueue
               incidents={queue}
