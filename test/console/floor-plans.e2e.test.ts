@@ -79,8 +79,8 @@ const placementOf = async (device: string) => {
 describe('floor plans in the console', () => {
   it('uploads a floor’s plan and places devices on it by dragging', async () => {
     await page.goto(`${svc.base}/console/`)
-    await page.getByLabel('Officer token').fill(officerToken)
-    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByLabel('值班员令牌').fill(officerToken)
+    await page.getByRole('button', { name: '登录', exact: true }).click()
     await page.getByTestId('scope').waitFor()
     await page.getByRole('link', { name: '楼层平面图' }).click()
     await page.getByRole('combobox', { name: '建筑' }).selectOption('factory-7')
