@@ -11,8 +11,11 @@ import {
   buildingOf,
   type CommunityRow,
   communityOf,
+  createInterner,
+  DEVICE_VALUE_COLUMNS,
   type DeviceRow,
   deviceOf,
+  deviceOfValues,
   FILTER_COLUMNS,
   type ListTable,
   type OfficerRow,
@@ -52,6 +55,23 @@ function inserted(run: () => { changes: number }): boolean {
 const one = <R, T>(row: R | undefined, of: (r: R) => T): T | undefined =>
   row === undefined ? undefined : of(row)
 
+/**
+ * Every device, for the start: raw rows (arrays) with their links joined once, repeated
+ * strings interned (bench/million.ts: a million devices, what the restart spends first).
+ */
+function loadDevices(db: SqliteDb): Device[] {
+  const columns = DEVICE_VALUE_COLUMNS.map((c) =>
+    c === 'address' || c === 'heartbeat_s' || c === 'dev_eui' ? `l.${c}` : `d.${c}`,
+  ).join(', ')
+  const intern = createInterner()
+  const out: Device[] = []
+  const rows = db
+    .prepare<[], unknown[]>(`SELECT ${columns} FROM devices d LEFT JOIN device_links l ON l.device = d.id`)
+    .raw(true)
+  for (const r of rows.iterate()) out.push(deviceOfValues(r, intern))
+  return out
+}
+
 function loadAll(db: SqliteDb): RegistrySnapshot {
   const all = <R, T>(sql: string, of: (r: R) => T): T[] => {
     const out: T[] = []
@@ -62,7 +82,7 @@ function loadAll(db: SqliteDb): RegistrySnapshot {
     streets: all<{ name: string }, string>('SELECT name FROM streets', (r) => r.name),
     communities: all('SELECT * FROM communities', communityOf),
     buildings: all('SELECT * FROM buildings', buildingOf),
-    devices: all(`SELECT ${DEVICE_COLUMNS} FROM devices`, deviceOf),
+    devices: loadDevices(db),
     responders: all(`SELECT ${RESPONDER_COLUMNS} FROM responders`, responderOf),
     officers: all('SELECT id, name, scope, created_at FROM officers', officerOf),
   }
