@@ -7,10 +7,12 @@
 import { render } from 'preact'
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { type Api, ApiError, createApi } from './api.ts'
+import { BulkView } from './bulk.tsx'
 import { playAlarmCue } from './cue.ts'
 import { DutyView } from './duty.tsx'
 import { byUrgency, isOpen, SCOPE_LABEL } from './format.ts'
 import { HealthView } from './health.tsx'
+import { t } from './i18n.ts'
 import { IncidentView } from './incident.tsx'
 import { type LiveStatus, openLiveFeed, type StreamEventName } from './live.ts'
 import { FireMap, type IncidentFocus } from './map.tsx'
@@ -65,6 +67,7 @@ type Route =
   | { page: 'work-orders' }
   | { page: 'duty' }
   | { page: 'reports' }
+  | { page: 'bulk' }
 
 function parseRoute(hash: string): Route {
   const m = /^#\/incident\/(.+)$/.exec(hash)
@@ -73,6 +76,7 @@ function parseRoute(hash: string): Route {
   if (hash === '#/work-orders') return { page: 'work-orders' }
   if (hash === '#/duty') return { page: 'duty' }
   if (hash === '#/reports') return { page: 'reports' }
+  if (hash === '#/bulk') return { page: 'bulk' }
   return { page: 'queue' }
 }
 
@@ -354,6 +358,11 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
           <a href="#/reports" class={route.page === 'reports' ? 'fc-tab-on' : ''}>
             Reports
           </a>
+          {me.role === 'administrator' && (
+            <a href="#/bulk" class={route.page === 'bulk' ? 'fc-tab-on' : ''}>
+              {t('bulk.tab')}
+            </a>
+          )}
         </nav>
         <button
           type="button"
@@ -442,6 +451,8 @@ function Console({ api, me, onSignOut }: { api: Api; me: Me; onSignOut: () => vo
             <WorkOrdersView api={api} revision={orderRevision} now={now} />
           ) : route.page === 'duty' ? (
             <DutyView api={api} me={me} revision={dutyRevision} now={now} />
+          ) : route.page === 'bulk' ? (
+            <BulkView api={api} />
           ) : route.page === 'reports' ? (
             <ReportsView api={api} scope={officer?.scope ?? 'district'} />
           ) : (

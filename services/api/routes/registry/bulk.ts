@@ -186,12 +186,108 @@ async function exportDevices(devices: Iterable<Device>, format: 'ndjson' | 'csv'
   out.end(text)
 }
 
+export const BUILDING_CSV_COLUMNS = [
+  'id',
+  'name',
+  'lon',
+  'lat',
+  'community',
+  'street',
+  'responsible_name',
+  'responsible_phone',
+  'responsible_webhook',
+] as const
+
+/** Every building, a page of the repository at a time: CSV rows or GeoJSON Point features. */
+async function exportBuildings(registry: Registry, format: 'csv' | 'geojson', out: Writable) {
+  let first = true
+  await write(
+    out,
+    format === 'csv' ? `${BUILDING_CSV_COLUMNS.join(',')}\n` : '{"type":"FeatureCollection","features":[\n',
+  )
+  for (let offset = 0; ; ) {
+    const page = await registry.listBuildings({}, { limit: 1_000, offset })
+    let text = ''
+    for (const b of page.items) {
+      if (format === 'csv') {
+        const row: Record<string, unknown> = {
+          ...b,
+          lon: b.location[0],
+          lat: b.location[1],
+          responsible_name: b.responsible.name,
+          responsible_phone: b.responsible.phone,
+          responsible_webhook: b.responsible.webhook,
+        }
+        text += `${BUILDING_CSV_COLUMNS.map((c) => csvField(row[c])).join(',')}\n`
+      } else {
+        const { location, createdAt: _, ...properties } = b
+        text += `${first ? '' : ',\n'}${JSON.stringify({ type: 'Feature', properties, geometry: { type: 'Point', coordinates: location } })}`
+        first = false
+      }
+    }
+    await write(out, text)
+    offset += page.items.length
+    if (page.items.length === 0 || offset >= page.total) break
+  }
+  out.end(format === 'csv' ? '' : '\n]}\n')
+}
+
+function registerExportRoutes(api: ApiInstance, registry: Registry): void {
+  api.get(
+    '/buildings/export',
+    {
+      schema: {
+        tags: ['registry'],
+        summary:
+          'Every building: GeoJSON Points (as POST /api/buildings takes them, responsible in the properties) or CSV',
+        querystring: Type.Object(
+          { format: Type.Optional(Type.Union([Type.Literal('geojson'), Type.Literal('csv')])) },
+          { additionalProperties: false },
+        ),
+        response: errors(400, 401, 403),
+      },
+    },
+    async (request, reply) => {
+      const format = request.query.format ?? 'geojson'
+      const out = new PassThrough()
+      reply
+        .header('content-type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/geo+json')
+        .header('content-disposition', `attachment; filename="buildings.${format}"`)
+      exportBuildings(registry, format, out).catch((err: Error) => out.destroy(err))
+      return reply.send(out as never)
+    },
+  )
+  api.get(
+    '/communities/export',
+    {
+      schema: {
+        tags: ['registry'],
+        summary:
+          'Every community: a GeoJSON FeatureCollection, each Feature as POST /api/communities takes it',
+        response: errors(401, 403),
+      },
+    },
+    async (_request, reply) => {
+      const features = registry.communities().map((c) => ({
+        type: 'Feature',
+        properties: { id: c.id, name: c.name, street: c.street },
+        geometry: c.geometry,
+      }))
+      reply
+        .header('content-type', 'application/geo+json')
+        .header('content-disposition', 'attachment; filename="communities.geojson"')
+      return reply.send(JSON.stringify({ type: 'FeatureCollection', features }) as never)
+    },
+  )
+}
+
 export function registerBulkDeviceRoutes(
   api: ApiInstance,
   deps: { registry: Registry; limits?: Partial<BulkLimits> },
 ): void {
   const { registry } = deps
   const limits = { ...DEFAULT_BULK_LIMITS, ...deps.limits }
+  registerExportRoutes(api, registry)
   // The body stays a stream: read line by line by the route, never buffered whole.
   api.addContentTypeParser(NDJSON, (_request, payload, done) => done(null, payload))
 
