@@ -34,9 +34,13 @@ interface Proc {
   stop(): Promise<void>
 }
 
-async function start(dataDir: string, ports: { http: number; mqtt: number }): Promise<Proc> {
+async function start(
+  dataDir: string,
+  ports: { http: number; mqtt: number },
+  nodeArgs: string[] = [],
+): Promise<Proc> {
   const t0 = performance.now()
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/main.ts'], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'services/main.ts'], {
     cwd: ROOT,
     env: {
       PATH: process.env['PATH'] ?? '',
@@ -203,13 +207,15 @@ async function main() {
     console.log(`RSS after registering: ${fmt(rssMiB(svc.child.pid!))} MiB`)
 
     await svc.stop()
-    svc = await start(tmp.dir, ports)
+    // FC_BENCH_PROF=<dir>: the restart under --cpu-prof (bench/profile-summary.ts reads it).
+    const prof = process.env['FC_BENCH_PROF']
+    svc = await start(tmp.dir, ports, prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [])
     const rss = rssMiB(svc.child.pid!)
     console.log(
       `restart with ${fmt(DEVICES)} devices: /readyz 200 in ${fmt(svc.readyMs)} ms from spawn ` +
         `(target ≤ 5,000 ms: ${svc.readyMs <= 5_000 ? 'met' : 'NOT met'})`,
     )
-    if (process.env['FC_BENCH_LOG']) console.log(timeline(svc.output()))
+    console.log(timeline(svc.output()))
     console.log(`RSS when ready: ${fmt(rss)} MiB (target ≤ 1,024 MiB: ${rss <= 1024 ? 'met' : 'NOT met'})`)
     await sleep(3_000)
     console.log(`RSS 3 s later: ${fmt(rssMiB(svc.child.pid!))} MiB`)
