@@ -181,7 +181,9 @@ function timeline(out: string): string {
 async function main() {
   const tmp = tempDir('firecircle-million-')
   const ports = { http: await freePort(), mqtt: await freePort() }
-  let svc = await start(tmp.dir, ports)
+  // FC_BENCH_PROF_BULK=<dir>: the first start (the bulk registration) under --cpu-prof.
+  const bulkProf = process.env['FC_BENCH_PROF_BULK']
+  let svc = await start(tmp.dir, ports, bulkProf ? ['--cpu-prof', '--cpu-prof-dir', bulkProf] : [])
   try {
     console.log(`devices: ${fmt(DEVICES)} in ${fmt(BUILDINGS)} buildings of ${COMMUNITIES} communities`)
     console.log(`first start (empty): ready in ${fmt(svc.readyMs)} ms`)

@@ -14,7 +14,7 @@ import {
 import { checkBoolean, checkFloor, checkId, checkPosition } from './checks.ts'
 import type { EnabledChange } from './enabled.ts'
 import type { RegistryRepository } from './repository.ts'
-import { generateSecret, hashGeneratedSecret } from './secrets.ts'
+import { generateSecret, generateSecrets, hashGeneratedSecret } from './secrets.ts'
 import { addTo, principalIdTaken, type RegistryState, recordsOf } from './state.ts'
 import type { Device, DeviceInput, DevicePatch, DeviceRegistration, Registry } from './types.ts'
 
@@ -204,12 +204,13 @@ export function createDevices(deps: DevicesDeps): Devices {
       const { results } = bulkOfInputs(inputs, state, clock.now())
       const secrets = new Map<string, string>()
       const rows: { device: Device; secretHash: string }[] = []
-      for (const r of results) {
-        if (r instanceof DomainError) continue
-        const secret = generateSecret()
-        secrets.set(r.id, secret)
-        rows.push({ device: r, secretHash: hashGeneratedSecret(secret) })
-      }
+      const accepted = results.filter((r): r is Device => !(r instanceof DomainError))
+      const issued = generateSecrets(accepted.length)
+      accepted.forEach((device, i) => {
+        const { secret, hash } = issued[i] as { secret: string; hash: string }
+        secrets.set(device.id, secret)
+        rows.push({ device, secretHash: hash })
+      })
       const taken = rows.length > 0 ? await repository.insertDevices(rows) : new Set<string>()
       let stored = 0
       const out = results.map((r): DeviceRegistration => {
