@@ -232,6 +232,20 @@ describe.each(WORLDS)('POST /api/devices/bulk on the $name', (world) => {
     expect(JSON.parse(answer.body)).toMatchObject({ error: 'payload_too_large' })
   })
 
+  it('answers an overlong line with payload_too_large and reads on', async () => {
+    const long = JSON.stringify({
+      id: 'long-1',
+      kind: 'smoke',
+      building: 'shop-12',
+      devEui: 'x'.repeat(40_000),
+    })
+    const r = await bulk(w.api, nd([long, { id: 'after-long', kind: 'smoke', building: 'shop-12' }]))
+    expect(r.lines).toHaveLength(2)
+    expect(r.lines[0]).toMatchObject({ line: 1, error: 'payload_too_large' })
+    expect(r.lines[1]).toMatchObject({ line: 2, id: 'after-long' })
+    expect((await w.api.get('/api/devices/long-1')).status).toBe(404)
+  })
+
   it('stops past the line limit with one more line saying so', async () => {
     const body = `${'{}\n'.repeat(100_001)}`
     const r = await bulk(w.api, body)

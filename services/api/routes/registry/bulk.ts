@@ -97,7 +97,8 @@ async function run(registry: Registry, body: Readable, out: Writable, limits: Bu
   let batch: Line[] = []
   const take = async (text: string) => {
     n++
-    if (overlong) {
+    if (n > limits.maxLines) return
+    if (overlong || text.length > limits.maxLineBytes) {
       batch.push({
         line: n,
         error: 'payload_too_large',
@@ -119,13 +120,14 @@ async function run(registry: Registry, body: Readable, out: Writable, limits: Bu
       break
     }
     const parts = (pending + decoder.write(chunk)).split('\n')
-    pending = parts.pop() ?? ''
-    if (overlong) pending = ''
+    const tail = parts.pop() ?? ''
+    for (const p of parts) await take(p)
+    // Still inside an overlong line (no newline in this chunk): what came is dropped.
+    pending = overlong && parts.length === 0 ? '' : tail
     if (pending.length > limits.maxLineBytes) {
       overlong = true
       pending = ''
     }
-    for (const p of parts) await take(p)
     if (n > limits.maxLines) break
   }
   if (n > limits.maxLines) {
