@@ -135,6 +135,7 @@ async function once(seed: number): Promise<EngineBenchResult> {
       registry: {
         device: (id) => devices.get(id),
         building: (id) => buildings.get(id),
+        allDevices: () => list.values(),
         listDevices: async (_f, page) => ({
           items: list.slice(page.offset, page.offset + page.limit),
           total: list.length,

@@ -21,8 +21,17 @@ export interface ApiResponse<T = unknown> {
 
 export interface Api {
   readonly base: string
-  /** One call; network errors are retried (`retries` times, with a short back-off). */
-  request<T = unknown>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>>
+  /**
+   * One call; network errors are retried (`retries` times, with a short back-off). With
+   * `contentType`, `body` is a string sent as it is (NDJSON for POST /api/devices/bulk) and
+   * the answer comes back as text.
+   */
+  request<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType?: string,
+  ): Promise<ApiResponse<T>>
   /** GET that must answer 200; throws ApiError otherwise. */
   get<T = unknown>(path: string): Promise<T>
 }
@@ -38,7 +47,12 @@ export function createApi(
   const retries = opts.retries ?? 3
   const root = base.replace(/\/+$/, '')
 
-  async function request<T>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>> {
+  async function request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType?: string,
+  ): Promise<ApiResponse<T>> {
     for (let attempt = 0; ; attempt++) {
       let res: Response
       try {
@@ -46,9 +60,9 @@ export function createApi(
           method,
           headers: {
             authorization: `Bearer ${token}`,
-            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+            ...(body !== undefined ? { 'content-type': contentType ?? 'application/json' } : {}),
           },
-          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+          ...(body !== undefined ? { body: contentType ? String(body) : JSON.stringify(body) } : {}),
         })
       } catch (err) {
         if (attempt >= retries) {
@@ -61,7 +75,7 @@ export function createApi(
       const text = await res.text()
       let parsed: unknown = text
       try {
-        parsed = text === '' ? undefined : JSON.parse(text)
+        parsed = text === '' ? undefined : contentType && res.ok ? text : JSON.parse(text)
       } catch {}
       return { status: res.status, body: parsed as T }
     }

@@ -19,6 +19,7 @@ import type { TelemetryStore } from '../store/index.ts'
 import { installAuth } from './auth.ts'
 import { formatValidationErrors, frameworkErrors, installErrorHandling } from './errors.ts'
 import { installHttpMetrics, registerOpsRoutes } from './routes/ops.ts'
+import type { BulkLimits } from './routes/registry/bulk.ts'
 import type { DeviceComponentView } from './routes/registry/common.ts'
 import { registerRegistryRoutes } from './routes/registry/index.ts'
 import { registerTelemetryRoutes } from './routes/telemetry.ts'
@@ -26,6 +27,7 @@ import type { ApiInstance, Readiness } from './types.ts'
 import { validatorCompiler } from './validation.ts'
 import type { DeviceTests } from './views.ts'
 
+export type { BulkLimits } from './routes/registry/bulk.ts'
 export type { DeviceComponentView } from './routes/registry/common.ts'
 export type { ApiInstance, Readiness } from './types.ts'
 export type { DeviceTests } from './views.ts'
@@ -53,6 +55,8 @@ export interface ApiDeps {
   site?: ReadonlyArray<(app: FastifyInstance) => void>
   /** A device's tests for GET /api/devices/{id}: its last test signal and its test mode (maintenance). */
   deviceTests?: DeviceTests
+  /** POST /api/devices/bulk's limits (routes/registry/bulk.ts), where not the defaults. */
+  bulk?: Partial<BulkLimits>
   /** Largest request body in bytes (default 1 MiB; POST /api/communities allows 8 MiB). */
   bodyLimit?: number
   /** Failed bearer tokens back off per address and per claimed id (registry/guessing.ts). */
@@ -142,6 +146,7 @@ export async function createApi(opts: ApiDeps): Promise<ApiInstance> {
         liveness,
         ...(opts.components ? { components: opts.components } : {}),
         ...(opts.deviceTests ? { deviceTests: opts.deviceTests } : {}),
+        ...(opts.bulk ? { bulk: opts.bulk } : {}),
       })
       registerTelemetryRoutes(api, { registry, telemetryStore, clock, logger })
       for (const routes of opts.routes ?? []) await routes(api)

@@ -3,17 +3,24 @@
  * MQTT secret, changed (thresholds, floor, location, enabled), listed by page.
  */
 import { checkThresholds, DEVICE_KINDS, type DeviceKind, isDeviceKind } from '../../devices/catalogue.ts'
-import { alreadyRegistered, type Clock, invalidInput, type Logger, notRegistered } from '../shared/index.ts'
+import {
+  alreadyRegistered,
+  type Clock,
+  DomainError,
+  invalidInput,
+  type Logger,
+  notRegistered,
+} from '../shared/index.ts'
 import { checkBoolean, checkFloor, checkId, checkPosition } from './checks.ts'
 import type { EnabledChange } from './enabled.ts'
 import type { RegistryRepository } from './repository.ts'
-import { generateSecret, hashGeneratedSecret } from './secrets.ts'
+import { generateSecret, generateSecrets, hashGeneratedSecret } from './secrets.ts'
 import { addTo, principalIdTaken, type RegistryState, recordsOf } from './state.ts'
-import type { Device, DeviceInput, DevicePatch, Registry } from './types.ts'
+import type { Device, DeviceInput, DevicePatch, DeviceRegistration, Registry } from './types.ts'
 
 export interface DevicesDeps {
   state: Pick<RegistryState, 'devices' | 'devicesByBuilding' | 'buildings' | 'responders'>
-  repository: Pick<RegistryRepository, 'insertDevice' | 'updateDevice' | 'deviceIds'>
+  repository: Pick<RegistryRepository, 'insertDevice' | 'insertDevices' | 'updateDevice' | 'deviceIds'>
   clock: Clock
   log: Logger
   /** A principal disabled or enabled again (./enabled.ts). */
@@ -22,15 +29,17 @@ export interface DevicesDeps {
 
 export type Devices = Pick<
   Registry,
-  'device' | 'devicesOfBuilding' | 'allDevices' | 'addDevice' | 'updateDevice' | 'listDevices'
+  'device' | 'devicesOfBuilding' | 'allDevices' | 'addDevice' | 'addDevices' | 'updateDevice' | 'listDevices'
 >
 
+/** What validating an input reads: the registered devices (and a bulk call's earlier ones), the buildings. */
+interface Known {
+  devices: Pick<ReadonlyMap<string, Device>, 'get' | 'values'>
+  buildings: RegistryState['buildings']
+}
+
 /** The device a valid input describes (in memory terms), or `invalid_input`. */
-function deviceOfInput(
-  input: DeviceInput,
-  state: Pick<RegistryState, 'devices' | 'buildings'>,
-  now: number,
-): Device {
+function deviceOfInput(input: DeviceInput, state: Known, now: number): Device {
   const id = checkId(input.id, 'device')
   if (!isDeviceKind(input.kind)) {
     throw invalidInput(
@@ -78,7 +87,7 @@ const ADDRESS = /^[0-9a-fA-F]{12}$/
 const DEV_EUI = /^[0-9a-fA-F]{16}$/
 
 /** A `uitd`'s address and heartbeat, a LoRaWAN device's DevEUI: checked and unique (docs/PROTOCOL.md). */
-function linkOfInput(input: DeviceInput, device: Device, state: Pick<RegistryState, 'devices'>): void {
+function linkOfInput(input: DeviceInput, device: Device, state: Pick<Known, 'devices'>): void {
   if (input.address !== undefined || input.heartbeatS !== undefined) {
     if (device.kind !== 'uitd') throw invalidInput('address and heartbeatS are for devices of kind uitd')
   }
@@ -127,6 +136,45 @@ function patched(current: Device, patch: DevicePatch): Device {
   return next
 }
 
+/**
+ * The registry's devices with a bulk call's accepted inputs over them: what a later input of
+ * the same call is checked against (its id taken, its gateway registered, its address unique).
+ */
+function overlay(devices: ReadonlyMap<string, Device>, batch: ReadonlyMap<string, Device>): Known['devices'] {
+  return {
+    get: (id) => batch.get(id) ?? devices.get(id),
+    *values() {
+      yield* devices.values()
+      yield* batch.values()
+    },
+  } as Known['devices']
+}
+
+/** Validate a bulk call's inputs in order: each a device to store, or why it is rejected. */
+function bulkOfInputs(
+  inputs: readonly DeviceInput[],
+  state: DevicesDeps['state'],
+  now: number,
+): { results: (Device | DomainError)[]; accepted: Map<string, Device> } {
+  const accepted = new Map<string, Device>()
+  const known: Known = { devices: overlay(state.devices, accepted), buildings: state.buildings }
+  const results = inputs.map((input): Device | DomainError => {
+    try {
+      const device = deviceOfInput(input, known, now)
+      const taken = accepted.has(device.id)
+        ? 'a device (earlier in this body)'
+        : principalIdTaken(state, device.id)
+      if (taken) throw alreadyRegistered(`id ${device.id} is already registered as ${taken}`)
+      accepted.set(device.id, device)
+      return device
+    } catch (err) {
+      if (err instanceof DomainError) return err
+      throw err
+    }
+  })
+  return { results, accepted }
+}
+
 export function createDevices(deps: DevicesDeps): Devices {
   const { state, repository, clock, log } = deps
   const { devices, devicesByBuilding } = state
@@ -150,6 +198,31 @@ export function createDevices(deps: DevicesDeps): Devices {
         'device registered',
       )
       return { device, secret }
+    },
+
+    async addDevices(inputs: readonly DeviceInput[]): Promise<DeviceRegistration[]> {
+      const { results } = bulkOfInputs(inputs, state, clock.now())
+      const secrets = new Map<string, string>()
+      const rows: { device: Device; secretHash: string }[] = []
+      const accepted = results.filter((r): r is Device => !(r instanceof DomainError))
+      const issued = generateSecrets(accepted.length)
+      accepted.forEach((device, i) => {
+        const { secret, hash } = issued[i] as { secret: string; hash: string }
+        secrets.set(device.id, secret)
+        rows.push({ device, secretHash: hash })
+      })
+      const taken = rows.length > 0 ? await repository.insertDevices(rows) : new Set<string>()
+      let stored = 0
+      const out = results.map((r): DeviceRegistration => {
+        if (r instanceof DomainError) return { rejected: r }
+        if (taken.has(r.id)) return { rejected: alreadyRegistered(`device ${r.id} is already registered`) }
+        devices.set(r.id, r)
+        addTo(devicesByBuilding, r.building, r.id)
+        stored++
+        return { device: r, secret: secrets.get(r.id) as string }
+      })
+      log.info({ devices: stored, rejected: inputs.length - stored }, 'devices registered in bulk')
+      return out
     },
 
     async updateDevice(id: string, patch: DevicePatch): Promise<Device> {

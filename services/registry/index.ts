@@ -108,6 +108,13 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
         () => devices.addDevice(input),
         (r) => r.device.id,
       ),
+    addDevices: (inputs) =>
+      writes.run(async () => {
+        const results = await devices.addDevices(inputs)
+        const ids = results.flatMap((r) => ('device' in r ? [r.device.id] : []))
+        if (ids.length > 0) events.emit('registry.changed', { entity: 'device', id: ids[0] as string, ids })
+        return results
+      }),
     updateDevice: (id, patch) =>
       write(
         'device',

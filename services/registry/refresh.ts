@@ -12,13 +12,19 @@ import type { Authentication } from './authentication.ts'
 import type { EnabledChange } from './enabled.ts'
 import type { RegistryRepository } from './repository.ts'
 import { addTo, type RegistryState, removeFrom } from './state.ts'
-import { REGISTRY_ENTITIES, type RegistryChange, type RegistryEvents } from './types.ts'
+import {
+  type Device,
+  MAX_CHANGE_IDS,
+  REGISTRY_ENTITIES,
+  type RegistryChange,
+  type RegistryEvents,
+} from './types.ts'
 
 export interface RefreshDeps {
   state: RegistryState
   repository: Pick<
     RegistryRepository,
-    'hasStreet' | 'community' | 'building' | 'device' | 'responder' | 'officer' | 'adminTokenHash'
+    'hasStreet' | 'community' | 'building' | 'device' | 'devices' | 'responder' | 'officer' | 'adminTokenHash'
   >
   auth: Pick<Authentication, 'useAdminTokenHash'>
   enabledChanged: EnabledChange
@@ -29,12 +35,33 @@ export interface RefreshDeps {
 /** A change from elsewhere is not trusted to be well formed: the relay carries JSON. */
 function isChange(change: unknown): change is RegistryChange {
   if (typeof change !== 'object' || change === null) return false
-  const { entity, id } = change as Record<string, unknown>
-  return (REGISTRY_ENTITIES as readonly unknown[]).includes(entity) && typeof id === 'string' && id !== ''
+  const { entity, id, ids } = change as Record<string, unknown>
+  const idsOk =
+    ids === undefined ||
+    (Array.isArray(ids) &&
+      ids.length <= MAX_CHANGE_IDS &&
+      ids.every((x) => typeof x === 'string' && x !== '') &&
+      entity === 'device')
+  return (
+    (REGISTRY_ENTITIES as readonly unknown[]).includes(entity) && typeof id === 'string' && id !== '' && idsOk
+  )
 }
 
 export function createRefresh(deps: RefreshDeps): (change: RegistryChange) => Promise<void> {
   const { state, repository, log } = deps
+
+  /** A device as stored now, into memory as a local write would have put it. */
+  const put = (id: string, d: Device | undefined, quiet = false) => {
+    const current = state.devices.get(id)
+    if (d === undefined || isDeepStrictEqual(current, d)) return
+    if (current !== undefined && current.building !== d.building)
+      removeFrom(state.devicesByBuilding, current.building, id)
+    state.devices.set(id, d)
+    addTo(state.devicesByBuilding, d.building, id)
+    if (current === undefined) {
+      if (!quiet) log.info({ device: id, building: d.building }, 'device registered on another node')
+    } else deps.enabledChanged('device', id, current.enabled, d.enabled)
+  }
 
   const readers: Record<RegistryChange['entity'], (id: string) => Promise<void>> = {
     async street(name) {
@@ -56,16 +83,7 @@ export function createRefresh(deps: RefreshDeps): (change: RegistryChange) => Pr
       log.info({ building: id, community: b.community }, 'building registered or changed on another node')
     },
     async device(id) {
-      const d = await repository.device(id)
-      const current = state.devices.get(id)
-      if (d === undefined || isDeepStrictEqual(current, d)) return
-      if (current !== undefined && current.building !== d.building)
-        removeFrom(state.devicesByBuilding, current.building, id)
-      state.devices.set(id, d)
-      addTo(state.devicesByBuilding, d.building, id)
-      if (current === undefined)
-        log.info({ device: id, building: d.building }, 'device registered on another node')
-      else deps.enabledChanged('device', id, current.enabled, d.enabled)
+      put(id, await repository.device(id))
     },
     async responder(id) {
       const r = await repository.responder(id)
@@ -95,6 +113,13 @@ export function createRefresh(deps: RefreshDeps): (change: RegistryChange) => Pr
   return async (change) => {
     if (!isChange(change)) {
       log.warn({ change }, 'registry change ignored: not a change of a registry record')
+      return
+    }
+    if (change.ids !== undefined) {
+      // A bulk registration's batch: read in one query, logged once.
+      const stored = await repository.devices(change.ids)
+      for (const d of stored) put(d.id, d, true)
+      log.info({ devices: stored.length }, 'devices registered in bulk on another node')
       return
     }
     await readers[change.entity](change.id)

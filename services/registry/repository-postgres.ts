@@ -80,6 +80,14 @@ async function inserted(db: PgDatabase, sql: string, values: unknown[]): Promise
   return ((await db.query(sql, values)).rowCount ?? 0) > 0
 }
 const PRINCIPAL_ID_LOCK = 0x46_43_50_52 // 'FCPR'
+/**
+ * A bulk registration's batch cannot take one lock per id (thousands of advisory locks in one
+ * transaction overflow PostgreSQL's shared lock table, max_locks_per_transaction × connections).
+ * So ids also fall into 256 buckets (hashtext's low 8 bits): a single insert holds its bucket
+ * SHARED beside its own id's lock (single inserts never wait on each other for it), a batch holds
+ * every bucket of its ids EXCLUSIVE, ascending (batches never wait on each other round a cycle).
+ */
+const PRINCIPAL_BUCKET_LOCK = 0x46_43_50_42 // 'FCPB'
 
 /**
  * Insert a device or a responder (its statement ending in ON CONFLICT (id) DO NOTHING) unless
@@ -96,13 +104,85 @@ async function insertedPrincipal(
   with_?: { sql: string; values: unknown[] },
 ): Promise<boolean> {
   return db.tx(async (c) => {
-    await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [PRINCIPAL_ID_LOCK, id])
+    await c.query(
+      'SELECT pg_advisory_xact_lock($1, hashtext($3)), pg_advisory_xact_lock_shared($2, hashtext($3) & 255)',
+      [PRINCIPAL_ID_LOCK, PRINCIPAL_BUCKET_LOCK, id],
+    )
     if (((await c.query(`SELECT 1 FROM ${other} WHERE id = $1`, [id])).rowCount ?? 0) > 0) return false
     const stored = ((await c.query(sql, values)).rowCount ?? 0) > 0
     if (stored && with_ !== undefined) await c.query(with_.sql, with_.values)
     return stored
   })
 }
+type DeviceRows = readonly { device: Device; secretHash: string }[]
+
+/**
+ * A bulk registration's batch in one transaction: the buckets of its ids locked (ascending, so
+ * two batches never wait on each other round a cycle), one INSERT … SELECT FROM unnest of every
+ * row whose id no responder holds, then the links of those stored; a row whose address or
+ * DevEUI is taken is deleted again. Resolves the ids not stored.
+ */
+async function insertDevices(db: PgDatabase, rows: DeviceRows): Promise<Set<string>> {
+  const col = <T>(f: (d: Device, h: string) => T) => rows.map((r) => f(r.device, r.secretHash))
+  return db.tx(async (c) => {
+    await c.query(
+      `SELECT pg_advisory_xact_lock($1, b) FROM
+         (SELECT DISTINCT hashtext(id) & 255 AS b FROM unnest($2::text[]) AS id ORDER BY b) AS buckets`,
+      [PRINCIPAL_BUCKET_LOCK, col((d) => d.id)],
+    )
+    const v = rows.map((r) => deviceValues(r.device))
+    const res = await c.query<{ id: string }>(
+      `INSERT INTO devices (id, kind, building, community, street, lon, lat, floor, gateway, thresholds,
+         enabled, secret_hash, created_at, updated_at)
+       SELECT t.id, t.kind, t.building, t.community, t.street, t.lon, t.lat, t.floor, t.gateway, t.thresholds,
+         1, t.secret_hash, t.created_at, t.created_at
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::float8[], $7::float8[],
+         $8::int8[], $9::text[], $10::text[], $11::text[], $12::int8[])
+         AS t(id, kind, building, community, street, lon, lat, floor, gateway, thresholds, secret_hash, created_at)
+       WHERE NOT EXISTS (SELECT 1 FROM responders r WHERE r.id = t.id)
+       ON CONFLICT (id) DO NOTHING RETURNING id`,
+      [
+        col((d) => d.id),
+        col((d) => d.kind),
+        col((d) => d.building),
+        col((d) => d.community),
+        col((d) => d.street),
+        v.map((x) => x.lon),
+        v.map((x) => x.lat),
+        v.map((x) => x.floor),
+        col((d) => d.gateway ?? null),
+        v.map((x) => x.thresholds),
+        col((_, h) => h),
+        col((d) => d.createdAt),
+      ],
+    )
+    const stored = new Set(res.rows.map((r) => r.id))
+    const linked = rows
+      .map((r) => r.device)
+      .filter((d) => stored.has(d.id) && (d.address ?? d.heartbeatS ?? d.devEui) !== undefined)
+    if (linked.length > 0) {
+      const links = await c.query<{ device: string }>(
+        `INSERT INTO device_links (device, address, heartbeat_s, dev_eui)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::int4[], $4::text[])
+         ON CONFLICT DO NOTHING RETURNING device`,
+        [
+          linked.map((d) => d.id),
+          linked.map((d) => d.address ?? null),
+          linked.map((d) => d.heartbeatS ?? null),
+          linked.map((d) => d.devEui ?? null),
+        ],
+      )
+      const ok = new Set(links.rows.map((r) => r.device))
+      const unlinked = linked.filter((d) => !ok.has(d.id)).map((d) => d.id)
+      if (unlinked.length > 0) {
+        await c.query('DELETE FROM devices WHERE id = ANY($1::text[])', [unlinked])
+        for (const id of unlinked) stored.delete(id)
+      }
+    }
+    return new Set(rows.map((r) => r.device.id).filter((id) => !stored.has(id)))
+  })
+}
+
 async function hash(db: PgDatabase, sql: string, id: string): Promise<string | undefined> {
   return (await db.query<{ h: string }>(sql, [id])).rows[0]?.h
 }
@@ -154,6 +234,7 @@ type Writes =
   | 'insertCommunity'
   | 'insertBuilding'
   | 'insertDevice'
+  | 'insertDevices'
   | 'updateDevice'
   | 'insertResponder'
   | 'updateResponder'
@@ -182,6 +263,10 @@ function createReads(db: PgDatabase): Reads {
     community: (id) => one(db, 'communities', id, communityOf),
     building: (id) => one(db, 'buildings', id, buildingOf),
     device: (id) => one(db, 'devices', id, deviceOf),
+    devices: async (ids) =>
+      (await db.query(`SELECT ${COLUMNS.devices} FROM devices WHERE id = ANY($1::text[])`, [ids])).rows.map(
+        (r) => deviceOf(r as never),
+      ),
     responder: (id) => one(db, 'responders', id, responderOf),
     officer: (id) => one(db, 'officers', id, officerOf),
 
@@ -252,6 +337,7 @@ function createWrites(db: PgDatabase): Pick<RegistryRepository, Writes> {
             },
       )
     },
+    insertDevices: (rows) => insertDevices(db, rows),
     async updateDevice(d, updatedAt) {
       const v = deviceValues(d)
       await db.query(

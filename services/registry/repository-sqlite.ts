@@ -11,8 +11,11 @@ import {
   buildingOf,
   type CommunityRow,
   communityOf,
+  createInterner,
+  DEVICE_VALUE_COLUMNS,
   type DeviceRow,
   deviceOf,
+  deviceOfValues,
   FILTER_COLUMNS,
   type ListTable,
   type OfficerRow,
@@ -20,7 +23,7 @@ import {
   type ResponderRow,
   responderOf,
 } from './rows.ts'
-import type { Community, PageRequest } from './types.ts'
+import type { Community, Device, PageRequest } from './types.ts'
 
 // Hashes are not loaded with the records: read one at a time when a secret is checked.
 // A device's links (services/state/migrations/state/002_panels.sql), beside its row.
@@ -52,6 +55,23 @@ function inserted(run: () => { changes: number }): boolean {
 const one = <R, T>(row: R | undefined, of: (r: R) => T): T | undefined =>
   row === undefined ? undefined : of(row)
 
+/**
+ * Every device, for the start: raw rows (arrays) with their links joined once, repeated
+ * strings interned (bench/million.ts: a million devices, what the restart spends first).
+ */
+function loadDevices(db: SqliteDb): Device[] {
+  const columns = DEVICE_VALUE_COLUMNS.map((c) =>
+    c === 'address' || c === 'heartbeat_s' || c === 'dev_eui' ? `l.${c}` : `d.${c}`,
+  ).join(', ')
+  const intern = createInterner()
+  const out: Device[] = []
+  const rows = db
+    .prepare<[], unknown[]>(`SELECT ${columns} FROM devices d LEFT JOIN device_links l ON l.device = d.id`)
+    .raw(true)
+  for (const r of rows.iterate()) out.push(deviceOfValues(r, intern))
+  return out
+}
+
 function loadAll(db: SqliteDb): RegistrySnapshot {
   const all = <R, T>(sql: string, of: (r: R) => T): T[] => {
     const out: T[] = []
@@ -62,7 +82,7 @@ function loadAll(db: SqliteDb): RegistrySnapshot {
     streets: all<{ name: string }, string>('SELECT name FROM streets', (r) => r.name),
     communities: all('SELECT * FROM communities', communityOf),
     buildings: all('SELECT * FROM buildings', buildingOf),
-    devices: all(`SELECT ${DEVICE_COLUMNS} FROM devices`, deviceOf),
+    devices: loadDevices(db),
     responders: all(`SELECT ${RESPONDER_COLUMNS} FROM responders`, responderOf),
     officers: all('SELECT id, name, scope, created_at FROM officers', officerOf),
   }
@@ -110,6 +130,7 @@ function createStatements(db: SqliteDb) {
          1, @secret_hash, @created_at, @created_at
        WHERE NOT EXISTS (SELECT 1 FROM responders WHERE id = @id)`,
     ),
+    deleteDevice: db.prepare('DELETE FROM devices WHERE id = ?'),
     insertDeviceLinks: db.prepare(
       'INSERT INTO device_links (device, address, heartbeat_s, dev_eui) VALUES (@id, @address, @heartbeat_s, @dev_eui)',
     ),
@@ -152,8 +173,48 @@ function createStatements(db: SqliteDb) {
   }
 }
 
+type Statements = ReturnType<typeof createStatements>
+
+function deviceParams(d: Device, secretHash: string) {
+  return {
+    id: d.id,
+    kind: d.kind,
+    building: d.building,
+    community: d.community,
+    street: d.street,
+    lon: d.location?.[0] ?? null,
+    lat: d.location?.[1] ?? null,
+    floor: d.floor ?? null,
+    gateway: d.gateway ?? null,
+    thresholds: d.thresholds ? JSON.stringify(d.thresholds) : null,
+    secret_hash: secretHash,
+    created_at: d.createdAt,
+  }
+}
+
+/** The device and its links; a taken id, address or DevEUI stores neither: false. Inside a transaction. */
+function insertOneDevice(s: Statements, d: Device, secretHash: string): boolean {
+  if (!inserted(() => s.insertDevice.run(deviceParams(d, secretHash)))) return false
+  if ((d.address ?? d.heartbeatS ?? d.devEui) === undefined) return true
+  const linked = inserted(() =>
+    s.insertDeviceLinks.run({
+      id: d.id,
+      address: d.address ?? null,
+      heartbeat_s: d.heartbeatS ?? null,
+      dev_eui: d.devEui ?? null,
+    }),
+  )
+  if (!linked) s.deleteDevice.run(d.id)
+  return linked
+}
+
 export function createSqliteRegistryRepository(db: SqliteDb): RegistryRepository {
   const s = createStatements(db)
+  const insertDevices = db.transaction((rows: readonly { device: Device; secretHash: string }[]) => {
+    const taken = new Set<string>()
+    for (const r of rows) if (!insertOneDevice(s, r.device, r.secretHash)) taken.add(r.device.id)
+    return taken
+  })
   const page = createPager(db)
   const insertCommunity = db.transaction((c: Community) => {
     s.insertStreet.run(c.street, c.createdAt)
@@ -165,6 +226,7 @@ export function createSqliteRegistryRepository(db: SqliteDb): RegistryRepository
     community: async (id) => one(s.community.get(id), communityOf),
     building: async (id) => one(s.building.get(id), buildingOf),
     device: async (id) => one(s.device.get(id), deviceOf),
+    devices: async (ids) => ids.flatMap((id) => one(s.device.get(id), deviceOf) ?? []),
     responder: async (id) => one(s.responder.get(id), responderOf),
     officer: async (id) => one(s.officer.get(id), officerOf),
     insertCommunity: async (c) => inserted(() => insertCommunity(c)),
@@ -183,34 +245,12 @@ export function createSqliteRegistryRepository(db: SqliteDb): RegistryRepository
           b.createdAt,
         ),
       ),
-    insertDevice: async (d, secretHash) =>
+    insertDevice: async (d, secretHash) => {
       // The device and its links in one transaction: a taken address stores neither.
-      inserted(
-        db.transaction(() => {
-          const r = s.insertDevice.run({
-            id: d.id,
-            kind: d.kind,
-            building: d.building,
-            community: d.community,
-            street: d.street,
-            lon: d.location?.[0] ?? null,
-            lat: d.location?.[1] ?? null,
-            floor: d.floor ?? null,
-            gateway: d.gateway ?? null,
-            thresholds: d.thresholds ? JSON.stringify(d.thresholds) : null,
-            secret_hash: secretHash,
-            created_at: d.createdAt,
-          })
-          if (r.changes > 0 && (d.address ?? d.heartbeatS ?? d.devEui) !== undefined)
-            s.insertDeviceLinks.run({
-              id: d.id,
-              address: d.address ?? null,
-              heartbeat_s: d.heartbeatS ?? null,
-              dev_eui: d.devEui ?? null,
-            })
-          return r
-        }),
-      ),
+      const taken = insertDevices([{ device: d, secretHash }])
+      return taken.size === 0
+    },
+    insertDevices: async (rows) => insertDevices(rows),
     async updateDevice(d, updatedAt) {
       s.updateDevice.run({
         id: d.id,

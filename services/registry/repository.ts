@@ -55,6 +55,8 @@ export interface RegistryRepository {
   community(id: string): Promise<Community | undefined>
   building(id: string): Promise<Building | undefined>
   device(id: string): Promise<Device | undefined>
+  /** The stored ones of these devices (a bulk registration on another node), in no order. */
+  devices(ids: readonly string[]): Promise<Device[]>
   responder(id: string): Promise<Responder | undefined>
   officer(id: string): Promise<Officer | undefined>
 
@@ -62,6 +64,12 @@ export interface RegistryRepository {
   insertCommunity(community: Community): Promise<boolean>
   insertBuilding(building: Building): Promise<boolean>
   insertDevice(device: Device, secretHash: string): Promise<boolean>
+  /**
+   * Many devices in one transaction (a bulk registration's batch); resolves the ids NOT stored
+   * because they were taken meanwhile (by a device or a responder, an address or DevEUI by a
+   * device): those rows are written nowhere, the others are.
+   */
+  insertDevices(rows: readonly { device: Device; secretHash: string }[]): Promise<Set<string>>
   /** Location, floor, thresholds and enabled of a stored device. */
   updateDevice(device: Device, updatedAt: number): Promise<void>
   insertResponder(responder: Responder, secretHash: string): Promise<boolean>

@@ -125,6 +125,64 @@ export function deviceOf(r: DeviceRow): Device {
   if (r.dev_eui !== null) d.devEui = r.dev_eui
   return d
 }
+/**
+ * The columns of a device row in the order `deviceOfValues` reads them (a raw row: an array,
+ * not an object per row — a million rows load in a third of the time).
+ */
+export const DEVICE_VALUE_COLUMNS = [
+  'id',
+  'kind',
+  'building',
+  'community',
+  'street',
+  'lon',
+  'lat',
+  'floor',
+  'gateway',
+  'thresholds',
+  'enabled',
+  'created_at',
+  'address',
+  'heartbeat_s',
+  'dev_eui',
+] as const
+
+/**
+ * One string object per distinct value: a million devices in a few thousand buildings share
+ * their building's, community's, street's and kind's strings instead of holding a copy each.
+ */
+export function createInterner(): (s: string) => string {
+  const seen = new Map<string, string>()
+  return (s) => {
+    const known = seen.get(s)
+    if (known !== undefined) return known
+    seen.set(s, s)
+    return s
+  }
+}
+
+/** deviceOf for a raw row in DEVICE_VALUE_COLUMNS order, its repeated strings interned. */
+export function deviceOfValues(v: unknown[], intern: (s: string) => string): Device {
+  const [id, kind, building, community, street, lon, lat, floor, gateway, thresholds, enabled, createdAt] = v
+  return deviceOf({
+    id: id as string,
+    kind: intern(kind as string),
+    building: intern(building as string),
+    community: intern(community as string),
+    street: intern(street as string),
+    lon: lon as number | null,
+    lat: lat as number | null,
+    floor: floor as number | null,
+    gateway: gateway === null ? null : intern(gateway as string),
+    thresholds: thresholds as string | null,
+    enabled: enabled as number,
+    created_at: createdAt as number,
+    address: v[12] as string | null,
+    heartbeat_s: v[13] as number | null,
+    dev_eui: v[14] as string | null,
+  })
+}
+
 export function responderOf(r: ResponderRow): Responder {
   const x: Responder = {
     id: r.id,

@@ -89,6 +89,26 @@ export function hashGeneratedSecret(secret: string): string {
   return [HMAC_PREFIX, salt.toString('base64url'), mac.toString('base64url')].join('$')
 }
 
+/**
+ * `n` fresh secrets and their stored forms at once (a bulk registration's batch): the same as
+ * `generateSecret` and `hashGeneratedSecret` n times, with the random bytes of all of them drawn
+ * in one call (one call each was a tenth of the bulk route's time).
+ */
+export function generateSecrets(n: number): { secret: string; hash: string }[] {
+  const SECRET_BYTES = 24
+  const each = SECRET_BYTES + SALT_BYTES
+  const random = randomBytes(n * each)
+  const out: { secret: string; hash: string }[] = []
+  for (let i = 0; i < n; i++) {
+    const at = i * each
+    const secret = random.subarray(at, at + SECRET_BYTES).toString('base64url')
+    const salt = random.subarray(at + SECRET_BYTES, at + each)
+    const mac = createHmac('sha256', salt).update(secret).digest()
+    out.push({ secret, hash: [HMAC_PREFIX, salt.toString('base64url'), mac.toString('base64url')].join('$') })
+  }
+  return out
+}
+
 function verifyHmac(secret: string, stored: string): boolean {
   const parts = stored.split('$')
   if (parts.length !== 3) return false

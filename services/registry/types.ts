@@ -1,5 +1,6 @@
 import type { MultiPolygon, Polygon } from 'geojson'
 import type { DeviceKind } from '../../devices/catalogue.ts'
+import type { DomainError } from '../shared/index.ts'
 
 export type LonLat = [number, number]
 
@@ -139,6 +140,9 @@ export interface DeviceInput {
   devEui?: string
 }
 
+/** One input of `Registry.addDevices`: registered with its secret, or rejected with why. */
+export type DeviceRegistration = { device: Device; secret: string } | { rejected: DomainError }
+
 /** `null` clears an optional field. */
 export interface DevicePatch {
   thresholds?: Record<string, number> | null
@@ -228,6 +232,13 @@ export interface Registry extends PrincipalDirectory {
   addCommunity(input: CommunityInput): Promise<Community>
   addBuilding(input: BuildingInput): Promise<Building>
   addDevice(input: DeviceInput): Promise<{ device: Device; secret: string }>
+  /**
+   * Register many devices as `addDevice` would one by one, in input order, stored in one
+   * transaction (POST /api/devices/bulk: a few thousand a call). Each input answers on its own:
+   * registered with its secret, or rejected (invalid, unknown building, id taken — also by an
+   * earlier input of the same call) and then written nowhere; the others are stored.
+   */
+  addDevices(inputs: readonly DeviceInput[]): Promise<DeviceRegistration[]>
   updateDevice(id: string, patch: DevicePatch): Promise<Device>
   addResponder(input: ResponderInput): Promise<{ responder: Responder; secret: string }>
   updateResponder(id: string, patch: ResponderPatch): Promise<Responder>
@@ -276,7 +287,15 @@ export interface RegistryChange {
   entity: RegistryEntity
   /** The record's id (a street's name; `admin` for the administrator token). */
   id: string
+  /**
+   * A write of many records of the entity at once (a bulk registration of devices): all their
+   * ids, `id` the first. At most MAX_CHANGE_IDS.
+   */
+  ids?: string[]
 }
+
+/** The most ids one RegistryChange names (a batch of POST /api/devices/bulk is smaller). */
+export const MAX_CHANGE_IDS = 10_000
 
 /** What the registry tells the other stages. */
 export interface RegistryEvents {

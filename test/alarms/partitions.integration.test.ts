@@ -75,6 +75,7 @@ async function node() {
     registry: {
       device: (id) => devices.get(id),
       building: () => undefined,
+      allDevices: () => devices.values(),
       listDevices: async (_f, page) => ({ items: [...devices.values()], total: devices.size, ...page }),
     },
     liveness,

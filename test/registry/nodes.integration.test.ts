@@ -281,6 +281,35 @@ describe.each(BACKENDS)('two nodes on one $name database', (backend) => {
     expect(a.changes.length).toBe(before + 1)
   })
 
+  it('a bulk registration on A is one change naming its ids; B reads them in one go', async () => {
+    const before = a.changes.length
+    const results = await a.registry.addDevices([
+      { id: 'bulk-1', kind: 'smoke', building: 'b1' },
+      { id: 'guard-1', kind: 'smoke', building: 'b1' },
+      { id: 'bulk-2', kind: 'heat', building: 'b1', gateway: 'gw-1' },
+      { id: 'bulk-1', kind: 'heat', building: 'b1' },
+      { id: 'bulk-3', kind: 'heat', building: 'nowhere' },
+    ])
+    expect(results.map((r) => ('device' in r ? r.device.id : r.rejected.code))).toEqual([
+      'bulk-1',
+      'already_registered',
+      'bulk-2',
+      'already_registered',
+      'invalid_input',
+    ])
+    expect(a.changes.slice(before)).toEqual([{ entity: 'device', id: 'bulk-1', ids: ['bulk-1', 'bulk-2'] }])
+    await aToB()
+    expect(b.registry.device('bulk-1')).toEqual(a.registry.device('bulk-1'))
+    expect(b.registry.device('bulk-2')).toEqual(a.registry.device('bulk-2'))
+    expect(b.registry.devicesOfBuilding('b1').map((d) => d.id)).toEqual(
+      a.registry.devicesOfBuilding('b1').map((d) => d.id),
+    )
+    // The secret issued is the one that passes, on either node.
+    const first = results[0] as { secret: string }
+    expect(await b.registry.checkSecret('bulk-1', first.secret)).toEqual({ ok: true, kind: 'device' })
+    expect(b.changes).toEqual([])
+  })
+
   it('a node started after the writes loads them all, and agrees with the others', async () => {
     const c = await startNode(shared.repos[1], 0)
     for (const id of ['gw-1', 'smoke-1', 'heat-1'])
@@ -288,5 +317,30 @@ describe.each(BACKENDS)('two nodes on one $name database', (backend) => {
     expect(c.registry.responder('vol-1')).toEqual(b.registry.responder('vol-1'))
     expect(c.registry.officers()).toEqual(b.registry.officers())
     expect([...c.registry.allDevices()].length).toBe([...a.registry.allDevices()].length)
+  })
+  it('a batch whose id a responder took meanwhile, or whose address another device took, stores the rest', async () => {
+    const repo = shared.repos[1]
+    const base = a.registry.device('bulk-1')!
+    await repo.insertResponder(
+      { id: 'late-r', name: 'R', type: 'volunteer', mode: 'foot', onDuty: true, enabled: true, createdAt: 1 },
+      'h',
+    )
+    const taken = await shared.repos[0].insertDevices([
+      { device: { ...base, id: 'late-1' }, secretHash: 'h1' },
+      { device: { ...base, id: 'late-r' }, secretHash: 'h2' },
+      {
+        device: { ...base, id: 'late-u1', kind: 'uitd', address: 'a1a1a1a1a1a1', heartbeatS: 30 },
+        secretHash: 'h3',
+      },
+      {
+        device: { ...base, id: 'late-u2', kind: 'uitd', address: 'a1a1a1a1a1a1', heartbeatS: 30 },
+        secretHash: 'h4',
+      },
+    ])
+    expect([...taken].sort()).toEqual(['late-r', 'late-u2'])
+    expect(await repo.device('late-1')).toMatchObject({ id: 'late-1' })
+    expect(await repo.device('late-u1')).toMatchObject({ address: 'a1a1a1a1a1a1' })
+    expect(await repo.device('late-u2')).toBeUndefined()
+    expect(await repo.device('late-r')).toBeUndefined()
   })
 })

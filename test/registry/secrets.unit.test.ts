@@ -4,6 +4,7 @@ import {
   createVerifiedCache,
   GENERATED_SECRET_PARAMS,
   generateSecret,
+  generateSecrets,
   hashGeneratedSecret,
   hashSecret,
   verifySecret,
@@ -113,5 +114,20 @@ describe('createVerifiedCache', () => {
     const b = createVerifiedCache()
     a.remember('x', 'secret')
     expect(b.matches('x', 'secret')).toBe(false)
+  })
+})
+
+describe('generateSecrets (a bulk registration’s batch)', () => {
+  it('gives distinct 192-bit secrets whose stored forms verify, and only for their own secret', async () => {
+    const batch = generateSecrets(50)
+    expect(new Set(batch.map((b) => b.secret)).size).toBe(50)
+    expect(new Set(batch.map((b) => b.hash.split('$')[1])).size).toBe(50)
+    for (const { secret, hash } of batch) {
+      expect(Buffer.from(secret, 'base64url')).toHaveLength(24)
+      expect(hash).toMatch(/^hmac-sha256\$/)
+      expect(await verifySecret(secret, hash)).toBe(true)
+    }
+    expect(await verifySecret(batch[0]!.secret, batch[1]!.hash)).toBe(false)
+    expect(generateSecrets(0)).toEqual([])
   })
 })

@@ -7,6 +7,7 @@
 import { render } from 'preact'
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { type Api, ApiError, createApi } from './api.ts'
+import { BulkView } from './bulk.tsx'
 import { playAlarmCue } from './cue.ts'
 import { DutyView } from './duty.tsx'
 import { FloorsNavLabel, FloorsView } from './floors.tsx'
@@ -67,6 +68,7 @@ type Route =
   | { page: 'duty' }
   | { page: 'reports' }
   | { page: 'floors'; building?: string }
+  | { page: 'bulk' }
 
 function parseRoute(hash: string): Route {
   const m = /^#\/incident\/(.+)$/.exec(hash)
@@ -75,6 +77,7 @@ function parseRoute(hash: string): Route {
   if (hash === '#/work-orders') return { page: 'work-orders' }
   if (hash === '#/duty') return { page: 'duty' }
   if (hash === '#/reports') return { page: 'reports' }
+  if (hash === '#/bulk') return { page: 'bulk' }
   const floors = /^#\/floors(?:\/(.+))?$/.exec(hash)
   if (floors)
     return floors[1] ? { page: 'floors', building: decodeURIComponent(floors[1]) } : { page: 'floors' }
@@ -405,6 +408,11 @@ function Console({
           <a href="#/floors" class={route.page === 'floors' ? 'fc-tab-on' : ''}>
             <FloorsNavLabel />
           </a>
+          {me.role === 'administrator' && (
+            <a href="#/bulk" class={route.page === 'bulk' ? 'fc-tab-on' : ''}>
+              {t('bulk.tab')}
+            </a>
+          )}
         </nav>
         <button
           type="button"
@@ -498,6 +506,8 @@ function Console({
             <WorkOrdersView api={api} revision={orderRevision} now={now} />
           ) : route.page === 'duty' ? (
             <DutyView api={api} me={me} revision={dutyRevision} now={now} />
+          ) : route.page === 'bulk' ? (
+            <BulkView api={api} />
           ) : route.page === 'reports' ? (
             <ReportsView api={api} scope={officer?.scope ?? 'district'} />
           ) : route.page === 'floors' ? (

@@ -1,6 +1,7 @@
 import type { DeviceStates } from '../../../liveness/index.ts'
 import type { Registry } from '../../../registry/index.ts'
 import type { DeviceTests } from '../../views.ts'
+import type { BulkLimits } from './bulk.ts'
 
 export interface RegistryRoutesDeps {
   registry: Registry
@@ -9,6 +10,8 @@ export interface RegistryRoutesDeps {
   deviceTests?: DeviceTests
   /** A `uitd`'s components as its panel last reported them (the panels stage). */
   components?: (device: string) => DeviceComponentView[] | undefined
+  /** POST /api/devices/bulk's limits (./bulk.ts), where not the defaults. */
+  bulk?: Partial<BulkLimits>
 }
 
 /** One component of a fire panel, as GET /api/devices/{id} shows it. */

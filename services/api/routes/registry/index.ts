@@ -6,6 +6,7 @@
 import type { ApiInstance } from '../../types.ts'
 import { registerMeRoute, registerOfficerRoutes } from './access.ts'
 import { registerBuildingRoutes } from './buildings.ts'
+import { registerBulkDeviceRoutes } from './bulk.ts'
 import type { RegistryRoutesDeps } from './common.ts'
 import { registerCommunityRoutes } from './communities.ts'
 import { registerDeviceRoutes } from './devices.ts'
@@ -18,6 +19,7 @@ export function registerRegistryRoutes(api: ApiInstance, deps: RegistryRoutesDep
   registerMeRoute(api)
   registerCommunityRoutes(api, deps)
   registerBuildingRoutes(api, deps)
+  registerBulkDeviceRoutes(api, { registry: deps.registry, ...(deps.bulk ? { limits: deps.bulk } : {}) })
   registerDeviceRoutes(api, deps)
   registerResponderRoutes(api, deps)
   registerOfficerRoutes(api, deps)
