@@ -75,19 +75,24 @@ export function createSpoolBound(deps: SpoolBoundDeps): SpoolBound {
     return typeof d === 'number' ? d : sampled
   }
 
+  // The next look is armed only once this one has settled, after the current turn: a clock
+  // moved by days at once (a test's ManualClock) runs one look, not one per poll period.
+  function arm(): void {
+    if (!stopped) timer = clock.at(clock.now() + pollMs, look)
+  }
+
   function look(): void {
+    timer = undefined
     if (stopped) return
-    timer = clock.at(clock.now() + pollMs, look)
-    const d = source.depth()
-    if (typeof d === 'number') settle(d)
-    else
-      d.then(
+    void Promise.resolve(source.depth())
+      .then(
         (n) => {
           sampled = n
           settle(n)
         },
         () => settle(sampled),
       )
+      .then(arm)
   }
 
   /** Readiness with hysteresis: not ready from UNREADY_SHARE, ready again under REREADY_SHARE. */

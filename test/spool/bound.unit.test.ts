@@ -60,6 +60,7 @@ describe('the spool bound', () => {
 
   it('holds QoS 1 at the bound until the depth is under it, counting the waiting messages', async () => {
     const { bound, clock, metrics, setDepth } = world()
+    await flush()
     setDepth(1000)
     const released: number[] = []
     const waits = [0, 1, 2].map((i) => {
@@ -74,6 +75,12 @@ describe('the spool bound', () => {
     clock.advance(500)
     await flush()
     expect(released).toEqual([])
+    // A clock moved by a month at once looks once, not once per 100 ms.
+    const before = clock.pending()
+    clock.advance(31 * 24 * 3600_000)
+    expect(clock.pending()).toBe(before - 1)
+    await flush()
+    expect(clock.pending()).toBe(before)
     setDepth(999)
     clock.advance(100)
     await Promise.all(waits)
@@ -84,6 +91,7 @@ describe('the spool bound', () => {
 
   it('samples an asynchronous depth (a cluster’s spool) on its period', async () => {
     const { bound, clock, setDepth } = world(true)
+    await flush() // the first look has settled and armed the next
     setDepth(900)
     expect(bound.telemetry(0)).toBe('keep') // not looked at yet
     clock.advance(100)
