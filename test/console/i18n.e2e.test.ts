@@ -174,7 +174,11 @@ describe('the console in the browser’s language', () => {
       second: '2-digit',
       hour12: false,
     }).format(Date.parse(incident.alarmAt ?? incident.openedAt))
-    expect(await seen(view.locator('.fc-incident-head'))).toContain(`报警时间 ${shanghai}`)
+    const head = await seen(view.locator('.fc-incident-head'))
+    expect(head).toContain(`报警时间 ${shanghai}`)
+    // The community by its name, and the building's postal address.
+    expect(head).toContain('西乡社区 · xixiang')
+    expect(head).toContain('地址：宝安区新安街道创业一路 12 号')
     expect(await seen(page.getByTestId('clocks'))).toContain('接收')
     await clean(page, 'zh-CN')
     await page.screenshot({ path: path.join(shots, 'console-zh-incident.png') })
@@ -186,6 +190,7 @@ describe('the console in the browser’s language', () => {
       ['工单', '工单', '工单'],
       ['值班', '查岗', '暂无待应答的查岗。'],
       ['报表', '报表', '5 分钟内到场'],
+      ['楼层平面图', '楼层平面图', '选择建筑'],
     ] as const) {
       await page.getByRole('link', { name: tab }).click()
       await expect
@@ -213,6 +218,7 @@ describe('the console in the browser’s language', () => {
       ['Work orders', 'Work orders'],
       ['Duty', 'No duty check waiting.'],
       ['Reports', 'On scene ≤ 5 min'],
+      ['Floor plans', 'Choose a building'],
     ] as const) {
       await page.getByRole('link', { name: tab, exact: true }).click()
       await expect.poll(() => seen(page.locator('.fc-side'))).toContain(text)

@@ -44,12 +44,14 @@ export interface IncidentViewProps {
   onFocus: (focus: IncidentFocus | undefined) => void
   onChanged: (incident: Incident) => void
   onBack: () => void
+  /** Community names by id (the header names the community, not its id). */
+  communityNames?: Map<string, string>
 }
 
 const MAX_CHARTED_DEVICES = 24
 
 export function IncidentView(props: IncidentViewProps) {
-  const { api, id, revision, deviceRevision, now, onFocus, onChanged, onBack } = props
+  const { api, id, revision, deviceRevision, now, onFocus, onChanged, onBack, communityNames } = props
   const [incident, setIncident] = useState<Incident>()
   const [circle, setCircle] = useState<FeatureCollection<CircleFeature>>()
   const [devices, setDevices] = useState<Device[]>([])
@@ -186,9 +188,14 @@ export function IncidentView(props: IncidentViewProps) {
           })}
         </h2>
         <p class="fc-sub">
-          {incident.community} · {incident.street} · {incident.location[0].toFixed(5)},{' '}
-          {incident.location[1].toFixed(5)} · <code>{incident.id}</code>
+          {communityNames?.get(incident.community) ?? incident.community} · {incident.street} ·{' '}
+          {incident.location[0].toFixed(5)}, {incident.location[1].toFixed(5)} · <code>{incident.id}</code>
         </p>
+        {building?.address !== undefined && (
+          <p class="fc-sub" data-testid="building-address">
+            {t('incident.address', { address: building.address })}
+          </p>
+        )}
         <p class="fc-sub">
           {t('incident.alarmAt', {
             time: clockTime(incident.alarmAt ?? incident.openedAt),

@@ -485,6 +485,7 @@ function Console({
             <IncidentView
               key={route.id}
               api={api}
+              communityNames={communityNames}
               id={route.id}
               revision={revisions[route.id] ?? 0}
               deviceRevision={deviceRevision}

@@ -140,6 +140,8 @@ export interface Building {
   community: string
   street: string
   responsible: { name: string; phone?: string; webhook?: string }
+  /** Its postal address, when registered with one. */
+  address?: string
 }
 
 export interface Device {
