@@ -6,6 +6,7 @@
 import fs from 'node:fs'
 import * as echarts from 'echarts'
 import i18next, { type TFunction } from 'i18next'
+import { csvField } from '../shared/index.ts'
 import type { Report } from './types.ts'
 
 /** The printable page's languages: Simplified Chinese and English (./locales). */
@@ -53,11 +54,6 @@ const SECTIONS = [
   'fiveMinute',
 ] as const
 
-function cell(v: unknown): string {
-  const s = v === null || v === undefined ? '' : String(v)
-  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s
-}
-
 function flatten(prefix: string, v: unknown, out: [string, unknown][]): void {
   if (v !== null && typeof v === 'object') {
     for (const [k, x] of Object.entries(v)) flatten(prefix ? `${prefix}.${k}` : k, x, out)
@@ -75,11 +71,11 @@ export function reportCsv(r: Report): string {
     ['to', r.to],
     ['final', r.final],
   ]
-  for (const [k, v] of head) rows.push(`report,${cell(k)},${cell(v)}`)
+  for (const [k, v] of head) rows.push(`report,${csvField(k)},${csvField(v)}`)
   for (const section of SECTIONS) {
     const out: [string, unknown][] = []
     flatten('', r[section], out)
-    for (const [k, v] of out) rows.push(`${section},${cell(k)},${cell(v)}`)
+    for (const [k, v] of out) rows.push(`${section},${csvField(k)},${csvField(v)}`)
   }
   return `${rows.join('\r\n')}\r\n`
 }

@@ -12,6 +12,7 @@ export {
   type ListenerName,
   watchAcceptErrors,
 } from './connection-gate.ts'
+export { csvField } from './csv.ts'
 export {
   alreadyRegistered,
   type DomainCode,

@@ -12,7 +12,7 @@ import { StringDecoder } from 'node:string_decoder'
 import { Type } from 'typebox'
 import { Compile } from 'typebox/compile'
 import type { Device, DeviceInput, Registry } from '../../../registry/index.ts'
-import { DomainError } from '../../../shared/index.ts'
+import { csvField, DomainError } from '../../../shared/index.ts'
 import { formatValidationErrors, HTTP_OF } from '../../errors.ts'
 import { DeviceIn, errors } from '../../schemas.ts'
 import type { ApiInstance } from '../../types.ts'
@@ -140,12 +140,6 @@ async function run(registry: Registry, body: Readable, out: Writable, limits: Bu
     if (last !== '' || overlong) await take(last)
   }
   await flush(registry, batch, out)
-}
-
-/** `text/csv` field: quoted when it must be. */
-export function csvField(v: unknown): string {
-  const s = v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v)
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
 
 export const DEVICE_CSV_COLUMNS = [
