@@ -3,7 +3,7 @@
  * services/state/migrations/state/005_duty.sql). better-sqlite3 works synchronously: every
  * method has done its work when it returns its (settled) promise.
  */
-import type { SqliteDb } from '../state/index.ts'
+import { placeholders, type SqliteDb, settled } from '../state/index.ts'
 import type { DutyRepository } from './repository.ts'
 import {
   CHECK_COLUMNS,
@@ -17,19 +17,9 @@ import {
   shiftValues,
 } from './rows.ts'
 
-function settled<T>(fn: () => T): Promise<T> {
-  try {
-    return Promise.resolve(fn())
-  } catch (err) {
-    return Promise.reject(err)
-  }
-}
-
-const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ')
-
 export function createSqliteDutyRepository(db: SqliteDb): DutyRepository {
   const insertCheck = db.prepare(
-    `INSERT OR IGNORE INTO duty_checks (${CHECK_COLUMNS.join(', ')}) VALUES (${marks(CHECK_COLUMNS.length)})`,
+    `INSERT OR IGNORE INTO duty_checks (${CHECK_COLUMNS.join(', ')}) VALUES (${placeholders(CHECK_COLUMNS.length)})`,
   )
   const setClause = CHECK_COLUMNS.slice(1)
     .map((c) => `${c} = ?`)
@@ -45,7 +35,7 @@ export function createSqliteDutyRepository(db: SqliteDb): DutyRepository {
        OR (missed_at >= ? AND missed_at < ?) ORDER BY sent_at, id`,
   )
   const insertShift = db.prepare(
-    `INSERT INTO duty_shifts (${SHIFT_COLUMNS.join(', ')}) VALUES (${marks(SHIFT_COLUMNS.length)})`,
+    `INSERT INTO duty_shifts (${SHIFT_COLUMNS.join(', ')}) VALUES (${placeholders(SHIFT_COLUMNS.length)})`,
   )
   const endShift = db.prepare(
     'UPDATE duty_shifts SET ended_at = ?, handover_note = ? WHERE id = ? AND ended_at IS NULL',

@@ -3,7 +3,7 @@
  * services/state/migrations/state/011_floors.sql). better-sqlite3 works synchronously: every
  * method has done its work when it returns its (settled) promise.
  */
-import type { SqliteDb } from '../state/index.ts'
+import { placeholders, type SqliteDb, settled } from '../state/index.ts'
 import type { FloorsRepository } from './repository.ts'
 import {
   PLACEMENT_COLUMNS,
@@ -18,19 +18,9 @@ import {
 } from './rows.ts'
 import type { PlanType } from './types.ts'
 
-function settled<T>(fn: () => T): Promise<T> {
-  try {
-    return Promise.resolve(fn())
-  } catch (err) {
-    return Promise.reject(err)
-  }
-}
-
-const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ')
-
 export function createSqliteFloorsRepository(db: SqliteDb): FloorsRepository {
   const putPlan = db.prepare(
-    `INSERT OR REPLACE INTO floor_plans (${PLAN_COLUMNS.join(', ')}) VALUES (${marks(PLAN_COLUMNS.length)})`,
+    `INSERT OR REPLACE INTO floor_plans (${PLAN_COLUMNS.join(', ')}) VALUES (${placeholders(PLAN_COLUMNS.length)})`,
   )
   const listPlans = db.prepare<[string], PlanRow>(
     `SELECT ${PLAN_META} FROM floor_plans WHERE building = ? ORDER BY floor`,
@@ -40,7 +30,7 @@ export function createSqliteFloorsRepository(db: SqliteDb): FloorsRepository {
   )
   const removePlan = db.prepare('DELETE FROM floor_plans WHERE building = ? AND floor = ?')
   const putPlacement = db.prepare(
-    `INSERT OR REPLACE INTO device_placements (${PLACEMENT_COLUMNS.join(', ')}) VALUES (${marks(PLACEMENT_COLUMNS.length)})`,
+    `INSERT OR REPLACE INTO device_placements (${PLACEMENT_COLUMNS.join(', ')}) VALUES (${placeholders(PLACEMENT_COLUMNS.length)})`,
   )
   const ofBuilding = db.prepare<[string], PlacementRow>(
     'SELECT * FROM device_placements WHERE building = ? ORDER BY floor, device',

@@ -3,7 +3,7 @@
  * services/state/migrations/state/001_initial.sql). better-sqlite3 works synchronously: every
  * method has done its work when it returns its (settled) promise.
  */
-import type { SqliteDb } from '../state/index.ts'
+import { type SqliteDb, settled } from '../state/index.ts'
 import type {
   AuditRepository,
   CommandRepository,
@@ -20,13 +20,6 @@ import type { CommunityRulesInput, EscalationStep } from './rules.ts'
 import type { AuditRecord, LinkageTimelineEntry } from './types.ts'
 
 /** Run `fn` now and hand its result (or its error) back as a promise. */
-function settled<T>(fn: () => T): Promise<T> {
-  try {
-    return Promise.resolve(fn())
-  } catch (err) {
-    return Promise.reject(err)
-  }
-}
 
 export function createSqliteLinkageRepository(db: SqliteDb): LinkageRepository {
   return {

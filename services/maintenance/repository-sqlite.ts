@@ -3,7 +3,7 @@
  * services/state/migrations/state/004_maintenance.sql). better-sqlite3 works synchronously:
  * every method has done its work when it returns its (settled) promise.
  */
-import type { SqliteDb } from '../state/index.ts'
+import { type SqliteDb, settled } from '../state/index.ts'
 import type { MaintenanceRepository, Photo } from './repository.ts'
 import {
   type MaintenanceWindowRow,
@@ -18,14 +18,6 @@ import {
   windowOf,
   windowValues,
 } from './rows.ts'
-
-function settled<T>(fn: () => T): Promise<T> {
-  try {
-    return Promise.resolve(fn())
-  } catch (err) {
-    return Promise.reject(err)
-  }
-}
 
 export function createSqliteMaintenanceRepository(db: SqliteDb): MaintenanceRepository {
   const insertOrder = db.prepare(

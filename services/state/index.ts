@@ -9,7 +9,14 @@ import { migrate } from './migrate.ts'
 import { openDatabase, type SqliteDb } from './sqlite.ts'
 
 export { type Migration, migrate, migrations, type SchemaName, schemaVersion } from './migrate.ts'
-export { checkpointInBackground, openDatabase, type SqliteDb, STATE_CHECKPOINT_MS } from './sqlite.ts'
+export {
+  checkpointInBackground,
+  openDatabase,
+  placeholders,
+  type SqliteDb,
+  STATE_CHECKPOINT_MS,
+  settled,
+} from './sqlite.ts'
 
 /**
  * Open the state database (registry, live state, incidents, dispatch, linkage) and bring its

@@ -51,3 +51,18 @@ export function checkpointInBackground(
     checkpoint()
   }
 }
+
+/**
+ * A synchronous better-sqlite3 call as a repository's promise: settled when it returns, rejected
+ * with what it threw (so a repository's callers handle SQLite and PostgreSQL alike).
+ */
+export function settled<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn())
+  } catch (err) {
+    return Promise.reject(err)
+  }
+}
+
+/** `?, ?, …` for an INSERT of `n` columns. */
+export const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ')
