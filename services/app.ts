@@ -41,7 +41,6 @@ import { createChirpstack, parseMappingTable } from './lpwan/index.ts'
 import { createMaintenance, type Maintenance, registerMaintenanceRoutes } from './maintenance/index.ts'
 import { type NodeState, openClusterState, openEmbeddedState } from './node-state.ts'
 import { createPanels, type Panels, registerPanelRoutes } from './panels/index.ts'
-import { createPipeline } from './pipeline/index.ts'
 import { createGuessingThrottle, createRegistry, type Registry } from './registry/index.ts'
 import { createHandlingClocks, type DutyChecksIn, registerReportRoutes } from './reports/index.ts'
 import { bundleResponder, registerResponderRoutes } from './responder/index.ts'
@@ -197,7 +196,7 @@ async function buildIntakeSide({ config, clock, logger, metrics, events, store, 
         }
       : {}),
   })
-  const pipeline = createPipeline({ spool: state.points, store, logger, metrics, clock })
+  const pipeline = state.pipeline({ store, logger, metrics, clock })
   pipeline.start()
   return { registry, generatedAdminToken, liveness, intake, pipeline, bound }
 }
@@ -615,7 +614,7 @@ function openState(
   quietLog: QuietLog,
 ): Promise<NodeState> {
   const { cluster } = config
-  if (cluster === undefined) return Promise.resolve(openEmbeddedState(config, quietLog))
+  if (cluster === undefined) return Promise.resolve(openEmbeddedState(config, quietLog, { logger, metrics }))
   return openClusterState({ ...config, cluster }, { clock, logger, metrics })
 }
 

@@ -56,6 +56,7 @@ import {
   createSqlitePanelsRepository,
   type PanelsRepository,
 } from './panels/index.ts'
+import { createPipeline, type Pipeline, type PipelineDeps } from './pipeline/index.ts'
 import {
   createPostgresRegistryRepository,
   createSqliteRegistryRepository,
@@ -68,6 +69,7 @@ import {
 } from './reports/index.ts'
 import type { Clock, Logger, QuietLog } from './shared/index.ts'
 import { createPostgresSpool, createSpool, type PointSource, type PostgresSpool } from './spool/index.ts'
+import { startSpoolThread } from './spool-thread/index.ts'
 import {
   checkpointInBackground,
   openPostgres,
@@ -97,8 +99,13 @@ export interface NodeState {
   readonly spool: {
     append(points: readonly Point[], log?: readonly IntakeLogEntry[]): Promise<void>
   }
-  /** What the pipeline drains. */
-  readonly points: PointSource
+  /** The spool's depth for its bound (../spool/bound.ts): read at each decision. */
+  readonly points: Pick<PointSource, 'depth'>
+  /**
+   * The pipeline that drains the spool into the telemetry store: built here on the node's
+   * thread, or the one the spool thread runs (FC_THREADS=2, services/spool-thread).
+   */
+  pipeline(deps: Omit<PipelineDeps, 'spool'>): Pipeline
   /** Points committed and not yet in the store, for /readyz and the stop. */
   depth(): Promise<number>
   /** The state store answers (SQLite open; PostgreSQL reachable). */
@@ -133,8 +140,50 @@ export function diskHasRoom(dir: string): boolean {
   }
 }
 
+/** The embedded node's spool on the node's own thread (FC_THREADS=1: the layout before issue #14). */
+function spoolOnThisThread(config: Config, file: string) {
+  const spool = createSpool({ file, commitMs: config.spoolCommitMs })
+  return {
+    parts: {
+      spool,
+      points: spool,
+      depth: async () => spool.depth(),
+      pipeline: (deps: Omit<PipelineDeps, 'spool'>) => createPipeline({ ...deps, spool }),
+    },
+    writable: () => spool.writable(),
+    close: async () => spool.close(),
+  }
+}
+
+/** The embedded node's spool and pipeline on a worker thread of their own (FC_THREADS=2). */
+function spoolOnItsThread(config: Config, file: string, thread: { logger: Logger; metrics: Metrics }) {
+  const spool = startSpoolThread({
+    spoolFile: file,
+    dataDir: config.dataDir,
+    influx: config.influx,
+    commitMs: config.spoolCommitMs,
+    logLevel: config.logLevel,
+    logger: thread.logger.child({ stage: 'spool' }),
+    metrics: thread.metrics,
+  })
+  return {
+    parts: {
+      spool,
+      points: spool.points,
+      depth: () => spool.depth(),
+      pipeline: () => spool.pipeline,
+    },
+    writable: () => spool.writable(),
+    close: () => spool.close(),
+  }
+}
+
 /** The embedded single node: state.db (WAL, synchronous=NORMAL) and spool.db (FULL). */
-export function openEmbeddedState(config: Config, quietLog?: QuietLog): NodeState {
+export function openEmbeddedState(
+  config: Config,
+  quietLog?: QuietLog,
+  thread?: { logger: Logger; metrics: Metrics },
+): NodeState {
   // State (registry, incidents, device conditions): WAL with synchronous=NORMAL, so every
   // committed change survives a crash of the process (SIGKILL) without an fsync on the alarm
   // path (an fsync here costs ~4 ms at p99, the alarm budget is 1 ms). The spool, which
@@ -148,7 +197,11 @@ export function openEmbeddedState(config: Config, quietLog?: QuietLog): NodeStat
       'checkpointing the state database failed; tried again shortly',
     ),
   )
-  const spool = createSpool({ file: path.join(config.dataDir, 'spool.db'), commitMs: config.spoolCommitMs })
+  const spoolFile = path.join(config.dataDir, 'spool.db')
+  const keeping =
+    thread !== undefined && config.threads === 2
+      ? spoolOnItsThread(config, spoolFile, thread)
+      : spoolOnThisThread(config, spoolFile)
   return {
     repositories: {
       registry: createSqliteRegistryRepository(stateDb),
@@ -163,13 +216,11 @@ export function openEmbeddedState(config: Config, quietLog?: QuietLog): NodeStat
       audit: createSqliteAuditRepository(stateDb),
       floors: createSqliteFloorsRepository(stateDb),
     },
-    spool,
-    points: spool,
-    depth: async () => spool.depth(),
+    ...keeping.parts,
     up: () => stateDb.open,
-    storage: () => ({ spool: spool.writable(), disk: diskHasRoom(config.dataDir) }),
+    storage: () => ({ spool: keeping.writable(), disk: diskHasRoom(config.dataDir) }),
     async close() {
-      spool.close()
+      await keeping.close()
       stopCheckpoints()
       stateDb.close()
     },
@@ -232,6 +283,7 @@ export async function openClusterState(
     spool,
     points: spool,
     depth: () => spool.depth(),
+    pipeline: (pipelineDeps) => createPipeline({ ...pipelineDeps, spool }),
     // The node's lease rounds are its check of the database (every leaseMs/5).
     up: () => node?.databaseUp() ?? true,
     storage: () => ({}),

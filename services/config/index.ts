@@ -109,6 +109,13 @@ export interface Config {
   /** Group-commit window of the intake spool: one fsync covers every message in it. */
   spoolCommitMs: number
   /**
+   * FC_THREADS: 2 (default) runs the embedded node's spool commits and the pipeline to the
+   * telemetry store on a worker thread of their own (services/spool-thread); 1 keeps
+   * everything on the one thread, the layout before issue #14. A cluster's spool is
+   * PostgreSQL's and stays on the node's thread.
+   */
+  threads: 1 | 2
+  /**
    * The spool's bound in points (FC_SPOOL_MAX_POINTS): QoS 0 telemetry is shed from half of it,
    * /readyz is not ready from 80 %, QoS 1 telemetry waits for room at it (services/spool/bound.ts).
    */
@@ -709,6 +716,17 @@ function duty(env: Env, zone: string): DutyConfig {
   return { checksPerDay: perDay, hours: { fromMin, toMin }, answerWithinMs: answerS * 1000, timeZone: zone }
 }
 
+/** FC_THREADS: 1 or 2 (see Config.threads). */
+function threads(env: Env): 1 | 2 {
+  const written = present(env, 'FC_THREADS') ?? '2'
+  if (written !== '1' && written !== '2')
+    throw new ConfigError(
+      'FC_THREADS',
+      `"${written}" is not 1 (everything on one thread) or 2 (the spool and the store's pipeline on a thread of their own)`,
+    )
+  return written === '1' ? 1 : 2
+}
+
 export function loadConfig(env: Env = process.env, files: number | undefined = openFileLimit()): Config {
   const logLevel = present(env, 'FC_LOG_LEVEL') ?? 'info'
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -738,6 +756,7 @@ export function loadConfig(env: Env = process.env, files: number | undefined = o
     tsFutureMs: positiveNumber(env, 'FC_TS_FUTURE_S', 600, { min: 1 }) * 1000,
     tsPastMs: positiveNumber(env, 'FC_TS_PAST_S', 7 * 24 * 3600, { min: 1 }) * 1000,
     spoolCommitMs: positiveNumber(env, 'FC_SPOOL_COMMIT_MS', 2, { min: 0, max: 1000 }),
+    threads: threads(env),
     spoolMaxPoints: Math.floor(positiveNumber(env, 'FC_SPOOL_MAX_POINTS', 2_000_000, { min: 100, max: 1e9 })),
     maxPayloadBytes,
     linkage: linkage(env),

@@ -76,6 +76,11 @@ export interface Spool extends PointSource {
    * ignores it: the embedded node evaluates every reading on its live path.
    */
   append(points: readonly Point[], log?: readonly IntakeLogEntry[]): Promise<void>
+  /**
+   * Add points already serialised, one JSON Point each (the spool thread's appends: the node's
+   * thread serialised them to hand them over). Resolves as `append` does.
+   */
+  appendBodies(bodies: readonly string[]): Promise<void>
   /** The oldest committed points (with an id above `afterId`, when given), at most `limit`. */
   oldest(limit: number, afterId?: number): SpooledPoint[]
   /** Remove points the store has acknowledged. */
@@ -101,13 +106,13 @@ export interface Spool extends PointSource {
 }
 
 /** One group commit: every append until the commit shares its promise (one per group, not per append). */
-interface Group {
+export interface CommitGroup {
   done: Promise<void>
   resolve: () => void
   reject: (err: Error) => void
 }
 
-function newGroup(): Group {
+export function newCommitGroup(): CommitGroup {
   let resolve!: () => void
   let reject!: (err: Error) => void
   const done = new Promise<void>((res, rej) => {
@@ -156,7 +161,7 @@ export function createSpool(deps: SpoolDeps): Spool {
 
   let committed = countRows.get()?.n ?? 0
   let bodies: string[] = []
-  let group: Group | undefined
+  let group: CommitGroup | undefined
   let timer: NodeJS.Timeout | undefined
   let closed = false
   const listeners: (() => void)[] = []
@@ -225,16 +230,19 @@ export function createSpool(deps: SpoolDeps): Spool {
     selectOldest.all(afterId, limit).map((row) => ({ id: row.id, point: JSON.parse(row.body) as Point }))
   const settled = (): Promise<void> => Promise.resolve()
 
+  const appendBodies = (rows: readonly string[]): Promise<void> => {
+    if (closed) return Promise.reject(new Error('spool is closed'))
+    for (const row of rows) bodies.push(row)
+    group ??= newCommitGroup()
+    if (timer === undefined) {
+      timer = setTimeout(commit, deps.commitMs)
+    }
+    return group.done
+  }
+
   return {
-    append(points) {
-      if (closed) return Promise.reject(new Error('spool is closed'))
-      for (const p of points) bodies.push(JSON.stringify(p))
-      group ??= newGroup()
-      if (timer === undefined) {
-        timer = setTimeout(commit, deps.commitMs)
-      }
-      return group.done
-    },
+    append: (points) => appendBodies(points.map((p) => JSON.stringify(p))),
+    appendBodies,
     oldest,
     // One reader (this node's pipeline) with its own cursor: removals take effect at once,
     // as before; a batch has nothing to commit or give back.

@@ -1,0 +1,300 @@
+/**
+ * The spool thread (FC_THREADS=2, the default; issue #14): the embedded node's spool commits
+ * and fsyncs and its pipeline to the telemetry store run on a worker thread (./thread.ts), so
+ * that the node's thread — broker, intake, alarm engine, dispatch, the API — never waits for the
+ * disk or for InfluxDB, and the machine's second core does that work.
+ *
+ * The promise is the spool's, unchanged: a QoS 1 message is acknowledged only once the group
+ * commit that holds it is on disk. This side keeps the commit window (FC_SPOOL_COMMIT_MS):
+ * every point appended within it is serialised here and handed over in one message; the
+ * thread commits it in one transaction and answers with the groups that commit covered. The
+ * pipeline, its retries and its metrics live on the thread; the depth, the spool's health and
+ * the metrics are mirrored here for the bound, /readyz and /metrics.
+ *
+ * A thread that dies takes no acknowledged point with it (they are in spool.db): the groups it
+ * had not confirmed are refused (their devices send them again), and a new thread is started,
+ * which replays what the spool holds.
+ */
+import { Worker } from 'node:worker_threads'
+import type client from 'prom-client'
+import { ConfigError, type InfluxConfig } from '../config/index.ts'
+import type { Pipeline } from '../pipeline/index.ts'
+import type { Logger } from '../shared/index.ts'
+import { type CommitGroup, newCommitGroup, type PointSource } from '../spool/index.ts'
+import type { Point } from '../store/index.ts'
+import type { FromSpoolThread, MirroredMetric, SpoolThreadSettings, ToSpoolThread } from './messages.ts'
+
+export interface SpoolThreadDeps {
+  /** The spool's SQLite file (spool.db in FC_DATA_DIR). */
+  spoolFile: string
+  dataDir: string
+  influx: InfluxConfig | undefined
+  /** FC_SPOOL_COMMIT_MS: appends within it share one message and one commit. */
+  commitMs: number
+  logLevel: string
+  logger: Logger
+  /** The node's registry: the thread's metrics are listed in it. */
+  metrics: client.Registry
+  /** How often the thread reports the depth (default 50 ms). */
+  reportMs?: number
+  /** Pause before a thread that died is started again (default 1 s). */
+  restartMs?: number
+}
+
+export interface SpoolThread {
+  /** Resolves once the group commit that holds the points is on disk. */
+  append(points: readonly Point[]): Promise<void>
+  /** The depth last reported (committed, not yet in the store): for the spool's bound. */
+  readonly points: Pick<PointSource, 'depth'>
+  /** The depth once the thread has opened the spool (rejects when it could not). */
+  depth(): Promise<number>
+  /** Whether the spool can commit, as the thread last said. */
+  writable(): boolean
+  /** The pipeline, run by the thread. */
+  readonly pipeline: Pipeline
+  /** Commit what is waiting, close the spool and the store, end the thread. */
+  close(): Promise<void>
+}
+
+const ENTRY = new URL('./thread.ts', import.meta.url).href
+const BOOTSTRAP = new URL('./bootstrap.mjs', import.meta.url)
+
+/** Re-log a line of the thread's pino JSON with the node's logger (its level, destination, tests' captures). */
+function relog(logger: Logger, line: string): void {
+  try {
+    const {
+      level,
+      msg,
+      time: _time,
+      pid: _pid,
+      hostname: _host,
+      service: _service,
+      ...rest
+    } = JSON.parse(line)
+    const name = logger.levels.labels[level as number] ?? 'info'
+    const log = logger[name as 'info'] ?? logger.info
+    log.call(logger, { thread: 'spool', ...rest }, msg as string)
+  } catch {
+    logger.info({ thread: 'spool' }, line.trim())
+  }
+}
+
+/** The mirrors of the thread's metrics in the node's registry, one snapshot per scrape. */
+function mirrorMetrics(
+  registry: client.Registry,
+  names: readonly MirroredMetric[],
+  ask: () => Promise<unknown>,
+): void {
+  let snapshot: Promise<{ name: string }[]> | undefined
+  const current = (): Promise<{ name: string }[]> => {
+    if (snapshot === undefined) {
+      snapshot = ask().then((v) => v as { name: string }[])
+      // One snapshot serves every metric of one scrape.
+      setTimeout(() => {
+        snapshot = undefined
+      }, 20).unref()
+    }
+    return snapshot
+  }
+  for (const m of names) {
+    if (registry.getSingleMetric(m.name) !== undefined) continue
+    const mirror = {
+      name: m.name,
+      help: m.help,
+      type: m.type,
+      aggregator: 'sum',
+      async get() {
+        const all = await current().catch(() => [])
+        return all.find((x) => x.name === m.name) ?? { ...m, values: [] }
+      },
+      reset() {},
+    }
+    registry.registerMetric(mirror as unknown as client.Metric)
+  }
+}
+
+/** The worker thread and what it said last: started again when it dies, unless it could not open. */
+function createThreadLink(deps: SpoolThreadDeps) {
+  const { logger } = deps
+  const settings: SpoolThreadSettings = {
+    spoolFile: deps.spoolFile,
+    dataDir: deps.dataDir,
+    influx: deps.influx,
+    logLevel: deps.logLevel,
+    reportMs: deps.reportMs ?? 50,
+  }
+  let worker: Worker
+  const said = { depth: 0, writable: true, storeHealthy: true }
+  let closing = false
+  let nextReq = 1
+  let mirrored = false
+  /** The thread runs (between its start and its exit). */
+  let alive = false
+  /** The thread could not open the spool or the store: not started again. */
+  let broken: Error | undefined
+  /** Groups handed over and not yet confirmed, by their number. */
+  const waiting = new Map<number, CommitGroup>()
+  const requests = new Map<number, (value: unknown) => void>()
+  let ready!: Promise<number>
+
+  function ask(
+    msg: { t: 'drain'; deadlineMs: number } | { t: 'stop' | 'close' | 'metrics' },
+  ): Promise<unknown> {
+    if (!alive) return Promise.resolve(false)
+    const req = nextReq++
+    return new Promise((resolve) => {
+      requests.set(req, resolve)
+      worker.postMessage({ ...msg, req } as ToSpoolThread)
+    })
+  }
+
+  function settle(ids: readonly number[], err?: Error): void {
+    for (const id of ids) {
+      const g = waiting.get(id)
+      if (g === undefined) continue
+      waiting.delete(id)
+      if (err === undefined) g.resolve()
+      else g.reject(err)
+    }
+  }
+
+  function heard(msg: FromSpoolThread, opened: (depth: number) => void, unable: (err: Error) => void): void {
+    switch (msg.t) {
+      case 'ready':
+        said.depth = msg.depth
+        if (!mirrored) mirrorMetrics(deps.metrics, msg.metrics, () => ask({ t: 'metrics' }))
+        mirrored = true
+        opened(msg.depth)
+        return
+      case 'unable':
+        broken = new Error(msg.message)
+        unable(msg.setting !== undefined ? new ConfigError(msg.setting, msg.message) : broken)
+        return
+      case 'committed':
+        said.depth = msg.depth
+        said.writable = true
+        settle(msg.groups)
+        return
+      case 'failed':
+        said.writable = false
+        settle(msg.groups, new Error(msg.message))
+        return
+      case 'state':
+        said.depth = msg.depth
+        said.writable = msg.writable
+        said.storeHealthy = msg.storeHealthy
+        return
+      case 'reply':
+        requests.get(msg.req)?.(msg.value)
+        requests.delete(msg.req)
+        return
+      case 'log':
+        relog(logger, msg.line)
+        return
+    }
+  }
+
+  function spawn(): void {
+    let opened!: (depth: number) => void
+    let unable!: (err: Error) => void
+    ready = new Promise<number>((res, rej) => {
+      opened = res
+      unable = rej
+    })
+    ready.catch(() => {})
+    worker = new Worker(BOOTSTRAP, { workerData: { entry: ENTRY, settings }, name: 'spool' })
+    alive = true
+    worker.on('message', (msg: FromSpoolThread) => heard(msg, opened, unable))
+    worker.on('error', (err) => logger.error({ err: err.message }, 'the spool thread failed'))
+    worker.on('exit', (code) => {
+      alive = false
+      const lost = new Error('the spool thread stopped before the commit')
+      settle([...waiting.keys()], lost)
+      for (const r of requests.values()) r(false)
+      requests.clear()
+      unable(lost)
+      if (closing || broken !== undefined) return
+      said.writable = false
+      logger.error({ code }, 'the spool thread stopped; a new one is started and replays the spool')
+      setTimeout(() => {
+        if (!closing) spawn()
+      }, deps.restartMs ?? 1000).unref()
+    })
+  }
+
+  spawn()
+  return {
+    said,
+    ask,
+    ready: () => ready,
+    /** Why nothing can be handed over now, or undefined when the thread takes it. */
+    refusal: (): Error | undefined =>
+      broken ?? (alive ? undefined : new Error('the spool thread is starting again')),
+    handOver(id: number, group: CommitGroup, bodies: string): void {
+      waiting.set(id, group)
+      worker.postMessage({ t: 'append', group: id, bodies } satisfies ToSpoolThread)
+    },
+    async close(): Promise<void> {
+      closing = true
+      if (alive) await ask({ t: 'close' })
+      await worker.terminate()
+    },
+  }
+}
+
+export function startSpoolThread(deps: SpoolThreadDeps): SpoolThread {
+  const link = createThreadLink(deps)
+  let closing = false
+  let nextGroup = 1
+  let bodies: string[] = []
+  let filling: { id: number; group: CommitGroup } | undefined
+  let timer: NodeJS.Timeout | undefined
+
+  /** The commit window is over: its points go to the thread in one message. */
+  function send(): void {
+    if (timer !== undefined) {
+      clearTimeout(timer)
+      timer = undefined
+    }
+    if (filling === undefined) return
+    const { id, group } = filling
+    const refusal = link.refusal()
+    if (refusal !== undefined) group.reject(refusal)
+    else link.handOver(id, group, bodies.join('\n'))
+    bodies = []
+    filling = undefined
+  }
+
+  return {
+    append(points) {
+      if (closing) return Promise.reject(new Error('spool is closed'))
+      const refusal = link.refusal()
+      if (refusal !== undefined) return Promise.reject(refusal)
+      if (points.length === 0) return Promise.resolve()
+      for (const p of points) bodies.push(JSON.stringify(p))
+      filling ??= { id: nextGroup++, group: newCommitGroup() }
+      timer ??= setTimeout(send, deps.commitMs)
+      return filling.group.done
+    },
+    points: { depth: () => link.said.depth },
+    depth: () => link.ready().then(() => link.said.depth),
+    writable: () => link.said.writable,
+    pipeline: {
+      start() {},
+      async drain(deadlineMs) {
+        send()
+        return (await link.ask({ t: 'drain', deadlineMs })) === true
+      },
+      async stop() {
+        await link.ask({ t: 'stop' })
+      },
+      storeHealthy: () => link.said.storeHealthy,
+    },
+    async close() {
+      if (closing) return
+      send()
+      closing = true
+      await link.close()
+    },
+  }
+}
