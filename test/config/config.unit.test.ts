@@ -22,6 +22,8 @@ describe('settings', () => {
     expect(c.tsFutureMs).toBe(600_000)
     expect(c.tsPastMs).toBe(7 * 24 * 3600 * 1000)
     expect(c.maxPayloadBytes).toBe(64 * 1024)
+    expect(c.threads).toBe(2)
+    expect(loadConfig({ FC_THREADS: '1' }).threads).toBe(1)
   })
 
   it.each([
@@ -56,6 +58,7 @@ describe('settings', () => {
     [{ FC_TS_FUTURE_S: 'soon' }, 'FC_TS_FUTURE_S', /not a number/],
     [{ FC_SPOOL_MAX_POINTS: '10' }, 'FC_SPOOL_MAX_POINTS', /between 100 and/],
     [{ FC_SPOOL_MAX_POINTS: 'lots' }, 'FC_SPOOL_MAX_POINTS', /not a number/],
+    [{ FC_THREADS: '4' }, 'FC_THREADS', /not 1 .* or 2/],
     [{ FC_CIRCUITY: '0.5' }, 'FC_CIRCUITY', /between 1 and 3/],
     [{ FC_FOOT_SPEED_MPS: 'fast' }, 'FC_FOOT_SPEED_MPS', /not a number/],
     [{ FC_MOTOR_TURNOUT_S: '-5' }, 'FC_MOTOR_TURNOUT_S', /between 0 and 600/],

@@ -77,62 +77,68 @@ describe('durability', () => {
     }
   })
 
-  it('finds every acknowledged reading after a SIGKILL right after the PUBACKs', async () => {
-    await influx.database('killed')
-    const data = tempDir('firecircle-kill-')
-    const env = {
-      FC_DATA_DIR: data.dir,
-      FC_ADMIN_TOKEN: ADMIN_TOKEN,
-      FC_INFLUX_URL: influx.url,
-      FC_INFLUX_DATABASE: 'killed',
-    }
-    try {
-      const first = await spawnService(env)
-      await first.ready()
-      const api = apiClient(first.base, ADMIN_TOKEN)
-      await registerDistrict(api)
-      const { secret } = await registerDevice(api, { id: 'heat-k', kind: 'heat', building: 'factory-7' })
-      const c = await connectAs(`mqtt://127.0.0.1:${first.mqttPort}`, 'heat-k', secret)
-      // Keep InfluxDB from draining the spool before the kill: the readings must survive in the spool.
-      await influx.stop()
-      const t0 = Date.now() - 120_000
-      const n = 1000
-      await Promise.all(
-        Array.from({ length: n }, (_, i) =>
-          c.publishAsync(
-            'dev/heat-k/telemetry',
-            JSON.stringify({ ts: t0 + i, seq: i, values: { temperature: 25 } }),
-            { qos: 1 },
-          ),
-        ),
-      )
-      first.child.kill('SIGKILL')
-      const exit = await first.exited()
-      expect(exit.signal).toBe('SIGKILL')
-      c.end(true)
-      await influx.start()
-
-      const second = await spawnService({
-        ...env,
-        FC_HTTP_PORT: String(first.httpPort),
-        FC_MQTT_PORT: String(first.mqttPort),
-      })
-      try {
-        await second.ready()
-        await until(
-          async () => (await countIn('killed', 'heat-k')) === n,
-          'every acknowledged reading after the restart',
-          30_000,
-        )
-        expect(await countIn('killed', 'heat-k')).toBe(n)
-      } finally {
-        second.child.kill('SIGTERM')
-        await second.exited()
+  // Both layouts (issue #14): the spool on a thread of its own (the default) and on the node's one.
+  it.each(['2', '1'])(
+    'finds every acknowledged reading after a SIGKILL right after the PUBACKs (FC_THREADS=%s)',
+    async (threads) => {
+      const database = `killed_${threads}`
+      await influx.database(database)
+      const data = tempDir('firecircle-kill-')
+      const env = {
+        FC_DATA_DIR: data.dir,
+        FC_ADMIN_TOKEN: ADMIN_TOKEN,
+        FC_INFLUX_URL: influx.url,
+        FC_INFLUX_DATABASE: database,
+        FC_THREADS: threads,
       }
-    } finally {
-      data.cleanup()
-    }
-  })
+      try {
+        const first = await spawnService(env)
+        await first.ready()
+        const api = apiClient(first.base, ADMIN_TOKEN)
+        await registerDistrict(api)
+        const { secret } = await registerDevice(api, { id: 'heat-k', kind: 'heat', building: 'factory-7' })
+        const c = await connectAs(`mqtt://127.0.0.1:${first.mqttPort}`, 'heat-k', secret)
+        // Keep InfluxDB from draining the spool before the kill: the readings must survive in the spool.
+        await influx.stop()
+        const t0 = Date.now() - 120_000
+        const n = 1000
+        await Promise.all(
+          Array.from({ length: n }, (_, i) =>
+            c.publishAsync(
+              'dev/heat-k/telemetry',
+              JSON.stringify({ ts: t0 + i, seq: i, values: { temperature: 25 } }),
+              { qos: 1 },
+            ),
+          ),
+        )
+        first.child.kill('SIGKILL')
+        const exit = await first.exited()
+        expect(exit.signal).toBe('SIGKILL')
+        c.end(true)
+        await influx.start()
+
+        const second = await spawnService({
+          ...env,
+          FC_HTTP_PORT: String(first.httpPort),
+          FC_MQTT_PORT: String(first.mqttPort),
+        })
+        try {
+          await second.ready()
+          await until(
+            async () => (await countIn(database, 'heat-k')) === n,
+            'every acknowledged reading after the restart',
+            30_000,
+          )
+          expect(await countIn(database, 'heat-k')).toBe(n)
+        } finally {
+          second.child.kill('SIGTERM')
+          await second.exited()
+        }
+      } finally {
+        data.cleanup()
+      }
+    },
+  )
 
   it('sets aside readings InfluxDB refuses for good (a field type conflict) without holding up the others', async () => {
     await influx.database('conflict')
