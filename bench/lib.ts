@@ -235,7 +235,13 @@ export async function startService(opts: {
 
 /** The service's /metrics as name → value, summed over labels. */
 export async function metrics(base: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${base}/metrics`)).text()
+  const t0 = performance.now()
+  const text = await fetch(`${base}/metrics`).then(
+    (r) => r.text(),
+    (err: Error & { cause?: Error }) => {
+      throw new Error(`GET ${base}/metrics after ${Math.round(performance.now() - t0)} ms: ${err.cause?.message ?? err.message}`)
+    },
+  )
   const m = new Map<string, number>()
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue

@@ -99,8 +99,11 @@ export interface NodeState {
   readonly spool: {
     append(points: readonly Point[], log?: readonly IntakeLogEntry[]): Promise<void>
   }
-  /** The spool's depth for its bound (../spool/bound.ts): read at each decision. */
-  readonly points: Pick<PointSource, 'depth'>
+  /**
+   * The spool's depth for its bound (../spool/bound.ts), read at each decision; a spool thread
+   * also says when it is behind what it was given.
+   */
+  readonly points: Pick<PointSource, 'depth'> & { behind?(): boolean }
   /**
    * The pipeline that drains the spool into the telemetry store: built here on the node's
    * thread, or the one the spool thread runs (FC_THREADS=2, services/spool-thread).

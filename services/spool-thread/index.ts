@@ -37,6 +37,13 @@ export interface SpoolThreadDeps {
   metrics: client.Registry
   /** How often the thread reports the depth (default 50 ms). */
   reportMs?: number
+  /** How often it sends its metrics' values (default 1 s): a scrape shows the last. */
+  metricsMs?: number
+  /**
+   * Points handed over and not yet confirmed past which the thread is `behind` and QoS 0
+   * telemetry is shed (../spool/bound.ts). Default MAX_UNCONFIRMED_POINTS.
+   */
+  maxUnconfirmedPoints?: number
   /** Pause before a thread that died is started again (default 1 s). */
   restartMs?: number
 }
@@ -44,8 +51,11 @@ export interface SpoolThreadDeps {
 export interface SpoolThread {
   /** Resolves once the group commit that holds the points is on disk. */
   append(points: readonly Point[]): Promise<void>
-  /** The depth last reported (committed, not yet in the store): for the spool's bound. */
-  readonly points: Pick<PointSource, 'depth'>
+  /**
+   * The depth last reported (committed, not yet in the store), and whether the thread is
+   * behind what it was given: for the spool's bound.
+   */
+  readonly points: Pick<PointSource, 'depth'> & { behind(): boolean }
   /** The depth once the thread has opened the spool (rejects when it could not). */
   depth(): Promise<number>
   /** Whether the spool can commit, as the thread last said. */
@@ -55,6 +65,12 @@ export interface SpoolThread {
   /** Commit what is waiting, close the spool and the store, end the thread. */
   close(): Promise<void>
 }
+
+/**
+ * About 1.7 s of points at 30,000/s, ~12 MiB of bodies in the port: past it the thread's disk or
+ * core is not keeping up and QoS 0 telemetry is shed rather than queued without a bound.
+ */
+export const MAX_UNCONFIRMED_POINTS = 50_000
 
 const ENTRY = new URL('./thread.ts', import.meta.url).href
 const BOOTSTRAP = new URL('./bootstrap.mjs', import.meta.url)
@@ -79,23 +95,12 @@ function relog(logger: Logger, line: string): void {
   }
 }
 
-/** The mirrors of the thread's metrics in the node's registry, one snapshot per scrape. */
+/** The mirrors of the thread's metrics in the node's registry: the values it sent last. */
 function mirrorMetrics(
   registry: client.Registry,
   names: readonly MirroredMetric[],
-  ask: () => Promise<unknown>,
+  current: () => readonly { name: string }[],
 ): void {
-  let snapshot: Promise<{ name: string }[]> | undefined
-  const current = (): Promise<{ name: string }[]> => {
-    if (snapshot === undefined) {
-      snapshot = ask().then((v) => v as { name: string }[])
-      // One snapshot serves every metric of one scrape.
-      setTimeout(() => {
-        snapshot = undefined
-      }, 20).unref()
-    }
-    return snapshot
-  }
   for (const m of names) {
     if (registry.getSingleMetric(m.name) !== undefined) continue
     const mirror = {
@@ -103,9 +108,8 @@ function mirrorMetrics(
       help: m.help,
       type: m.type,
       aggregator: 'sum',
-      async get() {
-        const all = await current().catch(() => [])
-        return all.find((x) => x.name === m.name) ?? { ...m, values: [] }
+      get() {
+        return current().find((x) => x.name === m.name) ?? { ...m, values: [] }
       },
       reset() {},
     }
@@ -122,7 +126,11 @@ function createThreadLink(deps: SpoolThreadDeps) {
     influx: deps.influx,
     logLevel: deps.logLevel,
     reportMs: deps.reportMs ?? 50,
+    metricsMs: deps.metricsMs ?? 1000,
   }
+  let lastMetrics: readonly { name: string }[] = []
+  /** Points of the windows handed over and not yet confirmed (or refused). */
+  let unconfirmed = 0
   let worker: Worker
   const said = { depth: 0, writable: true, storeHealthy: true }
   let closing = false
@@ -133,7 +141,7 @@ function createThreadLink(deps: SpoolThreadDeps) {
   /** The thread could not open the spool or the store: not started again. */
   let broken: Error | undefined
   /** Groups handed over and not yet confirmed, by their number. */
-  const waiting = new Map<number, CommitGroup>()
+  const waiting = new Map<number, { group: CommitGroup; points: number }>()
   const requests = new Map<number, (value: unknown) => void>()
   let ready!: Promise<number>
 
@@ -150,11 +158,12 @@ function createThreadLink(deps: SpoolThreadDeps) {
 
   function settle(ids: readonly number[], err?: Error): void {
     for (const id of ids) {
-      const g = waiting.get(id)
-      if (g === undefined) continue
+      const w = waiting.get(id)
+      if (w === undefined) continue
       waiting.delete(id)
-      if (err === undefined) g.resolve()
-      else g.reject(err)
+      unconfirmed -= w.points
+      if (err === undefined) w.group.resolve()
+      else w.group.reject(err)
     }
   }
 
@@ -162,7 +171,7 @@ function createThreadLink(deps: SpoolThreadDeps) {
     switch (msg.t) {
       case 'ready':
         said.depth = msg.depth
-        if (!mirrored) mirrorMetrics(deps.metrics, msg.metrics, () => ask({ t: 'metrics' }))
+        if (!mirrored) mirrorMetrics(deps.metrics, msg.metrics, () => lastMetrics)
         mirrored = true
         opened(msg.depth)
         return
@@ -190,6 +199,9 @@ function createThreadLink(deps: SpoolThreadDeps) {
         return
       case 'log':
         relog(logger, msg.line)
+        return
+      case 'metrics':
+        lastMetrics = msg.values as { name: string }[]
         return
     }
   }
@@ -230,8 +242,10 @@ function createThreadLink(deps: SpoolThreadDeps) {
     /** Why nothing can be handed over now, or undefined when the thread takes it. */
     refusal: (): Error | undefined =>
       broken ?? (alive ? undefined : new Error('the spool thread is starting again')),
-    handOver(id: number, group: CommitGroup, bodies: string): void {
-      waiting.set(id, group)
+    behind: () => unconfirmed > (deps.maxUnconfirmedPoints ?? MAX_UNCONFIRMED_POINTS),
+    handOver(id: number, group: CommitGroup, bodies: string, points: number): void {
+      waiting.set(id, { group, points })
+      unconfirmed += points
       worker.postMessage({ t: 'append', group: id, bodies } satisfies ToSpoolThread)
     },
     async close(): Promise<void> {
@@ -260,7 +274,7 @@ export function startSpoolThread(deps: SpoolThreadDeps): SpoolThread {
     const { id, group } = filling
     const refusal = link.refusal()
     if (refusal !== undefined) group.reject(refusal)
-    else link.handOver(id, group, bodies.join('\n'))
+    else link.handOver(id, group, bodies.join('\n'), bodies.length)
     bodies = []
     filling = undefined
   }
@@ -276,7 +290,7 @@ export function startSpoolThread(deps: SpoolThreadDeps): SpoolThread {
       timer ??= setTimeout(send, deps.commitMs)
       return filling.group.done
     },
-    points: { depth: () => link.said.depth },
+    points: { depth: () => link.said.depth, behind: link.behind },
     depth: () => link.ready().then(() => link.said.depth),
     writable: () => link.said.writable,
     pipeline: {

@@ -15,6 +15,8 @@ export interface SpoolThreadSettings {
   logLevel: string
   /** How often the thread reports the spool's depth and health. */
   reportMs: number
+  /** How often it sends its metrics' values. */
+  metricsMs: number
 }
 
 export type ToSpoolThread =
@@ -25,7 +27,6 @@ export type ToSpoolThread =
   | { t: 'stop'; req: number }
   /** Close the spool and the store; the thread ends. */
   | { t: 'close'; req: number }
-  | { t: 'metrics'; req: number }
 
 /** One of the thread's metrics as the node's /metrics lists it. */
 export interface MirroredMetric {
@@ -42,5 +43,7 @@ export type FromSpoolThread =
   | { t: 'failed'; groups: number[]; message: string }
   | { t: 'state'; depth: number; writable: boolean; storeHealthy: boolean }
   | { t: 'reply'; req: number; value: unknown }
+  /** The values of the thread's metrics (prom-client's getMetricsAsJSON), every metricsMs. */
+  | { t: 'metrics'; values: unknown[] }
   /** One log line of the thread's (pino's JSON), logged by the node's logger. */
   | { t: 'log'; line: string }

@@ -12,6 +12,10 @@
  *    device's connection) until the pipeline has drained below the bound; nothing acknowledged
  *    is ever dropped.
  *
+ * A spool on a thread of its own (services/spool-thread) adds one more reason to shed QoS 0
+ * telemetry: the thread is `behind` — more points handed over than it has confirmed — when its
+ * disk or its core cannot keep up, whatever the depth; QoS 1 then waits for its commit anyway.
+ *
  * Events (alarms, call points, faults), status, command acks and responders' messages are never
  * shed and never wait here: they are kept at once whatever the depth (a few against millions of
  * readings), and the alarm engine has them before anything is stored.
@@ -36,8 +40,11 @@ export interface SpoolBound {
 }
 
 export interface SpoolBoundDeps {
-  /** The spool: a synchronous depth is read at each decision, an asynchronous one sampled. */
-  source: Pick<PointSource, 'depth'>
+  /**
+   * The spool: a synchronous depth is read at each decision, an asynchronous one sampled;
+   * `behind`, when it has one, says its commits lag what it was given (QoS 0 is shed then).
+   */
+  source: Pick<PointSource, 'depth'> & { behind?(): boolean }
   maxPoints: number
   clock: Clock
   /** How often the depth is looked at again (waiting messages released, readiness). */
@@ -112,7 +119,7 @@ export function createSpoolBound(deps: SpoolBoundDeps): SpoolBound {
   return {
     telemetry(qos) {
       const d = depth()
-      if (qos === 0) return d >= shedAt ? 'shed' : 'keep'
+      if (qos === 0) return d >= shedAt || source.behind?.() === true ? 'shed' : 'keep'
       if (d < maxPoints) return 'keep'
       if (stopped) return Promise.reject(new Error('the service is stopping'))
       return new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }))

@@ -109,9 +109,11 @@ describe('the spool thread', () => {
     expect(samples[499]).toEqual({ ts: T0 + 499, value: 49.9 })
     await until('the spool to empty', () => (spool.points.depth() === 0 ? true : undefined))
 
-    // The thread's pipeline metrics are in the node's registry.
-    const text = await metrics.metrics()
-    expect(text).toMatch(/^firecircle_store_points_written_total 500$/m)
+    // The thread's pipeline metrics are in the node's registry (the values it sent last, every 1 s).
+    const text = await until('the metrics to show the 500 written', async () => {
+      const t = await metrics.metrics()
+      return /^firecircle_store_points_written_total 500$/m.test(t) ? t : undefined
+    })
     expect(text).toMatch(/^firecircle_spool_depth 0$/m)
     expect(text).toContain('# TYPE firecircle_store_write_seconds histogram')
   })

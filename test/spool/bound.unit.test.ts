@@ -11,9 +11,10 @@ import { createSpoolBound } from '../../services/spool/index.ts'
 function world(asynchronous = false) {
   const clock = createManualClock()
   let depth = 0
+  let behind = false
   const metrics = new client.Registry()
   const bound = createSpoolBound({
-    source: { depth: () => (asynchronous ? Promise.resolve(depth) : depth) },
+    source: { depth: () => (asynchronous ? Promise.resolve(depth) : depth), behind: () => behind },
     maxPoints: 1000,
     clock,
     pollMs: 100,
@@ -25,6 +26,9 @@ function world(asynchronous = false) {
     metrics,
     setDepth: (d: number) => {
       depth = d
+    },
+    setBehind: (b: boolean) => {
+      behind = b
     },
   }
 }
@@ -43,6 +47,17 @@ describe('the spool bound', () => {
     setDepth(999)
     expect(bound.telemetry(1)).toBe('keep')
     bound.stop()
+  })
+
+  it('sheds QoS 0 while a spool thread is behind what it was given, whatever the depth, and keeps QoS 1', () => {
+    const { bound, setDepth, setBehind } = world()
+    setDepth(10)
+    setBehind(true)
+    expect(bound.telemetry(0)).toBe('shed')
+    expect(bound.telemetry(1)).toBe('keep')
+    expect(bound.roomy()).toBe(true)
+    setBehind(false)
+    expect(bound.telemetry(0)).toBe('keep')
   })
 
   it('is not ready from 80 % of the bound and ready again only under 70 %', () => {
