@@ -446,7 +446,8 @@ async function main(): Promise<void> {
     summarise(runs, { say, mosquitto: mosq !== undefined })
   } catch (err) {
     // A service that died mid-run: what it said last is the lead.
-    for (const l of layouts) console.error(`service FC_THREADS=${l.threads}, its last output:\n${l.svc.output()}`)
+    for (const l of layouts)
+      console.error(`service FC_THREADS=${l.threads}, its last output:\n${l.svc.output()}`)
     throw err
   } finally {
     await Promise.all(

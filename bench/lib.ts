@@ -239,7 +239,9 @@ export async function metrics(base: string): Promise<Map<string, number>> {
   const text = await fetch(`${base}/metrics`).then(
     (r) => r.text(),
     (err: Error & { cause?: Error }) => {
-      throw new Error(`GET ${base}/metrics after ${Math.round(performance.now() - t0)} ms: ${err.cause?.message ?? err.message}`)
+      throw new Error(
+        `GET ${base}/metrics after ${Math.round(performance.now() - t0)} ms: ${err.cause?.message ?? err.message}`,
+      )
     },
   )
   const m = new Map<string, number>()
