@@ -65,8 +65,15 @@ function serve(running: Running): void {
       const groups: number[] = []
       filling = { done, groups }
       done.then(
-        () => say({ t: 'committed', groups, depth: spool.depth() }),
-        (err: Error) => say({ t: 'failed', groups, message: err.message }),
+        () => {
+          // The node's thread now has this depth: the next report compares with it.
+          last = { ...last, depth: spool.depth(), writable: true }
+          say({ t: 'committed', groups, depth: last.depth })
+        },
+        (err: Error) => {
+          last = { ...last, writable: false }
+          say({ t: 'failed', groups, message: err.message })
+        },
       )
     }
     filling.groups.push(group)
@@ -121,12 +128,18 @@ function serve(running: Running): void {
         return
     }
   })
+  // What the spool held at the start (to be replayed), before the pipeline takes any of it.
+  const atStart = spool.depth()
   pipeline.start()
   const mirrored = metrics.getMetricsAsArray().map((m) => {
     const { name, help, type } = m as unknown as { name: string; help: string; type: string }
     return { name, help, type }
   })
-  say({ t: 'ready', depth: spool.depth(), metrics: mirrored })
+  // The values with the names: a scrape right after the start lists them all.
+  void metrics.getMetricsAsJSON().then((values) => {
+    say({ t: 'metrics', values })
+    say({ t: 'ready', depth: atStart, metrics: mirrored })
+  })
 }
 
 const running = open()
