@@ -59,7 +59,8 @@ export interface AlarmEngine {
 export interface AlarmEngineDeps {
   clock: Clock
   events: EventBus<IntakeEvents & LivenessEvents & AlarmEvents>
-  registry: Pick<Registry, 'device' | 'building' | 'listDevices' | 'allDevices'>
+  registry: Pick<Registry, 'device' | 'building' | 'listDevices' | 'allDevices'> &
+    Partial<Pick<Registry, 'devicesLoading'>>
   liveness: Pick<Liveness, 'get' | 'silent'>
   incidents: IncidentBook
   /** The active device conditions. */
@@ -169,7 +170,7 @@ async function superviseAll(
     owns: (community: string) => boolean
   },
   startedAt: number,
-): Promise<void> {
+): Promise<number> {
   // From the registry's memory, not by pages of the repository: LIMIT/OFFSET pages cost
   // O(n²) (a million devices took 16 s at start, bench/million.ts). The loop yields every
   // 10,000 devices so that the start does not hold the event loop for the whole walk.
@@ -179,6 +180,7 @@ async function superviseAll(
     if (!d.enabled || !deps.owns(d.community) || deps.conditions.has(d.id, 'offline')) continue
     deps.silence.watch(d.id, Math.max(startedAt, deps.liveness.get(d.id)?.lastSeen ?? 0))
   }
+  return n
 }
 
 /**
@@ -438,7 +440,21 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
         silence.stop()
         silence = newSilenceWatch()
         for (const i of incidents.openIncidents()) if (i.status === 'verifying') verifications.schedule(i)
-        await superviseAll({ registry, liveness, conditions, silence, owns }, clock.now())
+        const startedAt = clock.now()
+        const watch = silence
+        const supervise = () =>
+          superviseAll({ registry, liveness, conditions, silence: watch, owns }, startedAt)
+        const loading = registry.devicesLoading?.()
+        if (loading === undefined) await supervise()
+        else {
+          // A restart whose registry still reads its devices in the background (a million take
+          // seconds): each is supervised once all are in memory, with the same full allowance
+          // from this start (minutes ahead), while readings and device states are heard.
+          void loading
+            .then(supervise)
+            .then((n) => logger.info({ devices: n }, 'alarm engine: every device supervised'))
+            .catch(fail('supervision'))
+        }
       })
       events.on(owner, 'reading', onReading)
       events.on(owner, 'device.event', onDeviceEvent)
