@@ -184,6 +184,25 @@ async function superviseAll(
 }
 
 /**
+ * Supervise from this start: at once when the registry has every device in memory; on a
+ * restart whose registry still reads them in the background (a million take seconds), once it
+ * has — with the same full allowance from `startedAt` (minutes ahead), while readings and
+ * device states are heard meanwhile (`later` says how many were supervised then).
+ */
+async function superviseFromStart(
+  deps: Parameters<typeof superviseAll>[0] & { registry: Partial<Pick<Registry, 'devicesLoading'>> },
+  startedAt: number,
+  later: { supervised(n: number): void; failed(err: Error): void },
+): Promise<void> {
+  const loading = deps.registry.devicesLoading?.()
+  if (loading === undefined) {
+    await superviseAll(deps, startedAt)
+    return
+  }
+  void loading.then(() => superviseAll(deps, startedAt)).then(later.supervised, later.failed)
+}
+
+/**
  * Offline by silence after 3 × the kind's reporting interval. A watch that was stopped stays
  * stopped: each start() supervises with a new one.
  */
@@ -440,21 +459,10 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
         silence.stop()
         silence = newSilenceWatch()
         for (const i of incidents.openIncidents()) if (i.status === 'verifying') verifications.schedule(i)
-        const startedAt = clock.now()
-        const watch = silence
-        const supervise = () =>
-          superviseAll({ registry, liveness, conditions, silence: watch, owns }, startedAt)
-        const loading = registry.devicesLoading?.()
-        if (loading === undefined) await supervise()
-        else {
-          // A restart whose registry still reads its devices in the background (a million take
-          // seconds): each is supervised once all are in memory, with the same full allowance
-          // from this start (minutes ahead), while readings and device states are heard.
-          void loading
-            .then(supervise)
-            .then((n) => logger.info({ devices: n }, 'alarm engine: every device supervised'))
-            .catch(fail('supervision'))
-        }
+        await superviseFromStart({ registry, liveness, conditions, silence, owns }, clock.now(), {
+          supervised: (n) => logger.info({ devices: n }, 'alarm engine: every device supervised'),
+          failed: fail('supervision'),
+        })
       })
       events.on(owner, 'reading', onReading)
       events.on(owner, 'device.event', onDeviceEvent)

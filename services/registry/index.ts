@@ -38,14 +38,20 @@ export interface RegistryDeps {
   clock: Clock
   logger: Logger
   events: EventBus<RegistryEvents>
+  /**
+   * When to read the devices that did not come with the first slice (a restart's remaining
+   * ones): at once without it; the composition root passes "once the service accepts devices",
+   * so that the slices do not slow the start down (lookups read by id until then).
+   */
+  readDevicesAfter?: Promise<unknown>
 }
 
 /**
  * The devices' remaining slices, one per turn of the event loop (each a few tens of ms), so
  * that the broker and the API answer meanwhile; one line when all are in memory.
  */
-function readInBackground(devices: DeviceTable, clock: Clock, log: Logger): void {
-  const started = clock.now()
+function readInBackground(devices: DeviceTable, after: Promise<unknown>, clock: Clock, log: Logger): void {
+  let started = clock.now()
   const step = () => {
     try {
       if (devices.readSlice()) {
@@ -58,7 +64,10 @@ function readInBackground(devices: DeviceTable, clock: Clock, log: Logger): void
       log.warn({ err: (err as Error).message }, 'registry: devices not read in the background')
     }
   }
-  setImmediate(step)
+  void after.then(() => {
+    started = clock.now()
+    setImmediate(step)
+  })
 }
 
 export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
@@ -83,7 +92,7 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
     },
     'registry loaded',
   )
-  if (!table.complete) readInBackground(table, clock, log)
+  if (!table.complete) readInBackground(table, deps.readDevicesAfter ?? Promise.resolve(), clock, log)
 
   const auth = createAuthentication({ state, repository, adminTokenHash, log })
   const enabledChanged = enabledChange({ forgetPrincipal: auth.forgetPrincipal, log, events })
