@@ -137,12 +137,21 @@ interface Edge {
   connections: ConnectionMetrics
   mqttGate: ConnectionGate
   httpGate: ConnectionGate
+  /** Resolves once the listeners accept devices (the registry reads a restart's remaining devices from then). */
+  accepting: Promise<void>
+  accept(): void
 }
 
 function createEdge(config: Config, clock: Clock, logger: Logger, metrics: client.Registry): Edge {
   const quietLog = createQuietLog(logger, clock)
   const connections = createConnectionMetrics(metrics)
+  let accept = () => {}
+  const accepting = new Promise<void>((resolve) => {
+    accept = resolve
+  })
   return {
+    accepting,
+    accept: () => accept(),
     quietLog,
     connections,
     mqttGate: createConnectionGate('mqtt', config.connections.mqtt, connections, quietLog),
@@ -151,8 +160,15 @@ function createEdge(config: Config, clock: Clock, logger: Logger, metrics: clien
 }
 
 /** The reading's way in: registry, liveness, intake, pipeline. */
-async function buildIntakeSide({ config, clock, logger, metrics, events, store, state, joined, edge }: Kit) {
-  const registry = await createRegistry({ repository: state.repositories.registry, clock, logger, events })
+async function buildIntakeSide(kit: Kit) {
+  const { config, clock, logger, metrics, events, store, state, joined, edge } = kit
+  const registry = await createRegistry({
+    repository: state.repositories.registry,
+    clock,
+    logger,
+    events,
+    readDevicesAfter: edge.accepting,
+  })
   const generatedAdminToken = await registry.ensureAdminToken(config.adminToken)
   const spooled = await state.depth()
   if (spooled > 0) logger.info({ spooled }, 'replaying readings left in the spool')
@@ -743,13 +759,18 @@ function clusterRoutes(kit: Kit, registry: Registry): ((a: ApiInstance) => void)
   ]
 }
 
+/** The service's Prometheus registry, with Node's own metrics; a cluster node's series name it. */
+function serviceMetrics(config: Config): client.Registry {
+  const metrics = new client.Registry()
+  if (config.cluster !== undefined) metrics.setDefaultLabels({ node: config.cluster.nodeId })
+  client.collectDefaultMetrics({ register: metrics })
+  return metrics
+}
+
 export async function startService(config: Config, deps: ServiceDeps = {}): Promise<RunningService> {
   const clock = deps.clock ?? systemClock
   const logger = deps.logger ?? createLogger(config.logLevel)
-  const metrics = new client.Registry()
-  // Every node's series say which node they come from.
-  if (config.cluster !== undefined) metrics.setDefaultLabels({ node: config.cluster.nodeId })
-  client.collectDefaultMetrics({ register: metrics })
+  const metrics = serviceMetrics(config)
   prepareDataDir(config.dataDir)
   const roads = await loadRoads(config, logger)
   const events =
@@ -833,6 +854,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
   const listeners = await listenForDevices(kit, broker, api.server)
   const panelPorts = await listenForPanels(config, panels)
   accepting = true
+  edge.accept()
   announce(config, logger, {
     mqtt: listeners.tcpPort,
     http: httpPort,

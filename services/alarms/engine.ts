@@ -59,7 +59,8 @@ export interface AlarmEngine {
 export interface AlarmEngineDeps {
   clock: Clock
   events: EventBus<IntakeEvents & LivenessEvents & AlarmEvents>
-  registry: Pick<Registry, 'device' | 'building' | 'listDevices' | 'allDevices'>
+  registry: Pick<Registry, 'device' | 'building' | 'listDevices' | 'allDevices'> &
+    Partial<Pick<Registry, 'devicesLoading'>>
   liveness: Pick<Liveness, 'get' | 'silent'>
   incidents: IncidentBook
   /** The active device conditions. */
@@ -169,7 +170,7 @@ async function superviseAll(
     owns: (community: string) => boolean
   },
   startedAt: number,
-): Promise<void> {
+): Promise<number> {
   // From the registry's memory, not by pages of the repository: LIMIT/OFFSET pages cost
   // O(n²) (a million devices took 16 s at start, bench/million.ts). The loop yields every
   // 10,000 devices so that the start does not hold the event loop for the whole walk.
@@ -179,6 +180,26 @@ async function superviseAll(
     if (!d.enabled || !deps.owns(d.community) || deps.conditions.has(d.id, 'offline')) continue
     deps.silence.watch(d.id, Math.max(startedAt, deps.liveness.get(d.id)?.lastSeen ?? 0))
   }
+  return n
+}
+
+/**
+ * Supervise from this start: at once when the registry has every device in memory; on a
+ * restart whose registry still reads them in the background (a million take seconds), once it
+ * has — with the same full allowance from `startedAt` (minutes ahead), while readings and
+ * device states are heard meanwhile (`later` says how many were supervised then).
+ */
+async function superviseFromStart(
+  deps: Parameters<typeof superviseAll>[0] & { registry: Partial<Pick<Registry, 'devicesLoading'>> },
+  startedAt: number,
+  later: { supervised(n: number): void; failed(err: Error): void },
+): Promise<void> {
+  const loading = deps.registry.devicesLoading?.()
+  if (loading === undefined) {
+    await superviseAll(deps, startedAt)
+    return
+  }
+  void loading.then(() => superviseAll(deps, startedAt)).then(later.supervised, later.failed)
 }
 
 /**
@@ -438,7 +459,10 @@ export function createAlarmEngine(deps: AlarmEngineDeps): AlarmEngine {
         silence.stop()
         silence = newSilenceWatch()
         for (const i of incidents.openIncidents()) if (i.status === 'verifying') verifications.schedule(i)
-        await superviseAll({ registry, liveness, conditions, silence, owns }, clock.now())
+        await superviseFromStart({ registry, liveness, conditions, silence, owns }, clock.now(), {
+          supervised: (n) => logger.info({ devices: n }, 'alarm engine: every device supervised'),
+          failed: fail('supervision'),
+        })
       })
       events.on(owner, 'reading', onReading)
       events.on(owner, 'device.event', onDeviceEvent)

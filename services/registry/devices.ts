@@ -15,11 +15,11 @@ import { checkBoolean, checkFloor, checkId, checkPosition } from './checks.ts'
 import type { EnabledChange } from './enabled.ts'
 import type { RegistryRepository } from './repository.ts'
 import { generateSecret, generateSecrets, hashGeneratedSecret } from './secrets.ts'
-import { addTo, principalIdTaken, type RegistryState, recordsOf } from './state.ts'
+import { principalIdTaken, type RegistryState, recordsOf } from './state.ts'
 import type { Device, DeviceInput, DevicePatch, DeviceRegistration, Registry } from './types.ts'
 
 export interface DevicesDeps {
-  state: Pick<RegistryState, 'devices' | 'devicesByBuilding' | 'buildings' | 'responders'>
+  state: Pick<RegistryState, 'devices' | 'buildings' | 'responders'>
   repository: Pick<RegistryRepository, 'insertDevice' | 'insertDevices' | 'updateDevice' | 'deviceIds'>
   clock: Clock
   log: Logger
@@ -34,7 +34,7 @@ export type Devices = Pick<
 
 /** What validating an input reads: the registered devices (and a bulk call's earlier ones), the buildings. */
 interface Known {
-  devices: Pick<ReadonlyMap<string, Device>, 'get' | 'values'>
+  devices: { get(id: string): Device | undefined; values(): Iterable<Device> }
   buildings: RegistryState['buildings']
 }
 
@@ -140,14 +140,14 @@ function patched(current: Device, patch: DevicePatch): Device {
  * The registry's devices with a bulk call's accepted inputs over them: what a later input of
  * the same call is checked against (its id taken, its gateway registered, its address unique).
  */
-function overlay(devices: ReadonlyMap<string, Device>, batch: ReadonlyMap<string, Device>): Known['devices'] {
+function overlay(devices: Known['devices'], batch: ReadonlyMap<string, Device>): Known['devices'] {
   return {
     get: (id) => batch.get(id) ?? devices.get(id),
     *values() {
       yield* devices.values()
       yield* batch.values()
     },
-  } as Known['devices']
+  }
 }
 
 /** Validate a bulk call's inputs in order: each a device to store, or why it is rejected. */
@@ -177,10 +177,10 @@ function bulkOfInputs(
 
 export function createDevices(deps: DevicesDeps): Devices {
   const { state, repository, clock, log } = deps
-  const { devices, devicesByBuilding } = state
+  const { devices } = state
   return {
     device: (id) => devices.get(id),
-    devicesOfBuilding: (building) => recordsOf(devices, devicesByBuilding.get(building) ?? []),
+    devicesOfBuilding: (building) => recordsOf(devices, devices.idsOfBuilding(building)),
     allDevices: () => devices.values(),
 
     async addDevice(input: DeviceInput) {
@@ -192,7 +192,6 @@ export function createDevices(deps: DevicesDeps): Devices {
       if (!(await repository.insertDevice(device, hashGeneratedSecret(secret))))
         throw alreadyRegistered(`device ${id} is already registered`)
       devices.set(id, device)
-      addTo(devicesByBuilding, device.building, id)
       log.info(
         { device: id, kind: device.kind, building: device.building, community: device.community },
         'device registered',
@@ -217,7 +216,6 @@ export function createDevices(deps: DevicesDeps): Devices {
         if (r instanceof DomainError) return { rejected: r }
         if (taken.has(r.id)) return { rejected: alreadyRegistered(`device ${r.id} is already registered`) }
         devices.set(r.id, r)
-        addTo(devicesByBuilding, r.building, r.id)
         stored++
         return { device: r, secret: secrets.get(r.id) as string }
       })

@@ -14,6 +14,7 @@ import { type Clock, createSerialQueue, type EventBus, type Logger } from '../sh
 import { createAuthentication } from './authentication.ts'
 import { createBuildings } from './buildings.ts'
 import { createCommunities } from './communities.ts'
+import { DeviceTable } from './device-table.ts'
 import { createDevices } from './devices.ts'
 import { enabledChange } from './enabled.ts'
 import { createOfficers } from './officers.ts'
@@ -37,23 +38,61 @@ export interface RegistryDeps {
   clock: Clock
   logger: Logger
   events: EventBus<RegistryEvents>
+  /**
+   * When to read the devices that did not come with the first slice (a restart's remaining
+   * ones): at once without it; the composition root passes "once the service accepts devices",
+   * so that the slices do not slow the start down (lookups read by id until then).
+   */
+  readDevicesAfter?: Promise<unknown>
+}
+
+/**
+ * The devices' remaining slices, one per turn of the event loop (each a few tens of ms), so
+ * that the broker and the API answer meanwhile; one line when all are in memory.
+ */
+function readInBackground(devices: DeviceTable, after: Promise<unknown>, clock: Clock, log: Logger): void {
+  let started = clock.now()
+  const step = () => {
+    try {
+      if (devices.readSlice()) {
+        setImmediate(step)
+        return
+      }
+      log.info({ devices: devices.inMemory, ms: clock.now() - started }, 'registry: every device in memory')
+    } catch (err) {
+      // (The state database closed by a stop during the load.) Lookups go on reading by id.
+      log.warn({ err: (err as Error).message }, 'registry: devices not read in the background')
+    }
+  }
+  void after.then(() => {
+    started = clock.now()
+    setImmediate(step)
+  })
 }
 
 export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
   const { repository, clock, events } = deps
   const log = deps.logger.child({ stage: 'registry' })
-  const [snapshot, adminTokenHash] = await Promise.all([repository.load(), repository.adminTokenHash()])
-  const state = createRegistryState(snapshot)
+  const slices = repository.deviceSlices?.()
+  const [snapshot, adminTokenHash] = await Promise.all([
+    repository.load({ devices: slices === undefined }),
+    repository.adminTokenHash(),
+  ])
+  const table = new DeviceTable(snapshot.devices, slices)
+  const state = createRegistryState(snapshot, table)
   log.info(
     {
       communities: state.communities.size,
       buildings: state.buildings.size,
-      devices: state.devices.size,
+      // Those in memory now; the rest are read in the background (./device-table.ts).
+      devices: table.inMemory,
+      ...(table.complete ? {} : { devices_loading: true }),
       responders: state.responders.size,
       officers: state.officers.size,
     },
     'registry loaded',
   )
+  if (!table.complete) readInBackground(table, deps.readDevicesAfter ?? Promise.resolve(), clock, log)
 
   const auth = createAuthentication({ state, repository, adminTokenHash, log })
   const enabledChanged = enabledChange({ forgetPrincipal: auth.forgetPrincipal, log, events })
@@ -90,6 +129,7 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
     ...devices,
     ...responders,
     ...officers,
+    devicesLoading: () => (table.complete ? undefined : table.loaded()),
     addCommunity: (input) =>
       write(
         'community',

@@ -54,10 +54,7 @@ export function createRefresh(deps: RefreshDeps): (change: RegistryChange) => Pr
   const put = (id: string, d: Device | undefined, quiet = false) => {
     const current = state.devices.get(id)
     if (d === undefined || isDeepStrictEqual(current, d)) return
-    if (current !== undefined && current.building !== d.building)
-      removeFrom(state.devicesByBuilding, current.building, id)
     state.devices.set(id, d)
-    addTo(state.devicesByBuilding, d.building, id)
     if (current === undefined) {
       if (!quiet) log.info({ device: id, building: d.building }, 'device registered on another node')
     } else deps.enabledChanged('device', id, current.enabled, d.enabled)

@@ -245,7 +245,7 @@ function createReads(db: PgDatabase): Reads {
   return {
     // One snapshot of every table (other nodes write meanwhile): a building is never loaded
     // without the community it was registered in.
-    load: () =>
+    load: (options) =>
       db.tx(async (c): Promise<RegistrySnapshot> => {
         await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY')
         const streets = await c.query<{ name: string }>('SELECT name FROM streets ORDER BY name COLLATE "C"')
@@ -253,7 +253,7 @@ function createReads(db: PgDatabase): Reads {
           streets: streets.rows.map((r) => r.name),
           communities: await all(c, 'communities', communityOf),
           buildings: await all(c, 'buildings', buildingOf),
-          devices: await all(c, 'devices', deviceOf),
+          devices: options?.devices === false ? [] : await all(c, 'devices', deviceOf),
           responders: await all(c, 'responders', responderOf),
           officers: await all(c, 'officers', officerOf),
         }

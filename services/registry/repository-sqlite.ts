@@ -5,7 +5,13 @@
  */
 import type { Statement } from 'better-sqlite3'
 import type { SqliteDb } from '../state/index.ts'
-import type { IdPage, RegistryRepository, RegistrySnapshot, SecretHolder } from './repository.ts'
+import type {
+  DeviceSlices,
+  IdPage,
+  RegistryRepository,
+  RegistrySnapshot,
+  SecretHolder,
+} from './repository.ts'
 import {
   type BuildingRow,
   buildingOf,
@@ -56,33 +62,50 @@ const one = <R, T>(row: R | undefined, of: (r: R) => T): T | undefined =>
   row === undefined ? undefined : of(row)
 
 /**
- * Every device, for the start: raw rows (arrays) with their links joined once, repeated
- * strings interned (bench/million.ts: a million devices, what the restart spends first).
+ * The devices a slice at a time in rowid order (keyset: each slice starts after the last one's
+ * rowid, so reading a million costs O(n) in all): raw rows (arrays) with their links joined
+ * once, repeated strings interned (bench/million.ts: a million devices, what a restart reads).
  */
-function loadDevices(db: SqliteDb): Device[] {
+function deviceSlicesOf(db: SqliteDb, device: Statement<[string], DeviceRow>): DeviceSlices {
   const columns = DEVICE_VALUE_COLUMNS.map((c) =>
     c === 'address' || c === 'heartbeat_s' || c === 'dev_eui' ? `l.${c}` : `d.${c}`,
   ).join(', ')
-  const intern = createInterner()
-  const out: Device[] = []
-  const rows = db
-    .prepare<[], unknown[]>(`SELECT ${columns} FROM devices d LEFT JOIN device_links l ON l.device = d.id`)
+  const slice = db
+    .prepare<[number, number], unknown[]>(
+      `SELECT ${columns}, d.rowid FROM devices d LEFT JOIN device_links l ON l.device = d.id
+       WHERE d.rowid > ? ORDER BY d.rowid LIMIT ?`,
+    )
     .raw(true)
-  for (const r of rows.iterate()) out.push(deviceOfValues(r, intern))
-  return out
+  const rowidAt = DEVICE_VALUE_COLUMNS.length
+  const intern = createInterner()
+  let after = Number.MIN_SAFE_INTEGER
+  return {
+    next(limit) {
+      const rows = slice.all(after, limit)
+      const last = rows[rows.length - 1]
+      if (last !== undefined) after = last[rowidAt] as number
+      return rows.map((r) => deviceOfValues(r, intern))
+    },
+    device: (id) => one(device.get(id), deviceOf),
+  }
 }
 
-function loadAll(db: SqliteDb): RegistrySnapshot {
+function loadAll(db: SqliteDb, slices: () => DeviceSlices, withDevices: boolean): RegistrySnapshot {
   const all = <R, T>(sql: string, of: (r: R) => T): T[] => {
     const out: T[] = []
     for (const r of db.prepare<[], R>(sql).iterate()) out.push(of(r))
     return out
   }
+  const devices: Device[] = []
+  if (withDevices) {
+    const s = slices()
+    for (let slice = s.next(10_000); slice.length > 0; slice = s.next(10_000)) devices.push(...slice)
+  }
   return {
     streets: all<{ name: string }, string>('SELECT name FROM streets', (r) => r.name),
     communities: all('SELECT * FROM communities', communityOf),
     buildings: all('SELECT * FROM buildings', buildingOf),
-    devices: loadDevices(db),
+    devices,
     responders: all(`SELECT ${RESPONDER_COLUMNS} FROM responders`, responderOf),
     officers: all('SELECT id, name, scope, created_at FROM officers', officerOf),
   }
@@ -216,12 +239,14 @@ export function createSqliteRegistryRepository(db: SqliteDb): RegistryRepository
     return taken
   })
   const page = createPager(db)
+  const slices = () => deviceSlicesOf(db, s.device)
   const insertCommunity = db.transaction((c: Community) => {
     s.insertStreet.run(c.street, c.createdAt)
     return s.insertCommunity.run(c.id, c.name, c.street, JSON.stringify(c.geometry), c.createdAt)
   })
   return {
-    load: async () => loadAll(db),
+    load: async (options) => loadAll(db, slices, options?.devices !== false),
+    deviceSlices: slices,
     hasStreet: async (name) => s.hasStreet.get(name) !== undefined,
     community: async (id) => one(s.community.get(id), communityOf),
     building: async (id) => one(s.building.get(id), buildingOf),

@@ -37,6 +37,18 @@ export interface RegistrySnapshot {
   officers: Officer[]
 }
 
+/**
+ * The stored devices a slice at a time in storage order, and one by one meanwhile, both
+ * synchronous: what a repository whose reads settle at once (SQLite) offers so that the
+ * registry is ready before a million devices are in memory (./device-table.ts).
+ */
+export interface DeviceSlices {
+  /** The next stored devices after the last slice, at most `limit`; fewer once all are read. */
+  next(limit: number): Device[]
+  /** One device as stored now, or undefined. */
+  device(id: string): Device | undefined
+}
+
 /** One page of ids in id order, and how many records match the filter. */
 export interface IdPage {
   ids: string[]
@@ -47,7 +59,10 @@ export interface IdPage {
 export type SecretHolder = 'device' | 'responder'
 
 export interface RegistryRepository {
-  load(): Promise<RegistrySnapshot>
+  /** Every record; with `{ devices: false }` no device (they are read by `deviceSlices` then). */
+  load(options?: { devices: boolean }): Promise<RegistrySnapshot>
+  /** A repository that reads synchronously: its devices in slices (see DeviceSlices). */
+  deviceSlices?(): DeviceSlices
 
   // One record as stored now, or undefined: how a node of a cluster keeps its memory true
   // when another node wrote (Registry.refresh).

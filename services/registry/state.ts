@@ -3,9 +3,10 @@
  * a principal up in O(1)), filled once from the repository's snapshot and changed only after
  * a repository write succeeded.
  */
+import type { DeviceTable } from './device-table.ts'
 import { type CommunityIndex, createCommunityIndex } from './geo.ts'
 import type { RegistrySnapshot } from './repository.ts'
-import type { Building, Community, Device, Officer, Responder } from './types.ts'
+import type { Building, Community, Officer, Responder } from './types.ts'
 
 export interface RegistryState {
   communities: Map<string, Community>
@@ -13,8 +14,8 @@ export interface RegistryState {
   index: CommunityIndex
   streets: Set<string>
   buildings: Map<string, Building>
-  devices: Map<string, Device>
-  devicesByBuilding: Map<string, Set<string>>
+  /** By id and by building; at a start, read in slices with the repository behind (./device-table.ts). */
+  devices: DeviceTable
   responders: Map<string, Responder>
   respondersByBuilding: Map<string, Set<string>>
   officers: Map<string, Officer>
@@ -33,14 +34,14 @@ export function removeFrom(map: Map<string, Set<string>>, key: string, id: strin
   if (set.size === 0) map.delete(key)
 }
 
-export function createRegistryState(snapshot: RegistrySnapshot): RegistryState {
+/** Memory from the snapshot; the devices come in their table (read with the snapshot or in slices). */
+export function createRegistryState(snapshot: RegistrySnapshot, devices: DeviceTable): RegistryState {
   const state: RegistryState = {
     communities: new Map(),
     index: createCommunityIndex(),
     streets: new Set(snapshot.streets),
     buildings: new Map(),
-    devices: new Map(),
-    devicesByBuilding: new Map(),
+    devices,
     responders: new Map(),
     respondersByBuilding: new Map(),
     officers: new Map(),
@@ -50,10 +51,6 @@ export function createRegistryState(snapshot: RegistrySnapshot): RegistryState {
     state.index.add(c.id, c.geometry)
   }
   for (const b of snapshot.buildings) state.buildings.set(b.id, b)
-  for (const d of snapshot.devices) {
-    state.devices.set(d.id, d)
-    addTo(state.devicesByBuilding, d.building, d.id)
-  }
   for (const r of snapshot.responders) {
     state.responders.set(r.id, r)
     if (r.building !== undefined) addTo(state.respondersByBuilding, r.building, r.id)
@@ -73,7 +70,7 @@ export function principalIdTaken(
 }
 
 /** Records of the given ids, in that order, skipping any not in memory. */
-export function recordsOf<T>(map: ReadonlyMap<string, T>, ids: Iterable<string>): T[] {
+export function recordsOf<T>(map: { get(id: string): T | undefined }, ids: Iterable<string>): T[] {
   const out: T[] = []
   for (const id of ids) {
     const x = map.get(id)

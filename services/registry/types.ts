@@ -228,6 +228,12 @@ export interface Registry extends PrincipalDirectory {
   respondersOfBuilding(building: string): Responder[]
   /** Every device (the console's device health summary walks them once per request). */
   allDevices(): IterableIterator<Device>
+  /**
+   * While a start still reads devices in the background: resolves once all are in memory
+   * (`device` and `allDevices` answer for all of them meanwhile, reading what they need);
+   * undefined once they are.
+   */
+  devicesLoading(): Promise<void> | undefined
 
   addCommunity(input: CommunityInput): Promise<Community>
   addBuilding(input: BuildingInput): Promise<Building>
