@@ -16,6 +16,7 @@
  * Targets: call point → incident on SSE p99 ≤ 100 ms, → first offer p99 ≤ 150 ms;
  * GET /api/incidents p99 ≤ 100 ms; zero acknowledged readings lost; QoS 0 shed counted.
  */
+import os from 'node:os'
 import { type AlarmProbe, openAlarmProbe, registerAlarmBuildings } from './alarm-probe.ts'
 import {
   ADMIN_TOKEN,
@@ -33,6 +34,8 @@ import {
 } from './lib.ts'
 
 const ALARMS = Number(process.env['BENCH_ALARMS'] ?? 200)
+/** The service's layout (FC_THREADS): 2, the default, or 1 (everything on one thread, as before). */
+const THREADS = process.env['BENCH_THREADS'] ?? '2'
 const OVERLOAD = Number(process.env['BENCH_OVERLOAD'] ?? 1.5)
 const BACKGROUND_DEVICES = 1000
 const CENTER: [number, number] = [113.869, 22.578]
@@ -92,7 +95,12 @@ async function main(): Promise<void> {
     responders: [{ id: 'ms-1', type: 'micro_station', mode: 'motor', location: CENTER }],
   })
   const devices = await registerAlarmBuildings(data.dir, ALARMS, BACKGROUND_DEVICES, 'call_point')
-  const svc = await startService({ dataDir: data.dir, influx, database: 'bench' })
+  const svc = await startService({
+    dataDir: data.dir,
+    influx,
+    database: 'bench',
+    env: { FC_THREADS: THREADS },
+  })
   const qos1Workers = await Promise.all([forkWorker(), forkWorker()])
   const qos0Workers = [await forkWorker()]
   const all = [...qos1Workers, ...qos0Workers]
@@ -166,7 +174,12 @@ async function main(): Promise<void> {
       })
     await sleep(3000)
     say(
-      `overload bench: QoS 1 capacity measured in this run ${fmt(capacity)} readings/s (10 s flood, 1,000 connections, 3 generators; service CPU ${fmt(floodCpu)} %); offered ${fmt(OVERLOAD, 1)} × = ${fmt(offered)}/s (${fmt((offered * 2) / 3)} QoS 1 + ${fmt(offered / 3)} QoS 0); ${ALARMS} manual call points one at a time; an officer polling GET /api/incidents every 100 ms; 2 shared cores`,
+      `overload bench (FC_THREADS=${THREADS}; load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(
+          ', ',
+        )}): QoS 1 capacity measured in this run ${fmt(capacity)} readings/s (10 s flood, 1,000 connections, 3 generators; service CPU ${fmt(floodCpu)} %); offered ${fmt(OVERLOAD, 1)} × = ${fmt(offered)}/s (${fmt((offered * 2) / 3)} QoS 1 + ${fmt(offered / 3)} QoS 0); ${ALARMS} manual call points one at a time; an officer polling GET /api/incidents every 100 ms; 2 shared cores`,
     )
     const poll = pollIncidents(svc.base)
     const s1 = sent(qos1Workers)
