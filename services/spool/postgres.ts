@@ -79,7 +79,8 @@ export interface PostgresSpoolDeps {
 
 /** One group commit: every append of the group shares its promise. */
 interface Group {
-  bodies: string[]
+  /** Serialised once, as one JSON array, when the group is written. */
+  points: Point[]
   log: IntakeLogEntry[]
   done: Promise<void>
   resolve: () => void
@@ -89,15 +90,18 @@ interface Group {
   timer: Timer
 }
 
+// The bodies travel as ONE JSON array parameter (one JSON.stringify, no text[] literal to
+// escape element by element); a json element cast to text is its text as sent.
 const INSERT_POINTS = `INSERT INTO spool (body, node, created_at)
-  SELECT b, $2, $3 FROM unnest($1::text[]) WITH ORDINALITY AS t(b, n) ORDER BY n`
+  SELECT b::text, $2, $3 FROM json_array_elements($1::json) WITH ORDINALITY AS t(b, n) ORDER BY n`
 
 // One statement, so one implicit transaction: the points, the log entries and the NOTIFY
 // (sent at commit) are all in or all out.
 const INSERT_POINTS_AND_LOG = `WITH points AS (${INSERT_POINTS}),
   entries AS (
     INSERT INTO intake_log (partition, kind, body, node, created_at)
-    SELECT p, k, b, $2, $3 FROM unnest($4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS t(p, k, b, n)
+    SELECT p, k, b::text, $2, $3
+    FROM ROWS FROM (unnest($4::text[]), unnest($5::text[]), json_array_elements($6::json)) WITH ORDINALITY AS t(p, k, b, n)
     ORDER BY n
     RETURNING 1
   )
@@ -132,7 +136,7 @@ export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
     })
     // A QoS 0 caller does not wait: a failed group must not become an unhandled rejection.
     done.catch(() => {})
-    const g: Group = { bodies: [], log: [], done, resolve, reject, due: false, timer: { cancel() {} } }
+    const g: Group = { points: [], log: [], done, resolve, reject, due: false, timer: { cancel() {} } }
     g.timer = clock.at(clock.now() + deps.commitMs, () => {
       g.due = true
       commitNext()
@@ -143,12 +147,12 @@ export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
   async function write(g: Group): Promise<void> {
     const now = clock.now()
     const text = g.log.length > 0 ? INSERT_POINTS_AND_LOG : INSERT_POINTS
-    const values: unknown[] = [g.bodies, nodeId, now]
+    const values: unknown[] = [JSON.stringify(g.points), nodeId, now]
     if (g.log.length > 0)
       values.push(
         g.log.map((e) => e.partition),
         g.log.map((e) => e.kind),
-        g.log.map((e) => JSON.stringify(e.body)),
+        JSON.stringify(g.log.map((e) => e.body)),
       )
     // query_timeout (node-postgres reads it per query; its types know it only per client)
     // bounds a commit the server does not answer.
@@ -156,11 +160,11 @@ export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
     try {
       await db.pool.query(query)
     } catch (err) {
-      pending -= g.bodies.length
+      pending -= g.points.length
       g.reject(err instanceof Error ? err : new Error(String(err)))
       return
     }
-    pending -= g.bodies.length
+    pending -= g.points.length
     reader.changed()
     g.resolve()
     for (const l of listeners) l()
@@ -205,7 +209,7 @@ export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
       if (pending + points.length > maxPending) return refuseAppend()
       gathering ??= newGroup()
       const g = gathering
-      for (const p of points) g.bodies.push(JSON.stringify(p))
+      for (const p of points) g.points.push(p)
       for (const e of log) g.log.push(e)
       pending += points.length
       return g.done
