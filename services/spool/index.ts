@@ -67,6 +67,12 @@ export interface PointSource {
    * commit.
    */
   readonly idlePollMs?: number
+  /**
+   * After a batch that was not full, how long the reader waits before it takes the next: a
+   * cluster's take is a transaction of its own (a commit, an fsync), and at a steady rate one
+   * per small commit would cost more than the points it moves. Undefined: at once.
+   */
+  readonly takeGapMs?: number
 }
 
 export interface Spool extends PointSource {
@@ -283,8 +289,10 @@ export {
 export {
   COMMIT_TIMEOUT_MS,
   createPostgresSpool,
+  IN_FLIGHT,
   INTAKE_CHANNEL,
   MAX_PENDING,
+  NOTIFY_MS,
   type PostgresSpool,
   type PostgresSpoolDeps,
   SpoolFullError,

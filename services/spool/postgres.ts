@@ -8,7 +8,15 @@
  * partition's owner, as data-modifying CTEs of one statement, so one implicit transaction and
  * one commit cover them all), and each append's promise resolves only after the commit
  * returned. A failed commit rejects every append of its group, and nothing of it is written.
- * While one commit is in flight the next group gathers (one commit in flight per spool).
+ * Up to IN_FLIGHT commits are in flight at once, each on its own connection (PostgreSQL
+ * flushes concurrent commits' WAL together); while they are out the next group gathers.
+ *
+ * A commit with intake log entries wakes the other nodes' readers (NOTIFY firecircle_intake)
+ * at most every NOTIFY_MS: a NOTIFY takes a database-wide lock from its commit until that
+ * commit is durable, so every notifying commit — both nodes', the relay's — waits for the
+ * fsync of the one before. The commits in between carry none; when one of them had entries
+ * the next commit after NOTIFY_MS notifies, or, if none comes, a NOTIFY of its own does (the
+ * readers also poll).
  * What waits in memory is bounded (MAX_PENDING points): a database outage rejects appends at
  * once, counted, rather than eat the heap.
  *
@@ -36,8 +44,14 @@ export const MAX_PENDING = 50_000
 export const COMMIT_TIMEOUT_MS = 10_000
 /** An idle pipeline looks again this often (other nodes' rows, a dead node's rows). */
 const IDLE_POLL_MS = 500
+/** After a batch that was not full, the pipeline's next take waits this long. */
+const TAKE_GAP_MS = 20
 /** The channel a commit with intake log entries notifies (./intake-log.ts listens). */
 export const INTAKE_CHANNEL = 'firecircle_intake'
+/** Commits in flight at once per spool. */
+export const IN_FLIGHT = 2
+/** The least time between two notifying commits of one spool. */
+export const NOTIFY_MS = 20
 
 export class SpoolFullError extends Error {
   constructor(pending: number) {
@@ -75,6 +89,7 @@ export interface PostgresSpoolDeps {
   /** Tests lower these. */
   maxPending?: number
   commitTimeoutMs?: number
+  inFlight?: number
 }
 
 /** One group commit: every append of the group shares its promise. */
@@ -85,8 +100,10 @@ interface Group {
   done: Promise<void>
   resolve: () => void
   reject: (err: Error) => void
-  /** The window closed: commit as soon as the commit in flight (if any) returns. */
+  /** The window closed: commit as soon as fewer than IN_FLIGHT commits are out. */
   due: boolean
+  /** Notify at its commit whatever the time since the last (entries before it wait for one). */
+  notify: boolean
   timer: Timer
 }
 
@@ -95,17 +112,17 @@ interface Group {
 const INSERT_POINTS = `INSERT INTO spool (body, node, created_at)
   SELECT b::text, $2, $3 FROM json_array_elements($1::json) WITH ORDINALITY AS t(b, n) ORDER BY n`
 
+const INSERT_ENTRIES = `INSERT INTO intake_log (partition, kind, body, node, created_at)
+  SELECT p, k, b::text, $2, $3
+  FROM ROWS FROM (unnest($4::text[]), unnest($5::text[]), json_array_elements($6::json)) WITH ORDINALITY AS t(p, k, b, n)
+  ORDER BY n`
+
 // One statement, so one implicit transaction: the points, the log entries and the NOTIFY
 // (sent at commit) are all in or all out.
-const INSERT_POINTS_AND_LOG = `WITH points AS (${INSERT_POINTS}),
-  entries AS (
-    INSERT INTO intake_log (partition, kind, body, node, created_at)
-    SELECT p, k, b::text, $2, $3
-    FROM ROWS FROM (unnest($4::text[]), unnest($5::text[]), json_array_elements($6::json)) WITH ORDINALITY AS t(p, k, b, n)
-    ORDER BY n
-    RETURNING 1
-  )
+const INSERT_POINTS_AND_LOG = `WITH points AS (${INSERT_POINTS}) ${INSERT_ENTRIES}`
+const INSERT_POINTS_AND_LOG_NOTIFY = `WITH points AS (${INSERT_POINTS}), entries AS (${INSERT_ENTRIES} RETURNING 1)
   SELECT pg_notify('${INTAKE_CHANNEL}', $2) FROM (SELECT 1 FROM entries LIMIT 1) AS one`
+const NOTIFY = `SELECT pg_notify('${INTAKE_CHANNEL}', $1)`
 
 export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
   const { db, nodeId, clock, logger } = deps
@@ -120,8 +137,13 @@ export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
     : undefined
   const reader = createSpoolReader(db, clock)
   const listeners: (() => void)[] = []
+  const maxInFlight = Math.max(1, deps.inFlight ?? IN_FLIGHT)
   let gathering: Group | undefined
-  let inFlight: Promise<void> | undefined
+  const inFlight = new Set<Promise<void>>()
+  /** When this spool's last notifying commit went out, and whether entries since wait for one. */
+  let notifiedAt = Number.NEGATIVE_INFINITY
+  let owed = false
+  let owedTimer: Timer | undefined
   let pending = 0
   let overflowed = 0
   let lastOverflowLog = Number.NEGATIVE_INFINITY
@@ -136,7 +158,16 @@ export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
     })
     // A QoS 0 caller does not wait: a failed group must not become an unhandled rejection.
     done.catch(() => {})
-    const g: Group = { points: [], log: [], done, resolve, reject, due: false, timer: { cancel() {} } }
+    const g: Group = {
+      points: [],
+      log: [],
+      done,
+      resolve,
+      reject,
+      due: false,
+      notify: false,
+      timer: { cancel() {} },
+    }
     g.timer = clock.at(clock.now() + deps.commitMs, () => {
       g.due = true
       commitNext()
@@ -144,9 +175,46 @@ export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
     return g
   }
 
+  /** Whether this commit notifies: entries, and NOTIFY_MS since the last one that did. */
+  function notifies(g: Group, now: number): boolean {
+    if (g.log.length === 0) return false
+    if (g.notify || now - notifiedAt >= NOTIFY_MS) {
+      notifiedAt = now
+      owed = false
+      owedTimer?.cancel()
+      owedTimer = undefined
+      return true
+    }
+    owe(notifiedAt + NOTIFY_MS)
+    return false
+  }
+
+  function owe(at: number): void {
+    owed = true
+    owedTimer ??= clock.at(at, notifyOwed)
+  }
+
+  /** NOTIFY_MS passed with entries not notified: the next group with entries notifies, or this does. */
+  function notifyOwed(): void {
+    owedTimer = undefined
+    if (!owed || closed) return
+    if (gathering !== undefined && gathering.log.length > 0) {
+      gathering.notify = true
+      return
+    }
+    notifiedAt = clock.now()
+    owed = false
+    const query = { text: NOTIFY, values: [nodeId], query_timeout: commitTimeoutMs }
+    db.pool.query(query).catch(() => {
+      // The readers poll: a lost notification delays the entries, it does not lose them.
+    })
+  }
+
   async function write(g: Group): Promise<void> {
     const now = clock.now()
-    const text = g.log.length > 0 ? INSERT_POINTS_AND_LOG : INSERT_POINTS
+    const notify = notifies(g, now)
+    const text =
+      g.log.length === 0 ? INSERT_POINTS : notify ? INSERT_POINTS_AND_LOG_NOTIFY : INSERT_POINTS_AND_LOG
     const values: unknown[] = [JSON.stringify(g.points), nodeId, now]
     if (g.log.length > 0)
       values.push(
@@ -160,6 +228,8 @@ export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
     try {
       await db.pool.query(query)
     } catch (err) {
+      // Entries committed before this one may have waited for its NOTIFY.
+      if (notify) owe(clock.now() + NOTIFY_MS)
       pending -= g.points.length
       g.reject(err instanceof Error ? err : new Error(String(err)))
       return
@@ -170,15 +240,16 @@ export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
     for (const l of listeners) l()
   }
 
-  /** Start the gathered group's commit if its window closed and no commit is in flight. */
+  /** Start the gathered group's commit if its window closed and fewer than IN_FLIGHT are out. */
   function commitNext(): void {
     const g = gathering
-    if (inFlight !== undefined || g === undefined || !g.due) return
+    if (inFlight.size >= maxInFlight || g === undefined || !g.due) return
     gathering = undefined
-    inFlight = write(g).finally(() => {
-      inFlight = undefined
+    const w: Promise<void> = write(g).finally(() => {
+      inFlight.delete(w)
       commitNext()
     })
+    inFlight.add(w)
   }
 
   function refuseAppend(): Promise<void> {
@@ -227,13 +298,15 @@ export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
     },
     flush,
     idlePollMs: IDLE_POLL_MS,
+    takeGapMs: TAKE_GAP_MS,
     async close() {
       if (closed) return
       flush()
       closed = true
       const last = gathering?.done
-      while (inFlight !== undefined) await inFlight
+      while (inFlight.size > 0) await Promise.all(inFlight)
       await last?.catch(() => {})
+      owedTimer?.cancel()
     },
   }
 }
