@@ -76,10 +76,8 @@ export function createIntakeLogReader(deps: IntakeLogReaderDeps): IntakeLogReade
   let loop: Promise<void> | undefined
   let woken = false
   let sleeper: (() => void) | undefined
-  let listener: PgClient | undefined
-  let listening: Promise<void> | undefined
   let failing = false
-  let detach = (): void => {}
+  const listening = createListening(db, logger, wake, () => running && deps.listen !== false)
   /** The delete of the batch handled last, committing while the next one is read and handled. */
   let removing: Promise<void> | undefined
   /** Read after this id (0: from the start) and how many batches in a row were. */
@@ -104,48 +102,6 @@ export function createIntakeLogReader(deps: IntakeLogReaderDeps): IntakeLogReade
     })
   }
 
-  async function listen(): Promise<void> {
-    if (deps.listen === false || listener !== undefined || !running) return
-    const c = await db.pool.connect()
-    const lost = (err: Error) => {
-      if (listener !== c) return
-      listener = undefined
-      c.release(err)
-      // The poll goes on; the next round listens again.
-    }
-    const notified = () => wake()
-    c.on('error', lost)
-    c.on('notification', notified)
-    // A pooled connection goes back to the pool: without these handlers.
-    detach = () => {
-      c.removeListener('error', lost)
-      c.removeListener('notification', notified)
-    }
-    try {
-      await c.query(`LISTEN ${INTAKE_CHANNEL}`)
-    } catch (err) {
-      detach()
-      c.release(err instanceof Error ? err : true)
-      throw err
-    }
-    listener = c
-    // Entries committed before LISTEN took effect are found by the look that follows.
-    wake()
-  }
-
-  async function unlisten(): Promise<void> {
-    const c = listener
-    if (c === undefined) return
-    listener = undefined
-    try {
-      await c.query(`UNLISTEN ${INTAKE_CHANNEL}`)
-      detach()
-      c.release()
-    } catch (err) {
-      c.release(err instanceof Error ? err : true)
-    }
-  }
-
   async function read(owned: readonly string[], afterId: number): Promise<IntakeLogRecord[]> {
     const r = await db.query<{
       id: string
@@ -168,13 +124,7 @@ export function createIntakeLogReader(deps: IntakeLogReaderDeps): IntakeLogReade
 
   /** One look: whether there may be more right away ('some': entries, not a full batch). */
   async function round(): Promise<boolean | 'some'> {
-    if (listening === undefined && listener === undefined && deps.listen !== false) {
-      listening = listen()
-        .catch((err: Error) => logger.warn({ err: err.message }, 'intake log: LISTEN failed; polling'))
-        .finally(() => {
-          listening = undefined
-        })
-    }
+    listening.ensure()
     const owned = fence.owned()
     if (owned.length === 0) {
       await removed()
@@ -254,10 +204,76 @@ export function createIntakeLogReader(deps: IntakeLogReaderDeps): IntakeLogReade
       running = false
       sleeper?.()
       await loop
+      await listening.stop()
+    },
+    wake,
+  }
+}
+
+/**
+ * LISTEN firecircle_intake on a connection of its own, (re)started by `ensure()` at each look
+ * while `wanted()`: a lost connection is released and the next look listens again.
+ */
+function createListening(db: PgDatabase, logger: Logger, wake: () => void, wanted: () => boolean) {
+  let listener: PgClient | undefined
+  let listening: Promise<void> | undefined
+  let detach = (): void => {}
+
+  async function listen(): Promise<void> {
+    if (listener !== undefined || !wanted()) return
+    const c = await db.pool.connect()
+    const lost = (err: Error) => {
+      if (listener !== c) return
+      listener = undefined
+      c.release(err)
+      // The poll goes on; the next round listens again.
+    }
+    const notified = () => wake()
+    c.on('error', lost)
+    c.on('notification', notified)
+    // A pooled connection goes back to the pool: without these handlers.
+    detach = () => {
+      c.removeListener('error', lost)
+      c.removeListener('notification', notified)
+    }
+    try {
+      await c.query(`LISTEN ${INTAKE_CHANNEL}`)
+    } catch (err) {
+      detach()
+      c.release(err instanceof Error ? err : true)
+      throw err
+    }
+    listener = c
+    // Entries committed before LISTEN took effect are found by the look that follows.
+    wake()
+  }
+
+  async function unlisten(): Promise<void> {
+    const c = listener
+    if (c === undefined) return
+    listener = undefined
+    try {
+      await c.query(`UNLISTEN ${INTAKE_CHANNEL}`)
+      detach()
+      c.release()
+    } catch (err) {
+      c.release(err instanceof Error ? err : true)
+    }
+  }
+
+  return {
+    ensure(): void {
+      if (listening !== undefined || listener !== undefined || !wanted()) return
+      listening = listen()
+        .catch((err: Error) => logger.warn({ err: err.message }, 'intake log: LISTEN failed; polling'))
+        .finally(() => {
+          listening = undefined
+        })
+    },
+    async stop(): Promise<void> {
       await listening
       await unlisten()
     },
-    wake,
   }
 }
 

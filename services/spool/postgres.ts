@@ -124,6 +124,96 @@ const INSERT_POINTS_AND_LOG_NOTIFY = `WITH points AS (${INSERT_POINTS}), entries
   SELECT pg_notify('${INTAKE_CHANNEL}', $2) FROM (SELECT 1 FROM entries LIMIT 1) AS one`
 const NOTIFY = `SELECT pg_notify('${INTAKE_CHANNEL}', $1)`
 
+/** A new group; its window closes `commitMs` from now, then `due` is called. */
+function openGroup(clock: Clock, commitMs: number, due: () => void): Group {
+  let resolve!: () => void
+  let reject!: (err: Error) => void
+  const done = new Promise<void>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  // A QoS 0 caller does not wait: a failed group must not become an unhandled rejection.
+  done.catch(() => {})
+  const g: Group = {
+    points: [],
+    log: [],
+    done,
+    resolve,
+    reject,
+    due: false,
+    notify: false,
+    timer: { cancel() {} },
+  }
+  g.timer = clock.at(clock.now() + commitMs, () => {
+    g.due = true
+    due()
+  })
+  return g
+}
+
+/**
+ * The firecircle_intake NOTIFY of one spool, at most every NOTIFY_MS (see the module's
+ * comment): whether a commit carries it, and the NOTIFY owed to entries committed without one.
+ */
+function createNotifier(deps: {
+  db: PgDatabase
+  nodeId: string
+  clock: Clock
+  commitTimeoutMs: number
+  gathering: () => Group | undefined
+}) {
+  const { db, nodeId, clock } = deps
+  /** When the last notifying commit went out, and whether entries since wait for one. */
+  let notifiedAt = Number.NEGATIVE_INFINITY
+  let owed = false
+  let owedTimer: Timer | undefined
+  let closed = false
+
+  function owe(at: number): void {
+    owed = true
+    owedTimer ??= clock.at(at, notifyOwed)
+  }
+
+  /** NOTIFY_MS passed with entries not notified: the next group with entries notifies, or this does. */
+  function notifyOwed(): void {
+    owedTimer = undefined
+    if (!owed || closed) return
+    const g = deps.gathering()
+    if (g !== undefined && g.log.length > 0) {
+      g.notify = true
+      return
+    }
+    notifiedAt = clock.now()
+    owed = false
+    const query = { text: NOTIFY, values: [nodeId], query_timeout: deps.commitTimeoutMs }
+    db.pool.query(query).catch(() => {
+      // The readers poll: a lost notification delays the entries, it does not lose them.
+    })
+  }
+
+  return {
+    /** Whether this commit notifies: entries, and NOTIFY_MS since the last one that did. */
+    notifies(g: Group, now: number): boolean {
+      if (g.log.length === 0) return false
+      if (g.notify || now - notifiedAt >= NOTIFY_MS) {
+        notifiedAt = now
+        owed = false
+        owedTimer?.cancel()
+        owedTimer = undefined
+        return true
+      }
+      owe(notifiedAt + NOTIFY_MS)
+      return false
+    },
+    /** A notifying commit failed: entries committed before it may have waited for its NOTIFY. */
+    failed: () => owe(clock.now() + NOTIFY_MS),
+    close() {
+      closed = true
+      owedTimer?.cancel()
+    },
+  }
+}
+
 export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
   const { db, nodeId, clock, logger } = deps
   const maxPending = deps.maxPending ?? MAX_PENDING
@@ -140,79 +230,19 @@ export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
   const maxInFlight = Math.max(1, deps.inFlight ?? IN_FLIGHT)
   let gathering: Group | undefined
   const inFlight = new Set<Promise<void>>()
-  /** When this spool's last notifying commit went out, and whether entries since wait for one. */
-  let notifiedAt = Number.NEGATIVE_INFINITY
-  let owed = false
-  let owedTimer: Timer | undefined
+  const notifier = createNotifier({
+    ...deps,
+    commitTimeoutMs,
+    gathering: () => gathering,
+  })
   let pending = 0
   let overflowed = 0
   let lastOverflowLog = Number.NEGATIVE_INFINITY
   let closed = false
 
-  function newGroup(): Group {
-    let resolve!: () => void
-    let reject!: (err: Error) => void
-    const done = new Promise<void>((res, rej) => {
-      resolve = res
-      reject = rej
-    })
-    // A QoS 0 caller does not wait: a failed group must not become an unhandled rejection.
-    done.catch(() => {})
-    const g: Group = {
-      points: [],
-      log: [],
-      done,
-      resolve,
-      reject,
-      due: false,
-      notify: false,
-      timer: { cancel() {} },
-    }
-    g.timer = clock.at(clock.now() + deps.commitMs, () => {
-      g.due = true
-      commitNext()
-    })
-    return g
-  }
-
-  /** Whether this commit notifies: entries, and NOTIFY_MS since the last one that did. */
-  function notifies(g: Group, now: number): boolean {
-    if (g.log.length === 0) return false
-    if (g.notify || now - notifiedAt >= NOTIFY_MS) {
-      notifiedAt = now
-      owed = false
-      owedTimer?.cancel()
-      owedTimer = undefined
-      return true
-    }
-    owe(notifiedAt + NOTIFY_MS)
-    return false
-  }
-
-  function owe(at: number): void {
-    owed = true
-    owedTimer ??= clock.at(at, notifyOwed)
-  }
-
-  /** NOTIFY_MS passed with entries not notified: the next group with entries notifies, or this does. */
-  function notifyOwed(): void {
-    owedTimer = undefined
-    if (!owed || closed) return
-    if (gathering !== undefined && gathering.log.length > 0) {
-      gathering.notify = true
-      return
-    }
-    notifiedAt = clock.now()
-    owed = false
-    const query = { text: NOTIFY, values: [nodeId], query_timeout: commitTimeoutMs }
-    db.pool.query(query).catch(() => {
-      // The readers poll: a lost notification delays the entries, it does not lose them.
-    })
-  }
-
   async function write(g: Group): Promise<void> {
     const now = clock.now()
-    const notify = notifies(g, now)
+    const notify = notifier.notifies(g, now)
     const text =
       g.log.length === 0 ? INSERT_POINTS : notify ? INSERT_POINTS_AND_LOG_NOTIFY : INSERT_POINTS_AND_LOG
     const values: unknown[] = [JSON.stringify(g.points), nodeId, now]
@@ -229,7 +259,7 @@ export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
       await db.pool.query(query)
     } catch (err) {
       // Entries committed before this one may have waited for its NOTIFY.
-      if (notify) owe(clock.now() + NOTIFY_MS)
+      if (notify) notifier.failed()
       pending -= g.points.length
       g.reject(err instanceof Error ? err : new Error(String(err)))
       return
@@ -278,7 +308,7 @@ export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
       if (closed) return Promise.reject(new Error('spool is closed'))
       if (points.length === 0 && log.length === 0) return Promise.resolve()
       if (pending + points.length > maxPending) return refuseAppend()
-      gathering ??= newGroup()
+      gathering ??= openGroup(clock, deps.commitMs, commitNext)
       const g = gathering
       for (const p of points) g.points.push(p)
       for (const e of log) g.log.push(e)
@@ -306,7 +336,7 @@ export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
       const last = gathering?.done
       while (inFlight.size > 0) await Promise.all(inFlight)
       await last?.catch(() => {})
-      owedTimer?.cancel()
+      notifier.close()
     },
   }
 }
