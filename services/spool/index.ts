@@ -11,6 +11,7 @@
 import path from 'node:path'
 import { migrate, openDatabase, type SqliteDb } from '../state/index.ts'
 import type { Point } from '../store/index.ts'
+import { type GroupPromise, groupPromise } from './group.ts'
 
 export interface SpooledPoint {
   id: number
@@ -107,23 +108,8 @@ export interface Spool extends PointSource {
 }
 
 /** One group commit: every append until the commit shares its promise (one per group, not per append). */
-interface Group {
-  done: Promise<void>
-  resolve: () => void
-  reject: (err: Error) => void
-}
-
-function newGroup(): Group {
-  let resolve!: () => void
-  let reject!: (err: Error) => void
-  const done = new Promise<void>((res, rej) => {
-    resolve = res
-    reject = rej
-  })
-  // A QoS 0 caller does not wait: a failed group must not become an unhandled rejection.
-  done.catch(() => {})
-  return { done, resolve, reject }
-}
+type Group = GroupPromise
+const newGroup = groupPromise
 
 /** Rows per multi-row INSERT: one statement step per CHUNK points instead of one per point. */
 const CHUNK = 64

@@ -35,6 +35,7 @@ import client, { type Registry } from 'prom-client'
 import type { Clock, Logger, Timer } from '../shared/index.ts'
 import type { PgDatabase } from '../state/index.ts'
 import type { Point } from '../store/index.ts'
+import { groupPromise } from './group.ts'
 import type { IntakeLogEntry, PointSource } from './index.ts'
 import { createSpoolReader } from './postgres-batches.ts'
 
@@ -126,20 +127,10 @@ const NOTIFY = `SELECT pg_notify('${INTAKE_CHANNEL}', $1)`
 
 /** A new group; its window closes `commitMs` from now, then `due` is called. */
 function openGroup(clock: Clock, commitMs: number, due: () => void): Group {
-  let resolve!: () => void
-  let reject!: (err: Error) => void
-  const done = new Promise<void>((res, rej) => {
-    resolve = res
-    reject = rej
-  })
-  // A QoS 0 caller does not wait: a failed group must not become an unhandled rejection.
-  done.catch(() => {})
   const g: Group = {
+    ...groupPromise(),
     points: [],
     log: [],
-    done,
-    resolve,
-    reject,
     due: false,
     notify: false,
     timer: { cancel() {} },
