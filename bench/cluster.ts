@@ -13,7 +13,9 @@
  * 1. Throughput, RUNS times, alternating which goes first: QoS 1 flood (WINDOW in flight per
  *    connection) into the cluster, then into the embedded node (or the other way round).
  *    End to end = readings acknowledged ÷ time from the start of the load until the last of
- *    them was in InfluxDB (checked with COUNT). Per-reading CPU = the node processes' CPU time
+ *    them was in InfluxDB (checked with COUNT) and, for the cluster, evaluated too (its intake
+ *    log empty: the embedded node evaluates before its PUBACK, a cluster node after the commit,
+ *    and that work belongs to the phase, not to the next one). Per-reading CPU = the node processes' CPU time
  *    (/proc/<pid>/stat) over the phase and the drain ÷ readings stored.
  * 2. PUBACK latency in cluster mode: QoS 1 paced at half the cluster's flood rate from 1, every
  *    PUBLISH → PUBACK timed at the generators (which share the cores: their own event loop
@@ -77,6 +79,8 @@ interface Flood {
   acked: number
   stored: number
   drainS: number
+  /** A cluster: seconds after the load until the intake log was empty too (every reading evaluated). */
+  evalS?: number
   /** CPU seconds of the node processes ÷ readings stored, in µs. */
   usPerReading: number[]
   nodeCpu: number[]
@@ -153,7 +157,7 @@ async function load(
   rig: Rig,
   workers: Worker[],
   nodes: ServiceProc[],
-  o: { mode: 'flood' | 'paced'; rate?: number; latency?: boolean },
+  o: { mode: 'flood' | 'paced'; rate?: number; latency?: boolean; intakeLog?: boolean },
 ): Promise<Flood> {
   const baseTs = Date.now()
   const m0 = await summed(nodes)
@@ -199,6 +203,21 @@ async function load(
     await sleep(100)
     m = await summed(nodes)
   }
+  // A cluster evaluates its readings from the intake log, after their commit: the phase (its
+  // time and its CPU) ends once that is done too, not in the next phase.
+  const storedT = performance.now()
+  let evalS: number | undefined
+  if (o.intakeLog) {
+    const c = new pgClient.Client(rig.pg.url)
+    await c.connect()
+    while (performance.now() < deadline) {
+      const r = await c.query<{ n: string }>('SELECT count(*) AS n FROM intake_log')
+      if (Number(r.rows[0]?.n ?? 0) === 0) break
+      await sleep(100)
+    }
+    await c.end()
+    evalS = (performance.now() - endT) / 1000
+  }
   const done = performance.now()
   const rows = await rig.influx.query(
     `SELECT COUNT("temperature") AS n FROM "telemetry" WHERE time >= ${baseTs}ms AND time < ${baseTs + 600_000}ms`,
@@ -212,7 +231,8 @@ async function load(
     e2e: acked / secs,
     acked: ackedRate,
     stored: written / secs,
-    drainS: (done - endT) / 1000,
+    drainS: (storedT - endT) / 1000,
+    ...(evalS !== undefined ? { evalS } : {}),
     usPerReading: nodeCpu.map((c) => (c * 1e6) / Math.max(1, inInflux)),
     nodeCpu: nodeCpu.map((c) => c / secs),
     pgCpu: (pgCpuSeconds(rig.pg) - pg0) / secs,
@@ -229,7 +249,7 @@ const cpuLine = (f: Flood, who: string) =>
 const perReading = (f: Flood) => f.usPerReading.reduce((a, b) => a + b, 0)
 
 function describeFlood(label: string, f: Flood, who: string): string {
-  return `${label}: end to end ${fmt(f.e2e)}/s over the phase; after the warm-up ${fmt(f.acked)} acked/s; drained ${fmt(f.drainS, 1)} s after; ${cpuLine(f, who)}; node CPU per stored reading ${f.usPerReading.map((u) => `${fmt(u, 1)} µs`).join(' + ')}${f.usPerReading.length > 1 ? ` = ${fmt(perReading(f), 1)} µs` : ''}; ${f.detail}${f.countOk ? ', exact' : ', MISMATCH'}`
+  return `${label}: end to end ${fmt(f.e2e)}/s over the phase; after the warm-up ${fmt(f.acked)} acked/s; drained ${fmt(f.drainS, 1)} s after${f.evalS !== undefined ? `, intake log evaluated ${fmt(f.evalS, 1)} s after` : ''}; ${cpuLine(f, who)}; node CPU per stored reading ${f.usPerReading.map((u) => `${fmt(u, 1)} µs`).join(' + ')}${f.usPerReading.length > 1 ? ` = ${fmt(perReading(f), 1)} µs` : ''}; ${f.detail}${f.countOk ? ', exact' : ', MISMATCH'}`
 }
 
 async function registerCluster(
@@ -413,7 +433,7 @@ async function throughput(
     let e: Flood | undefined
     for (const which of clusterFirst ? ['c', 'e'] : ['e', 'c']) {
       if (which === 'c') {
-        c = await load(rig, cw, cluster, { mode: 'flood' })
+        c = await load(rig, cw, cluster, { mode: 'flood', intakeLog: true })
         say(`  run ${run}: ${describeFlood('cluster (2 nodes) QoS 1', c, 'node')}`)
       } else {
         e = await load(rig, ew, [embedded], { mode: 'flood' })
@@ -487,7 +507,7 @@ async function main(): Promise<void> {
     )
     const runs = await throughput(rig, cw, ew, cluster.nodes, embedded)
     const rate = Math.round(median(runs.map((r) => r.c.acked)) / 2 / 100) * 100
-    const latC = await load(rig, cw, cluster.nodes, { mode: 'paced', rate, latency: true })
+    const latC = await load(rig, cw, cluster.nodes, { mode: 'paced', rate, latency: true, intakeLog: true })
     say(`  latency: ${describeFlood(`cluster paced at ${fmt(rate)}/s`, latC, 'node')}`)
     const latE = await load(rig, ew, [embedded], { mode: 'paced', rate, latency: true })
     say(`  latency: ${describeFlood(`embedded paced at ${fmt(rate)}/s`, latE, 'node')}`)

@@ -10,7 +10,7 @@ import type { StoreHealth } from './store-health.ts'
 import type { Waker } from './wake.ts'
 
 export interface ReadBatchesDeps {
-  spool: Pick<PointSource, 'take' | 'idlePollMs'>
+  spool: Pick<PointSource, 'take' | 'idlePollMs' | 'takeGapMs'>
   inFlight: InFlight
   health: Pick<StoreHealth, 'nextPause'>
   waker: Pick<Waker, 'idle' | 'pause'>
@@ -65,6 +65,8 @@ export async function readBatches(deps: ReadBatchesDeps): Promise<void> {
     }
     after = batch.points[batch.points.length - 1]!.id
     inFlight.send(batch)
+    // A cluster's spool: the next small batch waits (a drain or a stop ends the wait).
+    if (spool.takeGapMs !== undefined && batch.points.length < batchSize) await waker.pause(spool.takeGapMs)
   }
   await inFlight.settleAll()
 }

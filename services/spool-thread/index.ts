@@ -20,7 +20,7 @@ import type client from 'prom-client'
 import { ConfigError, type InfluxConfig } from '../config/index.ts'
 import type { Pipeline } from '../pipeline/index.ts'
 import type { Logger } from '../shared/index.ts'
-import { type CommitGroup, newCommitGroup, type PointSource } from '../spool/index.ts'
+import { type GroupPromise, groupPromise, type PointSource } from '../spool/index.ts'
 import type { Point } from '../store/index.ts'
 import type { FromSpoolThread, MirroredMetric, SpoolThreadSettings, ToSpoolThread } from './messages.ts'
 
@@ -141,7 +141,7 @@ function createThreadLink(deps: SpoolThreadDeps) {
   /** The thread could not open the spool or the store: not started again. */
   let broken: Error | undefined
   /** Groups handed over and not yet confirmed, by their number. */
-  const waiting = new Map<number, { group: CommitGroup; points: number }>()
+  const waiting = new Map<number, { group: GroupPromise; points: number }>()
   const requests = new Map<number, (value: unknown) => void>()
   let ready!: Promise<number>
 
@@ -243,7 +243,7 @@ function createThreadLink(deps: SpoolThreadDeps) {
     refusal: (): Error | undefined =>
       broken ?? (alive ? undefined : new Error('the spool thread is starting again')),
     behind: () => unconfirmed > (deps.maxUnconfirmedPoints ?? MAX_UNCONFIRMED_POINTS),
-    handOver(id: number, group: CommitGroup, bodies: string, points: number): void {
+    handOver(id: number, group: GroupPromise, bodies: string, points: number): void {
       waiting.set(id, { group, points })
       unconfirmed += points
       worker.postMessage({ t: 'append', group: id, bodies } satisfies ToSpoolThread)
@@ -261,7 +261,7 @@ export function startSpoolThread(deps: SpoolThreadDeps): SpoolThread {
   let closing = false
   let nextGroup = 1
   let bodies: string[] = []
-  let filling: { id: number; group: CommitGroup } | undefined
+  let filling: { id: number; group: GroupPromise } | undefined
   let timer: NodeJS.Timeout | undefined
 
   /** The commit window is over: its points go to the thread in one message. */
@@ -286,7 +286,7 @@ export function startSpoolThread(deps: SpoolThreadDeps): SpoolThread {
       if (refusal !== undefined) return Promise.reject(refusal)
       if (points.length === 0) return Promise.resolve()
       for (const p of points) bodies.push(JSON.stringify(p))
-      filling ??= { id: nextGroup++, group: newCommitGroup() }
+      filling ??= { id: nextGroup++, group: groupPromise() }
       timer ??= setTimeout(send, deps.commitMs)
       return filling.group.done
     },

@@ -11,6 +11,9 @@
 import path from 'node:path'
 import { migrate, openDatabase, type SqliteDb } from '../state/index.ts'
 import type { Point } from '../store/index.ts'
+import { type GroupPromise, groupPromise } from './group.ts'
+
+export { type GroupPromise, groupPromise } from './group.ts'
 
 export interface SpooledPoint {
   id: number
@@ -67,6 +70,12 @@ export interface PointSource {
    * commit.
    */
   readonly idlePollMs?: number
+  /**
+   * After a batch that was not full, how long the reader waits before it takes the next: a
+   * cluster's take is a transaction of its own (a commit, an fsync), and at a steady rate one
+   * per small commit would cost more than the points it moves. Undefined: at once.
+   */
+  readonly takeGapMs?: number
 }
 
 export interface Spool extends PointSource {
@@ -106,23 +115,6 @@ export interface Spool extends PointSource {
 }
 
 /** One group commit: every append until the commit shares its promise (one per group, not per append). */
-export interface CommitGroup {
-  done: Promise<void>
-  resolve: () => void
-  reject: (err: Error) => void
-}
-
-export function newCommitGroup(): CommitGroup {
-  let resolve!: () => void
-  let reject!: (err: Error) => void
-  const done = new Promise<void>((res, rej) => {
-    resolve = res
-    reject = rej
-  })
-  // A QoS 0 caller does not wait: a failed group must not become an unhandled rejection.
-  done.catch(() => {})
-  return { done, resolve, reject }
-}
 
 /** Rows per multi-row INSERT: one statement step per CHUNK points instead of one per point. */
 const CHUNK = 64
@@ -161,7 +153,7 @@ export function createSpool(deps: SpoolDeps): Spool {
 
   let committed = countRows.get()?.n ?? 0
   let bodies: string[] = []
-  let group: CommitGroup | undefined
+  let group: GroupPromise | undefined
   let timer: NodeJS.Timeout | undefined
   let closed = false
   const listeners: (() => void)[] = []
@@ -233,7 +225,7 @@ export function createSpool(deps: SpoolDeps): Spool {
   const appendBodies = (rows: readonly string[]): Promise<void> => {
     if (closed) return Promise.reject(new Error('spool is closed'))
     for (const row of rows) bodies.push(row)
-    group ??= newCommitGroup()
+    group ??= groupPromise()
     if (timer === undefined) {
       timer = setTimeout(commit, deps.commitMs)
     }
@@ -291,8 +283,10 @@ export {
 export {
   COMMIT_TIMEOUT_MS,
   createPostgresSpool,
+  IN_FLIGHT,
   INTAKE_CHANNEL,
   MAX_PENDING,
+  NOTIFY_MS,
   type PostgresSpool,
   type PostgresSpoolDeps,
   SpoolFullError,

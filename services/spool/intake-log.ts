@@ -11,7 +11,12 @@
  * The handler must take a reading twice without harm (the engine's conditions and incidents
  * are keyed by device and fenced; a repeated reading is the same reading).
  *
- * Serial: one batch at a time. Woken by `wake()` after a local commit, by NOTIFY
+ * One batch handled at a time, in id order; while a full batch's entries are deleted (a commit:
+ * one fsync) the next one is read after its last id and handled — the delete of batch n is
+ * committed before the delete of n + 1 starts, and never before its entries were handled. An
+ * entry committed late with a lower id than the last read (another node's commit still in
+ * flight) is not lost: it is read by the next look from the start, at the latest after
+ * MAX_CHAIN chained batches. Woken by `wake()` after a local commit, by NOTIFY
  * firecircle_intake (sent by another node's commit, on a connection of its own here), and
  * by a poll every `pollMs` in case a notification is lost (a reconnect, a missed LISTEN).
  */
@@ -44,14 +49,22 @@ export interface IntakeLogReaderDeps {
   handle: (entries: IntakeLogRecord[]) => Promise<void>
   /** The fallback poll. Default 250 ms. */
   pollMs?: number
-  /** Entries per batch. Default 500. */
+  /** Entries per batch. Default 2000. */
   batchSize?: number
   /** LISTEN firecircle_intake on a connection of its own. Default true. */
   listen?: boolean
 }
 
 const POLL_MS = 250
-const BATCH = 500
+const BATCH = 2000
+/** Batches read after the previous one's last id before a look from the start. */
+const MAX_CHAIN = 10
+/**
+ * After a batch that was not full, the next look waits this long (real time: it spares the
+ * database, whatever the clock says): each look that finds entries is a transaction, and at a
+ * steady rate one per commit woken by would cost more than the entries it moves.
+ */
+const ROUND_GAP_MS = 20
 /** The pause after a failure (the database away, the handler threw). */
 const RETRY_MS = 1_000
 
@@ -63,10 +76,13 @@ export function createIntakeLogReader(deps: IntakeLogReaderDeps): IntakeLogReade
   let loop: Promise<void> | undefined
   let woken = false
   let sleeper: (() => void) | undefined
-  let listener: PgClient | undefined
-  let listening: Promise<void> | undefined
   let failing = false
-  let detach = (): void => {}
+  const listening = createListening(db, logger, wake, () => running && deps.listen !== false)
+  /** The delete of the batch handled last, committing while the next one is read and handled. */
+  let removing: Promise<void> | undefined
+  /** Read after this id (0: from the start) and how many batches in a row were. */
+  let after = 0
+  let chained = 0
 
   function wake(): void {
     woken = true
@@ -86,8 +102,125 @@ export function createIntakeLogReader(deps: IntakeLogReaderDeps): IntakeLogReade
     })
   }
 
+  async function read(owned: readonly string[], afterId: number): Promise<IntakeLogRecord[]> {
+    const r = await db.query<{
+      id: string
+      partition: string
+      kind: string
+      body: string
+      created_at: string
+    }>(
+      'SELECT id, partition, kind, body, created_at FROM intake_log WHERE partition = ANY($1) AND id > $3 ORDER BY id LIMIT $2',
+      [owned, batchSize, afterId],
+    )
+    return r.rows.map((row) => ({
+      id: Number(row.id),
+      partition: row.partition,
+      kind: row.kind,
+      body: JSON.parse(row.body) as unknown,
+      createdAt: Number(row.created_at),
+    }))
+  }
+
+  /** One look: whether there may be more right away ('some': entries, not a full batch). */
+  async function round(): Promise<boolean | 'some'> {
+    listening.ensure()
+    const owned = fence.owned()
+    if (owned.length === 0) {
+      await removed()
+      fromStart()
+      return false
+    }
+    const entries = await read(owned, after)
+    if (entries.length === 0) {
+      // After a chain: look once more from the start, for entries committed late.
+      const chain = after > 0
+      await removed()
+      fromStart()
+      return chain
+    }
+    await handle(entries)
+    // The previous batch's delete commits first (in order; its failure is this round's).
+    await removed()
+    const full = entries.length === batchSize
+    if (full && chained < MAX_CHAIN) {
+      after = entries[entries.length - 1]!.id
+      chained++
+      const r = remove(db, fence, entries)
+      r.catch(() => {})
+      removing = r
+    } else {
+      await remove(db, fence, entries)
+      fromStart()
+    }
+    return full || 'some'
+  }
+
+  /** Wait for the delete in flight (its failure is the caller's). */
+  async function removed(): Promise<void> {
+    const r = removing
+    removing = undefined
+    await r
+  }
+
+  function fromStart(): void {
+    after = 0
+    chained = 0
+  }
+
+  async function run(): Promise<void> {
+    while (running) {
+      woken = false
+      let more: boolean | 'some' = false
+      try {
+        more = await round()
+        if (failing) logger.info('intake log: reading again')
+        failing = false
+      } catch (err) {
+        if (!failing)
+          logger.warn(
+            { err: (err as Error).message },
+            'intake log: a batch failed; its entries stay and are handed again',
+          )
+        failing = true
+        await removed().catch(() => {})
+        fromStart()
+        await sleep(RETRY_MS)
+        continue
+      }
+      if (more === 'some') await new Promise((resolve) => setTimeout(resolve, ROUND_GAP_MS))
+      if (more !== true) await sleep(pollMs)
+    }
+    await removed().catch(() => {})
+  }
+
+  return {
+    start() {
+      if (running) return
+      running = true
+      loop = run()
+    },
+    async stop() {
+      running = false
+      sleeper?.()
+      await loop
+      await listening.stop()
+    },
+    wake,
+  }
+}
+
+/**
+ * LISTEN firecircle_intake on a connection of its own, (re)started by `ensure()` at each look
+ * while `wanted()`: a lost connection is released and the next look listens again.
+ */
+function createListening(db: PgDatabase, logger: Logger, wake: () => void, wanted: () => boolean) {
+  let listener: PgClient | undefined
+  let listening: Promise<void> | undefined
+  let detach = (): void => {}
+
   async function listen(): Promise<void> {
-    if (deps.listen === false || listener !== undefined || !running) return
+    if (listener !== undefined || !wanted()) return
     const c = await db.pool.connect()
     const lost = (err: Error) => {
       if (listener !== c) return
@@ -128,80 +261,19 @@ export function createIntakeLogReader(deps: IntakeLogReaderDeps): IntakeLogReade
     }
   }
 
-  async function read(owned: readonly string[]): Promise<IntakeLogRecord[]> {
-    const r = await db.query<{
-      id: string
-      partition: string
-      kind: string
-      body: string
-      created_at: string
-    }>(
-      'SELECT id, partition, kind, body, created_at FROM intake_log WHERE partition = ANY($1) ORDER BY id LIMIT $2',
-      [owned, batchSize],
-    )
-    return r.rows.map((row) => ({
-      id: Number(row.id),
-      partition: row.partition,
-      kind: row.kind,
-      body: JSON.parse(row.body) as unknown,
-      createdAt: Number(row.created_at),
-    }))
-  }
-
-  /** One look: whether there may be more right away. */
-  async function round(): Promise<boolean> {
-    if (listening === undefined && listener === undefined && deps.listen !== false) {
+  return {
+    ensure(): void {
+      if (listening !== undefined || listener !== undefined || !wanted()) return
       listening = listen()
         .catch((err: Error) => logger.warn({ err: err.message }, 'intake log: LISTEN failed; polling'))
         .finally(() => {
           listening = undefined
         })
-    }
-    const owned = fence.owned()
-    if (owned.length === 0) return false
-    const entries = await read(owned)
-    if (entries.length === 0) return false
-    await handle(entries)
-    await remove(db, fence, entries)
-    return entries.length === batchSize
-  }
-
-  async function run(): Promise<void> {
-    while (running) {
-      woken = false
-      let more = false
-      try {
-        more = await round()
-        if (failing) logger.info('intake log: reading again')
-        failing = false
-      } catch (err) {
-        if (!failing)
-          logger.warn(
-            { err: (err as Error).message },
-            'intake log: a batch failed; its entries stay and are handed again',
-          )
-        failing = true
-        await sleep(RETRY_MS)
-        continue
-      }
-      if (!more) await sleep(pollMs)
-    }
-  }
-
-  return {
-    start() {
-      if (running) return
-      running = true
-      loop = run()
     },
-    async stop() {
-      running = false
-      sleeper?.()
-      await loop
+    async stop(): Promise<void> {
       await listening
       await unlisten()
     },
-    wake,
   }
 }
 

@@ -8,7 +8,15 @@
  * partition's owner, as data-modifying CTEs of one statement, so one implicit transaction and
  * one commit cover them all), and each append's promise resolves only after the commit
  * returned. A failed commit rejects every append of its group, and nothing of it is written.
- * While one commit is in flight the next group gathers (one commit in flight per spool).
+ * Up to IN_FLIGHT commits are in flight at once, each on its own connection (PostgreSQL
+ * flushes concurrent commits' WAL together); while they are out the next group gathers.
+ *
+ * A commit with intake log entries wakes the other nodes' readers (NOTIFY firecircle_intake)
+ * at most every NOTIFY_MS: a NOTIFY takes a database-wide lock from its commit until that
+ * commit is durable, so every notifying commit — both nodes', the relay's — waits for the
+ * fsync of the one before. The commits in between carry none; when one of them had entries
+ * the next commit after NOTIFY_MS notifies, or, if none comes, a NOTIFY of its own does (the
+ * readers also poll).
  * What waits in memory is bounded (MAX_PENDING points): a database outage rejects appends at
  * once, counted, rather than eat the heap.
  *
@@ -27,6 +35,7 @@ import client, { type Registry } from 'prom-client'
 import type { Clock, Logger, Timer } from '../shared/index.ts'
 import type { PgDatabase } from '../state/index.ts'
 import type { Point } from '../store/index.ts'
+import { groupPromise } from './group.ts'
 import type { IntakeLogEntry, PointSource } from './index.ts'
 import { createSpoolReader } from './postgres-batches.ts'
 
@@ -36,8 +45,14 @@ export const MAX_PENDING = 50_000
 export const COMMIT_TIMEOUT_MS = 10_000
 /** An idle pipeline looks again this often (other nodes' rows, a dead node's rows). */
 const IDLE_POLL_MS = 500
+/** After a batch that was not full, the pipeline's next take waits this long. */
+const TAKE_GAP_MS = 20
 /** The channel a commit with intake log entries notifies (./intake-log.ts listens). */
 export const INTAKE_CHANNEL = 'firecircle_intake'
+/** Commits in flight at once per spool. */
+export const IN_FLIGHT = 2
+/** The least time between two notifying commits of one spool. */
+export const NOTIFY_MS = 20
 
 export class SpoolFullError extends Error {
   constructor(pending: number) {
@@ -75,33 +90,120 @@ export interface PostgresSpoolDeps {
   /** Tests lower these. */
   maxPending?: number
   commitTimeoutMs?: number
+  inFlight?: number
 }
 
 /** One group commit: every append of the group shares its promise. */
 interface Group {
-  bodies: string[]
+  /** Serialised once, as one JSON array, when the group is written. */
+  points: Point[]
   log: IntakeLogEntry[]
   done: Promise<void>
   resolve: () => void
   reject: (err: Error) => void
-  /** The window closed: commit as soon as the commit in flight (if any) returns. */
+  /** The window closed: commit as soon as fewer than IN_FLIGHT commits are out. */
   due: boolean
+  /** Notify at its commit whatever the time since the last (entries before it wait for one). */
+  notify: boolean
   timer: Timer
 }
 
+// The bodies travel as ONE JSON array parameter (one JSON.stringify, no text[] literal to
+// escape element by element); a json element cast to text is its text as sent.
 const INSERT_POINTS = `INSERT INTO spool (body, node, created_at)
-  SELECT b, $2, $3 FROM unnest($1::text[]) WITH ORDINALITY AS t(b, n) ORDER BY n`
+  SELECT b::text, $2, $3 FROM json_array_elements($1::json) WITH ORDINALITY AS t(b, n) ORDER BY n`
+
+const INSERT_ENTRIES = `INSERT INTO intake_log (partition, kind, body, node, created_at)
+  SELECT p, k, b::text, $2, $3
+  FROM ROWS FROM (unnest($4::text[]), unnest($5::text[]), json_array_elements($6::json)) WITH ORDINALITY AS t(p, k, b, n)
+  ORDER BY n`
 
 // One statement, so one implicit transaction: the points, the log entries and the NOTIFY
 // (sent at commit) are all in or all out.
-const INSERT_POINTS_AND_LOG = `WITH points AS (${INSERT_POINTS}),
-  entries AS (
-    INSERT INTO intake_log (partition, kind, body, node, created_at)
-    SELECT p, k, b, $2, $3 FROM unnest($4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS t(p, k, b, n)
-    ORDER BY n
-    RETURNING 1
-  )
+const INSERT_POINTS_AND_LOG = `WITH points AS (${INSERT_POINTS}) ${INSERT_ENTRIES}`
+const INSERT_POINTS_AND_LOG_NOTIFY = `WITH points AS (${INSERT_POINTS}), entries AS (${INSERT_ENTRIES} RETURNING 1)
   SELECT pg_notify('${INTAKE_CHANNEL}', $2) FROM (SELECT 1 FROM entries LIMIT 1) AS one`
+const NOTIFY = `SELECT pg_notify('${INTAKE_CHANNEL}', $1)`
+
+/** A new group; its window closes `commitMs` from now, then `due` is called. */
+function openGroup(clock: Clock, commitMs: number, due: () => void): Group {
+  const g: Group = {
+    ...groupPromise(),
+    points: [],
+    log: [],
+    due: false,
+    notify: false,
+    timer: { cancel() {} },
+  }
+  g.timer = clock.at(clock.now() + commitMs, () => {
+    g.due = true
+    due()
+  })
+  return g
+}
+
+/**
+ * The firecircle_intake NOTIFY of one spool, at most every NOTIFY_MS (see the module's
+ * comment): whether a commit carries it, and the NOTIFY owed to entries committed without one.
+ */
+function createNotifier(deps: {
+  db: PgDatabase
+  nodeId: string
+  clock: Clock
+  commitTimeoutMs: number
+  gathering: () => Group | undefined
+}) {
+  const { db, nodeId, clock } = deps
+  /** When the last notifying commit went out, and whether entries since wait for one. */
+  let notifiedAt = Number.NEGATIVE_INFINITY
+  let owed = false
+  let owedTimer: Timer | undefined
+  let closed = false
+
+  function owe(at: number): void {
+    owed = true
+    owedTimer ??= clock.at(at, notifyOwed)
+  }
+
+  /** NOTIFY_MS passed with entries not notified: the next group with entries notifies, or this does. */
+  function notifyOwed(): void {
+    owedTimer = undefined
+    if (!owed || closed) return
+    const g = deps.gathering()
+    if (g !== undefined && g.log.length > 0) {
+      g.notify = true
+      return
+    }
+    notifiedAt = clock.now()
+    owed = false
+    const query = { text: NOTIFY, values: [nodeId], query_timeout: deps.commitTimeoutMs }
+    db.pool.query(query).catch(() => {
+      // The readers poll: a lost notification delays the entries, it does not lose them.
+    })
+  }
+
+  return {
+    /** Whether this commit notifies: entries, and NOTIFY_MS since the last one that did. */
+    notifies(g: Group, now: number): boolean {
+      if (g.log.length === 0) return false
+      if (g.notify || now - notifiedAt >= NOTIFY_MS) {
+        notifiedAt = now
+        owed = false
+        owedTimer?.cancel()
+        owedTimer = undefined
+        return true
+      }
+      owe(notifiedAt + NOTIFY_MS)
+      return false
+    },
+    /** A notifying commit failed: entries committed before it may have waited for its NOTIFY. */
+    failed: () => owe(clock.now() + NOTIFY_MS),
+    close() {
+      closed = true
+      owedTimer?.cancel()
+    },
+  }
+}
 
 export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
   const { db, nodeId, clock, logger } = deps
@@ -116,39 +218,30 @@ export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
     : undefined
   const reader = createSpoolReader(db, clock)
   const listeners: (() => void)[] = []
+  const maxInFlight = Math.max(1, deps.inFlight ?? IN_FLIGHT)
   let gathering: Group | undefined
-  let inFlight: Promise<void> | undefined
+  const inFlight = new Set<Promise<void>>()
+  const notifier = createNotifier({
+    ...deps,
+    commitTimeoutMs,
+    gathering: () => gathering,
+  })
   let pending = 0
   let overflowed = 0
   let lastOverflowLog = Number.NEGATIVE_INFINITY
   let closed = false
 
-  function newGroup(): Group {
-    let resolve!: () => void
-    let reject!: (err: Error) => void
-    const done = new Promise<void>((res, rej) => {
-      resolve = res
-      reject = rej
-    })
-    // A QoS 0 caller does not wait: a failed group must not become an unhandled rejection.
-    done.catch(() => {})
-    const g: Group = { bodies: [], log: [], done, resolve, reject, due: false, timer: { cancel() {} } }
-    g.timer = clock.at(clock.now() + deps.commitMs, () => {
-      g.due = true
-      commitNext()
-    })
-    return g
-  }
-
   async function write(g: Group): Promise<void> {
     const now = clock.now()
-    const text = g.log.length > 0 ? INSERT_POINTS_AND_LOG : INSERT_POINTS
-    const values: unknown[] = [g.bodies, nodeId, now]
+    const notify = notifier.notifies(g, now)
+    const text =
+      g.log.length === 0 ? INSERT_POINTS : notify ? INSERT_POINTS_AND_LOG_NOTIFY : INSERT_POINTS_AND_LOG
+    const values: unknown[] = [JSON.stringify(g.points), nodeId, now]
     if (g.log.length > 0)
       values.push(
         g.log.map((e) => e.partition),
         g.log.map((e) => e.kind),
-        g.log.map((e) => JSON.stringify(e.body)),
+        JSON.stringify(g.log.map((e) => e.body)),
       )
     // query_timeout (node-postgres reads it per query; its types know it only per client)
     // bounds a commit the server does not answer.
@@ -156,25 +249,28 @@ export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
     try {
       await db.pool.query(query)
     } catch (err) {
-      pending -= g.bodies.length
+      // Entries committed before this one may have waited for its NOTIFY.
+      if (notify) notifier.failed()
+      pending -= g.points.length
       g.reject(err instanceof Error ? err : new Error(String(err)))
       return
     }
-    pending -= g.bodies.length
+    pending -= g.points.length
     reader.changed()
     g.resolve()
     for (const l of listeners) l()
   }
 
-  /** Start the gathered group's commit if its window closed and no commit is in flight. */
+  /** Start the gathered group's commit if its window closed and fewer than IN_FLIGHT are out. */
   function commitNext(): void {
     const g = gathering
-    if (inFlight !== undefined || g === undefined || !g.due) return
+    if (inFlight.size >= maxInFlight || g === undefined || !g.due) return
     gathering = undefined
-    inFlight = write(g).finally(() => {
-      inFlight = undefined
+    const w: Promise<void> = write(g).finally(() => {
+      inFlight.delete(w)
       commitNext()
     })
+    inFlight.add(w)
   }
 
   function refuseAppend(): Promise<void> {
@@ -203,9 +299,9 @@ export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
       if (closed) return Promise.reject(new Error('spool is closed'))
       if (points.length === 0 && log.length === 0) return Promise.resolve()
       if (pending + points.length > maxPending) return refuseAppend()
-      gathering ??= newGroup()
+      gathering ??= openGroup(clock, deps.commitMs, commitNext)
       const g = gathering
-      for (const p of points) g.bodies.push(JSON.stringify(p))
+      for (const p of points) g.points.push(p)
       for (const e of log) g.log.push(e)
       pending += points.length
       return g.done
@@ -223,13 +319,15 @@ export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
     },
     flush,
     idlePollMs: IDLE_POLL_MS,
+    takeGapMs: TAKE_GAP_MS,
     async close() {
       if (closed) return
       flush()
       closed = true
       const last = gathering?.done
-      while (inFlight !== undefined) await inFlight
+      while (inFlight.size > 0) await Promise.all(inFlight)
       await last?.catch(() => {})
+      notifier.close()
     },
   }
 }

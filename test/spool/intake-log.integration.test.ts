@@ -111,6 +111,40 @@ describe('intake log reader', () => {
     await other.close()
   })
 
+  it('reads full batches one after another, each deleted once handled, and an entry committed late with a lower id after them', async () => {
+    const db = await pg.database()
+    const other = await openPostgres(db.url)
+    const clock = createManualClock()
+    await lease(db, 'nanshan', 'a', 1)
+    const insert =
+      'INSERT INTO intake_log (partition, kind, body, node, created_at) VALUES ($1, $2, $3, $4, $5)'
+    // Another node's commit still in flight holds the lowest id.
+    const late = await other.pool.connect()
+    await late.query('BEGIN')
+    await late.query(insert, ['nanshan', 'reading', '{"seq":0}', 'b', 0])
+    for (let i = 1; i <= 7; i++) await db.query(insert, ['nanshan', 'reading', `{"seq":${i}}`, 'b', 0])
+    const batches: number[][] = []
+    const a = createIntakeLogReader({
+      db,
+      fence: testFence('a', new Map([['nanshan', 1]])),
+      clock,
+      logger: silent,
+      listen: false,
+      batchSize: 3,
+      handle: async (e) => void batches.push(e.map((x) => (x.body as { seq: number }).seq)),
+    })
+    a.start()
+    await until(async () => (await left(db)).length === 0)
+    expect(batches).toEqual([[1, 2, 3], [4, 5, 6], [7]])
+    await late.query('COMMIT')
+    late.release()
+    a.wake()
+    await until(async () => batches.length === 4 && (await left(db)).length === 0)
+    expect(batches[3]).toEqual([0])
+    await a.stop()
+    await other.close()
+  })
+
   it('leaves a partition lost during handle to its new owner, who gets the entries', async () => {
     const db = await pg.database()
     const other = await openPostgres(db.url)

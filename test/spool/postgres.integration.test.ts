@@ -2,7 +2,7 @@ import pgClient from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createManualClock, systemClock } from '../../services/shared/clock.ts'
 import { createLogger } from '../../services/shared/log.ts'
-import { createPostgresSpool, SpoolFullError } from '../../services/spool/index.ts'
+import { createPostgresSpool, NOTIFY_MS, SpoolFullError } from '../../services/spool/index.ts'
 import type { PgDatabase } from '../../services/state/index.ts'
 import type { Point } from '../../services/store/types.ts'
 import { type PostgresHarness, startPostgres } from '../support/postgres.ts'
@@ -63,10 +63,10 @@ describe('PostgreSQL spool: group commit', () => {
     await spool.close()
   })
 
-  it('gathers the next group while a commit is in flight, one commit at a time', async () => {
+  it('gathers the next group while a commit is in flight, one commit at a time with inFlight 1', async () => {
     const db = await pg.database()
     const clock = createManualClock()
-    const spool = createPostgresSpool({ db, nodeId: 'n1', commitMs: 2, clock, logger: silent })
+    const spool = createPostgresSpool({ db, nodeId: 'n1', commitMs: 2, clock, logger: silent, inFlight: 1 })
     const first = Array.from({ length: 50 }, (_, i) => spool.append([point(i)]))
     clock.advance(2) // the first group's commit is in flight now
     const second = Array.from({ length: 70 }, (_, i) => spool.append([point(100 + i)]))
@@ -77,6 +77,57 @@ describe('PostgreSQL spool: group commit', () => {
       'SELECT count(*)::int AS n FROM spool GROUP BY xmin::text ORDER BY min(id)',
     )
     expect(groups).toEqual([{ n: 50 }, { n: 70 }])
+    await spool.close()
+  })
+
+  it('commits the next group beside one in flight (two at once), each append resolving with its own commit', async () => {
+    const db = await pg.database()
+    const clock = createManualClock()
+    const spool = createPostgresSpool({ db, nodeId: 'n1', commitMs: 2, clock, logger: silent })
+    // Another session holds intake_log: a group with entries waits for it, one without does not.
+    const blocker = new pgClient.Client(db.url)
+    await blocker.connect()
+    await blocker.query('BEGIN; LOCK TABLE intake_log IN EXCLUSIVE MODE')
+    let firstDone = false
+    const first = spool
+      .append([point(1)], [{ partition: 'nanshan', kind: 'reading', body: { device: 'd1' } }])
+      .then(() => {
+        firstDone = true
+      })
+    clock.advance(2)
+    const second = spool.append([point(2)])
+    clock.advance(2)
+    await second
+    expect(firstDone).toBe(false)
+    expect(await committed(db.url, 'SELECT count(*)::int AS n FROM spool')).toEqual([{ n: 1 }])
+    await blocker.query('COMMIT')
+    await first
+    expect(await committed(db.url, 'SELECT count(*)::int AS n FROM spool')).toEqual([{ n: 2 }])
+    await blocker.end()
+    await spool.close()
+  })
+
+  it('notifies firecircle_intake at most every NOTIFY_MS; entries left without one get it after that', async () => {
+    const db = await pg.database()
+    const clock = createManualClock()
+    const spool = createPostgresSpool({ db, nodeId: 'n1', commitMs: 1, clock, logger: silent })
+    const listener = new pgClient.Client(db.url)
+    await listener.connect()
+    const heard: string[] = []
+    listener.on('notification', (n) => heard.push(n.payload ?? ''))
+    await listener.query('LISTEN firecircle_intake')
+    const entry = { partition: 'nanshan', kind: 'reading' as const, body: { device: 'd1' } }
+    const one = spool.append([point(1)], [entry])
+    clock.advance(1)
+    await one
+    const two = spool.append([point(2)], [entry])
+    clock.advance(1) // 2 ms after the first: no NOTIFY of its own
+    await two
+    await new Promise((r) => setTimeout(r, 100))
+    expect(heard).toEqual(['n1'])
+    clock.advance(NOTIFY_MS) // owed: nothing is gathering, so a NOTIFY of its own
+    await expect.poll(() => heard.length).toBe(2)
+    await listener.end()
     await spool.close()
   })
 
