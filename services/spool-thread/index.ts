@@ -20,7 +20,7 @@ import type client from 'prom-client'
 import { ConfigError, type InfluxConfig } from '../config/index.ts'
 import type { Pipeline } from '../pipeline/index.ts'
 import type { Logger } from '../shared/index.ts'
-import { type GroupPromise, groupPromise, type PointSource } from '../spool/index.ts'
+import { createCommitWindow, type GroupPromise, type PointSource } from '../spool/index.ts'
 import type { Point } from '../store/index.ts'
 import type { FromSpoolThread, MirroredMetric, SpoolThreadSettings, ToSpoolThread } from './messages.ts'
 
@@ -260,24 +260,12 @@ export function startSpoolThread(deps: SpoolThreadDeps): SpoolThread {
   const link = createThreadLink(deps)
   let closing = false
   let nextGroup = 1
-  let bodies: string[] = []
-  let filling: { id: number; group: GroupPromise } | undefined
-  let timer: NodeJS.Timeout | undefined
-
-  /** The commit window is over: its points go to the thread in one message. */
-  function send(): void {
-    if (timer !== undefined) {
-      clearTimeout(timer)
-      timer = undefined
-    }
-    if (filling === undefined) return
-    const { id, group } = filling
+  // The commit window is over: its points go to the thread in one message.
+  const window = createCommitWindow(deps.commitMs, (bodies, group) => {
     const refusal = link.refusal()
     if (refusal !== undefined) group.reject(refusal)
-    else link.handOver(id, group, bodies.join('\n'), bodies.length)
-    bodies = []
-    filling = undefined
-  }
+    else link.handOver(nextGroup++, group, bodies.join('\n'), bodies.length)
+  })
 
   return {
     append(points) {
@@ -285,10 +273,7 @@ export function startSpoolThread(deps: SpoolThreadDeps): SpoolThread {
       const refusal = link.refusal()
       if (refusal !== undefined) return Promise.reject(refusal)
       if (points.length === 0) return Promise.resolve()
-      for (const p of points) bodies.push(JSON.stringify(p))
-      filling ??= { id: nextGroup++, group: groupPromise() }
-      timer ??= setTimeout(send, deps.commitMs)
-      return filling.group.done
+      return window.add(points.map((p) => JSON.stringify(p)))
     },
     points: { depth: () => link.said.depth, behind: link.behind },
     depth: () => link.ready().then(() => link.said.depth),
@@ -296,7 +281,7 @@ export function startSpoolThread(deps: SpoolThreadDeps): SpoolThread {
     pipeline: {
       start() {},
       async drain(deadlineMs) {
-        send()
+        window.end()
         return (await link.ask({ t: 'drain', deadlineMs })) === true
       },
       async stop() {
@@ -306,7 +291,7 @@ export function startSpoolThread(deps: SpoolThreadDeps): SpoolThread {
     },
     async close() {
       if (closing) return
-      send()
+      window.end()
       closing = true
       await link.close()
     },

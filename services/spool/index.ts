@@ -11,9 +11,11 @@
 import path from 'node:path'
 import { migrate, openDatabase, type SqliteDb } from '../state/index.ts'
 import type { Point } from '../store/index.ts'
-import { type GroupPromise, groupPromise } from './group.ts'
+import type { GroupPromise } from './group.ts'
+import { createCommitWindow } from './window.ts'
 
 export { type GroupPromise, groupPromise } from './group.ts'
+export { type CommitWindow, createCommitWindow } from './window.ts'
 
 export interface SpooledPoint {
   id: number
@@ -152,9 +154,6 @@ export function createSpool(deps: SpoolDeps): Spool {
   let lastCommitFailed = false
 
   let committed = countRows.get()?.n ?? 0
-  let bodies: string[] = []
-  let group: GroupPromise | undefined
-  let timer: NodeJS.Timeout | undefined
   let closed = false
   const listeners: (() => void)[] = []
 
@@ -165,16 +164,7 @@ export function createSpool(deps: SpoolDeps): Spool {
     for (; i < rows.length; i++) insert.run(rows[i]!)
   })
 
-  function commit(): void {
-    if (timer) {
-      clearTimeout(timer)
-      timer = undefined
-    }
-    if (group === undefined) return
-    const rows = bodies
-    const g = group
-    bodies = []
-    group = undefined
+  function commit(rows: string[], g: GroupPromise): void {
     try {
       commitGroup(rows)
       committed += rows.length
@@ -187,6 +177,7 @@ export function createSpool(deps: SpoolDeps): Spool {
     g.resolve()
     for (const l of listeners) l()
   }
+  const window = createCommitWindow(deps.commitMs, commit)
 
   const refuseOne = db.transaction((id: number, reason: string, at: number) => {
     moveRefused.run(reason, at, id)
@@ -222,15 +213,8 @@ export function createSpool(deps: SpoolDeps): Spool {
     selectOldest.all(afterId, limit).map((row) => ({ id: row.id, point: JSON.parse(row.body) as Point }))
   const settled = (): Promise<void> => Promise.resolve()
 
-  const appendBodies = (rows: readonly string[]): Promise<void> => {
-    if (closed) return Promise.reject(new Error('spool is closed'))
-    for (const row of rows) bodies.push(row)
-    group ??= groupPromise()
-    if (timer === undefined) {
-      timer = setTimeout(commit, deps.commitMs)
-    }
-    return group.done
-  }
+  const appendBodies = (rows: readonly string[]): Promise<void> =>
+    closed ? Promise.reject(new Error('spool is closed')) : window.add(rows)
 
   return {
     append: (points) => appendBodies(points.map((p) => JSON.stringify(p))),
@@ -244,7 +228,7 @@ export function createSpool(deps: SpoolDeps): Spool {
     refuse,
     refused: () => countRefused.get()?.n ?? 0,
     depth: () => committed,
-    pending: () => bodies.length,
+    pending: () => window.pending(),
     writable() {
       if (!lastCommitFailed || closed) return !closed
       try {
@@ -256,10 +240,10 @@ export function createSpool(deps: SpoolDeps): Spool {
     onCommit(listener) {
       listeners.push(listener)
     },
-    flush: commit,
+    flush: () => window.end(),
     close() {
       if (closed) return
-      commit()
+      window.end()
       closed = true
       db.close()
     },
