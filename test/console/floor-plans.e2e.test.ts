@@ -76,6 +76,12 @@ const placementOf = async (device: string) => {
   return floors.flatMap((f) => f.devices.map((d) => ({ floor: f.floor, ...d }))).find((d) => d.id === device)
 }
 
+/** The page shows the device placed: its marker on the plan, its chip gone from the unplaced list. */
+async function placed(device: string) {
+  await page.getByTestId('floor-plan').locator(`[data-plan-device="${device}"]`).waitFor()
+  await page.locator(`[data-chip-device="${device}"]`).waitFor({ state: 'detached' })
+}
+
 describe('floor plans in the console', () => {
   it('uploads a floor’s plan and places devices on it by dragging', async () => {
     await page.goto(`${svc.base}/console/`)
@@ -111,8 +117,12 @@ describe('floor plans in the console', () => {
         updated: expect.any(String),
         actor: 'officer:o-xx',
       })
-    await plan.locator('[data-plan-device="f7-heat-3"]').waitFor()
+    // Each placement re-renders the list of unplaced chips (the placed one leaves it, the others
+    // move up): the next drag starts only once the page shows the last one placed, or it would
+    // start where a chip was a moment ago.
+    await placed('f7-heat-3')
     await dragOnto(page.locator('[data-chip-device="f7-smoke-3"]'), plan, 0.72, 0.3)
+    await placed('f7-smoke-3')
     await dragOnto(page.locator('[data-chip-device="f7-call-3"]'), plan, 0.55, 0.8)
     await expect.poll(async () => (await placementOf('f7-call-3'))?.floor).toBe(3)
     expect((await svc.api.get('/api/devices/f7-call-3')).body.floor).toBe(3)
