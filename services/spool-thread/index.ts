@@ -64,6 +64,12 @@ export interface SpoolThread {
   readonly pipeline: Pipeline
   /** Commit what is waiting, close the spool and the store, end the thread. */
   close(): Promise<void>
+  /**
+   * For tests: terminate the thread as a crash would (worker.terminate()). Resolves once the
+   * node side has seen it die (what it had not confirmed is refused); a new thread is started
+   * after `restartMs`, as after any death.
+   */
+  crashThreadForTests(): Promise<void>
 }
 
 /**
@@ -253,6 +259,10 @@ function createThreadLink(deps: SpoolThreadDeps) {
       if (alive) await ask({ t: 'close' })
       await worker.terminate()
     },
+    /** For tests (SpoolThread.crashThreadForTests). */
+    async crash(): Promise<void> {
+      await worker.terminate()
+    },
   }
 }
 
@@ -295,5 +305,6 @@ export function startSpoolThread(deps: SpoolThreadDeps): SpoolThread {
       closing = true
       await link.close()
     },
+    crashThreadForTests: () => link.crash(),
   }
 }

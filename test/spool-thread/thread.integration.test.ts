@@ -2,7 +2,9 @@
  * The spool thread (FC_THREADS=2): points appended on the node's thread are committed on the
  * worker thread before their promise resolves, drained into the telemetry store by the thread's
  * pipeline, kept through a close while the store is away and replayed by the next thread; its
- * metrics and logs reach the node's registry and logger; a spool it cannot open is a clear error.
+ * metrics and logs reach the node's registry and logger; a spool it cannot open is a clear error;
+ * a thread that dies refuses what it had not confirmed and a new one replays spool.db into a real
+ * InfluxDB 1.x.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -15,6 +17,7 @@ import { createLogger } from '../../services/shared/log.ts'
 import { startSpoolThread } from '../../services/spool-thread/index.ts'
 import { createEmbeddedStore } from '../../services/store/embedded.ts'
 import type { Point } from '../../services/store/types.ts'
+import { startInfluxDB } from '../support/influxdb.ts'
 import { tempDir } from '../support/tmp.ts'
 
 const T0 = Date.UTC(2026, 11, 3, 8, 0, 0)
@@ -171,4 +174,88 @@ describe('the spool thread', () => {
     if (err instanceof ConfigError) expect(err.setting).toBe('FC_DATA_DIR')
     await expect(kept).rejects.toThrow()
   })
+
+  it('refuses what it had not confirmed when the thread dies, and a new thread replays spool.db into InfluxDB', async () => {
+    const { dir, cleanup } = tempDir()
+    cleanups.push(cleanup)
+    const influx = await startInfluxDB()
+    cleanups.push(() => influx.destroy())
+    await influx.database('respawn')
+    const count = async (device: string): Promise<number> => {
+      const rows = await influx.query(
+        `SELECT COUNT("seq") AS n FROM "telemetry" WHERE "device" = '${device}' AND time >= ${T0}ms`,
+        'respawn',
+      )
+      return Number((rows[0] as { n?: number } | undefined)?.n ?? 0)
+    }
+    const { spool, metrics, lines } = thread(dir, {
+      influx: { api: 'v1', url: influx.url, database: 'respawn' },
+      restartMs: 100,
+      metricsMs: 100,
+    })
+    cleanups.push(() => spool.close())
+    expect(await spool.depth()).toBe(0)
+
+    // InfluxDB is away: what the thread confirms now is only in spool.db when it dies.
+    await influx.stop()
+    const before = Array.from({ length: 300 }, (_, i) => reading(i, 'dev-before'))
+    for (let i = 0; i < before.length; i += 100) await spool.append(before.slice(i, i + 100))
+    await until('the depth to say 300', () => (spool.points.depth() === 300 ? true : undefined))
+
+    // Outstanding when the thread dies: a window handed over (as a drain does) to the thread
+    // already terminating, which can never commit it, and one still open.
+    const settled = (p: Promise<unknown>) =>
+      Promise.race([
+        p.then(
+          () => 'resolved',
+          (err: Error) => err.message,
+        ),
+        new Promise((r) => setTimeout(() => r('still waiting after 5 s'), 5_000)),
+      ])
+    const handedOver = settled(spool.append(Array.from({ length: 50 }, (_, i) => reading(i, 'dev-lost'))))
+    const died = spool.crashThreadForTests()
+    const drained = settled(spool.pipeline.drain(60_000))
+    const open = settled(spool.append(Array.from({ length: 50 }, (_, i) => reading(i, 'dev-lost-2'))))
+    await died
+    expect(await handedOver).toBe('the spool thread stopped before the commit')
+    expect(await open).toMatch(/^the spool thread (stopped before the commit|is starting again)$/)
+    expect(await drained).toBe('resolved')
+    // Until the new thread is up, appends are refused at once (their devices send them again).
+    expect(await settled(spool.append([reading(0, 'dev-down')]))).toBe('the spool thread is starting again')
+    expect(spool.writable()).toBe(false)
+    expect(
+      lines.some(
+        (l) => l['level'] === 50 && /the spool thread stopped; a new one is started/.test(String(l['msg'])),
+      ),
+    ).toBe(true)
+
+    // The new thread: it found the 300 confirmed points in spool.db (InfluxDB is still away).
+    await until('a new thread that can commit', () => (spool.writable() ? true : undefined))
+    expect(await spool.depth()).toBe(300)
+    const after = Array.from({ length: 200 }, (_, i) => reading(i, 'dev-after'))
+    await Promise.all([spool.append(after.slice(0, 100)), spool.append(after.slice(100))])
+    await until('the depth to say 500', () => (spool.points.depth() === 500 ? true : undefined))
+
+    await influx.start()
+    await until(
+      'every confirmed point in InfluxDB',
+      async () =>
+        (await count('dev-before')) === 300 && (await count('dev-after')) === 200 ? true : undefined,
+      30_000,
+    )
+    await until('the spool to empty', () => (spool.points.depth() === 0 ? true : undefined))
+    // What was refused was never stored: its devices send it again.
+    expect(await count('dev-lost')).toBe(0)
+    expect(await count('dev-lost-2')).toBe(0)
+    expect(await count('dev-down')).toBe(0)
+
+    // The new thread's metrics are mirrored in the node's registry, as the first one's were.
+    const text = await until('the metrics to show the 500 written', async () => {
+      const t = await metrics.metrics()
+      return /^firecircle_store_points_written_total 500$/m.test(t) && /^firecircle_spool_depth 0$/m.test(t)
+        ? t
+        : undefined
+    })
+    expect(text).toContain('# TYPE firecircle_store_write_seconds histogram')
+  }, 90_000)
 })
