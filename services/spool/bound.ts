@@ -77,7 +77,10 @@ export function createSpoolBound(deps: SpoolBoundDeps): SpoolBound {
     },
   })
 
+  /** The source answers asynchronously (a cluster's spool: a query): only look() asks it. */
+  let asynchronous = false
   const depth = (): number => {
+    if (asynchronous) return sampled
     const d = source.depth()
     return typeof d === 'number' ? d : sampled
   }
@@ -91,7 +94,9 @@ export function createSpoolBound(deps: SpoolBoundDeps): SpoolBound {
   function look(): void {
     timer = undefined
     if (stopped) return
-    void Promise.resolve(source.depth())
+    const d = source.depth()
+    if (typeof d !== 'number') asynchronous = true
+    void Promise.resolve(d)
       .then(
         (n) => {
           sampled = n
