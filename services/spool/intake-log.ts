@@ -1,6 +1,9 @@
 /**
  * The intake log's reader: a cluster node evaluates the readings and device events of the
- * partitions it holds, whichever node received them. The entries are committed by the spool
+ * partitions it holds, whichever node received them. A row holds the entries one group commit
+ * had for one partition (kind 'group', a JSON array; a row written before migration 012 holds
+ * one entry); they are handed on one by one, each with its row's id, and a batch is rows
+ * until they hold `batchSize` entries. The entries are committed by the spool
  * with their points (./postgres.ts); this reads those of `fence.owned()` partitions in id
  * order, hands them to `handle` (the live path: alarm engine, liveness), and only then
  * deletes exactly those rows, in a transaction that holds each of their partitions — the
@@ -23,9 +26,10 @@
 import type { Clock, Logger, Timer } from '../shared/index.ts'
 import { DomainError } from '../shared/index.ts'
 import type { PartitionFence, PgClient, PgDatabase } from '../state/index.ts'
-import { INTAKE_CHANNEL } from './postgres.ts'
+import { GROUP_KIND, INTAKE_CHANNEL } from './postgres.ts'
 
 export interface IntakeLogRecord {
+  /** Its row's id: the entries of one row share it. */
   id: number
   partition: string
   kind: string
@@ -103,6 +107,7 @@ export function createIntakeLogReader(deps: IntakeLogReaderDeps): IntakeLogReade
   }
 
   async function read(owned: readonly string[], afterId: number): Promise<IntakeLogRecord[]> {
+    // Rows in id order until they hold batchSize entries (the row that reaches it included).
     const r = await db.query<{
       id: string
       partition: string
@@ -110,16 +115,26 @@ export function createIntakeLogReader(deps: IntakeLogReaderDeps): IntakeLogReade
       body: string
       created_at: string
     }>(
-      'SELECT id, partition, kind, body, created_at FROM intake_log WHERE partition = ANY($1) AND id > $3 ORDER BY id LIMIT $2',
+      `SELECT id, partition, kind, body, created_at FROM (
+         SELECT *, sum(entries) OVER (ORDER BY id) - entries AS before FROM (
+           SELECT id, partition, kind, body, created_at, entries FROM intake_log
+           WHERE partition = ANY($1) AND id > $3 ORDER BY id LIMIT $2) AS first) AS counted
+       WHERE before < $2 ORDER BY id`,
       [owned, batchSize, afterId],
     )
-    return r.rows.map((row) => ({
-      id: Number(row.id),
-      partition: row.partition,
-      kind: row.kind,
-      body: JSON.parse(row.body) as unknown,
-      createdAt: Number(row.created_at),
-    }))
+    const records: IntakeLogRecord[] = []
+    for (const row of r.rows) {
+      const id = Number(row.id)
+      const createdAt = Number(row.created_at)
+      const body = JSON.parse(row.body) as unknown
+      if (row.kind !== GROUP_KIND) {
+        records.push({ id, partition: row.partition, kind: row.kind, body, createdAt })
+        continue
+      }
+      for (const e of body as { kind: string; body: unknown }[])
+        records.push({ id, partition: row.partition, kind: e.kind, body: e.body, createdAt })
+    }
+    return records
   }
 
   /** One look: whether there may be more right away ('some': entries, not a full batch). */
@@ -142,7 +157,7 @@ export function createIntakeLogReader(deps: IntakeLogReaderDeps): IntakeLogReade
     await handle(entries)
     // The previous batch's delete commits first (in order; its failure is this round's).
     await removed()
-    const full = entries.length === batchSize
+    const full = entries.length >= batchSize
     if (full && chained < MAX_CHAIN) {
       after = entries[entries.length - 1]!.id
       chained++
@@ -298,7 +313,7 @@ async function remove(db: PgDatabase, fence: PartitionFence, entries: IntakeLogR
           }
         }
         const set = new Set(held)
-        const ids = entries.filter((e) => set.has(e.partition)).map((e) => e.id)
+        const ids = [...new Set(entries.filter((e) => set.has(e.partition)).map((e) => e.id))]
         await c.query('DELETE FROM intake_log WHERE id = ANY($1::bigint[])', [ids])
       })
       return

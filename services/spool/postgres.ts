@@ -3,11 +3,11 @@
  * spool — no PUBACK goes out while the database cannot commit the message — for every node
  * at once.
  *
- * Appends are group-committed: every append within `commitMs` goes into ONE statement (a
- * multi-row INSERT into `spool`, and into `intake_log` for the entries waiting for their
- * partition's owner, as data-modifying CTEs of one statement, so one implicit transaction and
- * one commit cover them all), and each append's promise resolves only after the commit
- * returned. A failed commit rejects every append of its group, and nothing of it is written.
+ * Appends are group-committed: every append within `commitMs` goes into ONE statement (one
+ * `spool` row holding the group's points, and one `intake_log` row per partition holding the
+ * group's entries waiting for that partition's owner, as data-modifying CTEs of one statement,
+ * so one implicit transaction and one commit cover them all), and each append's promise
+ * resolves only after the commit returned. A failed commit rejects every append of its group, and nothing of it is written.
  * Up to IN_FLIGHT commits are in flight at once, each on its own connection (PostgreSQL
  * flushes concurrent commits' WAL together); while they are out the next group gathers.
  *
@@ -25,9 +25,9 @@
  * are then in the spool twice (the store's writes are idempotent) and their intake log
  * entries evaluated twice (evaluation is at least once, see ./intake-log.ts).
  *
- * Draining (the pipeline of every node): a batch is taken with FOR UPDATE SKIP LOCKED in a
- * transaction held open while the batch is written to the store, then its rows are deleted
- * and the transaction commits. Two nodes never take the same rows at once; a store failure
+ * Draining (the pipeline of every node): a batch of rows is taken with FOR UPDATE SKIP LOCKED
+ * in a transaction held open while their points are written to the store, then the rows are
+ * deleted and the transaction commits. Two nodes never take the same rows at once; a store failure
  * rolls back (the rows stay); a node that dies mid-batch loses its connection, its
  * transaction aborts and another node takes the rows.
  */
@@ -53,6 +53,8 @@ export const INTAKE_CHANNEL = 'firecircle_intake'
 export const IN_FLIGHT = 2
 /** The least time between two notifying commits of one spool. */
 export const NOTIFY_MS = 20
+/** The kind of an intake log row that holds a group commit's entries of one partition (migration 012). */
+export const GROUP_KIND = 'group'
 
 export class SpoolFullError extends Error {
   constructor(pending: number) {
@@ -108,21 +110,65 @@ interface Group {
   timer: Timer
 }
 
-// The bodies travel as ONE JSON array parameter (one JSON.stringify, no text[] literal to
-// escape element by element); a json element cast to text is its text as sent.
-const INSERT_POINTS = `INSERT INTO spool (body, node, created_at)
-  SELECT b::text, $2, $3 FROM json_array_elements($1::json) WITH ORDINALITY AS t(b, n) ORDER BY n`
-
-const INSERT_ENTRIES = `INSERT INTO intake_log (partition, kind, body, node, created_at)
-  SELECT p, k, b::text, $2, $3
-  FROM ROWS FROM (unnest($4::text[]), unnest($5::text[]), json_array_elements($6::json)) WITH ORDINALITY AS t(p, k, b, n)
+// One row per group commit: its points as one JSON array (one JSON.stringify here, stored as
+// text, never parsed by the server), and one intake log row per partition of the group, its
+// entries as a JSON array of {kind, body} (a json element cast to text is its text as sent).
+// Per point and per entry PostgreSQL would insert, index, log, read back, delete and vacuum a
+// row of its own (migration 012). $1 is the node, $2 the time; the rows' parameters follow.
+const insertPoints = (at: number) =>
+  `INSERT INTO spool (body, points, node, created_at) VALUES ($${at}, $${at + 1}, $1, $2)`
+const insertEntries = (
+  at: number,
+) => `INSERT INTO intake_log (partition, kind, body, entries, node, created_at)
+  SELECT p, '${GROUP_KIND}', b::text, e, $1, $2
+  FROM ROWS FROM (unnest($${at}::text[]), unnest($${at + 1}::int[]), json_array_elements($${at + 2}::json)) WITH ORDINALITY AS t(p, e, b, n)
   ORDER BY n`
-
 // One statement, so one implicit transaction: the points, the log entries and the NOTIFY
 // (sent at commit) are all in or all out.
-const INSERT_POINTS_AND_LOG = `WITH points AS (${INSERT_POINTS}) ${INSERT_ENTRIES}`
-const INSERT_POINTS_AND_LOG_NOTIFY = `WITH points AS (${INSERT_POINTS}), entries AS (${INSERT_ENTRIES} RETURNING 1)
-  SELECT pg_notify('${INTAKE_CHANNEL}', $2) FROM (SELECT 1 FROM entries LIMIT 1) AS one`
+const notifying = (entries: string) => `entries AS (${entries} RETURNING 1)
+  SELECT pg_notify('${INTAKE_CHANNEL}', $1) FROM (SELECT 1 FROM entries LIMIT 1) AS one`
+const STATEMENTS = {
+  points: insertPoints(3),
+  log: insertEntries(3),
+  logNotify: `WITH ${notifying(insertEntries(3))}`,
+  pointsAndLog: `WITH points AS (${insertPoints(3)}) ${insertEntries(5)}`,
+  pointsAndLogNotify: `WITH points AS (${insertPoints(3)}), ${notifying(insertEntries(5))}`,
+}
+
+/** The statement and parameters that commit a group (see the statements above). */
+export function groupStatement(
+  g: { points: readonly Point[]; log: readonly IntakeLogEntry[] },
+  nodeId: string,
+  now: number,
+  notify: boolean,
+): { text: string; values: unknown[] } {
+  const values: unknown[] = [nodeId, now]
+  const points = g.points.length > 0
+  if (points) values.push(JSON.stringify(g.points), g.points.length)
+  if (g.log.length === 0) return { text: STATEMENTS.points, values }
+  const byPartition = new Map<string, { kind: string; body: unknown }[]>()
+  for (const e of g.log) {
+    const entry = { kind: e.kind, body: e.body }
+    const list = byPartition.get(e.partition)
+    if (list === undefined) byPartition.set(e.partition, [entry])
+    else list.push(entry)
+  }
+  const groups = [...byPartition.values()]
+  values.push(
+    [...byPartition.keys()],
+    groups.map((l) => l.length),
+    JSON.stringify(groups),
+  )
+  const text = points
+    ? notify
+      ? STATEMENTS.pointsAndLogNotify
+      : STATEMENTS.pointsAndLog
+    : notify
+      ? STATEMENTS.logNotify
+      : STATEMENTS.log
+  return { text, values }
+}
+
 const NOTIFY = `SELECT pg_notify('${INTAKE_CHANNEL}', $1)`
 
 /** A new group; its window closes `commitMs` from now, then `due` is called. */
@@ -234,18 +280,10 @@ export function createPostgresSpool(deps: PostgresSpoolDeps): PostgresSpool {
   async function write(g: Group): Promise<void> {
     const now = clock.now()
     const notify = notifier.notifies(g, now)
-    const text =
-      g.log.length === 0 ? INSERT_POINTS : notify ? INSERT_POINTS_AND_LOG_NOTIFY : INSERT_POINTS_AND_LOG
-    const values: unknown[] = [JSON.stringify(g.points), nodeId, now]
-    if (g.log.length > 0)
-      values.push(
-        g.log.map((e) => e.partition),
-        g.log.map((e) => e.kind),
-        JSON.stringify(g.log.map((e) => e.body)),
-      )
+    const statement = groupStatement(g, nodeId, now, notify)
     // query_timeout (node-postgres reads it per query; its types know it only per client)
     // bounds a commit the server does not answer.
-    const query = { text, values, query_timeout: commitTimeoutMs }
+    const query = { ...statement, query_timeout: commitTimeoutMs }
     try {
       await db.pool.query(query)
     } catch (err) {

@@ -24,6 +24,12 @@ afterAll(async () => {
   await pg?.stop()
 })
 
+/** The points of the spool's committed rows, in order (a row holds one group commit's points). */
+async function spooledPoints(url: string): Promise<Point[]> {
+  const rows = await committed(url, 'SELECT body FROM spool ORDER BY id')
+  return rows.flatMap((r) => JSON.parse(r.body as string) as Point[])
+}
+
 /** Another connection's view: what is committed, nothing else. */
 async function committed(url: string, sql: string): Promise<Record<string, unknown>[]> {
   const other = new pgClient.Client(url)
@@ -48,16 +54,10 @@ describe('PostgreSQL spool: group commit', () => {
     expect(await committed(db.url, 'SELECT count(*)::int AS n FROM spool')).toEqual([{ n: 0 }])
     clock.advance(5)
     await Promise.all(appends)
-    // Rows written by one transaction share its id (xmin).
-    expect(
-      await committed(db.url, 'SELECT count(*)::int AS n, count(DISTINCT xmin::text)::int AS tx FROM spool'),
-    ).toEqual([{ n: 300, tx: 1 }])
-    // Stored exactly as the SQLite spool stores a point, in append order.
-    const rows = await committed(db.url, 'SELECT body, node FROM spool ORDER BY id')
-    expect(rows.map((r) => JSON.parse(r.body as string))).toEqual(
-      Array.from({ length: 300 }, (_, i) => point(i)),
-    )
-    expect(new Set(rows.map((r) => r.node))).toEqual(new Set(['n1']))
+    // One row for the group commit, its points in append order, each as the SQLite spool stores it.
+    const rows = await committed(db.url, 'SELECT body, points, node FROM spool ORDER BY id')
+    expect(rows.map((r) => [r.points, r.node])).toEqual([[300, 'n1']])
+    expect(JSON.parse(rows[0]!.body as string)).toEqual(Array.from({ length: 300 }, (_, i) => point(i)))
     expect(spool.pending()).toBe(0)
     expect(await spool.depth()).toBe(300)
     await spool.close()
@@ -74,9 +74,12 @@ describe('PostgreSQL spool: group commit', () => {
     await Promise.all([...first, ...second])
     const groups = await committed(
       db.url,
-      'SELECT count(*)::int AS n FROM spool GROUP BY xmin::text ORDER BY min(id)',
+      'SELECT sum(points)::int AS n, count(*)::int AS rows FROM spool GROUP BY xmin::text ORDER BY min(id)',
     )
-    expect(groups).toEqual([{ n: 50 }, { n: 70 }])
+    expect(groups).toEqual([
+      { n: 50, rows: 1 },
+      { n: 70, rows: 1 },
+    ])
     await spool.close()
   })
 
@@ -151,12 +154,25 @@ describe('PostgreSQL spool: group commit', () => {
               (SELECT count(*) FROM intake_log)::int AS entries`,
     )
     expect(together).toEqual([{ tx: 1, entries: 2 }])
-    expect(await committed(db.url, 'SELECT partition, kind, body, node FROM intake_log ORDER BY id')).toEqual(
-      [
-        { partition: 'nanshan', kind: 'reading', body: '{"device":"d1","v":1}', node: 'n1' },
-        { partition: 'futian', kind: 'device.event', body: '{"device":"d2"}', node: 'n1' },
-      ],
-    )
+    // A row per partition of the group, its entries as {kind, body} in append order.
+    expect(
+      await committed(db.url, 'SELECT partition, kind, body, entries, node FROM intake_log ORDER BY id'),
+    ).toEqual([
+      {
+        partition: 'nanshan',
+        kind: 'group',
+        body: '[{"kind":"reading","body":{"device":"d1","v":1}}]',
+        entries: 1,
+        node: 'n1',
+      },
+      {
+        partition: 'futian',
+        kind: 'group',
+        body: '[{"kind":"device.event","body":{"device":"d2"}}]',
+        entries: 1,
+        node: 'n1',
+      },
+    ])
 
     // An entry the database refuses (no partition) fails its whole group: points included.
     const ok = spool.append([point(3)])
@@ -170,7 +186,7 @@ describe('PostgreSQL spool: group commit', () => {
     expect(
       await committed(
         db.url,
-        'SELECT (SELECT count(*) FROM spool)::int AS p, (SELECT count(*) FROM intake_log)::int AS l',
+        'SELECT (SELECT sum(points) FROM spool)::int AS p, (SELECT sum(entries) FROM intake_log)::int AS l',
       ),
     ).toEqual([{ p: 2, l: 2 }])
     await spool.close()
@@ -199,7 +215,7 @@ describe('PostgreSQL spool: group commit', () => {
     const late = spool.append([point(20), point(21), point(22)])
     await spool.close() // commits what is pending
     await late
-    expect(await committed(db.url, 'SELECT count(*)::int AS n FROM spool')).toEqual([{ n: 11 }])
+    expect(await committed(db.url, 'SELECT sum(points)::int AS n FROM spool')).toEqual([{ n: 11 }])
   })
 })
 
@@ -222,8 +238,7 @@ describe('PostgreSQL spool: the PUBACK promise across an outage', () => {
       await pg.server.start()
     }
     await spool.append([point(2000)])
-    const rows = await committed(db.url, 'SELECT body FROM spool ORDER BY id')
-    const seqs = rows.map((r) => (JSON.parse(r.body as string) as Point).fields.seq)
+    const seqs = (await spooledPoints(db.url)).map((p) => p.fields.seq)
     expect(seqs).toEqual([...Array.from({ length: 100 }, (_, i) => i), 2000])
     await spool.close()
   }, 30_000)
@@ -235,9 +250,16 @@ describe('PostgreSQL spool: batches for the pipeline', () => {
     const clock = createManualClock()
     const a = createPostgresSpool({ db, nodeId: 'a', commitMs: 1, clock, logger: silent })
     const b = createPostgresSpool({ db, nodeId: 'b', commitMs: 1, clock, logger: silent })
-    const appended = a.append(Array.from({ length: 10 }, (_, i) => point(i)))
-    clock.advance(1)
-    await appended
+    // Three group commits: three rows of 4, 4 and 2 points.
+    for (const seqs of [
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9],
+    ]) {
+      const appended = a.append(seqs.map(point))
+      clock.advance(1)
+      await appended
+    }
     const first = await a.take(4)
     const second = await b.take(4)
     expect(first.points.map((p) => p.point.fields.seq)).toEqual([0, 1, 2, 3])
@@ -250,16 +272,44 @@ describe('PostgreSQL spool: batches for the pipeline', () => {
     again.remove(again.points.slice(1).map((p) => p.id))
     again.refuse(again.points[0]!.id, 'field type conflict', 42)
     // Until the batch's transaction commits, the rows are there for everybody else.
-    expect(await committed(db.url, 'SELECT count(*)::int AS n FROM spool')).toEqual([{ n: 6 }])
+    expect(await committed(db.url, 'SELECT sum(points)::int AS n FROM spool')).toEqual([{ n: 6 }])
     await again.finish()
     expect(await committed(db.url, 'SELECT count(*)::int AS n FROM spool')).toEqual([{ n: 0 }])
-    expect(await committed(db.url, 'SELECT reason, refused_at::int AS at FROM spool_refused')).toEqual([
-      { reason: 'field type conflict', at: 42 },
+    expect(await committed(db.url, 'SELECT body, reason, refused_at::int AS at FROM spool_refused')).toEqual([
+      { body: JSON.stringify(point(0)), reason: 'field type conflict', at: 42 },
     ])
     expect(await a.refused()).toBe(1)
     expect(await a.depth()).toBe(0)
     const empty = await a.take(10)
     expect(empty.points).toEqual([])
     await Promise.all([a.close(), b.close()])
+  })
+
+  it('keeps a row until every one of its points is stored or refused; reads rows of one point written before migration 012', async () => {
+    const db = await pg.database()
+    const clock = createManualClock()
+    const spool = createPostgresSpool({ db, nodeId: 'a', commitMs: 1, clock, logger: silent })
+    // A node of the version before wrote one point per row, the point itself as the body.
+    await db.query('INSERT INTO spool (body, node, created_at) VALUES ($1, $2, 0)', [
+      JSON.stringify(point(0)),
+      'old',
+    ])
+    const appended = spool.append([point(1), point(2), point(3)])
+    clock.advance(1)
+    await appended
+    expect(await spool.depth()).toBe(4)
+    // A batch is as many rows as make its limit at the points per row guessed (100 at first).
+    const batch = await spool.take(1000)
+    expect(batch.points.map((p) => p.point)).toEqual([point(0), point(1), point(2), point(3)])
+    // The old row's point and two of the group's stored; the group's third not: its row stays whole.
+    batch.remove(batch.points.slice(0, 3).map((p) => p.id))
+    await batch.finish()
+    expect(await spooledPoints(db.url)).toEqual([point(1), point(2), point(3)])
+    expect(await spool.depth()).toBe(3)
+    const again = await spool.take(100)
+    again.remove(again.points.map((p) => p.id))
+    await again.finish()
+    expect(await spool.depth()).toBe(0)
+    await spool.close()
   })
 })
