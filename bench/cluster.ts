@@ -18,8 +18,11 @@
  *    and that work belongs to the phase, not to the next one). Per-reading CPU = the node processes' CPU time
  *    (/proc/<pid>/stat) over the phase and the drain ÷ readings stored.
  * 2. PUBACK latency in cluster mode: QoS 1 paced at half the cluster's flood rate from 1, every
- *    PUBLISH → PUBACK timed at the generators (which share the cores: their own event loop
- *    delay is in the figure); the embedded node at the same rate beside it.
+ *    PUBLISH after the warm-up → its PUBACK timed at the generators (which share the cores:
+ *    their own event loop delay is in the figure); the embedded node at the same rate beside it.
+ *    BENCH_RATE=n skips 1 and paces at n/s; BENCH_PG_STATEMENTS=1 prints where PostgreSQL spent
+ *    its time in the cluster's latency phase (pg_stat_statements; auto_explain's plans of
+ *    statements over 15 ms are copied to /tmp/pg-bench.log).
  * 3. Takeover, ROUNDS times: a smoke detector (verification_s = VERIFY_S) alarms, its incident
  *    is 'verifying'; the node that runs its community is SIGKILLed; measured from the kill: its
  *    partition owned (unexpired lease) by the survivor, and the incident 'alarm' (the survivor
@@ -65,6 +68,10 @@ const WARMUP_MS = 4000
 const WINDOW = Number(process.env['BENCH_WINDOW'] ?? 4)
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3)
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 10)
+/** BENCH_RATE=n: no throughput runs, the latency phases paced at n/s (a quicker look at the PUBACK). */
+const FIXED_RATE = process.env['BENCH_RATE'] ? Number(process.env['BENCH_RATE']) : undefined
+/** BENCH_PG_STATEMENTS=1: pg_stat_statements loaded; after the cluster's latency phase, where PostgreSQL spent its time. */
+const PG_STATEMENTS = Boolean(process.env['BENCH_PG_STATEMENTS'])
 const LEASE_S = 10
 const VERIFY_S = 3
 const VALUES = '"temperature":22.5,"battery":90'
@@ -87,6 +94,8 @@ interface Flood {
   pgCpu: number
   influxCpu: number
   genCpu: number
+  /** Each node's event loop delay over the phase (ms). */
+  loopDelay: { p99: number; max: number }[]
   countOk: boolean
   detail: string
   latencies?: number[]
@@ -146,6 +155,27 @@ async function watchPostgres(rig: Rig, ms: number): Promise<void> {
   await c.end()
 }
 
+/** Where PostgreSQL spent its time since the reset (BENCH_PG_STATEMENTS). */
+async function printStatements(db: pgClient.Client): Promise<void> {
+  const r = await db.query<{
+    calls: string
+    total: number
+    mean: number
+    rows: string
+    wal: string
+    q: string
+  }>(
+    `SELECT calls, total_exec_time AS total, mean_exec_time AS mean, rows, wal_bytes AS wal,
+       regexp_replace(left(query, 110), '\\s+', ' ', 'g') AS q
+     FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 14`,
+  )
+  say('  PostgreSQL statements over the cluster latency phase (pg_stat_statements, by total time):')
+  for (const x of r.rows)
+    say(
+      `    ${fmt(Number(x.total), 0)} ms total, ${fmt(Number(x.calls))} calls, ${fmt(x.mean, 3)} ms mean, ${fmt(Number(x.rows))} rows, ${fmt(Number(x.wal) / 1e6, 1)} MB WAL: ${x.q}`,
+    )
+}
+
 interface Rig {
   pg: ThrowawayPostgres
   influx: InfluxHarness
@@ -176,7 +206,7 @@ async function load(
       baseTs,
       durationMs: DURATION_MS,
       values: VALUES,
-      ...(o.latency ? { latency: true } : {}),
+      ...(o.latency ? { latency: true, latencyAfterMs: WARMUP_MS } : {}),
     })
   }
   const t0 = performance.now()
@@ -192,7 +222,14 @@ async function load(
   await watch
   const acked = stopped.reduce((a, s) => a + s.acked, 0)
   const ackedRate = (acked - warmAcked) / ((endT - 500 - warmT) / 1000)
-  let m = await summed(nodes)
+  // The first scrape after the phase: prom-client's event loop delay covers the phase (each scrape resets it).
+  const after = await Promise.all(nodes.map((n) => metrics(n.base)))
+  const loopDelay = after.map((x) => ({
+    p99: (x.get('nodejs_eventloop_lag_p99_seconds') ?? Number.NaN) * 1000,
+    max: (x.get('nodejs_eventloop_lag_max_seconds') ?? Number.NaN) * 1000,
+  }))
+  let m = new Map<string, number>()
+  for (const x of after) for (const [k, v] of x) m.set(k, (m.get(k) ?? 0) + v)
   const d = (name: string) => (m.get(name) ?? 0) - (m0.get(name) ?? 0)
   const deadline = performance.now() + 180_000
   while (
@@ -238,6 +275,7 @@ async function load(
     pgCpu: (pgCpuSeconds(rig.pg) - pg0) / secs,
     influxCpu: (cpuSeconds(rig.influxPid) - in0) / secs,
     genCpu: (workers.reduce((a, w) => a + cpuSeconds(w.child.pid!), 0) - gen0) / secs,
+    loopDelay,
     countOk: inInflux >= acked && inInflux === d('firecircle_intake_readings_total'),
     detail: `acked ${acked}, accepted ${d('firecircle_intake_readings_total')}, written ${written}, in InfluxDB ${inInflux}`,
     ...(o.latency ? { latencies: stopped.flatMap((s) => s.latencies ?? []).sort((a, b) => a - b) } : {}),
@@ -249,7 +287,7 @@ const cpuLine = (f: Flood, who: string) =>
 const perReading = (f: Flood) => f.usPerReading.reduce((a, b) => a + b, 0)
 
 function describeFlood(label: string, f: Flood, who: string): string {
-  return `${label}: end to end ${fmt(f.e2e)}/s over the phase; after the warm-up ${fmt(f.acked)} acked/s; drained ${fmt(f.drainS, 1)} s after${f.evalS !== undefined ? `, intake log evaluated ${fmt(f.evalS, 1)} s after` : ''}; ${cpuLine(f, who)}; node CPU per stored reading ${f.usPerReading.map((u) => `${fmt(u, 1)} µs`).join(' + ')}${f.usPerReading.length > 1 ? ` = ${fmt(perReading(f), 1)} µs` : ''}; ${f.detail}${f.countOk ? ', exact' : ', MISMATCH'}`
+  return `${label}: end to end ${fmt(f.e2e)}/s over the phase; after the warm-up ${fmt(f.acked)} acked/s; drained ${fmt(f.drainS, 1)} s after${f.evalS !== undefined ? `, intake log evaluated ${fmt(f.evalS, 1)} s after` : ''}; ${cpuLine(f, who)}; node CPU per stored reading ${f.usPerReading.map((u) => `${fmt(u, 1)} µs`).join(' + ')}${f.usPerReading.length > 1 ? ` = ${fmt(perReading(f), 1)} µs` : ''}; event loop delay p99/max ${f.loopDelay.map((l) => `${fmt(l.p99, 1)}/${fmt(l.max, 1)} ms`).join(', ')}; ${f.detail}${f.countOk ? ', exact' : ', MISMATCH'}`
 }
 
 async function registerCluster(
@@ -471,8 +509,9 @@ function summarise(
     )
   const p = (f: Flood, q: number) => pct(f.latencies ?? [], q)
   say(
-    `PUBACK latency at ${fmt(lat.rate)}/s offered (half the cluster's flood rate), over ${fmt(lat.c.latencies?.length ?? 0)} PUBLISHes: cluster p50 ${fmt(p(lat.c, 0.5), 2)} ms, p99 ${fmt(p(lat.c, 0.99), 2)} ms, max ${fmt(p(lat.c, 1), 1)} ms; embedded node at the same rate p50 ${fmt(p(lat.e, 0.5), 2)} ms, p99 ${fmt(p(lat.e, 0.99), 2)} ms; target cluster p99 ≤ 20 ms: ${verdict(p(lat.c, 0.99) <= 20)}`,
+    `PUBACK latency at ${fmt(lat.rate)}/s offered (${FIXED_RATE === undefined ? "half the cluster's flood rate" : 'BENCH_RATE'}), over the ${fmt(lat.c.latencies?.length ?? 0)} PUBLISHes after the ${WARMUP_MS / 1000} s warm-up: cluster p50 ${fmt(p(lat.c, 0.5), 2)} ms, p99 ${fmt(p(lat.c, 0.99), 2)} ms, max ${fmt(p(lat.c, 1), 1)} ms; embedded node at the same rate p50 ${fmt(p(lat.e, 0.5), 2)} ms, p99 ${fmt(p(lat.e, 0.99), 2)} ms; target cluster p99 ≤ 20 ms: ${verdict(p(lat.c, 0.99) <= 20)}`,
   )
+  if (runs.length === 0) return
   say(
     `QoS 1 end to end, cluster of 2 nodes / one embedded node, same generators, side by side per run: ${fmt(med(ratio) * 100)}% (median of ${runs.length}; runs: ${runs.map((r) => `${fmt(r.c.e2e)} / ${fmt(r.e.e2e)} = ${fmt(ratio(r) * 100)}%`).join(', ')}); target ≥ 50%: ${verdict(med(ratio) >= 0.5)}`,
   )
@@ -483,7 +522,23 @@ function summarise(
 
 async function main(): Promise<void> {
   const profileNode = process.argv.includes('--profile')
-  const [pg, influx] = await Promise.all([startThrowawayPostgres(), startInfluxDB()])
+  const [pg, influx] = await Promise.all([
+    startThrowawayPostgres(
+      PG_STATEMENTS
+        ? {
+            settings: {
+              shared_preload_libraries: "'pg_stat_statements,auto_explain'",
+              'pg_stat_statements.track': 'all',
+              'auto_explain.log_min_duration': '15',
+              'auto_explain.log_analyze': 'on',
+              'auto_explain.log_buffers': 'on',
+              log_min_messages: 'log',
+            },
+          }
+        : {},
+    ),
+    startInfluxDB(),
+  ])
   await influx.database(DB)
   const rig: Rig = { pg, influx, influxPid: findInfluxPid(influx) }
   const { reg, smoke } = await registerCluster(pg.url)
@@ -505,10 +560,13 @@ async function main(): Promise<void> {
         .map((x) => fmt(x, 1))
         .join(', ')}`,
     )
-    const runs = await throughput(rig, cw, ew, cluster.nodes, embedded)
-    const rate = Math.round(median(runs.map((r) => r.c.acked)) / 2 / 100) * 100
+    const runs = FIXED_RATE === undefined ? await throughput(rig, cw, ew, cluster.nodes, embedded) : []
+    const rate = FIXED_RATE ?? Math.round(median(runs.map((r) => r.c.acked)) / 2 / 100) * 100
+    if (PG_STATEMENTS)
+      await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()')
     const latC = await load(rig, cw, cluster.nodes, { mode: 'paced', rate, latency: true, intakeLog: true })
     say(`  latency: ${describeFlood(`cluster paced at ${fmt(rate)}/s`, latC, 'node')}`)
+    if (PG_STATEMENTS) await printStatements(db)
     const latE = await load(rig, ew, [embedded], { mode: 'paced', rate, latency: true })
     say(`  latency: ${describeFlood(`embedded paced at ${fmt(rate)}/s`, latE, 'node')}`)
     await Promise.all([...cw, ...ew].map((w) => w.close()))
@@ -532,6 +590,7 @@ async function main(): Promise<void> {
     await Promise.all([...cw, ...ew].map((w) => w.close()))
     await db.end().catch(() => {})
     await Promise.all([...cluster.nodes.map((n) => n.stop()), embedded.stop()])
+    if (PG_STATEMENTS) fs.copyFileSync(path.join(pg.dir, 'postgres.log'), '/tmp/pg-bench.log')
     await Promise.all([pg.destroy(), influx.stop()])
     for (const d of cluster.dirs) fs.rmSync(d, { recursive: true, force: true })
     embeddedDir.cleanup()

@@ -51,6 +51,8 @@ export type WorkerCommand =
       values: string
       /** Paced QoS 1: time every PUBLISH → PUBACK; the `stopped` report carries them (ms). */
       latency?: boolean
+      /** With `latency`: time only the PUBLISHes sent this long after the start (a warm-up). */
+      latencyAfterMs?: number
     }
   | { cmd: 'stop' }
   | { cmd: 'subscribe'; host: string; port: number; filter: string; qos: 0 | 1; id: string; secret?: string }
@@ -267,6 +269,8 @@ function start(m: Extract<WorkerCommand, { cmd: 'start' }>): void {
 
   // Paced: `rate` per second in total, topped up every 5 ms, round robin.
   latencies = m.latency && qos === 1 ? [] : undefined
+  const t0 = performance.now()
+  const timedFrom = t0 + (m.latencyAfterMs ?? 0)
   for (const s of senders) {
     if (latencies) s.sentAt = new Map()
     s.c.onAck = (id) => {
@@ -274,11 +278,10 @@ function start(m: Extract<WorkerCommand, { cmd: 'start' }>): void {
       const at = s.sentAt?.get(id)
       if (at !== undefined && latencies) {
         s.sentAt!.delete(id)
-        latencies.push(performance.now() - at)
+        if (at >= timedFrom) latencies.push(performance.now() - at)
       }
     }
   }
-  const t0 = performance.now()
   let rr = 0
   tick = setInterval(() => {
     if (!running || Date.now() > stopAt) return stop()
