@@ -20,7 +20,7 @@
  * 2. PUBACK latency in cluster mode: QoS 1 paced at half the cluster's flood rate from 1, every
  *    PUBLISH after the warm-up → its PUBACK timed at the generators (which share the cores:
  *    their own event loop delay is in the figure); the embedded node at the same rate beside it.
- *    BENCH_RATE=n skips 1 and paces at n/s; BENCH_PG_STATEMENTS=1 prints where PostgreSQL spent
+ *    BENCH_RATE=n[,m…] skips 1 and paces at n/s (then m/s…); BENCH_PG_STATEMENTS=1 prints where PostgreSQL spent
  *    its time in the cluster's latency phase (pg_stat_statements; auto_explain's plans of
  *    statements over 15 ms are copied to /tmp/pg-bench.log).
  * 3. Takeover, ROUNDS times: a smoke detector (verification_s = VERIFY_S) alarms, its incident
@@ -68,10 +68,20 @@ const WARMUP_MS = 4000
 const WINDOW = Number(process.env['BENCH_WINDOW'] ?? 4)
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3)
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 10)
-/** BENCH_RATE=n: no throughput runs, the latency phases paced at n/s (a quicker look at the PUBACK). */
-const FIXED_RATE = process.env['BENCH_RATE'] ? Number(process.env['BENCH_RATE']) : undefined
+/**
+ * BENCH_RATE=n[,m…]: no throughput runs; the latency phases paced at n/s (then at m/s …): a
+ * quicker look at the PUBACK, or its curve over the offered rate.
+ */
+const FIXED_RATES = process.env['BENCH_RATE'] ? process.env['BENCH_RATE'].split(',').map(Number) : undefined
 /** BENCH_PG_STATEMENTS=1: pg_stat_statements loaded; after the cluster's latency phase, where PostgreSQL spent its time. */
 const PG_STATEMENTS = Boolean(process.env['BENCH_PG_STATEMENTS'])
+/** BENCH_CLUSTER_ENV="FC_SPOOL_COMMIT_MS=5 …": settings for the cluster nodes only (a setting tried side by side). */
+const CLUSTER_ENV = Object.fromEntries(
+  (process.env['BENCH_CLUSTER_ENV'] ?? '')
+    .split(/\s+/)
+    .filter((kv) => kv.includes('='))
+    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+)
 const LEASE_S = 10
 const VERIFY_S = 3
 const VALUES = '"temperature":22.5,"battery":90'
@@ -334,7 +344,12 @@ async function startClusterNodes(rig: Rig, url: string, profileNode: boolean): P
         dataDir: dirs[i]!,
         influx: rig.influx,
         database: DB,
-        env: { FC_DATABASE_URL: url, FC_NODE_ID: `node-${i + 1}`, FC_LEASE_S: String(LEASE_S) },
+        env: {
+          FC_DATABASE_URL: url,
+          FC_NODE_ID: `node-${i + 1}`,
+          FC_LEASE_S: String(LEASE_S),
+          ...CLUSTER_ENV,
+        },
         ...(profileNode && i === 0 ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {}),
       })
       c.nodes[i] = n
@@ -485,7 +500,7 @@ async function throughput(
 
 function summarise(
   runs: { c: Flood; e: Flood }[],
-  lat: { c: Flood; e: Flood; rate: number },
+  lats: { c: Flood; e: Flood; rate: number }[],
   takes: Takeover[],
 ) {
   // lib's median takes the upper middle of an even count: with 2 runs that is the better one.
@@ -508,9 +523,10 @@ function summarise(
       `takeover (FC_LEASE_S=${LEASE_S}, ${takes.length} SIGKILLs of the node running a community with a verifying smoke incident): partition owned by the survivor after median ${fmt(median(lease), 2)} s, max ${fmt(lease[lease.length - 1]!, 2)} s (all: ${lease.map((x) => fmt(x, 2)).join(', ')}); verification timer fired on the survivor ('alarm') after median ${fmt(median(alarm), 2)} s, max ${fmt(alarm[alarm.length - 1]!, 2)} s (all: ${takes.map((t) => fmt(t.alarmS, 2)).join(', ')}); target ≤ ${limit} s: ${verdict(alarm[alarm.length - 1]! <= limit && lease[lease.length - 1]! <= limit)}`,
     )
   const p = (f: Flood, q: number) => pct(f.latencies ?? [], q)
-  say(
-    `PUBACK latency at ${fmt(lat.rate)}/s offered (${FIXED_RATE === undefined ? "half the cluster's flood rate" : 'BENCH_RATE'}), over the ${fmt(lat.c.latencies?.length ?? 0)} PUBLISHes after the ${WARMUP_MS / 1000} s warm-up: cluster p50 ${fmt(p(lat.c, 0.5), 2)} ms, p99 ${fmt(p(lat.c, 0.99), 2)} ms, max ${fmt(p(lat.c, 1), 1)} ms; embedded node at the same rate p50 ${fmt(p(lat.e, 0.5), 2)} ms, p99 ${fmt(p(lat.e, 0.99), 2)} ms; target cluster p99 ≤ 20 ms: ${verdict(p(lat.c, 0.99) <= 20)}`,
-  )
+  for (const lat of lats)
+    say(
+      `PUBACK latency at ${fmt(lat.rate)}/s offered (${FIXED_RATES === undefined ? "half the cluster's flood rate" : 'BENCH_RATE'}), over the ${fmt(lat.c.latencies?.length ?? 0)} PUBLISHes after the ${WARMUP_MS / 1000} s warm-up: cluster p50 ${fmt(p(lat.c, 0.5), 2)} ms, p99 ${fmt(p(lat.c, 0.99), 2)} ms, max ${fmt(p(lat.c, 1), 1)} ms; embedded node at the same rate p50 ${fmt(p(lat.e, 0.5), 2)} ms, p99 ${fmt(p(lat.e, 0.99), 2)} ms; target cluster p99 ≤ 20 ms: ${verdict(p(lat.c, 0.99) <= 20)}`,
+    )
   if (runs.length === 0) return
   say(
     `QoS 1 end to end, cluster of 2 nodes / one embedded node, same generators, side by side per run: ${fmt(med(ratio) * 100)}% (median of ${runs.length}; runs: ${runs.map((r) => `${fmt(r.c.e2e)} / ${fmt(r.e.e2e)} = ${fmt(ratio(r) * 100)}%`).join(', ')}); target ≥ 50%: ${verdict(med(ratio) >= 0.5)}`,
@@ -560,15 +576,19 @@ async function main(): Promise<void> {
         .map((x) => fmt(x, 1))
         .join(', ')}`,
     )
-    const runs = FIXED_RATE === undefined ? await throughput(rig, cw, ew, cluster.nodes, embedded) : []
-    const rate = FIXED_RATE ?? Math.round(median(runs.map((r) => r.c.acked)) / 2 / 100) * 100
-    if (PG_STATEMENTS)
-      await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()')
-    const latC = await load(rig, cw, cluster.nodes, { mode: 'paced', rate, latency: true, intakeLog: true })
-    say(`  latency: ${describeFlood(`cluster paced at ${fmt(rate)}/s`, latC, 'node')}`)
-    if (PG_STATEMENTS) await printStatements(db)
-    const latE = await load(rig, ew, [embedded], { mode: 'paced', rate, latency: true })
-    say(`  latency: ${describeFlood(`embedded paced at ${fmt(rate)}/s`, latE, 'node')}`)
+    const runs = FIXED_RATES === undefined ? await throughput(rig, cw, ew, cluster.nodes, embedded) : []
+    const rates = FIXED_RATES ?? [Math.round(median(runs.map((r) => r.c.acked)) / 2 / 100) * 100]
+    const lats: { c: Flood; e: Flood; rate: number }[] = []
+    for (const rate of rates) {
+      if (PG_STATEMENTS)
+        await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()')
+      const c = await load(rig, cw, cluster.nodes, { mode: 'paced', rate, latency: true, intakeLog: true })
+      say(`  latency: ${describeFlood(`cluster paced at ${fmt(rate)}/s`, c, 'node')}`)
+      if (PG_STATEMENTS) await printStatements(db)
+      const e = await load(rig, ew, [embedded], { mode: 'paced', rate, latency: true })
+      say(`  latency: ${describeFlood(`embedded paced at ${fmt(rate)}/s`, e, 'node')}`)
+      lats.push({ c, e, rate })
+    }
     await Promise.all([...cw, ...ew].map((w) => w.close()))
     const takes: Takeover[] = []
     // A SIGKILLed node writes no profile: a profiling run measures the load only.
@@ -579,7 +599,7 @@ async function main(): Promise<void> {
         `  takeover ${r + 1}: lease owned by the survivor after ${fmt(t.leaseS, 2)} s, incident 'alarm' after ${fmt(t.alarmS, 2)} s`,
       )
     }
-    summarise(runs, { c: latC, e: latE, rate }, takes)
+    summarise(runs, lats, takes)
     say(
       `load average at the end ${os
         .loadavg()

@@ -12,9 +12,16 @@ function world(asynchronous = false) {
   const clock = createManualClock()
   let depth = 0
   let behind = false
+  let asked = 0
   const metrics = new client.Registry()
   const bound = createSpoolBound({
-    source: { depth: () => (asynchronous ? Promise.resolve(depth) : depth), behind: () => behind },
+    source: {
+      depth: () => {
+        asked++
+        return asynchronous ? Promise.resolve(depth) : depth
+      },
+      behind: () => behind,
+    },
     maxPoints: 1000,
     clock,
     pollMs: 100,
@@ -30,6 +37,7 @@ function world(asynchronous = false) {
     setBehind: (b: boolean) => {
       behind = b
     },
+    asked: () => asked,
   }
 }
 
@@ -104,8 +112,8 @@ describe('the spool bound', () => {
     bound.stop()
   })
 
-  it('samples an asynchronous depth (a cluster’s spool) on its period', async () => {
-    const { bound, clock, setDepth } = world(true)
+  it('samples an asynchronous depth (a cluster’s spool) on its period, never per message', async () => {
+    const { bound, clock, setDepth, asked } = world(true)
     await flush() // the first look has settled and armed the next
     setDepth(900)
     expect(bound.telemetry(0)).toBe('keep') // not looked at yet
@@ -113,6 +121,13 @@ describe('the spool bound', () => {
     await flush()
     expect(bound.telemetry(0)).toBe('shed')
     expect(bound.roomy()).toBe(false)
+    // A cluster's depth is a query: the decisions between two looks ask nothing.
+    const looks = asked()
+    for (let i = 0; i < 1000; i++) bound.telemetry(i % 2 === 0 ? 0 : 1)
+    bound.roomy()
+    expect(asked()).toBe(looks)
+    clock.advance(100)
+    expect(asked()).toBe(looks + 1)
     bound.stop()
   })
 
