@@ -106,43 +106,6 @@ export function createIntakeLogReader(deps: IntakeLogReaderDeps): IntakeLogReade
     })
   }
 
-  async function read(owned: readonly string[], afterId: number): Promise<IntakeLogRecord[]> {
-    // Rows in id order until they hold batchSize entries (the row that reaches it included),
-    // read partition by partition through (partition, id): a plain index scan in id order,
-    // which marks the entries deleted by earlier rounds dead in the index as it passes them.
-    // `partition = ANY($1)` was planned as a bitmap scan and a sort, which visits every entry
-    // deleted since the last vacuum in the heap again at every look.
-    const r = await db.query<{
-      id: string
-      partition: string
-      kind: string
-      body: string
-      created_at: string
-    }>(
-      `SELECT id, partition, kind, body, created_at FROM (
-         SELECT *, sum(entries) OVER (ORDER BY id) - entries AS before FROM (
-           SELECT e.* FROM unnest($1::text[]) AS o(p) CROSS JOIN LATERAL (
-             SELECT id, partition, kind, body, created_at, entries FROM intake_log
-             WHERE partition = o.p AND id > $3 ORDER BY id LIMIT $2) AS e
-           ORDER BY e.id LIMIT $2) AS first) AS counted
-       WHERE before < $2 ORDER BY id`,
-      [owned, batchSize, afterId],
-    )
-    const records: IntakeLogRecord[] = []
-    for (const row of r.rows) {
-      const id = Number(row.id)
-      const createdAt = Number(row.created_at)
-      const body = JSON.parse(row.body) as unknown
-      if (row.kind !== GROUP_KIND) {
-        records.push({ id, partition: row.partition, kind: row.kind, body, createdAt })
-        continue
-      }
-      for (const e of body as { kind: string; body: unknown }[])
-        records.push({ id, partition: row.partition, kind: e.kind, body: e.body, createdAt })
-    }
-    return records
-  }
-
   /** One look: whether there may be more right away ('some': entries, not a full batch). */
   async function round(): Promise<boolean | 'some'> {
     listening.ensure()
@@ -152,7 +115,7 @@ export function createIntakeLogReader(deps: IntakeLogReaderDeps): IntakeLogReade
       fromStart()
       return false
     }
-    const entries = await read(owned, after)
+    const entries = await readBatch(db, owned, after, batchSize)
     if (entries.length === 0) {
       // After a chain: look once more from the start, for entries committed late.
       const chain = after > 0
@@ -229,6 +192,49 @@ export function createIntakeLogReader(deps: IntakeLogReaderDeps): IntakeLogReade
     },
     wake,
   }
+}
+
+/** The next batch of the owned partitions' entries after `afterId`, in id order. */
+async function readBatch(
+  db: PgDatabase,
+  owned: readonly string[],
+  afterId: number,
+  batchSize: number,
+): Promise<IntakeLogRecord[]> {
+  // Rows in id order until they hold batchSize entries (the row that reaches it included),
+  // read partition by partition through (partition, id): a plain index scan in id order,
+  // which marks the entries deleted by earlier rounds dead in the index as it passes them.
+  // `partition = ANY($1)` was planned as a bitmap scan and a sort, which visits every entry
+  // deleted since the last vacuum in the heap again at every look.
+  const r = await db.query<{
+    id: string
+    partition: string
+    kind: string
+    body: string
+    created_at: string
+  }>(
+    `SELECT id, partition, kind, body, created_at FROM (
+       SELECT *, sum(entries) OVER (ORDER BY id) - entries AS before FROM (
+         SELECT e.* FROM unnest($1::text[]) AS o(p) CROSS JOIN LATERAL (
+           SELECT id, partition, kind, body, created_at, entries FROM intake_log
+           WHERE partition = o.p AND id > $3 ORDER BY id LIMIT $2) AS e
+         ORDER BY e.id LIMIT $2) AS first) AS counted
+     WHERE before < $2 ORDER BY id`,
+    [owned, batchSize, afterId],
+  )
+  const records: IntakeLogRecord[] = []
+  for (const row of r.rows) {
+    const id = Number(row.id)
+    const createdAt = Number(row.created_at)
+    const body = JSON.parse(row.body) as unknown
+    if (row.kind !== GROUP_KIND) {
+      records.push({ id, partition: row.partition, kind: row.kind, body, createdAt })
+      continue
+    }
+    for (const e of body as { kind: string; body: unknown }[])
+      records.push({ id, partition: row.partition, kind: e.kind, body: e.body, createdAt })
+  }
+  return records
 }
 
 /**

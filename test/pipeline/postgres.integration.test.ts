@@ -110,12 +110,11 @@ describe('pipeline: a cluster’s spool in PostgreSQL, drained from every node',
     const storeB = counted('two_nodes')
     const pipelines = [pipelineOn(spoolA, storeA.store), pipelineOn(spoolB, storeB.store)]
     for (const p of pipelines) p.start()
-    const appends: Promise<void>[] = []
-    for (let seq = 0; seq < 5000; seq += 10) {
-      const spool = (seq / 10) % 2 === 0 ? spoolA : spoolB
-      appends.push(spool.append(Array.from({ length: 10 }, (_, k) => point(seq + k))))
+    // 100 group commits of 50 points, alternately on each node: a spool row each, 50 per node.
+    for (let seq = 0; seq < 5000; seq += 50) {
+      const spool = (seq / 50) % 2 === 0 ? spoolA : spoolB
+      await spool.append(Array.from({ length: 50 }, (_, k) => point(seq + k)))
     }
-    await Promise.all(appends)
     await until(async () => (await spoolA.depth()) === 0 && (await influxCount('two_nodes')) === 5000)
 
     const byEither = new Map<number, number>()
@@ -151,10 +150,11 @@ describe('pipeline: a cluster’s spool in PostgreSQL, drained from every node',
     })
     const storeA = counted('dead_node')
     const hanging = counted('dead_node', true)
-    // One batch at a time: B holds 100 of the 300 rows when it hangs.
+    // One batch at a time: B holds the first of three rows of 100 points when it hangs.
     const pipelineB = pipelineOn(spoolB, hanging.store, 1)
     pipelineB.start()
-    await spoolB.append(Array.from({ length: 300 }, (_, i) => point(i)))
+    for (const from of [0, 100, 200])
+      await spoolB.append(Array.from({ length: 100 }, (_, i) => point(from + i)))
     // B took its batches and hangs in the store with their rows locked.
     await until(() => hanging.calls() > 0)
     const heldByB = hanging.held().map((p) => p.fields.seq as number)
@@ -166,7 +166,7 @@ describe('pipeline: a cluster’s spool in PostgreSQL, drained from every node',
     // Its batches are gone from the spool when their transactions commit, just after the write.
     await until(async () => storeA.writes.size === 200 && (await spoolA.depth()) === 100)
     const meanwhile = await spoolA.take(1000)
-    expect(meanwhile.points).toEqual([]) // B's 100 rows are there, locked: skipped
+    expect(meanwhile.points).toEqual([]) // B's row of 100 points is there, locked: skipped
     await meanwhile.release()
     expect(await spoolA.depth()).toBe(100)
     for (const seq of heldByB) expect(storeA.writes.has(seq)).toBe(false)
