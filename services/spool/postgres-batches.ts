@@ -3,8 +3,9 @@
  * UPDATE SKIP LOCKED in a transaction held until the store acknowledged them, and the depth.
  *
  * A row holds one group commit's points (a JSON array, `points` long; a row written before
- * migration 012 holds one, as an object). A batch is a few rows, as many as make about the
- * pipeline's `limit` by the points per row of the last batch; its points are numbered by
+ * migration 012 holds one, as an object). A batch is the next free rows until they hold the
+ * pipeline's `limit` points (the row that reaches it included; so a batch holds at most
+ * `limit` + one row's points, whatever the rows' sizes); its points are numbered by
  * their place in the batch (SpooledPoint.id), and a row leaves the spool once every one of
  * its points was removed (stored) or refused (set aside in spool_refused, each under an id of
  * its own).
@@ -29,8 +30,12 @@ const BATCH_IDLE_TIMEOUT = '60s'
 const EXACT_COUNT_BELOW = 100_000
 /** How long a depth read is reused when nothing changed here. */
 const DEPTH_CACHE_MS = 1_000
-/** The points per row guessed before the first batch (a few milliseconds' group commit). */
-const FIRST_POINTS_PER_ROW = 100
+/**
+ * The points per row guessed before the first batch: as many as the limit, so the first take
+ * locks one row (the rows locked past the batch's stay locked until it ends, and another
+ * node's pipeline passes them by meanwhile).
+ */
+const FIRST_POINTS_PER_ROW = Number.POSITIVE_INFINITY
 /** The most rows in one batch (rows of single points, written before migration 012). */
 const MAX_ROWS = 5_000
 
@@ -83,16 +88,30 @@ export function createSpoolReader(db: PgDatabase, clock: Clock): SpoolReader {
       c.removeListener('error', broken)
       c.release(err === undefined ? undefined : err instanceof Error ? err : true)
     }
-    const rowLimit = Math.min(MAX_ROWS, Math.max(1, Math.round(limit / pointsPerRow)))
+    const rowLimit = Math.min(MAX_ROWS, Math.max(1, Math.ceil(limit / pointsPerRow)))
     let rows: { id: string; body: string }[]
     try {
       await c.query(`BEGIN; SET LOCAL idle_in_transaction_session_timeout = '${BATCH_IDLE_TIMEOUT}'`)
-      rows = (
-        await c.query<{ id: string; body: string }>(
-          'SELECT id, body FROM spool ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED',
+      // Lock the next free rows, reading only their sizes; then the bodies of those that make
+      // the batch: `limit` points, the row that reaches it included (a row alone may hold up
+      // to MAX_PENDING points). The rows locked beyond it are free again when the batch ends.
+      const free = (
+        await c.query<{ id: string; points: number }>(
+          'SELECT id, points FROM spool ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED',
           [rowLimit],
         )
       ).rows
+      const ids = rowsWithin(free, limit)
+      rows =
+        ids.length === 0
+          ? []
+          : (
+              await c.query<{ id: string; body: string }>(
+                'SELECT id, body FROM spool WHERE id = ANY($1::bigint[]) ORDER BY id',
+                [ids],
+              )
+            ).rows
+      if (free.length > 0) pointsPerRow = Math.max(1, free.reduce((a, r) => a + r.points, 0) / free.length)
     } catch (err) {
       await c.query('ROLLBACK').catch(() => {})
       giveBack(err)
@@ -104,7 +123,6 @@ export function createSpoolReader(db: PgDatabase, clock: Clock): SpoolReader {
       return emptyBatch
     }
     const batch = batchOf(rows)
-    pointsPerRow = Math.max(1, batch.points.length / rows.length)
     return heldBatch(c, giveBack, batch)
   }
 
@@ -148,6 +166,18 @@ export function createSpoolReader(db: PgDatabase, clock: Clock): SpoolReader {
 
 const settled = (): Promise<void> => Promise.resolve()
 const emptyBatch: TakenBatch = { points: [], remove() {}, refuse() {}, finish: settled, release: settled }
+
+/** The first rows, in order, until they hold `limit` points (the row that reaches it included). */
+function rowsWithin(rows: readonly { id: string; points: number }[], limit: number): string[] {
+  const ids: string[] = []
+  let points = 0
+  for (const r of rows) {
+    if (points >= limit) break
+    ids.push(r.id)
+    points += r.points
+  }
+  return ids
+}
 
 /** A batch's points, numbered by their place in it, and the spool row each came from. */
 interface RowsBatch {

@@ -285,6 +285,39 @@ describe('PostgreSQL spool: batches for the pipeline', () => {
     await Promise.all([a.close(), b.close()])
   })
 
+  it('takes rows until they hold the limit (the row that reaches it included), however large the rows', async () => {
+    const db = await pg.database()
+    const clock = createManualClock()
+    const a = createPostgresSpool({ db, nodeId: 'a', commitMs: 1, clock, logger: silent })
+    const b = createPostgresSpool({ db, nodeId: 'b', commitMs: 1, clock, logger: silent })
+    // Group commits of 400, 400, 400, 3,000, 10, 10, 10 and 600 points: a row each.
+    const sizes = [400, 400, 400, 3000, 10, 10, 10, 600]
+    const rowOf: number[] = []
+    let seq = 0
+    for (const [row, n] of sizes.entries()) {
+      const appended = a.append(Array.from({ length: n }, () => point(seq++)))
+      for (let i = 0; i < n; i++) rowOf.push(row)
+      clock.advance(1)
+      await appended
+    }
+    const taken: number[] = []
+    for (let turn = 0; turn < 50; turn++) {
+      const batch = await (turn % 2 === 0 ? a : b).take(1000)
+      if (batch.points.length === 0) break
+      const seqs = batch.points.map((p) => p.point.fields.seq as number)
+      const rows = [...new Set(seqs.map((s) => rowOf[s]!))]
+      // Whole rows, and fewer than the limit before the last of them.
+      for (const r of rows) expect(seqs.filter((s) => rowOf[s] === r)).toHaveLength(sizes[r]!)
+      expect(seqs.length - sizes[rows[rows.length - 1]!]!).toBeLessThan(1000)
+      taken.push(...seqs)
+      batch.remove(batch.points.map((p) => p.id))
+      await batch.finish()
+    }
+    expect(taken).toEqual(Array.from({ length: seq }, (_, i) => i))
+    expect(await a.depth()).toBe(0)
+    await Promise.all([a.close(), b.close()])
+  })
+
   it('keeps a row until every one of its points is stored or refused; reads rows of one point written before migration 012', async () => {
     const db = await pg.database()
     const clock = createManualClock()
@@ -298,11 +331,15 @@ describe('PostgreSQL spool: batches for the pipeline', () => {
     clock.advance(1)
     await appended
     expect(await spool.depth()).toBe(4)
-    // A batch is as many rows as make its limit at the points per row guessed (100 at first).
+    // A node's first batch is one row: the old one, its point as it was written.
+    const old = await spool.take(1000)
+    expect(old.points.map((p) => p.point)).toEqual([point(0)])
+    old.remove(old.points.map((p) => p.id))
+    await old.finish()
     const batch = await spool.take(1000)
-    expect(batch.points.map((p) => p.point)).toEqual([point(0), point(1), point(2), point(3)])
-    // The old row's point and two of the group's stored; the group's third not: its row stays whole.
-    batch.remove(batch.points.slice(0, 3).map((p) => p.id))
+    expect(batch.points.map((p) => p.point)).toEqual([point(1), point(2), point(3)])
+    // Two of the group's points stored, the third not: its row stays whole.
+    batch.remove(batch.points.slice(0, 2).map((p) => p.id))
     await batch.finish()
     expect(await spooledPoints(db.url)).toEqual([point(1), point(2), point(3)])
     expect(await spool.depth()).toBe(3)
