@@ -15,9 +15,9 @@
  * are summed exactly, through the index over that range; above it the span times the points
  * of the newest rows is the depth (a backlog after a store outage: an estimate, ids of
  * rolled-back commits and of batches removed out of order are in the span), so neither scans
- * the table. A plain count(*) would: a queue table's heap is
- * mostly rows deleted since the last vacuum, and at 10,000 readings/s that count was a third of
- * PostgreSQL's time. Reused for 1 s unless this node changed the table.
+ * the table. A plain count(*) would: a queue table's heap is mostly rows deleted since the last
+ * vacuum, and at 10,000 readings/s that count was a third of PostgreSQL's time. Reused for 1 s
+ * unless this node changed the table.
  */
 import type { Clock } from '../shared/index.ts'
 import type { PgClient, PgDatabase } from '../state/index.ts'

@@ -136,7 +136,7 @@ const STATEMENTS = {
 }
 
 /** The statement and parameters that commit a group (see the statements above). */
-export function groupStatement(
+function groupStatement(
   g: { points: readonly Point[]; log: readonly IntakeLogEntry[] },
   nodeId: string,
   now: number,

@@ -2,8 +2,14 @@ import pgClient from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createManualClock, systemClock } from '../../services/shared/clock.ts'
 import { createLogger } from '../../services/shared/log.ts'
-import { createPostgresSpool, NOTIFY_MS, SpoolFullError } from '../../services/spool/index.ts'
-import type { PgDatabase } from '../../services/state/index.ts'
+import {
+  createIntakeLogReader,
+  createPostgresSpool,
+  type IntakeLogRecord,
+  NOTIFY_MS,
+  SpoolFullError,
+} from '../../services/spool/index.ts'
+import { migrations, openPostgres, type PgDatabase } from '../../services/state/index.ts'
 import type { Point } from '../../services/store/types.ts'
 import { type PostgresHarness, startPostgres } from '../support/postgres.ts'
 
@@ -348,5 +354,79 @@ describe('PostgreSQL spool: batches for the pipeline', () => {
     await again.finish()
     expect(await spool.depth()).toBe(0)
     await spool.close()
+  })
+})
+
+describe('PostgreSQL spool: a database of the version before migration 012', () => {
+  it('is upgraded at start, and what its nodes had acknowledged is drained and evaluated by the new ones', async () => {
+    // A database as the nodes before migration 012 left it: schema 11, one row per point and per entry.
+    const url = await pg.createDatabase()
+    const old = new pgClient.Client(url)
+    await old.connect()
+    await old.query(
+      'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)',
+    )
+    for (const m of migrations('postgres').filter((x) => x.version <= 11)) {
+      await old.query(m.sql)
+      await old.query('INSERT INTO schema_migrations VALUES ($1, $2, 0)', [m.version, m.name])
+    }
+    for (const i of [1, 2])
+      await old.query('INSERT INTO spool (body, node, created_at) VALUES ($1, $2, 0)', [
+        JSON.stringify(point(i)),
+        'old',
+      ])
+    await old.query(
+      "INSERT INTO intake_log (partition, kind, body, node, created_at) VALUES ('nanshan', 'reading', '{\"seq\":1}', 'old', 7)",
+    )
+    await old.query(
+      'INSERT INTO cluster_leases (partition, owner, epoch, expires_at) VALUES ($1, $2, 1, $3)',
+      ['nanshan', 'new', 8_000_000_000_000],
+    )
+    await old.end()
+
+    const db = await openPostgres(url)
+    const versions = await db.query<{ v: number }>('SELECT max(version) AS v FROM schema_migrations')
+    expect(versions.rows[0]!.v).toBe(12)
+    const clock = createManualClock()
+    const spool = createPostgresSpool({ db, nodeId: 'new', commitMs: 1, clock, logger: silent })
+    // A new group commit beside the old rows.
+    const appended = spool.append(
+      [point(3), point(4)],
+      [{ partition: 'nanshan', kind: 'reading', body: { seq: 2 } }],
+    )
+    clock.advance(1)
+    await appended
+    expect(await spool.depth()).toBe(4)
+    const drained: number[] = []
+    for (let k = 0; k < 5 && drained.length < 4; k++) {
+      const batch = await spool.take(1000)
+      drained.push(...batch.points.map((p) => p.point.fields.seq as number))
+      batch.remove(batch.points.map((p) => p.id))
+      await batch.finish()
+    }
+    expect(drained).toEqual([1, 2, 3, 4])
+    expect(await spool.depth()).toBe(0)
+
+    const handled: IntakeLogRecord[] = []
+    const reader = createIntakeLogReader({
+      db,
+      fence: {
+        async hold() {},
+        owned: () => ['nanshan'],
+      },
+      clock,
+      logger: silent,
+      listen: false,
+      handle: async (e) => void handled.push(...e),
+    })
+    reader.start()
+    await expect.poll(async () => (await db.query('SELECT 1 FROM intake_log')).rowCount).toBe(0)
+    await reader.stop()
+    expect(handled.map((e) => [e.kind, e.body, e.createdAt])).toEqual([
+      ['reading', { seq: 1 }, 7],
+      ['reading', { seq: 2 }, clock.now()],
+    ])
+    await spool.close()
+    await db.close()
   })
 })
